@@ -1,0 +1,70 @@
+"""Wiring: build the settings, worker, session model and main window. Never imports torch."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from PySide6.QtWidgets import QApplication, QMainWindow
+
+from desktop import APP_NAME, __version__
+from desktop.cli import parse_gui_args
+from desktop.model.session import SessionModel
+from desktop.model.settings import Settings
+from desktop.paths import data_dir as resolve_data_dir
+from desktop.paths import setup_logging
+from desktop.ui.main_window import MainWindow
+from desktop.worker import WorkerHost
+
+log = logging.getLogger(__name__)
+
+
+def ensure_application() -> QApplication:
+    """The QApplication, created once."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+        app.setApplicationName(APP_NAME)
+        app.setApplicationVersion(__version__)
+        app.setOrganizationName(APP_NAME)
+    return app
+
+
+def build_main_window(argv: list[str] | None = None, *, data_dir=None) -> QMainWindow:
+    """Build the main window from command-line style arguments without entering the event loop.
+
+    ``argv`` takes the GUI's arguments (``["--model", M, IMAGE]``); ``data_dir`` (or $RESTYLE_DATA_DIR)
+    moves settings, logs and default outputs there, so tests never touch the user's folders.
+    """
+    args = parse_gui_args(argv or [])
+    ensure_application()
+    explicit = data_dir or args.data_dir
+    folder = resolve_data_dir(explicit)
+    log_file = setup_logging(folder)
+    # An explicit data folder (tests, portable installs) keeps outputs inside it as well.
+    default_output = folder / "outputs" if explicit or _env_data_dir() else None
+    settings = Settings(folder, default_output_dir=default_output)
+    host = WorkerHost(str(log_file))
+    model = SessionModel(settings, host, log_path=str(log_file))
+    if args.model:
+        model.set_model(args.model, preload=False)
+    window = MainWindow(model, host)
+    host.setParent(window)
+    if args.image:
+        model.load_init_image(args.image)
+    log.info("%s %s started, data folder %s", APP_NAME, __version__, folder)
+    return window
+
+
+def _env_data_dir() -> bool:
+    import os
+
+    return bool(os.environ.get("RESTYLE_DATA_DIR"))
+
+
+def run_gui(argv: list[str]) -> int:
+    """Open the window and run the event loop until it closes."""
+    app = ensure_application()
+    window = build_main_window(argv)
+    window.show()
+    return app.exec()

@@ -1,0 +1,147 @@
+"""The command line: ``restyle [IMAGE] [--model M]`` opens the window, ``restyle generate …`` runs headless.
+
+Exit codes of ``generate``: 0 success; 2 with one line on stderr for a bad argument, an unreadable image or a
+missing model; 1 for anything else, with the log file's path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from desktop import APP_NAME, __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+log = logging.getLogger(__name__)
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a bad argument in one line (no usage block) and exits 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _gui_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(prog="restyle", description=f"{APP_NAME}: restyle your images with diffusion models.",
+                            epilog="Headless: restyle generate --help")
+    parser.add_argument("image", nargs="?", help="an image to open as the init image")
+    parser.add_argument("--model", help="a Hugging Face id or a local diffusers folder")
+    parser.add_argument("--data-dir", help="keep settings, logs and outputs in this folder")
+    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    return parser
+
+
+def parse_gui_args(argv: list[str]) -> argparse.Namespace:
+    """The window's arguments: [IMAGE] [--model M] [--data-dir D]."""
+    return _gui_parser().parse_args(argv)
+
+
+def _float_in(low: float, high: float, name: str):
+    def convert(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, not {text!r}") from None
+        if not low <= value <= high or (name == "strength" and value == 0):
+            raise argparse.ArgumentTypeError(f"{name} must be {'above' if name == 'strength' else 'from'} {low:g} "
+                                             f"{'and at most' if name == 'strength' else 'to'} {high:g} (got {text})")
+        return value
+
+    return convert
+
+
+def _int_in(low: int, high: int, name: str):
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a whole number, not {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{name} must be from {low} to {high} (got {text})")
+        return value
+
+    return convert
+
+
+def _generate_parser() -> argparse.ArgumentParser:
+    from desktop.engine.params import DEVICES, MAX_SEED
+
+    parser = _OneLineParser(prog="restyle generate", description="Generate one image headless and save it as PNG "
+                            "with AUTOMATIC1111-compatible metadata.")
+    parser.add_argument("--model", required=True, help="a Hugging Face id or a local diffusers folder")
+    parser.add_argument("--prompt", required=True)
+    parser.add_argument("--init", help="the image to restyle (omit for text-to-image)")
+    parser.add_argument("--negative", default="", help="negative prompt")
+    parser.add_argument("--strength", type=_float_in(0.0, 1.0, "strength"), default=0.75)
+    parser.add_argument("--guidance", type=_float_in(0.0, 50.0, "guidance"), default=7.5)
+    parser.add_argument("--steps", type=_int_in(1, 500, "steps"), default=30)
+    parser.add_argument("--seed", type=_int_in(0, MAX_SEED, "seed"), help="empty: random (the seed used is printed)")
+    parser.add_argument("--width", type=_int_in(64, 4096, "width"))
+    parser.add_argument("--height", type=_int_in(64, 4096, "height"))
+    parser.add_argument("--output", help="the PNG to write (default: a new file in the output folder)")
+    parser.add_argument("--device", choices=DEVICES, default="auto")
+    parser.add_argument("--data-dir", help="keep logs (and default outputs) in this folder")
+    return parser
+
+
+def run_generate(argv: list[str]) -> int:
+    """``restyle generate``: the same engine as the window, without Qt."""
+    from desktop.engine.errors import ErrorKind, RestyleError
+    from desktop.engine.params import GenerationParams
+    from desktop.paths import data_dir, default_output_dir, setup_logging
+
+    args = _generate_parser().parse_args(argv)
+    folder = data_dir(args.data_dir)
+    log_file = setup_logging(folder)
+    output = Path(args.output).expanduser() if args.output else None
+    if output is not None and output.suffix.lower() != ".png":
+        return _fail(EXIT_BAD_INPUT, f"--output must be a .png file (got {output.name}).")
+    params = GenerationParams(
+        model=args.model, prompt=args.prompt, negative_prompt=args.negative, init_image=args.init,
+        strength=args.strength, guidance_scale=args.guidance, steps=args.steps, seed=args.seed,
+        width=args.width, height=args.height, device=args.device,
+    )
+    try:
+        params.validate()
+        if args.init:
+            from desktop.engine.images import load_image
+
+            load_image(args.init)  # fail fast, before the slow model load
+        from desktop.engine.output import save_result
+        from desktop.engine.runner import Engine
+
+        engine = Engine(status=lambda message: print(message, file=sys.stderr))
+        result = engine.generate(params)
+        path = save_result(result, output.parent if output else default_output_dir(args.data_dir), output)
+    except RestyleError as exc:
+        log.warning("generate failed: %s", exc.message)
+        code = EXIT_BAD_INPUT if exc.kind in (ErrorKind.BAD_INPUT, ErrorKind.MODEL_MISSING) else EXIT_FAILED
+        return _fail(code, exc.message if code == EXIT_BAD_INPUT else f"{exc.message} (log: {log_file})")
+    except Exception:  # noqa: BLE001 - the user gets one line; the traceback goes to the log
+        log.exception("generate crashed")
+        return _fail(EXIT_FAILED, f"Generation failed unexpectedly; the details are in {log_file}")
+    print(f"{path} (seed {result.seed}, {result.image.width}×{result.image.height}, {result.elapsed:.1f} s)")
+    return EXIT_OK
+
+
+def _fail(code: int, message: str) -> int:
+    print(f"restyle: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``restyle`` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "generate":
+        return run_generate(argv[1:])
+    parse_gui_args(argv)  # reports bad arguments before any window appears
+    from desktop.app import run_gui
+
+    return run_gui(argv)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Loading user photos as plain 8-bit RGB, and picking the size the model runs at."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import struct
+import warnings
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from desktop.engine.errors import bad_input
+
+SUPPORTED_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+# Decided by the format Pillow detects, not the suffix, so a PNG named .jpg still opens.
+# MPO is what Pillow calls many phone JPEGs; DIB is a BMP variant.
+_SUPPORTED_FORMATS = frozenset({"PNG", "JPEG", "MPO", "WEBP", "BMP", "DIB", "TIFF"})
+_FORMATS_SENTENCE = "PNG, JPEG, WebP, BMP or TIFF"
+
+# What broken or truncated image data raises while decoding, across Pillow's plugins.
+_DECODE_ERRORS = (OSError, ValueError, EOFError, SyntaxError, struct.error)
+
+_WHITE = (255, 255, 255)
+
+
+def load_image(path: str | os.PathLike) -> Image.Image:
+    """Open an image file and return it fully loaded, upright, as 8-bit RGB."""
+    name = os.path.basename(os.fspath(path)) or os.fspath(path)
+    if os.path.isdir(path):
+        raise bad_input(f"{name} is a folder, not an image; choose an image file inside it.")
+    try:
+        # Over MAX_IMAGE_PIXELS Pillow only warns; that zone is fine for us, only the Error is refused.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as opened:
+                if opened.format not in _SUPPORTED_FORMATS:
+                    raise bad_input(
+                        f"{name} is in {opened.format or 'an unknown'} format, which Restyle cannot read; "
+                        f"use {_FORMATS_SENTENCE}."
+                    )
+                opened.load()
+                return _to_rgb(_upright(opened), name)
+    except FileNotFoundError:
+        raise bad_input(f"{name} was not found; check that the file still exists.") from None
+    except PermissionError:
+        raise bad_input(f"Restyle is not allowed to read {name}; check the file's permissions.") from None
+    except UnidentifiedImageError:
+        raise bad_input(f"{name} is not an image Restyle can read ({_FORMATS_SENTENCE}).") from None
+    except Image.DecompressionBombError as exc:
+        raise bad_input(_too_large_sentence(name, str(exc))) from None
+    except _DECODE_ERRORS:
+        raise bad_input(f"{name} is damaged or incomplete and cannot be opened; try saving it again.") from None
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation; a malformed EXIF block should not cost the user the photo."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except _DECODE_ERRORS:
+        return image
+
+
+def _too_large_sentence(name: str, pillow_message: str) -> str:
+    # Pillow refuses before it hands us the image, so the sizes only exist in its message.
+    numbers = [int(n) for n in re.findall(r"\d+", pillow_message)]
+    if len(numbers) >= 2:
+        pixels, limit = numbers[0], numbers[1]
+        return (
+            f"{name} is too large to open safely: {pixels:,} pixels, over the limit of {limit:,} pixels; "
+            "scale it down first."
+        )
+    return f"{name} is too large to open safely; scale it down first."
+
+
+def _to_rgb(image: Image.Image, name: str) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB, compositing transparency over white."""
+    mode = image.mode
+    if mode.startswith("I;16") or mode == "I":
+        # convert("L") clips 16-bit values at 255; shift instead (point() on "I" floors: v >> 8).
+        image = image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    elif mode == "F":
+        # Float data has no fixed range. Rule: max <= 1 means 0..1, max <= 255 means 0..255,
+        # anything larger means 0..65535; +0.5 rounds, because F -> L truncates.
+        high = image.getextrema()[1]
+        scale = 255.0 if high <= 1.0 else 1.0 if high <= 255.0 else 1 / 256
+        image = image.point(lambda v: v * scale + 0.5).convert("L")
+    elif mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        # Palette/L/RGB with a tRNS colour need RGBA first so the transparent colour is honoured.
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, _WHITE)
+        background.paste(rgba.convert("RGB"), mask=rgba.getchannel("A"))
+        return background
+    if image.mode == "RGB":
+        return image
+    try:
+        return image.convert("RGB")
+    except ValueError:
+        raise bad_input(
+            f"{name} uses a colour format ({mode}) Restyle cannot convert; save it as an 8-bit RGB image."
+        ) from None
+
+
+def fit_size(width: int, height: int, natural: int, multiple: int = 8) -> tuple[int, int]:
+    """Keep the aspect ratio, scale to about natural² pixels, round each side to `multiple`."""
+    if width <= 0 or height <= 0 or natural <= 0 or multiple <= 0:
+        raise ValueError(f"fit_size needs positive numbers, got {width}, {height}, {natural}, {multiple}")
+    scale = natural / math.sqrt(width * height)
+
+    def side(length: int) -> int:
+        return max(multiple, round(length * scale / multiple) * multiple)
+
+    return side(width), side(height)
+
+
+def resize_for_model(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Resize with LANCZOS to exactly `size`; the same object when it already is that size."""
+    if tuple(image.size) == tuple(size):
+        return image
+    return image.resize(size, Image.Resampling.LANCZOS)
+
+
+def describe_size(size: tuple[int, int]) -> str:
+    """A size as the user reads it, e.g. "512×768"."""
+    width, height = size
+    return f"{width}×{height}"

@@ -1,0 +1,70 @@
+"""Saving results: unique file names and the AUTOMATIC1111-compatible ``parameters`` text."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from desktop import APP_NAME, __version__
+
+from .metadata import build_parameters_text, save_png_with_parameters
+from .params import GenerationResult
+
+# A1111's names for the schedulers, so other tools show the sampler they know.
+SAMPLER_NAMES = {
+    "PNDMScheduler": "PLMS",
+    "DDIMScheduler": "DDIM",
+    "EulerDiscreteScheduler": "Euler",
+    "EulerAncestralDiscreteScheduler": "Euler a",
+    "LMSDiscreteScheduler": "LMS",
+    "DPMSolverMultistepScheduler": "DPM++ 2M",
+    "DPMSolverSinglestepScheduler": "DPM++ SDE",
+    "UniPCMultistepScheduler": "UniPC",
+    "HeunDiscreteScheduler": "Heun",
+    "DDPMScheduler": "DDPM",
+    "LCMScheduler": "LCM",
+}
+
+
+def sampler_name(scheduler_class: str) -> str:
+    """The A1111 name of a diffusers scheduler class (the class name itself when unknown)."""
+    return SAMPLER_NAMES.get(scheduler_class, scheduler_class)
+
+
+def parameters_text(result: GenerationResult) -> str:
+    """The ``parameters`` text for a result, in A1111's field order."""
+    p = result.params
+    fields: list[tuple[str, object]] = [
+        ("Steps", p.steps),
+        ("Sampler", result.sampler),
+        ("CFG scale", p.guidance_scale),
+        ("Seed", result.seed),
+        ("Size", f"{result.image.width}x{result.image.height}"),
+        ("Model", result.model.display_name),
+        ("Denoising strength", p.strength if p.is_img2img else None),
+        ("Version", f"{APP_NAME} {__version__}"),
+        ("Restyle model", result.model.name),
+    ]
+    return build_parameters_text(p.prompt, p.negative_prompt, fields)
+
+
+def unique_output_path(folder: Path, seed: int, now: _dt.datetime | None = None) -> Path:
+    """restyle-YYYYMMDD-HHMMSS-SEED.png in ``folder``, with -2, -3… so nothing is overwritten."""
+    stamp = (now or _dt.datetime.now()).strftime("%Y%m%d-%H%M%S")
+    base = f"restyle-{stamp}-{seed}"
+    candidate = folder / f"{base}.png"
+    n = 2
+    while candidate.exists():
+        candidate = folder / f"{base}-{n}.png"
+        n += 1
+    return candidate
+
+
+def save_result(result: GenerationResult, folder: str | Path, path: str | Path | None = None) -> Path:
+    """Write the result as PNG with its parameters into ``folder`` (or at ``path``); returns the path."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = Path(path) if path is not None else unique_output_path(folder, result.seed)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    save_png_with_parameters(result.image, target, parameters_text(result))
+    return target

@@ -1,0 +1,142 @@
+"""Everything one generation needs, as plain frozen dataclasses that round-trip through dicts."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import bad_input
+
+MAX_SEED = 2**32 - 1
+STEPS_RANGE = (1, 500)
+GUIDANCE_RANGE = (0.0, 50.0)
+SIZE_RANGE = (64, 4096)
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """The user's request: what the prompt panel and sliders say, or the CLI's flags."""
+
+    model: str
+    prompt: str = ""
+    negative_prompt: str = ""
+    init_image: str | None = None  # a file path; None means text-to-image
+    strength: float = 0.75
+    guidance_scale: float = 7.5
+    steps: int = 30
+    seed: int | None = None  # None: pick a random seed and record it
+    width: int | None = None  # None: fitted from the init image and the model's natural resolution
+    height: int | None = None
+    device: str = "auto"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict of every field."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GenerationParams:
+        """Build from a dict, ignoring keys this version does not know (newer files stay readable)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def replace(self, **changes: Any) -> GenerationParams:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def is_img2img(self) -> bool:
+        """True when an init image is set."""
+        return self.init_image is not None
+
+    def validate(self) -> GenerationParams:
+        """Raise a bad-input RestyleError with an actionable sentence for the first invalid value."""
+        if not self.model.strip():
+            raise bad_input(
+                "Choose a model first: a Hugging Face id such as stable-diffusion-v1-5/stable-diffusion-v1-5 "
+                "or a local diffusers folder."
+            )
+        if not 0.0 < self.strength <= 1.0:
+            raise bad_input(f"Strength must be above 0 and at most 1 (got {self.strength:g}).")
+        if not GUIDANCE_RANGE[0] <= self.guidance_scale <= GUIDANCE_RANGE[1]:
+            raise bad_input(f"Guidance scale must be between 0 and 50 (got {self.guidance_scale:g}).")
+        if not STEPS_RANGE[0] <= self.steps <= STEPS_RANGE[1]:
+            raise bad_input(f"Steps must be between 1 and 500 (got {self.steps}).")
+        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
+            raise bad_input(f"The seed must be a whole number from 0 to {MAX_SEED} (got {self.seed}).")
+        if (self.width is None) != (self.height is None):
+            raise bad_input("Give both a width and a height, or neither to fit the size automatically.")
+        for name, value in (("Width", self.width), ("Height", self.height)):
+            if value is None:
+                continue
+            if not SIZE_RANGE[0] <= value <= SIZE_RANGE[1] or value % 8:
+                raise bad_input(f"{name} must be a multiple of 8 between 64 and 4096 (got {value}).")
+        if self.device not in DEVICES:
+            raise bad_input(f"Device must be one of {', '.join(DEVICES)} (got {self.device!r}).")
+        return self
+
+
+def random_seed() -> int:
+    """A fresh seed in the range every tool that reads A1111 metadata accepts."""
+    return secrets.randbelow(MAX_SEED + 1)
+
+
+def effective_steps(steps: int, strength: float) -> int:
+    """The num_inference_steps to pass so img2img runs at least one step.
+
+    diffusers runs int(steps * strength) steps and nothing guards zero (diffusers #1867, #11092); raising
+    the step count keeps the strength the artist chose, which is what decides how much of the image changes.
+    """
+    if strength <= 0:
+        raise bad_input("Strength must be above 0.")
+    needed = steps
+    while int(needed * strength) < 1:
+        needed = max(needed + 1, math.ceil(1 / strength))
+    return needed
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the UI needs to know about the loaded model."""
+
+    name: str  # what the user typed or chose
+    display_name: str
+    family: str  # "sd", "sdxl", "kandinsky22" or "other"
+    natural_size: int  # the side of the square the model was trained at
+    pipeline_class: str
+    device: str
+    dtype: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """One denoising step finished: its number, the total, a cheap preview and the time left."""
+
+    step: int  # 1-based
+    total: int
+    preview: Any  # numpy uint8 array (H, W, 3), or None
+    elapsed: float
+    eta: float | None  # seconds left, None until it can be estimated
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    """A finished image with the exact parameters that made it (seed and size resolved)."""
+
+    image: Any  # PIL.Image.Image
+    params: GenerationParams
+    model: ModelInfo
+    steps_run: int
+    sampler: str
+    elapsed: float
+    output_path: str | None = None
+
+    @property
+    def seed(self) -> int:
+        """The seed actually used."""
+        assert self.params.seed is not None
+        return self.params.seed

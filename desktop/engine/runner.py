@@ -1,0 +1,202 @@
+"""Running generations: the one object that holds pipelines and turns parameters into images.
+
+Not thread-safe, by design: pipelines, schedulers and fast tokenizers are stateful (diffusers #1606, #3672),
+so exactly one thread (the worker's, or the CLI's main thread) owns an ``Engine``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .device import default_dtype, pick_device
+from .errors import ErrorKind, RestyleError, bad_input
+from .images import fit_size, load_image, resize_for_model
+from .models import family_of, load_img2img_pipeline, natural_size, resolve_model
+from .params import GenerationParams, GenerationResult, ModelInfo, StepInfo, effective_steps, random_seed
+from .output import sampler_name
+from .previews import latent_preview
+
+log = logging.getLogger(__name__)
+
+StepCallback = Callable[[StepInfo], None]
+CancelCheck = Callable[[], bool]
+
+
+class _Cancelled(Exception):
+    """Raised from the step callback: it stops the loop at once and skips the final VAE decode."""
+
+
+@dataclass
+class _Loaded:
+    key: tuple[str, str]
+    info: ModelInfo
+    img2img: object
+    txt2img: object | None = None
+
+
+class Engine:
+    """Loads one model at a time and runs image-to-image (or text-to-image without an init image)."""
+
+    def __init__(self, status: Callable[[str], None] | None = None):
+        self._status = status or (lambda message: None)
+        self._loaded: _Loaded | None = None
+        quiet_libraries()
+
+    @property
+    def model_info(self) -> ModelInfo | None:
+        """The loaded model, or None."""
+        return self._loaded.info if self._loaded else None
+
+    def load(self, model: str, device: str = "auto") -> ModelInfo:
+        """Make ``model`` the loaded one (no-op when it already is); raises RestyleError."""
+        source = resolve_model(model)
+        device = pick_device(device)
+        key = (source.location, device)
+        if self._loaded and self._loaded.key == key:
+            return self._loaded.info
+        self._loaded = None  # drop the old pipeline before loading the next, so both never share memory
+        dtype = default_dtype(device)
+        started = time.perf_counter()
+        pipe = load_img2img_pipeline(source, device, dtype, self._status)
+        pipeline_class = type(pipe).__name__
+        family = family_of(pipeline_class)
+        info = ModelInfo(
+            name=source.name,
+            display_name=source.display_name,
+            family=family,
+            natural_size=natural_size(pipe, family),
+            pipeline_class=pipeline_class,
+            device=device,
+            dtype=str(dtype).removeprefix("torch."),
+        )
+        self._loaded = _Loaded(key, info, pipe)
+        log.info("loaded %s as %s on %s in %.2fs", source.location, pipeline_class, device, time.perf_counter() - started)
+        return info
+
+    def _txt2img(self):
+        assert self._loaded is not None
+        if self._loaded.txt2img is None:
+            from diffusers import AutoPipelineForText2Image
+
+            # from_pipe shares every module with the img2img pipeline: no second load, no extra memory.
+            self._loaded.txt2img = AutoPipelineForText2Image.from_pipe(self._loaded.img2img)
+            self._loaded.txt2img.set_progress_bar_config(disable=True)
+        return self._loaded.txt2img
+
+    def generate(
+        self,
+        params: GenerationParams,
+        on_step: StepCallback | None = None,
+        cancelled: CancelCheck | None = None,
+    ) -> GenerationResult:
+        """Run one generation; raises RestyleError (kind CANCELLED when ``cancelled()`` turns true)."""
+        import torch
+
+        params.validate()
+        cancelled = cancelled or (lambda: False)
+        init = load_image(params.init_image) if params.init_image else None
+        info = self.load(params.model, params.device)
+        if cancelled():
+            raise RestyleError(ErrorKind.CANCELLED, "Cancelled.")
+        params = self._resolve(params, init, info)
+        call: dict = dict(
+            prompt=params.prompt,
+            negative_prompt=params.negative_prompt or None,
+            guidance_scale=params.guidance_scale,
+            generator=torch.Generator("cpu").manual_seed(params.seed),
+            height=params.height,
+            width=params.width,
+        )
+        if init is not None:
+            pipe = self._loaded.img2img
+            num_steps = effective_steps(params.steps, params.strength)
+            call.update(image=resize_for_model(init, (params.width, params.height)), strength=params.strength)
+            # The img2img pipelines size the output from the image; passing height/width is not accepted by all.
+            call.pop("height"), call.pop("width")
+        else:
+            pipe = self._txt2img()
+            num_steps = params.steps
+        call["num_inference_steps"] = num_steps
+        expected_total = min(int(num_steps * params.strength), num_steps) if init is not None else num_steps
+
+        started = time.perf_counter()
+        steps_done = 0
+
+        def step_end(pipeline, i, t, tensors):
+            nonlocal steps_done
+            if cancelled():
+                raise _Cancelled
+            steps_done = i + 1
+            total = max(getattr(pipeline, "_num_timesteps", 0) or expected_total, steps_done)
+            elapsed = time.perf_counter() - started
+            eta = elapsed / steps_done * (total - steps_done) if steps_done else None
+            if on_step is not None:
+                preview = latent_preview(tensors["latents"], info.family)
+                on_step(StepInfo(steps_done, total, preview, elapsed, eta))
+            return tensors
+
+        try:
+            with torch.inference_mode():
+                output = pipe(**call, callback_on_step_end=step_end, callback_on_step_end_tensor_inputs=["latents"])
+        except _Cancelled:
+            _free_hooks(pipe)
+            raise RestyleError(ErrorKind.CANCELLED, "Cancelled; nothing was saved.") from None
+        except torch.OutOfMemoryError as exc:
+            _free_hooks(pipe)
+            raise RestyleError(
+                ErrorKind.OUT_OF_MEMORY,
+                f"The device ran out of memory at {params.width}×{params.height}. Try a smaller size or fewer "
+                "other programs on the GPU.",
+            ) from exc
+        if cancelled():
+            raise RestyleError(ErrorKind.CANCELLED, "Cancelled; nothing was saved.")
+        image = output.images[0]
+        return GenerationResult(
+            image=image,
+            params=params,
+            model=info,
+            steps_run=steps_done,
+            sampler=sampler_name(type(pipe.scheduler).__name__),
+            elapsed=time.perf_counter() - started,
+        )
+
+    @staticmethod
+    def _resolve(params: GenerationParams, init, info: ModelInfo) -> GenerationParams:
+        """Fill in the seed and the size the run will really use."""
+        seed = params.seed if params.seed is not None else random_seed()
+        width, height = params.width, params.height
+        if width is None or height is None:
+            if init is not None:
+                width, height = fit_size(init.width, init.height, info.natural_size)
+            else:
+                width = height = info.natural_size
+        if not params.prompt.strip() and init is None:
+            raise bad_input("Write a prompt, or drop an image to restyle: there is nothing to start from.")
+        return params.replace(seed=seed, width=width, height=height)
+
+
+def _free_hooks(pipe) -> None:
+    """After an exception mid-call, offload hooks must be reset by hand (the pipeline did not finish)."""
+    free = getattr(pipe, "maybe_free_model_hooks", None)
+    if free is not None:
+        try:
+            free()
+        except Exception:  # noqa: BLE001 - cleanup must never hide the real error
+            log.exception("freeing model hooks failed")
+
+
+def quiet_libraries() -> None:
+    """Silence tqdm bars and advisory warnings from diffusers/transformers: the app shows its own progress."""
+    import warnings
+
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.disable_progress_bar()
+    diffusers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+    warnings.filterwarnings("ignore", category=FutureWarning, module="diffusers")

@@ -1,0 +1,252 @@
+"""SessionModel: the observable state of one editing session and the actions that change it.
+
+Widgets call the actions and observe the signals; the worker's signals arrive here and become state. Holds
+no widgets and imports no torch (images from the worker arrive as QImage objects and are passed on as-is).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop.engine.errors import ErrorKind, RestyleError
+from desktop.engine.images import fit_size, load_image
+from desktop.engine.metadata import ParsedParameters, parse_parameters_text, read_parameters
+from desktop.engine.params import GenerationParams, GenerationResult, ModelInfo
+from desktop.worker import GenerateRequest, LoadModelRequest
+
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_NATURAL_SIZE = 512  # SD 1.5's, shown until the real model reports its own
+
+
+class Phase(str, enum.Enum):
+    """What the session is doing."""
+
+    IDLE = "idle"
+    RUNNING = "running"
+    CANCELLING = "cancelling"
+
+
+@dataclass(frozen=True)
+class InitImage:
+    """The image the next run starts from, already normalised to RGB."""
+
+    path: Path
+    image: object  # PIL.Image.Image (RGB)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """Its size in pixels before fitting."""
+        return self.image.size
+
+
+class SessionModel(QObject):
+    """Parameters, init image, job state and results of the session."""
+
+    params_changed = Signal(object)  # GenerationParams
+    init_image_changed = Signal(object)  # InitImage | None
+    model_info_changed = Signal(object)  # ModelInfo | None
+    planned_size_changed = Signal(int, int)
+    phase_changed = Signal(str)  # Phase value
+    progress_changed = Signal(int, int, float)  # step, total, ETA seconds (-1 unknown)
+    preview_changed = Signal(object)  # QImage
+    result_ready = Signal(object)  # GenerationResult (output_path set)
+    error_raised = Signal(str, str)  # ErrorKind value, message
+    status_changed = Signal(str)
+    metadata_found = Signal(object)  # ParsedParameters of a dropped image
+
+    def __init__(self, settings: Settings, worker_host, *, log_path: str = ""):
+        super().__init__()
+        self.settings = settings
+        self._host = worker_host
+        self.log_path = log_path
+        self._params = settings.last_params(settings.model)
+        self._init: InitImage | None = None
+        self._model_info: ModelInfo | None = None
+        self._phase = Phase.IDLE
+        self._current: GenerateRequest | None = None
+        self.last_result: GenerationResult | None = None
+        worker = worker_host.worker
+        worker.status.connect(self._on_worker_status)
+        worker.model_ready.connect(self._on_worker_model_ready)
+        worker.progress.connect(self.progress_changed)
+        worker.preview.connect(self._on_worker_preview)
+        worker.finished.connect(self._on_worker_finished)
+        worker.failed.connect(self._on_worker_failed)
+        worker.cancelled.connect(self._on_worker_cancelled)
+
+    # --- state -------------------------------------------------------------------------------------------
+    @property
+    def params(self) -> GenerationParams:
+        """The parameters the next Generate will use (init image excluded)."""
+        return self._params
+
+    @property
+    def init_image(self) -> InitImage | None:
+        """The current init image, or None for text-to-image."""
+        return self._init
+
+    @property
+    def model_info(self) -> ModelInfo | None:
+        """The loaded model's facts, once the worker reports them."""
+        return self._model_info
+
+    @property
+    def phase(self) -> Phase:
+        """Idle, running or cancelling."""
+        return self._phase
+
+    @property
+    def last_output_path(self) -> Path | None:
+        """The PNG written by the last finished run."""
+        if self.last_result is None or self.last_result.output_path is None:
+            return None
+        return Path(self.last_result.output_path)
+
+    def planned_size(self) -> tuple[int, int]:
+        """The size the next run will use, as the engine will fit it."""
+        natural = self._model_info.natural_size if self._model_info else DEFAULT_NATURAL_SIZE
+        if self._init is None:
+            return natural, natural
+        return fit_size(*self._init.size, natural)
+
+    # --- actions -----------------------------------------------------------------------------------------
+    def update_params(self, **changes) -> None:
+        """Change some parameters (prompt, strength, seed, …)."""
+        new = self._params.replace(**changes)
+        if new != self._params:
+            self._params = new
+            self.settings.store_params(new)
+            self.params_changed.emit(new)
+
+    def set_model(self, name: str, *, preload: bool = True) -> None:
+        """Choose the model; it loads on the worker in the background."""
+        name = name.strip()
+        self.settings.model = name
+        self.update_params(model=name)
+        if name and preload:
+            self._host.submit(LoadModelRequest(name, self._params.device))
+
+    def preload_model(self) -> None:
+        """Start loading the chosen model, if any (called once the window is on screen)."""
+        if self._params.model:
+            self._host.submit(LoadModelRequest(self._params.model, self._params.device))
+
+    def load_init_image(self, path: str | Path) -> bool:
+        """Make the image at ``path`` the init image; a bad file is reported, the old image kept."""
+        path = Path(path)
+        try:
+            image = load_image(path)
+        except RestyleError as exc:
+            self.error_raised.emit(exc.kind.value, exc.message)
+            return False
+        self._init = InitImage(path, image)
+        self.init_image_changed.emit(self._init)
+        self._emit_planned_size()
+        width, height = self.planned_size()
+        self.status_changed.emit(f"{path.name}: {image.width}×{image.height}, runs at {width}×{height}.")
+        text = read_parameters(path)
+        if text:
+            self.metadata_found.emit(parse_parameters_text(text))
+        return True
+
+    def clear_init_image(self) -> None:
+        """Go back to text-to-image."""
+        self._init = None
+        self.init_image_changed.emit(None)
+        self._emit_planned_size()
+
+    def restore_metadata(self, parsed: ParsedParameters) -> None:
+        """Take prompt and parameters from an image's metadata (the seed too, so the result can be remade)."""
+        changes: dict = {"prompt": parsed.prompt, "negative_prompt": parsed.negative_prompt}
+        for key, field, convert in (
+            ("Steps", "steps", parsed.get_int),
+            ("CFG scale", "guidance_scale", parsed.get_float),
+            ("Denoising strength", "strength", parsed.get_float),
+            ("Seed", "seed", parsed.get_int),
+        ):
+            value = convert(key)
+            if value is not None:
+                changes[field] = value
+        try:
+            GenerationParams(model=self._params.model or "x", **changes).validate()
+        except RestyleError as exc:
+            self.error_raised.emit(exc.kind.value, f"The image's settings cannot be used: {exc.message}")
+            return
+        self.update_params(**changes)
+        self.status_changed.emit("Prompt and parameters restored from the image.")
+
+    def generate(self) -> bool:
+        """Start a run with the current parameters; returns False (and says why) when it cannot start."""
+        if self._phase is not Phase.IDLE:
+            self.status_changed.emit("A run is in progress: wait for it or cancel it first.")
+            return False
+        params = self._params.replace(init_image=str(self._init.path) if self._init else None)
+        try:
+            params.validate()
+            if not params.prompt.strip() and self._init is None:
+                raise RestyleError(
+                    ErrorKind.BAD_INPUT,
+                    "Write a prompt, or drop an image to restyle: there is nothing to start from.",
+                )
+        except RestyleError as exc:
+            self.error_raised.emit(exc.kind.value, exc.message)
+            return False
+        self._current = GenerateRequest(params, str(self.settings.output_dir))
+        self._set_phase(Phase.RUNNING)
+        self.progress_changed.emit(0, 0, -1.0)
+        self._host.submit(self._current)
+        return True
+
+    def cancel(self) -> None:
+        """Stop the run within one step; the half-made image is discarded."""
+        if self._current is not None and self._phase is Phase.RUNNING:
+            self._current.cancel_event.set()
+            self._host.cancel_all()
+            self._set_phase(Phase.CANCELLING)
+            self.status_changed.emit("Cancelling…")
+
+    # --- worker signals ----------------------------------------------------------------------------------
+    def _on_worker_status(self, message: str) -> None:
+        self.status_changed.emit(message)
+
+    def _on_worker_model_ready(self, info: ModelInfo) -> None:
+        self._model_info = info
+        self.model_info_changed.emit(info)
+        self._emit_planned_size()
+
+    def _on_worker_preview(self, image, step: int, total: int) -> None:
+        if self._phase is Phase.RUNNING:
+            self.preview_changed.emit(image)
+
+    def _on_worker_finished(self, result: GenerationResult) -> None:
+        self.last_result = result
+        self._current = None
+        self.result_ready.emit(result)  # before going idle, so observers never see idle without the result
+        self._set_phase(Phase.IDLE)
+
+    def _on_worker_failed(self, kind: str, message: str) -> None:
+        if self._current is not None:
+            self._current = None
+            self._set_phase(Phase.IDLE)
+        self.error_raised.emit(kind, message)
+
+    def _on_worker_cancelled(self, job_id: int) -> None:
+        if self._current is not None and self._current.job_id == job_id:
+            self._current = None
+            self._set_phase(Phase.IDLE)
+
+    def _set_phase(self, phase: Phase) -> None:
+        if phase is not self._phase:
+            self._phase = phase
+            self.phase_changed.emit(phase.value)
+
+    def _emit_planned_size(self) -> None:
+        self.planned_size_changed.emit(*self.planned_size())

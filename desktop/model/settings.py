@@ -1,0 +1,94 @@
+"""Settings: one typed wrapper over QSettings, passed in where needed, never a global."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
+
+from desktop.engine.params import GenerationParams
+
+MAX_RECENT_MODELS = 10
+
+
+class Settings:
+    """Restyle's persisted choices, stored as an INI file in the data folder."""
+
+    def __init__(self, data_dir: Path, *, default_output_dir: Path | None = None):
+        self.data_dir = data_dir
+        self._qs = QSettings(str(data_dir / "settings.ini"), QSettings.Format.IniFormat)
+        self._default_output_dir = default_output_dir
+
+    def sync(self) -> None:
+        """Write pending changes to disk now."""
+        self._qs.sync()
+
+    # --- model -------------------------------------------------------------------------------------------
+    @property
+    def model(self) -> str:
+        """The model last chosen ('' when none)."""
+        return str(self._qs.value("model/current", "") or "")
+
+    @model.setter
+    def model(self, value: str) -> None:
+        self._qs.setValue("model/current", value)
+        recent = [value, *[m for m in self.recent_models if m != value]] if value else self.recent_models
+        self._qs.setValue("model/recent", recent[:MAX_RECENT_MODELS])
+
+    @property
+    def recent_models(self) -> list[str]:
+        """Models used before, newest first."""
+        value = self._qs.value("model/recent", [])
+        if isinstance(value, str):  # QSettings gives a str for a one-element list in INI files
+            value = [value]
+        return [str(v) for v in value or [] if v]
+
+    # --- output ------------------------------------------------------------------------------------------
+    @property
+    def output_dir(self) -> Path:
+        """Where results are saved: the user's choice, else Pictures/Restyle (data folder in tests)."""
+        stored = self._qs.value("output/dir", "")
+        if stored:
+            return Path(str(stored))
+        if self._default_output_dir is not None:
+            return self._default_output_dir
+        pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
+        return Path(pictures or Path.home()) / "Restyle"
+
+    @output_dir.setter
+    def output_dir(self, value: Path) -> None:
+        self._qs.setValue("output/dir", str(value))
+
+    # --- the last parameters, so a restart continues where the artist stopped ----------------------------
+    def last_params(self, model: str) -> GenerationParams:
+        """The parameters of the previous session (prompt, sliders), for ``model``."""
+        params = GenerationParams(model=model)
+        get = self._qs.value
+        try:
+            return params.replace(
+                prompt=str(get("params/prompt", params.prompt)),
+                negative_prompt=str(get("params/negative", params.negative_prompt)),
+                strength=float(get("params/strength", params.strength)),
+                guidance_scale=float(get("params/guidance", params.guidance_scale)),
+                steps=int(get("params/steps", params.steps)),
+            )
+        except (TypeError, ValueError):  # a hand-edited file must not stop the app from opening
+            return params
+
+    def store_params(self, params: GenerationParams) -> None:
+        """Remember prompt and sliders (not the seed or image: those are per run)."""
+        self._qs.setValue("params/prompt", params.prompt)
+        self._qs.setValue("params/negative", params.negative_prompt)
+        self._qs.setValue("params/strength", params.strength)
+        self._qs.setValue("params/guidance", params.guidance_scale)
+        self._qs.setValue("params/steps", params.steps)
+
+    # --- window ------------------------------------------------------------------------------------------
+    def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
+        """Saved geometry and dock/toolbar state."""
+        return self._qs.value("window/geometry"), self._qs.value("window/state")
+
+    def store_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
+        """Remember the window's geometry and state."""
+        self._qs.setValue("window/geometry", geometry)
+        self._qs.setValue("window/state", state)

@@ -1,0 +1,55 @@
+"""Where Restyle keeps its files, and its log. Qt-free so the CLI and the engine can use it."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import sys
+from pathlib import Path
+
+DATA_DIR_ENV = "RESTYLE_DATA_DIR"
+
+
+def data_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """The data folder: ``explicit``, else $RESTYLE_DATA_DIR, else the platform's per-user app data folder."""
+    if explicit:
+        path = Path(explicit)
+    elif os.environ.get(DATA_DIR_ENV):
+        path = Path(os.environ[DATA_DIR_ENV])
+    elif sys.platform == "win32":
+        path = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")) / "Restyle"
+    elif sys.platform == "darwin":
+        path = Path.home() / "Library" / "Application Support" / "Restyle"
+    else:
+        path = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "restyle"
+    path = path.expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def log_path(folder: Path) -> Path:
+    """The log file inside a data folder."""
+    return folder / "logs" / "restyle.log"
+
+
+def setup_logging(folder: Path) -> Path:
+    """Send this process's log records (tracebacks included) to the rotating log file; returns its path."""
+    path = log_path(folder)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if getattr(handler, "baseFilename", None) == str(path):
+            return path
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return path
+
+
+def default_output_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """Where the CLI saves by default: inside an explicit data folder, else ~/Pictures/Restyle."""
+    if explicit or os.environ.get(DATA_DIR_ENV):
+        return data_dir(explicit) / "outputs"
+    return Path.home() / "Pictures" / "Restyle"

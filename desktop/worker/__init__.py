@@ -1,0 +1,10 @@
+"""The inference worker: the one place where Qt calls the engine.
+
+May import QtCore and QtGui's QImage (images cross threads as QImage that own their pixels), and the engine
+lazily, on the worker thread, so importing this package never imports torch.
+"""
+
+from .host import WorkerHost
+from .requests import GenerateRequest, LoadModelRequest
+
+__all__ = ["WorkerHost", "GenerateRequest", "LoadModelRequest"]

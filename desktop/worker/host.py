@@ -1,0 +1,67 @@
+"""WorkerHost: starts the worker's QThread, forwards requests to it and shuts it down cleanly."""
+
+from __future__ import annotations
+
+import weakref
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from .inference import InferenceWorker
+from .requests import GenerateRequest
+
+_live_hosts: weakref.WeakSet = weakref.WeakSet()
+
+
+def running_hosts() -> list[WorkerHost]:
+    """Hosts whose thread is still running (tests fail when one is left behind)."""
+    return [h for h in list(_live_hosts) if h.is_running()]
+
+
+class WorkerHost(QObject):
+    """Owns the worker thread. Signals of ``worker`` arrive on the thread that created the host."""
+
+    _submit = Signal(object)
+
+    def __init__(self, log_path: str = "", parent: QObject | None = None):
+        super().__init__(parent)
+        self.worker = InferenceWorker(log_path)
+        self._thread = QThread()
+        self._thread.setObjectName("InferenceWorkerThread")
+        self.worker.moveToThread(self._thread)
+        # Queued: handle() runs on the worker thread, in submission order.
+        self._submit.connect(self.worker.handle)
+        self._pending: list[GenerateRequest] = []
+        self.worker.job_done.connect(self._forget)
+        self._thread.start()
+        _live_hosts.add(self)
+
+    def submit(self, request) -> None:
+        """Queue a request for the worker thread."""
+        if isinstance(request, GenerateRequest):
+            self._pending.append(request)
+        self._submit.emit(request)
+
+    def cancel_all(self) -> None:
+        """Cancel the running generation (within one step) and every queued one."""
+        for request in self._pending:
+            request.cancel_event.set()
+
+    def _forget(self, job_id: int) -> None:
+        self._pending = [r for r in self._pending if r.job_id != job_id]
+
+    @property
+    def busy(self) -> bool:
+        """True while a generation is running or waiting."""
+        return bool(self._pending)
+
+    def is_running(self) -> bool:
+        """True while the worker thread runs."""
+        return self._thread.isRunning()
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Cancel everything, stop the thread and wait for it; True when it stopped in time."""
+        self.cancel_all()
+        self._thread.quit()
+        stopped = self._thread.wait(timeout_ms)
+        _live_hosts.discard(self)
+        return stopped

@@ -1,0 +1,112 @@
+"""The InferenceWorker: a QObject living on its own QThread that alone owns the engine and its pipelines."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+
+from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtGui import QImage
+
+from desktop.engine.errors import ErrorKind, RestyleError
+
+from .requests import GenerateRequest, LoadModelRequest
+
+log = logging.getLogger(__name__)
+
+
+def array_to_qimage(array) -> QImage:
+    """A QImage that owns a copy of an (H, W, 3) uint8 array, safe to hand to another thread."""
+    height, width, _ = array.shape
+    data = array.tobytes()
+    return QImage(data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
+
+
+class InferenceWorker(QObject):
+    """Runs requests one at a time on its thread; everything it reports goes out as signals."""
+
+    status = Signal(str)
+    model_ready = Signal(object)  # ModelInfo
+    job_started = Signal(int)  # job id
+    progress = Signal(int, int, float)  # step, total, ETA seconds (-1 while unknown)
+    preview = Signal(QImage, int, int)  # preview, step, total
+    finished = Signal(object)  # GenerationResult with output_path set
+    failed = Signal(str, str)  # ErrorKind value, one sentence for the user
+    cancelled = Signal(int)  # job id
+    job_done = Signal(int)  # job id, after every request whatever its outcome
+
+    def __init__(self, log_path: str = ""):
+        super().__init__()
+        self._engine = None
+        self._log_path = log_path
+
+    def _get_engine(self):
+        if self._engine is None:
+            self.status.emit("Starting the engine (loading torch and diffusers)…")
+            from desktop.engine.runner import Engine  # heavy: first use only, on this thread
+
+            self._engine = Engine(status=self.status.emit)
+        return self._engine
+
+    @Slot(object)
+    def handle(self, request) -> None:
+        """Run one request; exceptions never escape the thread, they become ``failed``."""
+        try:
+            if isinstance(request, LoadModelRequest):
+                self._load(request)
+            elif isinstance(request, GenerateRequest):
+                self._generate(request)
+        except RestyleError as exc:
+            if exc.kind is ErrorKind.CANCELLED:
+                self.status.emit("Cancelled.")
+                self.cancelled.emit(request.job_id)
+            else:
+                log.warning("job %s failed: %s", request.job_id, exc.message)
+                self.failed.emit(exc.kind.value, exc.message)
+        except Exception as exc:  # noqa: BLE001 - the thread must survive anything the libraries throw
+            log.error("job %s crashed:\n%s", request.job_id, traceback.format_exc())
+            kind, message = _classify(exc)
+            self.failed.emit(kind.value, f"{message} Details are in the log: {self._log_path}")
+        finally:
+            self.job_done.emit(request.job_id)
+
+    def _load(self, request: LoadModelRequest) -> None:
+        engine = self._get_engine()
+        info = engine.load(request.model, request.device)
+        self.model_ready.emit(info)
+        self.status.emit(f"{info.display_name} ready on {info.device} ({info.dtype}).")
+
+    def _generate(self, request: GenerateRequest) -> None:
+        if request.cancel_event.is_set():
+            raise RestyleError(ErrorKind.CANCELLED, "Cancelled before it started.")
+        self.job_started.emit(request.job_id)
+        engine = self._get_engine()
+        before = engine.model_info
+        params = request.params
+
+        def on_step(step) -> None:
+            self.progress.emit(step.step, step.total, -1.0 if step.eta is None else step.eta)
+            if step.preview is not None:
+                self.preview.emit(array_to_qimage(step.preview), step.step, step.total)
+
+        # Loading counts as part of the job for cancel purposes, so the check also covers it.
+        engine.load(params.model, params.device)
+        if engine.model_info is not before:
+            self.model_ready.emit(engine.model_info)
+        self.status.emit("Generating…")
+        result = engine.generate(params, on_step=on_step, cancelled=request.cancel_event.is_set)
+        from desktop.engine.output import save_result
+
+        # Saved before anyone is told it is done: a crash after this point loses nothing.
+        path = save_result(result, request.output_dir)
+        result = type(result)(**{**result.__dict__, "output_path": str(path)})
+        self.status.emit(f"Saved {path.name} (seed {result.seed}, {result.elapsed:.1f} s).")
+        self.finished.emit(result)
+
+
+def _classify(exc: Exception) -> tuple[ErrorKind, str]:
+    """A kind and a sentence for an exception the engine did not anticipate."""
+    name = type(exc).__name__
+    if "OutOfMemory" in name or "out of memory" in str(exc).lower():
+        return ErrorKind.OUT_OF_MEMORY, "The device ran out of memory. Try a smaller image or fewer steps."
+    return ErrorKind.INTERNAL, f"Something went wrong inside the engine ({name})."

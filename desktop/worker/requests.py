@@ -1,0 +1,32 @@
+"""What the UI asks the worker to do: plain dataclasses, each with its own cancel flag."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+
+from desktop.engine.params import GenerationParams
+
+_ids = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class LoadModelRequest:
+    """Load (or keep) this model so the first Generate does not wait for it."""
+
+    model: str
+    device: str = "auto"
+    job_id: int = field(default_factory=lambda: next(_ids))
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """Run one generation and save the PNG into ``output_dir``."""
+
+    params: GenerationParams
+    output_dir: str
+    job_id: int = field(default_factory=lambda: next(_ids))
+    # Set from the UI thread; read between steps. Each request has its own, so a cancel can reach a job
+    # still waiting in the queue (the pipeline's own _interrupt is reset at every call and would lose it).
+    cancel_event: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
