@@ -20,6 +20,9 @@ class ModelPicker(QWidget):
         self.combo.setObjectName("modelPicker")
         self.combo.setEditable(True)
         self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        # Long folder paths must not widen the side panel; the field scrolls instead.
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.combo.setMinimumContentsLength(16)
         self.combo.lineEdit().setPlaceholderText("Hugging Face id or model folder")
         self.combo.setToolTip("A Hugging Face id (owner/name) or a local diffusers folder; press Enter to load it.")
         self.combo.addItems(model.settings.recent_models)

@@ -9,6 +9,8 @@ def format_eta(seconds: float) -> str:
     """'about 12 s left', 'about 2 min 5 s left', or '' when unknown."""
     if seconds < 0:
         return ""
+    if seconds < 1:
+        return "under a second left"
     seconds = round(seconds)
     if seconds < 60:
         return f"about {seconds} s left"

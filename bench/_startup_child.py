@@ -1,0 +1,50 @@
+"""Child process of bench/startup.py: build and show the main window, report when it first painted, exit.
+
+    python bench/_startup_child.py DATA_DIR [GUI ARGS...]
+
+Prints one JSON line of ``time.monotonic()`` marks (CLOCK_MONOTONIC on Linux, the same clock in every
+process, so the parent can subtract its own launch time) and the heavy modules present when shown.
+"""
+
+import time
+
+started = time.monotonic()
+
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+
+from PySide6.QtCore import QEvent, QObject, QTimer  # noqa: E402
+
+from desktop.app import build_main_window, ensure_application  # noqa: E402
+
+HEAVY = ("torch", "diffusers", "transformers", "numpy")
+marks = {"child_started": started, "imported": time.monotonic()}
+
+
+def report() -> None:
+    marks["shown"] = time.monotonic()
+    marks["heavy_modules"] = [m for m in HEAVY if m in sys.modules]
+    print(json.dumps(marks), flush=True)
+    os._exit(0)  # the window's close would wait for a preload under way on the worker
+
+
+class FirstPaint(QObject):
+    """Notes the first paint event of any widget, then reports once that event loop pass is over."""
+
+    def eventFilter(self, watched, event):  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Paint and "painted" not in marks:
+            marks["painted"] = time.monotonic()
+            QTimer.singleShot(0, report)
+        return False
+
+
+app = ensure_application()
+window = build_main_window(sys.argv[2:], data_dir=sys.argv[1])
+marks["built"] = time.monotonic()
+painted = FirstPaint()
+app.installEventFilter(painted)
+window.show()
+marks["show_returned"] = time.monotonic()
+QTimer.singleShot(10000, lambda: (print("no paint within 10 s", file=sys.stderr), os._exit(1)))
+app.exec()

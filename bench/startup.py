@@ -1,0 +1,79 @@
+"""Time from process start to the main window shown. Target: <= 0.6 s (median and max).
+
+Each run launches a fresh ``python bench/_startup_child.py`` (the same interpreter, offscreen Qt, a temp data
+folder). The child builds the window with ``build_main_window``, shows it, and reports when the first paint
+event has been handled; the time is measured from the moment the parent launched the process
+(``time.monotonic()``, one system-wide clock on Linux). It also reports which of torch, diffusers,
+transformers and numpy were in ``sys.modules`` at that moment. Two cases:
+
+- no model (``argv []``);
+- ``--model TINY`` (the tiny model, built beforehand in a subprocess): the window's preload starts on the
+  worker when it is shown, so the worker's first imports may compete with the first paint.
+
+One untimed warm-up run first (file cache), then RUNS runs of each case.
+
+    .venv/bin/python bench/startup.py [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import build_tiny, median, print_machine, setup_env, temp_dir, verdict
+
+TARGET_S = 0.6
+CHILD = Path(__file__).with_name("_startup_child.py")
+
+
+def launch(data_dir: Path, gui_args: list[str]) -> dict:
+    """Run the child once; its marks in seconds since launch."""
+    launched = time.monotonic()
+    done = subprocess.run([sys.executable, str(CHILD), str(data_dir), *gui_args], capture_output=True,
+                          text=True, env=os.environ.copy(), timeout=60)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("{")), None)
+    if line is None:
+        raise RuntimeError(f"child failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    marks = json.loads(line)
+    heavy = marks.pop("heavy_modules")
+    timings = {k: v - launched for k, v in marks.items()}
+    timings["heavy_modules"] = heavy
+    return timings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    setup_env()
+    print_machine()
+    ok = True
+    with temp_dir() as tmp:
+        tmp = Path(tmp)
+        tiny = str(build_tiny(tmp / "tiny", in_subprocess=True))
+        launch(tmp / "warmup", [])
+        for label, gui_args in (("no model", []), ("--model tiny", ["--model", tiny])):
+            runs = [launch(tmp / f"data-{label[:2]}-{i}", gui_args) for i in range(args.runs)]
+            shown = [r["shown"] for r in runs]
+            print(f"{label}: shown after median {median(shown):.3f} s, max {max(shown):.3f} s over {len(runs)} runs")
+            for key, text in (("child_started", "interpreter up"), ("imported", "PySide6 + desktop.app imported"),
+                              ("built", "window built"), ("show_returned", "show() returned"),
+                              ("painted", "first paint")):
+                print(f"    {text:32s} median {median([r[key] for r in runs]):.3f} s")
+            heavy = sorted({m for r in runs for m in r["heavy_modules"]})
+            print(f"    heavy modules loaded when shown: {', '.join(heavy) if heavy else 'none'}"
+                  f" (in {sum(bool(r['heavy_modules']) for r in runs)} of {len(runs)} runs)")
+            if any(m in heavy for m in ("torch", "diffusers", "transformers")):
+                print("    FAIL: torch/diffusers/transformers were imported before the window was shown")
+                ok = False
+            ok &= verdict(f"{label}: startup max", max(shown), TARGET_S, " s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

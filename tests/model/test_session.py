@@ -1,0 +1,137 @@
+"""SessionModel without widgets or torch: a recording stand-in plays the worker host."""
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QObject, Signal
+
+from desktop.engine.metadata import parse_parameters_text
+from desktop.engine.params import GenerationResult, ModelInfo
+from desktop.model.session import Phase, SessionModel
+from desktop.model.settings import Settings
+from desktop.worker import GenerateRequest, LoadModelRequest
+
+
+class _Worker(QObject):
+    status = Signal(str)
+    model_ready = Signal(object)
+    progress = Signal(int, int, float)
+    preview = Signal(object, int, int)
+    finished = Signal(object)
+    failed = Signal(str, str)
+    cancelled = Signal(int)
+
+
+class RecordingHost:
+    def __init__(self):
+        self.worker = _Worker()
+        self.requests = []
+        self.cancels = 0
+
+    def submit(self, request):
+        self.requests.append(request)
+
+    def cancel_all(self):
+        self.cancels += 1
+
+
+@pytest.fixture()
+def host():
+    return RecordingHost()
+
+
+@pytest.fixture()
+def model(qapp, data_dir, host):
+    return SessionModel(Settings(data_dir, default_output_dir=data_dir / "out"), host)
+
+
+def _info(natural=512):
+    return ModelInfo("m", "m", "sd", natural, "StableDiffusionImg2ImgPipeline", "cpu", "float32")
+
+
+def test_parameters_survive_a_restart(model, data_dir, host):
+    model.set_model("owner/model")
+    model.update_params(prompt="pastel", negative_prompt="noise", strength=0.3, guidance_scale=4.0, steps=12)
+    model.settings.sync()
+    again = SessionModel(Settings(data_dir), host)
+    p = again.params
+    assert (p.model, p.prompt, p.negative_prompt, p.strength, p.guidance_scale, p.steps) == (
+        "owner/model", "pastel", "noise", 0.3, 4.0, 12)
+    assert again.settings.recent_models[0] == "owner/model"
+
+
+def test_choosing_a_model_preloads_it_on_the_worker(model, host):
+    model.set_model("owner/model")
+    assert host.requests == [LoadModelRequest("owner/model", "auto", job_id=host.requests[0].job_id)]
+
+
+def test_generate_sends_the_init_image_and_output_folder(model, host, make_image, data_dir):
+    model.set_model("m", preload=False)
+    assert model.load_init_image(make_image())
+    model.update_params(prompt="p", seed=4)
+    assert model.generate() and model.phase is Phase.RUNNING
+    request = host.requests[-1]
+    assert isinstance(request, GenerateRequest)
+    assert request.params.init_image.endswith("input.png") and request.params.seed == 4
+    assert request.output_dir == str(data_dir / "out")
+
+
+def test_a_second_generate_while_running_is_refused_with_a_reason(model, host, make_image, qtbot):
+    model.set_model("m", preload=False)
+    model.load_init_image(make_image())
+    assert model.generate()
+    with qtbot.waitSignal(model.status_changed) as status:
+        assert not model.generate()
+    assert "in progress" in status.args[0]
+    assert sum(isinstance(r, GenerateRequest) for r in host.requests) == 1
+
+
+def test_cancel_flags_the_running_request_and_goes_idle_when_the_worker_confirms(model, host, make_image):
+    model.set_model("m", preload=False)
+    model.load_init_image(make_image())
+    model.generate()
+    request = host.requests[-1]
+    model.cancel()
+    assert request.cancel_event.is_set() and model.phase is Phase.CANCELLING
+    host.worker.cancelled.emit(request.job_id)
+    assert model.phase is Phase.IDLE and model.last_output_path is None
+
+
+def test_a_finished_run_becomes_the_last_result(model, host, make_image, qtbot):
+    model.set_model("m", preload=False)
+    model.load_init_image(make_image())
+    model.generate()
+    request = host.requests[-1]
+    result = GenerationResult(image=None, params=request.params.replace(seed=9), model=_info(), steps_run=3,
+                              sampler="PLMS", elapsed=1.0, output_path="/out/x.png")
+    with qtbot.waitSignal(model.result_ready):
+        host.worker.finished.emit(result)
+    assert model.last_output_path == Path("/out/x.png") and model.phase is Phase.IDLE
+
+
+def test_the_planned_size_follows_the_image_and_the_model(model, host, make_image):
+    model.load_init_image(make_image(size=(400, 200)))
+    wide = model.planned_size()
+    host.worker.model_ready.emit(_info(natural=1024))
+    assert model.planned_size()[0] > wide[0] * 1.8
+    model.clear_init_image()
+    assert model.planned_size() == (1024, 1024)
+
+
+def test_a_bad_image_is_reported_and_the_old_one_kept(model, make_image, tmp_path, qtbot):
+    good = make_image()
+    model.load_init_image(good)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(good.read_bytes()[:60])
+    with qtbot.waitSignal(model.error_raised) as error:
+        assert not model.load_init_image(broken)
+    assert error.args[0] == "bad_input" and "broken.png" in error.args[1]
+    assert model.init_image.path == good
+
+
+def test_restoring_metadata_with_impossible_values_is_refused(model, qtbot):
+    parsed = parse_parameters_text("p\nSteps: 9000, CFG scale: 7, Seed: 1")
+    with qtbot.waitSignal(model.error_raised) as error:
+        model.restore_metadata(parsed)
+    assert "Steps" in error.args[1]
+    assert model.params.steps != 9000
