@@ -81,6 +81,7 @@ class SessionModel(QObject):
         worker.finished.connect(self._on_worker_finished)
         worker.failed.connect(self._on_worker_failed)
         worker.cancelled.connect(self._on_worker_cancelled)
+        worker.job_done.connect(self._on_worker_job_done)
 
     # --- state -------------------------------------------------------------------------------------------
     @property
@@ -233,10 +234,14 @@ class SessionModel(QObject):
         self._set_phase(Phase.IDLE)
 
     def _on_worker_failed(self, kind: str, message: str) -> None:
-        if self._current is not None:
+        self.error_raised.emit(kind, message)
+
+    def _on_worker_job_done(self, job_id: int) -> None:
+        # Whatever ended the run (a failure, most likely: success and cancel are handled above), the session
+        # is free again. A failed preload (another job id) leaves a queued run alone.
+        if self._current is not None and self._current.job_id == job_id:
             self._current = None
             self._set_phase(Phase.IDLE)
-        self.error_raised.emit(kind, message)
 
     def _on_worker_cancelled(self, job_id: int) -> None:
         if self._current is not None and self._current.job_id == job_id:

@@ -63,6 +63,8 @@ class ParamsPanel(QWidget):
         model.params_changed.connect(self._sync)
         model.planned_size_changed.connect(self._on_model_planned_size_changed)
         model.result_ready.connect(self._on_model_result_ready)
+        model.init_image_changed.connect(self._on_model_init_image_changed)
+        self._on_model_init_image_changed(model.init_image)
 
     def _on_seed_edit_text_edited(self, text: str) -> None:
         seed = int(text) if text else None
@@ -78,6 +80,10 @@ class ParamsPanel(QWidget):
     def _on_model_result_ready(self, result) -> None:
         self.last_seed_label.setText(f"Last seed: {result.seed}")
         self.reuse_seed_button.setEnabled(True)
+
+    def _on_model_init_image_changed(self, init) -> None:
+        # Strength only means something when there is an image to start from.
+        self.strength.setEnabled(init is not None)
 
     def _on_model_planned_size_changed(self, width: int, height: int) -> None:
         source = "from the image" if self._model.init_image else "text-to-image"

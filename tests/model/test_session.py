@@ -20,6 +20,7 @@ class _Worker(QObject):
     finished = Signal(object)
     failed = Signal(str, str)
     cancelled = Signal(int)
+    job_done = Signal(int)
 
 
 class RecordingHost:
@@ -135,3 +136,18 @@ def test_restoring_metadata_with_impossible_values_is_refused(model, qtbot):
         model.restore_metadata(parsed)
     assert "Steps" in error.args[1]
     assert model.params.steps != 9000
+
+
+def test_a_failed_preload_does_not_end_the_run_waiting_behind_it(model, host, make_image, qtbot):
+    model.set_model("m")
+    preload = host.requests[0]
+    model.load_init_image(make_image())
+    model.generate()
+    run = host.requests[-1]
+    with qtbot.waitSignal(model.error_raised):
+        host.worker.failed.emit("model_missing", "gone")
+        host.worker.job_done.emit(preload.job_id)
+    assert model.phase is Phase.RUNNING
+    host.worker.failed.emit("model_missing", "gone")
+    host.worker.job_done.emit(run.job_id)
+    assert model.phase is Phase.IDLE
