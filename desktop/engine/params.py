@@ -109,6 +109,7 @@ class ModelInfo:
     pipeline_class: str
     device: str
     dtype: str
+    vae_id: str = ""  # fingerprint of the VAE: equal ids mean latents can chain without re-encoding
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -134,6 +135,8 @@ class GenerationResult:
     sampler: str
     elapsed: float
     output_path: str | None = None
+    latents: Any = None  # scaled latents (torch tensor on the CPU) for SD/SDXL, None otherwise
+    chain_mode: str | None = None  # "latent" or "pixels" when it continued from an image, None for a fresh start
 
     @property
     def seed(self) -> int:

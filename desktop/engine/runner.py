@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .device import default_dtype, pick_device
 from .errors import ErrorKind, RestyleError, bad_input
 from .images import fit_size, load_image, resize_for_model
+from .latents import LATENT_FAMILIES, decode_latents, load_latents, vae_fingerprint
 from .models import family_of, load_img2img_pipeline, natural_size, resolve_model
 from .params import GenerationParams, GenerationResult, ModelInfo, StepInfo, effective_steps, random_seed
 from .output import sampler_name
@@ -71,6 +72,7 @@ class Engine:
             pipeline_class=pipeline_class,
             device=device,
             dtype=str(dtype).removeprefix("torch."),
+            vae_id=vae_fingerprint(pipe.vae) if getattr(pipe, "vae", None) is not None else "",
         )
         self._loaded = _Loaded(key, info, pipe)
         log.info("loaded %s as %s on %s in %.2fs", source.location, pipeline_class, device, time.perf_counter() - started)
@@ -91,8 +93,13 @@ class Engine:
         params: GenerationParams,
         on_step: StepCallback | None = None,
         cancelled: CancelCheck | None = None,
+        init_latents: str | None = None,
     ) -> GenerationResult:
-        """Run one generation; raises RestyleError (kind CANCELLED when ``cancelled()`` turns true)."""
+        """Run one generation; raises RestyleError (kind CANCELLED when ``cancelled()`` turns true).
+
+        ``init_latents`` names a latent cache of the init image (see ``latents.save_latents``); it is used
+        instead of encoding the image when it was made by the same VAE, else the image is encoded as usual.
+        """
         import torch
 
         params.validate()
@@ -101,6 +108,15 @@ class Engine:
         info = self.load(params.model, params.device)
         if cancelled():
             raise RestyleError(ErrorKind.CANCELLED, "Cancelled.")
+        latent_init = None
+        if init is not None and init_latents and info.family in LATENT_FAMILIES:
+            cached = load_latents(init_latents)
+            if cached is not None and cached[1] == info.vae_id:
+                latent_init = cached[0]
+        if latent_init is not None:
+            # The latents fix the size: the run continues exactly where the parent left off.
+            scale = getattr(self._loaded.img2img, "vae_scale_factor", 8)
+            params = params.replace(width=latent_init.shape[-1] * scale, height=latent_init.shape[-2] * scale)
         params = self._resolve(params, init, info)
         call: dict = dict(
             prompt=params.prompt,
@@ -113,13 +129,21 @@ class Engine:
         if init is not None:
             pipe = self._loaded.img2img
             num_steps = effective_steps(params.steps, params.strength)
-            call.update(image=resize_for_model(init, (params.width, params.height)), strength=params.strength)
+            if latent_init is not None:
+                unet = self._loaded.img2img.unet
+                image_arg = latent_init.to(device=unet.device, dtype=unet.dtype)
+            else:
+                image_arg = resize_for_model(init, (params.width, params.height))
+            call.update(image=image_arg, strength=params.strength)
             # The img2img pipelines size the output from the image; passing height/width is not accepted by all.
             call.pop("height"), call.pop("width")
         else:
             pipe = self._txt2img()
             num_steps = params.steps
         call["num_inference_steps"] = num_steps
+        keep_latents = info.family in LATENT_FAMILIES
+        if keep_latents:
+            call["output_type"] = "latent"  # decoded below, so the latents can be cached for chaining
         expected_total = min(int(num_steps * params.strength), num_steps) if init is not None else num_steps
 
         started = time.perf_counter()
@@ -153,7 +177,12 @@ class Engine:
             ) from exc
         if cancelled():
             raise RestyleError(ErrorKind.CANCELLED, "Cancelled; nothing was saved.")
-        image = output.images[0]
+        latents = None
+        if keep_latents:
+            latents = output.images[:1].detach().cpu()
+            image = decode_latents(pipe, output.images[:1])
+        else:
+            image = output.images[0]
         return GenerationResult(
             image=image,
             params=params,
@@ -161,6 +190,8 @@ class Engine:
             steps_run=steps_done,
             sampler=sampler_name(type(pipe.scheduler).__name__),
             elapsed=time.perf_counter() - started,
+            latents=latents,
+            chain_mode=None if init is None else ("latent" if latent_init is not None else "pixels"),
         )
 
     @staticmethod

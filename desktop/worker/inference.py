@@ -94,12 +94,17 @@ class InferenceWorker(QObject):
         if engine.model_info is not before:
             self.model_ready.emit(engine.model_info)
         self.status.emit("Generating…")
-        result = engine.generate(params, on_step=on_step, cancelled=request.cancel_event.is_set)
+        result = engine.generate(params, on_step=on_step, cancelled=request.cancel_event.is_set,
+                                 init_latents=request.init_latents)
+        from dataclasses import replace
+
         from desktop.engine.output import save_result
 
         # Saved before anyone is told it is done: a crash after this point loses nothing.
         path = save_result(result, request.output_dir)
-        result = type(result)(**{**result.__dict__, "output_path": str(path)})
+        result = replace(result, output_path=str(path))
+        if request.persist is not None:
+            result = request.persist(result)
         self.status.emit(f"Saved {path.name} (seed {result.seed}, {result.elapsed:.1f} s).")
         self.finished.emit(result)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from desktop.engine.params import GenerationParams
 
@@ -27,6 +29,11 @@ class GenerateRequest:
     params: GenerationParams
     output_dir: str
     job_id: int = field(default_factory=lambda: next(_ids))
+    # A latent cache of the init image; used when the loaded model has the same VAE.
+    init_latents: str | None = None
+    # Runs on the worker thread once the PNG is saved, before anyone hears of the result: the session uses
+    # it to write the history node, so a finished image is on disk before it is shown as done.
+    persist: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
     # Set from the UI thread; read between steps. Each request has its own, so a cancel can reach a job
     # still waiting in the queue (the pipeline's own _interrupt is reset at every call and would lose it).
     cancel_event: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)

@@ -1,0 +1,81 @@
+"""Latent chaining: decoding the latents a pipeline returns, fingerprinting VAEs, caching latents on disk.
+
+When the next step continues from a result made with the same VAE, its cached latents go straight in as the
+``image`` (SD and SDXL img2img skip the VAE encode for a 4-channel tensor), as the diffusers guide recommends:
+no decode → encode round trip, so no loss and less time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+# Families whose img2img pipelines accept scaled latents as ``image``; Kandinsky always re-encodes with MoVQ.
+LATENT_FAMILIES = ("sd", "sdxl")
+
+
+def vae_fingerprint(vae) -> str:
+    """A short id that differs between VAEs: its config plus two weight tensors (cheap, no file hashing)."""
+    import torch
+
+    digest = hashlib.sha256()
+    config = {k: v for k, v in dict(vae.config).items() if not k.startswith("_")}
+    digest.update(json.dumps(config, sort_keys=True, default=str).encode())
+    with torch.no_grad():
+        for name in ("encoder.conv_in.weight", "decoder.conv_out.weight"):
+            tensor = dict(vae.named_parameters()).get(name)
+            if tensor is not None:
+                digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def decode_latents(pipe, latents):
+    """The PIL image for scaled latents, decoded exactly as the SD/SDXL pipelines do it."""
+    import torch
+
+    vae = pipe.vae
+    upcast = vae.dtype == torch.float16 and getattr(vae.config, "force_upcast", False)
+    if upcast:  # the SDXL VAE overflows in fp16 (black/NaN images)
+        vae.to(dtype=torch.float32)
+    try:
+        weights_dtype = next(iter(vae.post_quant_conv.parameters())).dtype
+        x = latents.to(device=vae.device, dtype=weights_dtype)
+        mean, std = getattr(vae.config, "latents_mean", None), getattr(vae.config, "latents_std", None)
+        if mean is not None and std is not None:
+            mean = torch.tensor(mean).view(1, -1, 1, 1).to(x.device, x.dtype)
+            std = torch.tensor(std).view(1, -1, 1, 1).to(x.device, x.dtype)
+            x = x * std / vae.config.scaling_factor + mean
+        else:
+            x = x / vae.config.scaling_factor
+        with torch.inference_mode():
+            pixels = vae.decode(x, return_dict=False)[0]
+        return pipe.image_processor.postprocess(pixels, output_type="pil")[0]
+    finally:
+        if upcast:
+            vae.to(dtype=torch.float16)
+
+
+def save_latents(latents, path: str | Path, vae_id: str) -> Path:
+    """Write latents (first of the batch) as safetensors with the VAE fingerprint; atomic."""
+    import os
+
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp")
+    save_file({"latents": latents[:1].detach().cpu().contiguous()}, str(temp), metadata={"vae_id": vae_id})
+    os.replace(temp, path)
+    return path
+
+
+def load_latents(path: str | Path):
+    """(latents tensor, vae fingerprint) from a file written by ``save_latents``; None when unusable."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            return handle.get_tensor("latents"), (handle.metadata() or {}).get("vae_id", "")
+    except Exception:  # noqa: BLE001 - a damaged or evicted cache only loses the shortcut
+        return None
