@@ -3,7 +3,8 @@
     python bench/_startup_child.py DATA_DIR [GUI ARGS...]
 
 Prints one JSON line of ``time.monotonic()`` marks (CLOCK_MONOTONIC on Linux, the same clock in every
-process, so the parent can subtract its own launch time) and the heavy modules present when shown.
+process, so the parent can subtract its own launch time), the CPU time the UI thread used from show()
+returning to shown, and the heavy modules present when shown.
 """
 
 import time
@@ -24,6 +25,7 @@ marks = {"child_started": started, "imported": time.monotonic()}
 
 def report() -> None:
     marks["shown"] = time.monotonic()
+    marks["ui_cpu_after_show"] = time.thread_time() - ui_cpu_at_show  # a duration, not a time
     marks["heavy_modules"] = [m for m in HEAVY if m in sys.modules]
     print(json.dumps(marks), flush=True)
     os._exit(0)  # the window's close would wait for a preload under way on the worker
@@ -46,5 +48,6 @@ painted = FirstPaint()
 app.installEventFilter(painted)
 window.show()
 marks["show_returned"] = time.monotonic()
+ui_cpu_at_show = time.thread_time()
 QTimer.singleShot(10000, lambda: (print("no paint within 10 s", file=sys.stderr), os._exit(1)))
 app.exec()

@@ -10,16 +10,19 @@ precise QTimer on the UI thread that records ``time.perf_counter()`` at every ti
   PNG saved) until ``result_ready``.
 
 For each phase: the number of ticks and the largest, 99th-percentile and median gap between ticks; then the
-largest gaps with what the worker was doing (its last status/step) and how much CPU the UI thread itself used
-inside the gap (little CPU in a long gap means it was waiting, for the GIL, not working).
-``--trace-imports`` also records imports on the worker thread and garbage collections, and names the
-module being imported (and any collection) during each large gap; ``--switch-interval`` sets ``sys.setswitchinterval`` to test whether the stalls
-are Python bytecode (they shrink) or C code holding the GIL (they do not); ``--no-gc-during-load`` turns
-the garbage collector off until the model is ready (then ``gc.freeze()``), to test whether collections
-cause the stalls; ``--preload-libtorch`` loads torch's C++ library before the heartbeat starts, to test
-whether its loading (inside ``import torch``, under the GIL) is a stall.
+largest gaps, each with the worker's last status/step before it and the CPU the UI thread itself used inside
+it (little CPU in a long gap means the UI thread was waiting for the GIL, not working).
 
-    .venv/bin/python bench/ui_stall.py [--steps 20] [--size 256] [--trace-imports] [--switch-interval 0.005]
+Diagnostic options (the default run uses none of them):
+  --trace               record imports on the worker thread and every garbage collection, and name the
+                        import chain and any collection under way during each large gap;
+  --switch-interval S   sys.setswitchinterval(S): stalls from Python bytecode shrink, C code holding the
+                        GIL does not;
+  --no-gc-during-load   gc.disable() from show() until the model is ready, then gc.freeze() + gc.enable();
+  --preload-libtorch    dlopen torch's libtorch_cpu.so with ctypes (which releases the GIL) before the
+                        heartbeat starts, as if that part of ``import torch`` had already happened.
+
+    .venv/bin/python bench/ui_stall.py [--steps 20] [--size 256] [--trace] [--no-gc-during-load] ...
 """
 
 from __future__ import annotations
@@ -100,8 +103,8 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--size", type=int, default=256, help="init image side and the size the run uses")
     parser.add_argument("--interval", type=int, default=10, help="heartbeat period in ms")
-    parser.add_argument("--trace-imports", action="store_true")
-    parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval (default 0.005 s)")
+    parser.add_argument("--trace", action="store_true", help="attribute gaps to worker imports and GC runs")
+    parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval in seconds (Python: 0.005)")
     parser.add_argument("--no-gc-during-load", action="store_true",
                         help="experiment: gc.disable() from show() until the model is ready, then gc.freeze()")
     parser.add_argument("--preload-libtorch", action="store_true",
@@ -122,6 +125,7 @@ def main() -> int:
         from PySide6.QtCore import QEventLoop, Qt, QTimer
 
         from desktop.app import build_main_window, ensure_application
+        from desktop.worker import WorkerHost
 
         ensure_application()
         window = build_main_window(["--model", tiny, init_png], data_dir=tmp / "data")
@@ -135,13 +139,13 @@ def main() -> int:
         loaded = [m for m in HEAVY if m in sys.modules]
         assert not loaded, f"{loaded} imported before the heartbeat started"
         timeline = WorkerTrace()
-        if args.trace_imports:
+        if args.trace:
             timeline.install()
 
         # Worker-side events, recorded on the worker thread itself (direct connections).
         events: list[tuple[float, str]] = []
         direct = Qt.ConnectionType.DirectConnection
-        worker = window._host.worker
+        worker = window.findChild(WorkerHost).worker
         worker.status.connect(lambda m: events.append((time.perf_counter(), f"status {m!r}")), direct)
         worker.progress.connect(lambda s, n, e: events.append((time.perf_counter(), f"step {s}/{n} done")), direct)
         worker.finished.connect(lambda r: events.append((time.perf_counter(), "finished emitted")), direct)
@@ -153,10 +157,16 @@ def main() -> int:
 
         def wait(signal) -> None:
             loop = QEventLoop()
+
+            def error(kind, message):
+                print(f"error: {kind}: {message}")
+                loop.quit()
+
             signal.connect(loop.quit)
-            model.error_raised.connect(lambda kind, message: (print(f"error: {kind}: {message}"), loop.quit()))
+            model.error_raised.connect(error)
             loop.exec()
             signal.disconnect(loop.quit)
+            model.error_raised.disconnect(error)
 
         marks = {}
         timer.start(args.interval)
@@ -195,7 +205,7 @@ def main() -> int:
     for name, chosen in phases.items():
         ms = [g[1] * 1000 for g in chosen]
         print(f"{name:>10}: {len(ms):5d} ticks, largest {max(ms):7.1f} ms, p99 {percentile(ms, 99):6.1f} ms, "
-              f"p50 {median(ms):5.1f} ms")
+              f"p50 {median(ms):5.1f} ms, {sum(m > TARGET_MS for m in ms)} over {TARGET_MS:.0f} ms")
 
     print(f"largest {args.top} gaps (t from show(); UI CPU = CPU the UI thread used inside the gap):")
     for end, gap, cpu in sorted(gaps, key=lambda g: -g[1])[: args.top]:
@@ -204,7 +214,7 @@ def main() -> int:
         before = [label for t, label in events if t <= start]
         line = (f"  {gap * 1000:7.1f} ms at t={start - marks['load']:6.2f} s ({phase}), UI CPU {cpu * 1000:5.1f} ms, "
                 f"worker after: {before[-1] if before else 'nothing reported yet'}")
-        if args.trace_imports:
+        if args.trace:
             line += f"; {timeline.during(start, end)}"
         print(line)
     return 0 if verdict("largest UI gap", max(g[1] for g in gaps) * 1000, TARGET_MS, " ms") else 1

@@ -137,6 +137,7 @@ class GenerationResult:
     output_path: str | None = None
     latents: Any = None  # scaled latents (torch tensor on the CPU) for SD/SDXL, None otherwise
     chain_mode: str | None = None  # "latent" or "pixels" when it continued from an image, None for a fresh start
+    history_nodes: tuple = ()  # the history records written for it (set by the session's persist step)
 
     @property
     def seed(self) -> int:

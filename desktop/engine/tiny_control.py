@@ -90,7 +90,11 @@ def build_tiny_depth_model(folder: str | Path, seed: int = 0) -> Path:
     """Save a tiny random Depth Anything model and its image processor at ``folder`` and return the path."""
     import torch
     from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config
-    from transformers.models.dpt.image_processing_pil_dpt import DPTImageProcessorPil
+
+    try:  # transformers 5 has a PIL flavour that needs no torchvision; 4.x has only this one
+        from transformers.models.dpt.image_processing_pil_dpt import DPTImageProcessorPil as Processor
+    except ImportError:
+        from transformers import DPTImageProcessor as Processor
 
     folder = Path(folder)
     torch.manual_seed(seed)
@@ -104,9 +108,8 @@ def build_tiny_depth_model(folder: str | Path, seed: int = 0) -> Path:
         fusion_hidden_size=8, head_hidden_size=8,
     )
     DepthAnythingForDepthEstimation(config).save_pretrained(folder)
-    # The PIL flavour, because this venv has no torchvision; it saves as "DPTImageProcessor" like the real one,
-    # and AutoImageProcessor picks whichever flavour the machine can run.
-    processor = DPTImageProcessorPil(
+    # Saved as "DPTImageProcessor" like the real one; AutoImageProcessor picks the flavour the machine can run.
+    processor = Processor(
         size={"height": TINY_DEPTH_INPUT, "width": TINY_DEPTH_INPUT}, keep_aspect_ratio=True,
         ensure_multiple_of=14, do_pad=False, image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225],
     )

@@ -19,7 +19,7 @@ CHAIN_MODES = ("latent", "pixels")
 
 # Ids become file names (images/<id>.png, thumbs/<id>.png): anything else in a crafted index could reach
 # outside the workspace folder.
-_ID_RE = re.compile(r"[0-9A-Za-z_-]{1,64}")
+_ID_RE = re.compile(r"[0-9A-Za-z_]{1,64}")
 _REQUIRED = ("id", "kind", "image", "created", "width", "height")
 
 
@@ -67,8 +67,11 @@ class Node:
     starred: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict of every field."""
-        return dataclasses.asdict(self)
+        """A JSON-safe dict of every field (params copied one level deep)."""
+        # Not dataclasses.asdict: its deep copy made saving a 1,000-node index several times slower.
+        data = {name: getattr(self, name) for name in _FIELDS}
+        data["params"] = dict(self.params)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Node:
@@ -78,8 +81,7 @@ class Node:
         missing = [key for key in _REQUIRED if key not in data]
         if missing:
             raise ValueError(f"node is missing {', '.join(missing)}")
-        names = {f.name for f in dataclasses.fields(cls)}
-        node = cls(**{k: v for k, v in data.items() if k in names})
+        node = cls(**{k: v for k, v in data.items() if k in _FIELD_SET})
         node._check()
         return node
 
@@ -102,6 +104,10 @@ class Node:
         if self.seed is not None and (not isinstance(self.seed, int) or isinstance(self.seed, bool)):
             raise ValueError("seed must be a whole number")
         self.starred = bool(self.starred)
+
+
+_FIELDS = tuple(f.name for f in dataclasses.fields(Node))
+_FIELD_SET = frozenset(_FIELDS)
 
 
 class HistoryTree:

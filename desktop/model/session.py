@@ -19,7 +19,10 @@ from desktop.engine.metadata import ParsedParameters, parse_parameters_text, rea
 from desktop.engine.params import GenerationParams, GenerationResult, ModelInfo
 from desktop.worker import GenerateRequest, LoadModelRequest
 
+from .history import Node, replay_plan, timestamp
+from .history_model import HistoryModel
 from .settings import Settings
+from .workspace import write_node_image
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,14 @@ class Phase(str, enum.Enum):
     IDLE = "idle"
     RUNNING = "running"
     CANCELLING = "cancelling"
+
+
+@dataclass
+class _Chain:
+    """Runs still to come after the current one: auto-continue passes or the steps of a replay."""
+
+    strengths: list[float]  # loopback: strength of each remaining pass
+    replay: list = None  # ReplayStep objects still to run
 
 
 @dataclass(frozen=True)
@@ -73,6 +84,12 @@ class SessionModel(QObject):
         self._phase = Phase.IDLE
         self._current: GenerateRequest | None = None
         self.last_result: GenerationResult | None = None
+        self.history = HistoryModel(settings)
+        self.history.error_raised.connect(self.error_raised)
+        self.history.status_changed.connect(self.status_changed)
+        self._init_node: str | None = None  # the history node the init image is, when it is one
+        self._auto_continue: tuple[bool, int, float | None] = (False, 1, None)
+        self._chain: _Chain | None = None
         worker = worker_host.worker
         worker.status.connect(self._on_worker_status)
         worker.model_ready.connect(self._on_worker_model_ready)
@@ -140,8 +157,12 @@ class SessionModel(QObject):
         if self._params.model:
             self._host.submit(LoadModelRequest(self._params.model, self._params.device))
 
-    def load_init_image(self, path: str | Path) -> bool:
-        """Make the image at ``path`` the init image; a bad file is reported, the old image kept."""
+    def load_init_image(self, path: str | Path, *, node_id: str | None = None) -> bool:
+        """Make the image at ``path`` the init image; a bad file is reported, the old image kept.
+
+        ``node_id`` says the picture is that history node (the next result becomes its child); a file from
+        outside becomes an imported root when the first run starts from it.
+        """
         path = Path(path)
         try:
             image = load_image(path)
@@ -149,14 +170,50 @@ class SessionModel(QObject):
             self.error_raised.emit(exc.kind.value, exc.message)
             return False
         self._init = InitImage(path, image)
+        self._init_node = node_id
         self.init_image_changed.emit(self._init)
         self._emit_planned_size()
         width, height = self.planned_size()
         self.status_changed.emit(f"{path.name}: {image.width}×{image.height}, runs at {width}×{height}.")
-        text = read_parameters(path)
+        text = read_parameters(path) if node_id is None else None
         if text:
             self.metadata_found.emit(parse_parameters_text(text))
         return True
+
+    def continue_from(self, node_id: str) -> bool:
+        """Make a history node the next init image; running from an older node starts a branch."""
+        if node_id not in self.history.tree:
+            return False
+        if not self.load_init_image(self.history.workspace.image_path(node_id), node_id=node_id):
+            return False
+        self.status_changed.emit("The next run continues from the selected image.")
+        return True
+
+    def continue_from_selected(self) -> bool:
+        """Continue from the node selected in the history."""
+        return self.history.selected_id is not None and self.continue_from(self.history.selected_id)
+
+    def set_auto_continue(self, enabled: bool, passes: int, end_strength: float | None) -> None:
+        """Loopback: chain every new result into the next run, ``passes`` in a row, strength going linearly
+        from the slider's value to ``end_strength`` (None: constant)."""
+        self._auto_continue = (enabled, max(1, passes), end_strength)
+
+    def replay(self, node_id: str, changes: dict) -> bool:
+        """Re-run the branch from its root to ``node_id`` with ``changes``; the results form a sibling branch."""
+        if self._phase is not Phase.IDLE:
+            self.status_changed.emit("A run is in progress: wait for it or cancel it first.")
+            return False
+        tree = self.history.tree
+        root = tree.path_to_root(node_id)[0]
+        try:
+            steps = replay_plan(tree, node_id, changes, root_image=str(self.history.workspace.image_path(root)))
+            for step in steps:
+                GenerationParams.from_dict({**step.params, "width": None, "height": None}).validate()
+        except (ValueError, RestyleError) as exc:
+            self.error_raised.emit("bad_input", getattr(exc, "message", None) or str(exc))
+            return False
+        self._chain = _Chain(strengths=[], replay=steps)
+        return self._run_next_replay_step(previous=None)
 
     def clear_init_image(self) -> None:
         """Go back to text-to-image."""
@@ -189,7 +246,18 @@ class SessionModel(QObject):
         if self._phase is not Phase.IDLE:
             self.status_changed.emit("A run is in progress: wait for it or cancel it first.")
             return False
-        params = self._params.replace(init_image=str(self._init.path) if self._init else None)
+        enabled, passes, end = self._auto_continue
+        strength = self._params.strength
+        if enabled and passes > 1 and self._init is not None:
+            last = strength if end is None else end
+            curve = [strength + (last - strength) * k / (passes - 1) for k in range(passes)]
+            self._chain = _Chain(strengths=[round(v, 3) for v in curve[1:]])
+        else:
+            self._chain = None
+        return self._start_run(self._params)
+
+    def _start_run(self, base: GenerationParams) -> bool:
+        params = base.replace(init_image=str(self._init.path) if self._init else None)
         try:
             params.validate()
             if not params.prompt.strip() and self._init is None:
@@ -198,16 +266,64 @@ class SessionModel(QObject):
                     "Write a prompt, or drop an image to restyle: there is nothing to start from.",
                 )
         except RestyleError as exc:
+            self._chain = None
             self.error_raised.emit(exc.kind.value, exc.message)
             return False
-        self._current = GenerateRequest(params, str(self.settings.output_dir))
+        workspace = self.history.workspace
+        parent = self._init_node if self._init is not None else None
+        pending_import = None
+        if self._init is not None and parent is None:
+            # A picture from outside: it becomes a root of the history, written with the result.
+            node_id = workspace.new_node_id()
+            pending_import = Node(id=node_id, parent=None, kind="import", image=f"{node_id}.png",
+                                  created=timestamp(), width=self._init.size[0], height=self._init.size[1],
+                                  source=str(self._init.path))
+            parent = node_id
+        init_latents = workspace.latent_path(parent) if parent and parent in workspace.tree else None
+        persist = _persist_step(workspace, self._init, pending_import, parent)
+        self._current = GenerateRequest(params, str(self.settings.output_dir),
+                                        init_latents=str(init_latents) if init_latents else None, persist=persist)
         self._set_phase(Phase.RUNNING)
         self.progress_changed.emit(0, 0, -1.0)
         self._host.submit(self._current)
         return True
 
+    def _continue_chain(self, result: GenerationResult) -> None:
+        """After a result: start the next loopback pass or replay step, if any."""
+        chain = self._chain
+        if chain is None or self.history.selected_id is None:
+            return
+        if chain.replay is not None:
+            self._run_next_replay_step(previous=result)
+        elif chain.strengths:
+            strength = chain.strengths.pop(0)
+            if self.continue_from(self.history.selected_id):
+                self._start_run(self._params.replace(strength=strength))
+        else:
+            self._chain = None
+
+    def _run_next_replay_step(self, previous: GenerationResult | None) -> bool:
+        chain = self._chain
+        if not chain or not chain.replay:
+            self._chain = None
+            if previous is not None:
+                self.status_changed.emit("Replay finished: the new branch sits beside the old one.")
+            return False
+        step = chain.replay.pop(0)
+        # The size is fitted again, so a replay with another model runs at that model's own resolution.
+        params = GenerationParams.from_dict({**step.params, "width": None, "height": None})
+        if step.chain_previous:
+            ok = previous is not None and self.continue_from(previous.history_nodes[-1].id)
+        elif step.parent is not None:
+            ok = self.continue_from(step.parent)
+        else:
+            self.clear_init_image()
+            ok = True
+        return ok and self._start_run(params)
+
     def cancel(self) -> None:
         """Stop the run within one step; the half-made image is discarded."""
+        self._chain = None  # a cancel also stops the passes or replay steps still to come
         if self._current is not None and self._phase is Phase.RUNNING:
             self._current.cancel_event.set()
             self._host.cancel_all()
@@ -230,8 +346,19 @@ class SessionModel(QObject):
     def _on_worker_finished(self, result: GenerationResult) -> None:
         self.last_result = result
         self._current = None
+        if result.history_nodes:
+            try:
+                self.history.add_nodes(list(result.history_nodes))
+            except (RestyleError, ValueError) as exc:
+                self.error_raised.emit("bad_input", getattr(exc, "message", None) or str(exc))
+            else:
+                node = result.history_nodes[-1]
+                if self._init is not None and self._init_node is None and len(result.history_nodes) > 1:
+                    self._init_node = result.history_nodes[0].id  # the imported root, for the next run
+                self.history.select(node.id)
         self.result_ready.emit(result)  # before going idle, so observers never see idle without the result
         self._set_phase(Phase.IDLE)
+        self._continue_chain(result)
 
     def _on_worker_failed(self, kind: str, message: str) -> None:
         self.error_raised.emit(kind, message)
@@ -255,3 +382,33 @@ class SessionModel(QObject):
 
     def _emit_planned_size(self) -> None:
         self.planned_size_changed.emit(*self.planned_size())
+
+
+def _persist_step(workspace, init: InitImage | None, pending_import: Node | None, parent: str | None):
+    """The function the worker runs after saving the output: it writes the history pictures (thread-safe
+    file writes only); the index is updated on the UI thread when the result arrives."""
+    from dataclasses import replace
+
+    def persist(result: GenerationResult) -> GenerationResult:
+        from desktop.engine.latents import save_latents
+        from desktop.engine.output import parameters_text
+
+        nodes = []
+        if pending_import is not None:
+            write_node_image(workspace.folder, pending_import, init.image, read_parameters(init.path))
+            nodes.append(pending_import)
+        node_id = workspace.new_node_id()
+        latent_name = None
+        if result.latents is not None:
+            latent_name = f"{node_id}.safetensors"
+            save_latents(result.latents, workspace.folder / "latents" / latent_name, result.model.vae_id)
+        node = Node(id=node_id, parent=parent, kind="generation", image=f"{node_id}.png", created=timestamp(),
+                    width=result.image.width, height=result.image.height, params=result.params.to_dict(),
+                    model=result.model.name, model_hash=result.model.vae_id, seed=result.seed, latent=latent_name,
+                    vae_id=result.model.vae_id, chain_mode=result.chain_mode)
+        write_node_image(workspace.folder, node, result.image, parameters_text(result))
+        workspace.thumbnail_path(node)  # made here, off the UI thread
+        nodes.append(node)
+        return replace(result, history_nodes=tuple(nodes), latents=None)
+
+    return persist

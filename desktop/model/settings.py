@@ -9,6 +9,7 @@ from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 from desktop.engine.params import GenerationParams
 
 MAX_RECENT_MODELS = 10
+DEFAULT_LATENT_BUDGET = 2 * 1024**3
 
 
 class Settings:
@@ -82,6 +83,38 @@ class Settings:
         self._qs.setValue("params/strength", params.strength)
         self._qs.setValue("params/guidance", params.guidance_scale)
         self._qs.setValue("params/steps", params.steps)
+
+    # --- history ---------------------------------------------------------------------------------------
+    @property
+    def workspace_dir(self) -> Path:
+        """The workspace opened at start: the last one used, else workspaces/default in the data folder."""
+        stored = self._qs.value("history/workspace", "")
+        return Path(str(stored)) if stored else self.data_dir / "workspaces" / "default"
+
+    @workspace_dir.setter
+    def workspace_dir(self, value: Path) -> None:
+        self._qs.setValue("history/workspace", str(value))
+
+    @property
+    def selected_node(self) -> str:
+        """The node selected when the app last closed."""
+        return str(self._qs.value("history/selected", "") or "")
+
+    @selected_node.setter
+    def selected_node(self, value: str) -> None:
+        self._qs.setValue("history/selected", value)
+
+    @property
+    def latent_budget_bytes(self) -> int:
+        """How much disk the latent cache may use (evicting only loses the latent shortcut)."""
+        try:
+            return int(self._qs.value("history/latent_budget", DEFAULT_LATENT_BUDGET))
+        except (TypeError, ValueError):
+            return DEFAULT_LATENT_BUDGET
+
+    @latent_budget_bytes.setter
+    def latent_budget_bytes(self, value: int) -> None:
+        self._qs.setValue("history/latent_budget", int(value))
 
     # --- window ------------------------------------------------------------------------------------------
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:

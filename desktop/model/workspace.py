@@ -1,11 +1,11 @@
 """A history workspace on disk, written so that a crash or a kill at any moment loses no finished result.
 
-    <folder>/index.json              the tree (HistoryTree.to_list), replaced atomically after every change
-    <folder>/images/<id>.png         every result, each carrying its own node as JSON in a PNG text chunk
+    <folder>/index.json                the tree (HistoryTree.to_list), replaced atomically after every change
+    <folder>/images/<id>.png           every picture, each carrying its own node as JSON in a PNG text chunk
     <folder>/latents/<id>.safetensors  cached latents (written by the engine; only counted and evicted here)
-    <folder>/thumbs/<id>.png         thumbnails, made on demand
+    <folder>/thumbs/<id>.png           thumbnails, made on demand
 
-The images are the truth: when the index is lost or damaged it is rebuilt from their chunks. No Qt here.
+The pictures are the truth: when the index is lost or damaged it is rebuilt from their chunks. No Qt here.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import threading
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -32,17 +34,8 @@ log = logging.getLogger(__name__)
 NODE_CHUNK = "restyle-node"
 INDEX_VERSION = 1
 INDEX_NAME = "index.json"
-_SUBFOLDERS = ("images", "latents", "thumbs")
-_DEFAULT_THUMB = 128
-
-
-def _temp_name(target: Path) -> Path:
-    # Dot-prefixed and .tmp-suffixed: open() skips such leftovers, and a random part keeps writers apart.
-    return target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-
-
-def _is_temp(name: str) -> bool:
-    return name.startswith(".") or name.endswith(".tmp")
+FOLDERS = ("images", "latents", "thumbs")
+_THUMB = 128
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -61,7 +54,8 @@ def _fsync_dir(folder: Path) -> None:
 
 def _write_atomic(target: Path, write, *, durable: bool = True) -> None:
     """Call ``write(handle)`` on a temp file beside ``target``, then rename it over ``target``."""
-    temp = _temp_name(target)
+    # Dot-prefixed and .tmp-suffixed so open() skips leftovers; the random part keeps threads apart.
+    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
     try:
         with open(temp, "xb") as handle:
             write(handle)
@@ -76,6 +70,22 @@ def _write_atomic(target: Path, write, *, durable: bool = True) -> None:
         _fsync_dir(target.parent)
 
 
+def _is_temp(name: str) -> bool:
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def _remove_stale_temps(*folders: Path, age_s: float = 600.0) -> None:
+    """Delete temp files a killed process left; only old ones, in case another process is writing now."""
+    cutoff = time.time() - age_s
+    for folder in folders:
+        for entry in os.scandir(folder):
+            try:
+                if _is_temp(entry.name) and entry.is_file() and entry.stat().st_mtime < cutoff:
+                    os.remove(entry.path)
+            except OSError:
+                pass
+
+
 def _png_ready(image: Image.Image) -> Image.Image:
     if image.mode in ("1", "L", "LA", "I;16", "P", "RGB", "RGBA"):
         return image
@@ -88,8 +98,6 @@ def write_node_image(folder: Path, node: Node, image: Image.Image, parameters_te
     Thread-safe: it touches only its own temp file and the final name, so the worker thread may call it.
     """
     images = Path(folder) / "images"
-    images.mkdir(parents=True, exist_ok=True)
-    target = images / node.image
     info = PngInfo()
     if parameters_text:
         info.add_text("parameters", parameters_text)  # A1111's chunk, so other tools read the settings
@@ -97,10 +105,11 @@ def write_node_image(folder: Path, node: Node, image: Image.Image, parameters_te
     info.add_text(NODE_CHUNK, json.dumps(node.to_dict(), ensure_ascii=True))
     picture = _png_ready(image)
     try:
-        _write_atomic(target, lambda h: picture.save(h, format="PNG", pnginfo=info, compress_level=4))
+        images.mkdir(parents=True, exist_ok=True)
+        _write_atomic(images / node.image, lambda h: picture.save(h, format="PNG", pnginfo=info, compress_level=4))
     except OSError as exc:
         raise bad_input(f"Restyle could not save the picture in {images}: {exc.strerror or exc}.") from None
-    return target
+    return images / node.image
 
 
 def read_node_chunk(path: Path) -> Node | None:
@@ -108,69 +117,22 @@ def read_node_chunk(path: Path) -> Node | None:
     try:
         with Image.open(path) as image:
             raw = image.info.get(NODE_CHUNK)
-            if raw is None and image.format == "PNG":
-                raw = image.text.get(NODE_CHUNK)  # type: ignore[attr-defined]
-        if raw is None:
-            return None
-        node = Node.from_dict(json.loads(raw))
+        node = Node.from_dict(json.loads(raw)) if raw is not None else None
     except Exception:  # noqa: BLE001 - a picture we cannot read simply tells us nothing.
         return None
-    node.image = path.name  # the file's own name wins over what the chunk remembers
+    if node is not None:
+        node.image = path.name  # the file's own name wins over what the chunk remembers
     return node
 
 
 @dataclass(frozen=True)
 class OpenReport:
-    """What opening a workspace had to repair; ``message`` is one sentence for the user, or None."""
+    """What opening a workspace had to repair; ``message`` is for the user, None when all was fine."""
 
     recovered: int
     dropped: int
     corrupt_index: bool
     message: str | None
-
-
-def _plural(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
-
-
-def _surviving_ancestor(parent: str | None, dropped: dict[str, str | None]) -> str | None:
-    """The nearest ancestor not in ``dropped``: children of a lost picture move up rather than vanish."""
-    for _ in range(len(dropped) + 1):  # bounded, in case a damaged file made the parents loop
-        if parent not in dropped:
-            return parent
-        parent = dropped[parent]
-    return None
-
-
-def _add_parents_first(nodes: list[Node], tree: HistoryTree) -> None:
-    """Add ``nodes`` to ``tree`` in the given order, holding back each one until its parent is in.
-
-    A parent that is neither in the tree nor among ``nodes`` is gone for good: the node becomes a root.
-    """
-    known = {n.id for n in nodes}
-    waiting: dict[str, list[Node]] = {}
-
-    def add_with_children(node: Node) -> None:
-        ready = [node]
-        while ready:
-            current = ready.pop()
-            tree.add(current)
-            ready.extend(reversed(waiting.pop(current.id, [])))
-
-    for node in nodes:
-        if node.parent is not None and node.parent not in known and node.parent not in tree:
-            node.parent = None
-        if node.parent is not None and node.parent not in tree:
-            waiting.setdefault(node.parent, []).append(node)
-        else:
-            add_with_children(node)
-    # Only a loop of parents (a damaged or hand-edited file) is still waiting: break it at its oldest node.
-    while waiting:
-        stuck = waiting.pop(next(iter(waiting)))
-        for node in stuck:
-            if node.id not in tree:
-                node.parent = None
-                add_with_children(node)
 
 
 def _read_index(path: Path) -> tuple[list[Node], bool]:
@@ -188,8 +150,17 @@ def _read_index(path: Path) -> tuple[list[Node], bool]:
         try:
             nodes.append(Node.from_dict(item))
         except (ValueError, TypeError):
-            damaged = True  # the node's own image will bring it back
+            damaged = True  # the node's own picture will bring it back
     return nodes, damaged
+
+
+def _surviving_ancestor(parent: str | None, dropped: dict[str, str | None]) -> str | None:
+    """The nearest ancestor not in ``dropped``: children of a lost picture move up rather than vanish."""
+    for _ in range(len(dropped) + 1):  # bounded, in case a damaged file made the parents loop
+        if parent not in dropped:
+            return parent
+        parent = dropped[parent]
+    return None
 
 
 class Workspace:
@@ -198,10 +169,9 @@ class Workspace:
     def __init__(self, folder: Path | str, tree: HistoryTree | None = None):
         self.folder = Path(folder)
         self.tree = tree if tree is not None else HistoryTree()
-        # Guards the tree and index.json, in case a change arrives from the worker thread.
+        # Guards the tree and index.json, in case a change arrives from another thread.
         self._lock = threading.RLock()
 
-    # --- opening -----------------------------------------------------------------------------------------
     @classmethod
     def open(cls, folder: Path | str) -> tuple[Workspace, OpenReport]:
         """Open the workspace at ``folder`` (an empty one when missing), repairing what a crash left."""
@@ -209,44 +179,47 @@ class Workspace:
         if folder.exists() and not folder.is_dir():
             raise bad_input(f"{folder} is a file, not a history folder: choose a folder.")
         try:
-            for name in _SUBFOLDERS:
+            for name in FOLDERS:
                 (folder / name).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise bad_input(f"Restyle could not create the history folder {folder}: {exc.strerror or exc}.") from None
+            reason = exc.strerror or exc
+            raise bad_input(f"Restyle could not create the history folder {folder}: {reason}.") from None
+        _remove_stale_temps(folder, folder / "images", folder / "thumbs")
+        # Temp files of a killed write are never complete pictures: skip them.
         on_disk = {e.name for e in os.scandir(folder / "images") if e.is_file() and not _is_temp(e.name)}
         index_path = folder / INDEX_NAME
         indexed, corrupt = _read_index(index_path)
-        if not index_path.exists() and any(n.endswith(".png") for n in on_disk):
-            corrupt = True  # pictures without an index: the index was lost
+        # open() writes an index before any picture exists, so pictures without one mean it was lost.
+        corrupt = corrupt or (not index_path.exists() and any(n.endswith(".png") for n in on_disk))
 
         kept, dropped, seen = [], {}, set()
         for node in indexed:
             if node.id in seen:
                 corrupt = True
-                continue
-            seen.add(node.id)
-            if node.image in on_disk:
+            elif node.image in on_disk:
                 kept.append(node)
             else:
                 dropped[node.id] = node.parent
+            seen.add(node.id)
         for node in kept:
             node.parent = _surviving_ancestor(node.parent, dropped)
-        named = {n.image for n in kept}
+        # Pictures the index does not name: killed between the picture and the index, or a damaged index.
         recovered = []
-        for name in sorted(on_disk - named):
+        for name in sorted(on_disk - {n.image for n in kept}):
             node = read_node_chunk(folder / "images" / name) if name.endswith(".png") else None
             if node is not None and node.id not in seen:
                 seen.add(node.id)
+                node.parent = _surviving_ancestor(node.parent, dropped)
                 recovered.append(node)
 
         tree = HistoryTree()
-        _add_parents_first(kept, tree)  # index order is creation order
-        _add_parents_first(sorted(recovered, key=lambda n: (n.created, n.id)), tree)
+        tree.add_all(kept)  # index order is creation order
+        tree.add_all(sorted(recovered, key=lambda n: (n.created, n.id)))
         workspace = cls(folder, tree)
-        latents_fixed = workspace._forget_missing_latents()
         report = _report(len(recovered), len(dropped), corrupt)
+        latents_fixed = workspace._forget_missing_latents()
         if corrupt and index_path.exists():
-            # Keep the damaged file beside the rebuilt one: someone may still get something out of it.
+            # Keep the damaged file beside the rebuilt one: it may still hold stars the pictures do not.
             os.replace(index_path, folder / f"{INDEX_NAME}.damaged-{secrets.token_hex(3)}")
         if report.message or latents_fixed or not index_path.exists():
             workspace.save_index()
@@ -255,21 +228,18 @@ class Workspace:
         return workspace, report
 
     def _forget_missing_latents(self) -> bool:
-        present = {e.name for e in os.scandir(self.folder / "latents") if e.is_file()}
-        changed = False
-        for node in self.tree:
-            if node.latent is not None and node.latent not in present:
-                node.latent = None
-                changed = True
-        return changed
+        present = {e.name for e in os.scandir(self.folder / "latents")}
+        missing = [n for n in self.tree if n.latent is not None and n.latent not in present]
+        for node in missing:
+            node.latent = None
+        return bool(missing)
 
     # --- paths -------------------------------------------------------------------------------------------
     def new_node_id(self) -> str:
         """A fresh id that no node in this workspace has."""
-        while True:
-            node_id = new_node_id()
-            if node_id not in self.tree:
-                return node_id
+        while (node_id := new_node_id()) in self.tree:
+            pass
+        return node_id
 
     def _node(self, node_or_id: Node | str) -> Node:
         return node_or_id if isinstance(node_or_id, Node) else self.tree.get(node_or_id)
@@ -283,12 +253,11 @@ class Workspace:
         node = self._node(node_or_id)
         return None if node.latent is None else self.folder / "latents" / node.latent
 
-    def thumbnail_path(self, node_or_id: Node | str, size: int = _DEFAULT_THUMB) -> Path:
-        """The node's thumbnail (at most size×size), made now if it does not exist yet. Thread-safe."""
+    def thumbnail_path(self, node_or_id: Node | str, size: int = _THUMB) -> Path:
+        """The node's thumbnail (fits size×size), made now when missing. Thread-safe; a disk job, not UI work."""
         node = self._node(node_or_id)
-        name = f"{node.id}.png" if size == _DEFAULT_THUMB else f"{node.id}-{size}.png"
-        target = self.folder / "thumbs" / name
-        if target.exists() and target.stat().st_size > 0:
+        target = self.folder / "thumbs" / (f"{node.id}.png" if size == _THUMB else f"{node.id}-{size}.png")
+        if target.is_file() and target.stat().st_size > 0:
             return target
         with Image.open(self.folder / "images" / node.image) as image:
             image.thumbnail((size, size), reducing_gap=2.0)
@@ -299,15 +268,13 @@ class Workspace:
 
     # --- changes -----------------------------------------------------------------------------------------
     def add_import(self, source: Path | str, image: Image.Image) -> Node:
-        """Copy a picture the user brought into the workspace as a new root."""
+        """Copy a picture the user brought into the workspace as a new root, and save the index."""
         source = Path(source)
         node_id = self.new_node_id()
-        node = Node(
-            id=node_id, parent=None, kind="import", image=f"{node_id}.png", created=timestamp(),
-            width=image.width, height=image.height, source=str(source),
-        )
-        # The picture's own A1111 settings travel with the copy, so "restore from image" still works.
-        write_node_image(self.folder, node, image, read_parameters(source) if source.exists() else None)
+        node = Node(id=node_id, parent=None, kind="import", image=f"{node_id}.png", created=timestamp(),
+                    width=image.width, height=image.height, source=str(source))
+        # The picture's own A1111 settings travel with the copy, so "restore from image" still works on it.
+        write_node_image(self.folder, node, image, read_parameters(source) if source.is_file() else None)
         self.add_node(node)
         return node
 
@@ -323,40 +290,30 @@ class Workspace:
         """Write index.json atomically: until the rename, the previous index stays whole."""
         with self._lock:
             data = json.dumps({"version": INDEX_VERSION, "nodes": self.tree.to_list()}, ensure_ascii=False)
-            target = self.folder / INDEX_NAME
-            temp = self.folder / f"{INDEX_NAME}.tmp"
             try:
-                with open(temp, "w", encoding="utf-8") as handle:
-                    handle.write(data)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(temp, target)
+                _write_atomic(self.folder / INDEX_NAME, lambda h: h.write(data.encode("utf-8")))
             except OSError as exc:
-                temp.unlink(missing_ok=True)
-                raise bad_input(f"Restyle could not save the history in {self.folder}: {exc.strerror or exc}.") from None
-            _fsync_dir(self.folder)
+                reason = exc.strerror or exc
+                raise bad_input(f"Restyle could not save the history in {self.folder}: {reason}.") from None
 
     def delete_subtree(self, node_id: str) -> list[Node]:
-        """Delete a node, its descendants and their files; returns the removed nodes."""
+        """Delete a node, its descendants and their files, and save the index; returns the removed nodes."""
         with self._lock:
             removed = self.tree.remove_subtree(node_id)
-            # Files first: a crash before the index is saved then drops these nodes on the next open
-            # instead of bringing them back as recovered orphans.
+            # Files before the index: a crash in between then drops these nodes on the next open instead of
+            # bringing them back as recovered pictures.
             for node in removed:
-                self._remove_files(node)
+                paths = [self.image_path(node), self.folder / "thumbs" / f"{node.id}.png"]
+                paths += (self.folder / "thumbs").glob(f"{node.id}-*.png")
+                if node.latent is not None:
+                    paths.append(self.folder / "latents" / node.latent)
+                for path in paths:
+                    try:
+                        path.unlink(missing_ok=True)
+                    except OSError as exc:
+                        log.warning("Could not delete %s: %s", path, exc)
             self.save_index()
         return removed
-
-    def _remove_files(self, node: Node) -> None:
-        paths = [self.image_path(node), self.folder / "thumbs" / f"{node.id}.png"]
-        paths += (self.folder / "thumbs").glob(f"{node.id}-*.png")
-        if node.latent is not None:
-            paths.append(self.folder / "latents" / node.latent)
-        for path in paths:
-            try:
-                path.unlink(missing_ok=True)
-            except OSError as exc:
-                log.warning("Could not delete %s: %s", path, exc)
 
     def set_starred(self, node_id: str, flag: bool) -> None:
         """Star or unstar a node and save the index."""
@@ -380,11 +337,10 @@ class Workspace:
         return sum(size for _, size in self._latent_sizes())
 
     def enforce_latent_budget(self, max_bytes: int) -> list[str]:
-        """Delete the oldest cached latents until they fit in ``max_bytes``; pictures are never touched."""
+        """Delete the oldest cached latents until the rest fit in ``max_bytes``; returns the ids evicted."""
         with self._lock:
             sizes = sorted(self._latent_sizes(), key=lambda pair: pair[0].created)
-            total = sum(size for _, size in sizes)
-            evicted = []
+            total, evicted = sum(size for _, size in sizes), []
             for node, size in sizes:
                 if total <= max_bytes:
                     break
@@ -398,36 +354,80 @@ class Workspace:
 
     # --- one portable file -------------------------------------------------------------------------------
     def export_zip(self, path: Path | str) -> Path:
-        """Write the whole workspace (index, pictures, latents) as one zip file, atomically."""
-        from .workspace_zip import export_zip
+        """Write the workspace (index, pictures, latents; no thumbnails) as one zip file, atomically."""
+        path = Path(path)
+        with self._lock:
+            index = json.dumps({"version": INDEX_VERSION, "nodes": self.tree.to_list()}, ensure_ascii=False)
+            files = [(f"images/{n.image}", self.image_path(n)) for n in self.tree]
+            files += [(f"latents/{n.latent}", self.latent_path(n)) for n in self.tree if n.latent is not None]
 
-        return export_zip(self, Path(path))
+        def write(handle) -> None:
+            with zipfile.ZipFile(handle, "w") as archive:
+                archive.writestr(INDEX_NAME, index, compress_type=zipfile.ZIP_DEFLATED)
+                archive.writestr("images/", b"")  # an empty history still unpacks as one
+                for name, source in files:
+                    if source.is_file():  # PNG and safetensors barely compress: store them, much faster
+                        archive.write(source, name, compress_type=zipfile.ZIP_STORED)
+
+        try:
+            _write_atomic(path, write)
+        except OSError as exc:
+            raise bad_input(f"Restyle could not write {path.name}: {exc.strerror or exc}.") from None
+        return path
 
     @classmethod
     def import_zip(cls, zip_path: Path | str, folder: Path | str) -> tuple[Workspace, OpenReport]:
-        """Unpack an exported workspace into ``folder`` (new or empty) and open it."""
-        from .workspace_zip import unpack_zip
-
-        unpack_zip(Path(zip_path), Path(folder))
+        """Unpack an exported workspace into ``folder`` (missing or empty) and open it."""
+        zip_path, folder = Path(zip_path), Path(folder)
+        if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+            raise bad_input(f"Choose an empty folder to open {zip_path.name} into: {folder} already has files.")
+        not_ours = f"{zip_path.name} is not a Restyle history file"
+        try:
+            archive = zipfile.ZipFile(zip_path)
+        except (OSError, zipfile.BadZipFile):
+            raise bad_input(f"{not_ours}: it cannot be read as a zip archive.") from None
+        with archive:
+            members = {}
+            for info in archive.infolist():
+                parts = PurePosixPath(info.filename).parts
+                if info.filename.startswith("/") or "\\" in info.filename or ":" in info.filename or ".." in parts:
+                    raise bad_input(f"{not_ours}: a file in it points outside its folder, so it was not opened.")
+                # Only our own files are taken; anything else (a __MACOSX folder, say) stays in the zip.
+                if parts == (INDEX_NAME,) or (len(parts) == 2 and parts[0] in FOLDERS and not info.is_dir()):
+                    members[info.filename] = info
+            if INDEX_NAME not in members or not any(n.startswith("images/") for n in archive.namelist()):
+                raise bad_input(f"{not_ours}: it has no history index or no images folder.")
+            # Unpack beside the target and rename once, so a failure halfway leaves no half-made workspace.
+            staging = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}.tmp")
+            try:
+                for name in FOLDERS:
+                    (staging / name).mkdir(parents=True)
+                for name, info in members.items():
+                    with archive.open(info) as src, open(staging / name, "wb") as dst:
+                        shutil.copyfileobj(src, dst, 1 << 20)
+                if folder.exists():
+                    folder.rmdir()
+                os.replace(staging, folder)
+            except OSError as exc:
+                shutil.rmtree(staging, ignore_errors=True)
+                reason = exc.strerror or exc
+                raise bad_input(f"Restyle could not unpack {zip_path.name} into {folder}: {reason}.") from None
         return cls.open(folder)
 
 
 def _report(recovered: int, dropped: int, corrupt: bool) -> OpenReport:
+    """Counts and one message, in sentences a user can read."""
+    def many(count: int, one: str, more: str) -> str:
+        return f"{count} {one if count == 1 else more}"
+
     sentences = []
     if corrupt:
-        sentences.append(
-            f"The history index was damaged; {_plural(recovered, 'image was', 'images were')} recovered "
-            "from their own metadata."
-        )
+        sentences.append(f"The history index was damaged; {many(recovered, 'image was', 'images were')} "
+                         f"recovered from {'its' if recovered == 1 else 'their'} own metadata.")
     elif recovered:
-        sentences.append(
-            f"{_plural(recovered, 'result', 'results')} saved just before Restyle last stopped "
-            f"{'was' if recovered == 1 else 'were'} recovered from {'its' if recovered == 1 else 'their'} "
-            "own metadata."
-        )
+        sentences.append(f"{many(recovered, 'result', 'results')} saved just before Restyle last stopped "
+                         f"{'was' if recovered == 1 else 'were'} recovered from the image metadata.")
     if dropped:
-        sentences.append(
-            f"{_plural(dropped, 'history entry was', 'history entries were')} removed because "
-            f"{'its picture is' if dropped == 1 else 'their pictures are'} missing from the images folder."
-        )
+        sentences.append(f"{many(dropped, 'history entry was', 'history entries were')} removed because "
+                         f"{'its picture is' if dropped == 1 else 'their pictures are'} missing.")
     return OpenReport(recovered, dropped, corrupt, " ".join(sentences) or None)

@@ -39,6 +39,8 @@ class Canvas(QWidget):
         self.setMinimumSize(320, 320)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._image: QImage | None = None
+        self._before: QImage | None = None  # compare mode: the parent, shown left of the split
+        self._split = 0.5
         self._caption = ""
         self._drag_ok = False
 
@@ -55,8 +57,49 @@ class Canvas(QWidget):
     def show_image(self, image: QImage | None, caption: str = "") -> None:
         """Show ``image`` (None: the placeholder) with a caption."""
         self._image = image
+        self._before = None
         self._caption = caption
         self.update()
+
+    def show_compare(self, before: QImage, after: QImage, caption: str = "") -> None:
+        """Before/after: ``before`` left of a split the user drags, ``after`` right of it."""
+        self._image = after
+        self._before = before
+        self._caption = caption
+        self.update()
+
+    @property
+    def comparing(self) -> bool:
+        """True in before/after mode."""
+        return self._before is not None
+
+    @property
+    def split(self) -> float:
+        """Where the before/after split is, 0 (left edge) to 1 (right edge) of the image."""
+        return self._split
+
+    def set_split(self, fraction: float) -> None:
+        """Move the before/after split."""
+        self._split = min(1.0, max(0.0, fraction))
+        self.update()
+
+    def _image_rect(self) -> QRectF:
+        caption_height = 26 if self._caption else 0
+        area = QRectF(self.rect().adjusted(8, 8, -8, -8 - caption_height))
+        if self._image is None or self._image.isNull():
+            return area
+        size = self._image.size().scaled(area.size().toSize(), Qt.AspectRatioMode.KeepAspectRatio)
+        target = QRectF(0, 0, size.width(), size.height())
+        target.moveCenter(area.center())
+        return target
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.mouseMoveEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if self.comparing:
+            rect = self._image_rect()
+            self.set_split((event.position().x() - rect.left()) / max(1.0, rect.width()))
 
     # --- drag and drop -----------------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
@@ -94,12 +137,18 @@ class Canvas(QWidget):
         caption_height = 26 if self._caption else 0
         area = QRectF(self.rect().adjusted(8, 8, -8, -8 - caption_height))
         if self._image is not None and not self._image.isNull():
-            size = self._image.size().scaled(area.size().toSize(), Qt.AspectRatioMode.KeepAspectRatio)
-            target = QRectF(0, 0, size.width(), size.height())
-            target.moveCenter(area.center())
+            target = self._image_rect()
             # Previews are latent-sized (1/8 of the output): smooth scaling keeps them from looking blocky.
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             painter.drawImage(target, self._image)
+            if self._before is not None:
+                x = target.left() + target.width() * self._split
+                painter.save()
+                painter.setClipRect(QRectF(target.left(), target.top(), x - target.left(), target.height()))
+                painter.drawImage(target, self._before)
+                painter.restore()
+                painter.setPen(QColor(255, 255, 255))
+                painter.drawLine(int(x), int(target.top()), int(x), int(target.bottom()))
         else:
             painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, PLACEHOLDER)

@@ -6,9 +6,11 @@ import datetime as _dt
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
+    QInputDialog,
+    QMessageBox,
     QLabel,
     QMainWindow,
     QScrollArea,
@@ -18,9 +20,11 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import APP_NAME
+from desktop.ui_text import node_caption
 
 from .banner import Banner
 from .canvas import Canvas
+from .history_panel import HistoryPanel
 from .model_picker import ModelPicker
 from .params_panel import ParamsPanel
 from .progress_panel import ProgressPanel
@@ -28,6 +32,9 @@ from .prompt_panel import PromptPanel
 from .qt_images import pil_to_qimage
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
+WORKSPACE_FILTER = "Restyle workspace (*.restyle);;All files (*)"
+REPLAY_FIELDS = {"Model": "model", "Prompt": "prompt", "Strength": "strength", "Guidance scale": "guidance_scale",
+                 "Steps": "steps", "Seed": "seed"}
 
 
 class MainWindow(QMainWindow):
@@ -51,6 +58,8 @@ class MainWindow(QMainWindow):
         self.prompt_panel = PromptPanel(model)
         self.params_panel = ParamsPanel(model)
         self.progress_panel = ProgressPanel(model)
+        self.history_panel = HistoryPanel(model)
+        self.history_panel.setMinimumWidth(240)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -70,10 +79,11 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(360)
         splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.history_panel)
         splitter.addWidget(left)
         splitter.addWidget(scroll)
-        splitter.setStretchFactor(0, 1)
-        splitter.setSizes([800, 380])
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([280, 760, 380])
         self.setCentralWidget(splitter)
         self.status_label = QLabel("")
         self.statusBar().addWidget(self.status_label, 1)
@@ -88,7 +98,17 @@ class MainWindow(QMainWindow):
         model.status_changed.connect(self.status_label.setText)
         model.metadata_found.connect(self._on_model_metadata_found)
         model.phase_changed.connect(self._on_model_phase_changed)
+        history = model.history
+        history.selection_changed.connect(self._on_history_selection_changed)
+        self.history_panel.compare_button.toggled.connect(lambda _on: self._on_history_selection_changed(history.selected_id))
+        self.history_panel.delete_requested.connect(self.delete_node)
+        self.history_panel.export_requested.connect(self.export_grid_dialog)
+        self.history_panel.replay_requested.connect(self.replay_dialog)
         self._on_model_init_image_changed(model.init_image)
+        if model.init_image is None and history.selected_id:
+            self._on_history_selection_changed(history.selected_id)
+        if history.open_report.message:
+            self.error_banner.show_message(history.open_report.message)
         geometry, state = model.settings.window_state()
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -116,12 +136,21 @@ class MainWindow(QMainWindow):
         self.paste_action = self._action(file_menu, "&Paste image", self.paste_image, [QKeySequence.StandardKey.Paste])
         self._action(file_menu, "&Clear image (text-to-image)", self.model.clear_init_image)
         file_menu.addSeparator()
+        self._action(file_menu, "Open &workspace…", self.open_workspace_dialog)
+        self._action(file_menu, "&Save workspace as…", self.save_workspace_dialog, [QKeySequence.StandardKey.SaveAs])
+        file_menu.addSeparator()
         self._action(file_menu, "Open &output folder", self._open_output_folder)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, [QKeySequence.StandardKey.Quit])
         run_menu = self.menuBar().addMenu("&Run")
         self.generate_action = self._action(run_menu, "&Generate", self.model.generate, ["Ctrl+Return", "Ctrl+Enter"])
         self.cancel_action = self._action(run_menu, "&Cancel", self.model.cancel, ["Esc"])
+        self.continue_action = self._action(run_menu, "C&ontinue from here", self.model.continue_from_selected,
+                                            ["Ctrl+Shift+Return", "Ctrl+Shift+Enter"])
+        history_menu = self.menuBar().addMenu("&History")
+        # Text boxes keep their own Ctrl+Z while they have the focus; elsewhere it walks the tree.
+        self._action(history_menu, "Go to &parent", self.model.history.undo, [QKeySequence.StandardKey.Undo])
+        self._action(history_menu, "Go to &last child", self.model.history.redo, ["Ctrl+Shift+Z"])
 
     def open_image_dialog(self) -> None:
         """Let the user pick an init image file."""
@@ -147,6 +176,72 @@ class MainWindow(QMainWindow):
                     return self.model.load_init_image(path)
         self.error_banner.show_message("The clipboard holds no image. Copy an image (or an image file) first.")
         return False
+
+    # --- history actions ---------------------------------------------------------------------------------
+    def confirm(self, question: str) -> bool:
+        """Ask a yes/no question (tests replace this)."""
+        answer = QMessageBox.question(self, APP_NAME, question)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def delete_node(self, node_id: str) -> bool:
+        """Delete a node and its subtree after confirmation."""
+        count = len(self.model.history.tree.subtree_ids(node_id))
+        extra = f" and the {count - 1} image{'s' if count > 2 else ''} made from it" if count > 1 else ""
+        if not self.confirm(f"Delete this image{extra} from the history? Exported files are kept."):
+            return False
+        self.model.history.delete(node_id)
+        return True
+
+    def export_grid_dialog(self, node_ids: list[str]) -> None:
+        """Ask where, then save the nodes (or the selected node's chain) as one grid."""
+        path, _ = QFileDialog.getSaveFileName(self, "Export as a grid", str(self.model.settings.output_dir /
+                                              "restyle-grid.png"), "PNG image (*.png)")
+        if path:
+            self.model.history.export_grid(node_ids, path)
+
+    def replay_dialog(self, node_id: str) -> None:
+        """Ask which setting to change, then replay the branch up to ``node_id``."""
+        field, ok = QInputDialog.getItem(self, "Replay the branch", "Change this for every step:",
+                                         list(REPLAY_FIELDS), 0, False)
+        if not ok:
+            return
+        key = REPLAY_FIELDS[field]
+        current = self.model.history.tree.get(node_id).params.get(key, "")
+        text, ok = QInputDialog.getText(self, "Replay the branch", f"New {field.lower()}:", text=str(current))
+        if not ok:
+            return
+        try:
+            value = {"strength": float, "guidance_scale": float, "steps": int, "seed": int}.get(key, str)(text)
+        except ValueError:
+            self.error_banner.show_message(f"“{text}” is not a valid {field.lower()}.")
+            return
+        self.model.replay(node_id, {key: value})
+
+    def save_workspace_dialog(self) -> None:
+        """Save the whole history as one portable .restyle file."""
+        path, _ = QFileDialog.getSaveFileName(self, "Save workspace as", "history.restyle", WORKSPACE_FILTER)
+        if path:
+            self.model.history.save_as(path)
+
+    def open_workspace_dialog(self) -> None:
+        """Open a .restyle file as the current workspace."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open workspace", "", WORKSPACE_FILTER)
+        if path:
+            self.model.history.open_file(path)
+
+    def _on_history_selection_changed(self, node_id) -> None:
+        history = self.model.history
+        if node_id is None or node_id not in history.tree or self.model.phase.value != "idle":
+            return
+        node = history.tree.get(node_id)
+        after = QImage(str(history.workspace.image_path(node)))
+        caption = node_caption(node)
+        parent = history.tree.parent_of(node_id)
+        if self.history_panel.compare_button.isChecked() and parent is not None:
+            before = QImage(str(history.workspace.image_path(parent)))
+            self.canvas.show_compare(before, after, f"before ◀ ▶ after · {caption}")
+        else:
+            self.canvas.show_image(after, caption)
 
     def _open_output_folder(self) -> None:
         folder = self.model.settings.output_dir

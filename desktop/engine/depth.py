@@ -1,0 +1,212 @@
+"""Depth maps for ControlNet: loading one from a file, estimating one from a photo, lining it up with the image.
+
+Every function returns an 8-bit RGB image with the depth in all three channels, near = bright, which is what
+the depth ControlNets were trained on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from .device import pick_device
+from .errors import RestyleError, bad_input, model_missing
+from .images import describe_size, load_image, resize_for_model
+from .models import HUB_ID, _first_line, _offline
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DEPTH_MODEL = "depth-anything/Depth-Anything-V2-Small-hf"
+
+# Up to 2% apart the shapes are the same for the eye: a plain resize distorts nothing visible.
+SAME_ASPECT = 1.02
+# Past this the depth map was made for another picture (a portrait map for a landscape photo).
+MAX_ASPECT_MISMATCH = 1.5
+
+
+def load_depth_map(path: str | os.PathLike) -> Image.Image:
+    """Open a depth map file (8/16-bit grey or RGB) as an upright RGB image with the depth in every channel."""
+    name = os.path.basename(os.fspath(path)) or os.fspath(path)
+    try:
+        with Image.open(path):
+            pass
+    except UnidentifiedImageError:
+        raise bad_input(
+            f"{name} is not an image; a depth map must be a PNG, JPEG or TIFF (grayscale or RGB)."
+        ) from None
+    except OSError:
+        pass  # missing, unreadable or damaged: load_image says which, in its own words
+    # load_image brings 16-bit maps to 8 bits over their full range (65535 -> 255, no clipping) and applies EXIF.
+    grey = load_image(path).convert("L")
+    # One channel copied three times: a colourised map would otherwise feed the ControlNet three different depths.
+    return Image.merge("RGB", (grey, grey, grey))
+
+
+def match_depth_to(depth: Image.Image, size: tuple[int, int]) -> tuple[Image.Image, str | None]:
+    """Bring ``depth`` to exactly ``size``, cropping its centre when the shapes differ; also a note for the user."""
+    depth = depth if depth.mode == "RGB" else depth.convert("RGB")
+    width, height = depth.size
+    target_w, target_h = size
+    source_aspect, target_aspect = width / height, target_w / target_h
+    mismatch = max(source_aspect / target_aspect, target_aspect / source_aspect)
+    if mismatch > MAX_ASPECT_MISMATCH:
+        raise bad_input(
+            f"The depth map is {describe_size(depth.size)} but the image is {describe_size(size)}: their shapes "
+            "differ too much to line up. Use a depth map made from this image, or press Estimate depth."
+        )
+    if mismatch <= SAME_ASPECT:
+        if depth.size == tuple(size):
+            return depth, None
+        note = f"The depth map was resized from {describe_size(depth.size)} to {describe_size(size)}."
+        return resize_for_model(depth, size), note
+    # Cropping keeps the geometry true; stretching would move every edge the ControlNet is meant to keep.
+    if source_aspect > target_aspect:
+        crop_w, crop_h = round(height * target_aspect), height
+        sides = "left and right"
+    else:
+        crop_w, crop_h = width, round(width / target_aspect)
+        sides = "top and bottom"
+    left, top = (width - crop_w) // 2, (height - crop_h) // 2
+    cropped = depth.crop((left, top, left + crop_w, top + crop_h))
+    lost = round(100 * (1 - crop_w * crop_h / (width * height)))
+    resized = "" if cropped.size == tuple(size) else f" and resized to {describe_size(size)}"
+    note = (
+        f"The depth map ({describe_size(depth.size)}) has a different shape from the image, so its centre "
+        f"{describe_size(cropped.size)} was used ({lost}% cut from the {sides}){resized}."
+    )
+    return resize_for_model(cropped, size), note
+
+
+class DepthEstimator:
+    """Estimates depth maps with a transformers depth model, keeping the last loaded model for the next call."""
+
+    def __init__(self):
+        self._key: tuple[str, str] | None = None
+        self._pipe = None
+
+    def load(self, model: str = DEFAULT_DEPTH_MODEL, device: str = "cpu") -> None:
+        """Make ``model`` on ``device`` ("auto" allowed) the loaded estimator (no-op when it already is)."""
+        key = (model.strip(), pick_device(device))
+        if self._key == key:
+            return
+        self._key = self._pipe = None  # never hold two depth models at once
+        self._pipe = _load_depth_pipeline(*key)
+        self._key = key
+
+    def estimate(self, image: Image.Image, model: str = DEFAULT_DEPTH_MODEL, device: str = "cpu") -> Image.Image:
+        """The depth of ``image`` as an RGB image of the same size, normalised to 0..255, near = bright."""
+        import torch
+
+        self.load(model, device)
+        with torch.inference_mode():
+            output = self._pipe(image.convert("RGB"))
+        depth = output["predicted_depth"].detach().float().cpu()
+        depth = depth.reshape(depth.shape[-2:])
+        if _is_metric(self._pipe.model.config):
+            depth = -depth  # metric models give distance (near = small); ControlNet wants near = bright
+        low, high = depth.min(), depth.max()
+        span = float(high - low)
+        # A flat prediction has no near or far; mid-grey says so without dividing by zero.
+        scaled = (depth - low) / span * 255 if span > 1e-8 else torch.full_like(depth, 128.0)
+        grey = Image.fromarray(scaled.round().clamp(0, 255).to(torch.uint8).numpy())
+        if grey.size != image.size:
+            grey = grey.resize(image.size, Image.Resampling.BICUBIC)
+        return Image.merge("RGB", (grey, grey, grey))
+
+    def unload(self) -> None:
+        """Forget the loaded model so its memory can be freed."""
+        self._key = self._pipe = None
+
+
+def estimate_depth(
+    image: Image.Image,
+    model: str = DEFAULT_DEPTH_MODEL,
+    device: str = "cpu",
+    *,
+    estimator: DepthEstimator | None = None,
+) -> Image.Image:
+    """Estimate the depth of ``image`` (RGB, same size, near = bright); pass an estimator to reuse its model."""
+    return (estimator or DepthEstimator()).estimate(image, model, device)
+
+
+def _is_metric(config) -> bool:
+    # Relative models (Depth Anything, DPT/MiDaS) predict inverse depth, already near = large.
+    return getattr(config, "model_type", "") == "zoedepth" or getattr(config, "depth_estimation_type", "") == "metric"
+
+
+def _load_depth_pipeline(model: str, device: str):
+    """Load a transformers depth-estimation pipeline from a folder or the Hub (cache first); raises RestyleError."""
+    from transformers import pipeline
+
+    if not model:
+        raise bad_input(f"Choose a depth model: a Hugging Face id such as {DEFAULT_DEPTH_MODEL} or a local folder.")
+    folder = Path(model).expanduser()
+    try:
+        if folder.is_dir():
+            _check_depth_folder(folder)
+            parts = _load_parts(str(folder), local_only=True)
+        elif folder.is_absolute() or model.startswith((".", "~")) or model.count("/") > 1 or "\\" in model:
+            raise model_missing(f"The depth model folder {folder} does not exist. Choose an existing folder.")
+        elif not HUB_ID.match(model):
+            raise bad_input(f"{model!r} is neither a folder nor a Hugging Face id like {DEFAULT_DEPTH_MODEL}.")
+        else:
+            parts = _load_from_hub(model)
+        return pipeline("depth-estimation", model=parts[0], image_processor=parts[1], device=device)
+    except RestyleError:
+        raise
+    except (OSError, ValueError, KeyError) as exc:
+        log.exception("loading depth model %s failed", model)
+        raise model_missing(f"The depth model {model} could not be loaded: {_first_line(exc)}") from exc
+
+
+def _load_parts(location: str, *, local_only: bool):
+    from transformers import AutoImageProcessor, AutoModelForDepthEstimation
+
+    net = AutoModelForDepthEstimation.from_pretrained(location, local_files_only=local_only)
+    processor = AutoImageProcessor.from_pretrained(location, local_files_only=local_only)
+    return net.eval(), processor
+
+
+def _load_from_hub(model: str):
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    try:
+        return _load_parts(model, local_only=True)
+    except OSError as exc:
+        if _offline():
+            raise model_missing(
+                f"The depth model {model} is not in the local Hugging Face cache and Restyle is offline. Connect to "
+                "the internet once to download it, or choose a local transformers depth model folder."
+            ) from exc
+    try:
+        return _load_parts(model, local_only=False)
+    except RepositoryNotFoundError as exc:
+        raise model_missing(f"There is no depth model {model} on the Hugging Face Hub. Check the id.") from exc
+    except OSError as exc:
+        raise model_missing(
+            f"The depth model {model} is not in the local cache and could not be downloaded ({_first_line(exc)}). "
+            "Check the connection, or choose a local transformers depth model folder."
+        ) from exc
+
+
+def _check_depth_folder(folder: Path) -> None:
+    """Refuse, before loading, a folder that is not a transformers depth model (say, a diffusers model)."""
+    from transformers.models.auto.modeling_auto import MODEL_FOR_DEPTH_ESTIMATION_MAPPING_NAMES
+
+    advice = "Choose a transformers depth-estimation model folder such as a copy of Depth-Anything-V2-Small-hf."
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise model_missing(
+            f"{folder.name} is not a depth model folder (it has no readable config.json). {advice}"
+        ) from None
+    model_type = config.get("model_type") if isinstance(config, dict) else None
+    if model_type not in MODEL_FOR_DEPTH_ESTIMATION_MAPPING_NAMES:
+        kind = f"a {model_type} model" if model_type else "not a transformers model"
+        raise model_missing(f"{folder.name} is {kind}, not a depth-estimation model. {advice}")
+    if not (folder / "preprocessor_config.json").is_file():
+        raise model_missing(f"{folder.name} has no preprocessor_config.json, which a depth model needs. {advice}")

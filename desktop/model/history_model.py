@@ -1,0 +1,159 @@
+"""HistoryModel: the observable face of the workspace: the tree, the selection and the edits to them.
+
+QtCore only. Generation lives in SessionModel, which adds finished nodes here.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop.engine.errors import RestyleError
+
+from .history import Node
+from .workspace import OpenReport, Workspace
+
+log = logging.getLogger(__name__)
+
+
+class HistoryModel(QObject):
+    """The open workspace, which node is selected, and star/delete/navigate/save/open."""
+
+    history_reset = Signal()  # the tree's structure or labels changed
+    selection_changed = Signal(object)  # node id or None
+    error_raised = Signal(str, str)
+    status_changed = Signal(str)
+
+    def __init__(self, settings):
+        super().__init__()
+        self.settings = settings
+        self.workspace, self.open_report = Workspace.open(settings.workspace_dir)
+        last = settings.selected_node
+        self._selected: str | None = last if last in self.workspace.tree else None
+
+    @property
+    def tree(self):
+        """The history tree of the open workspace."""
+        return self.workspace.tree
+
+    @property
+    def selected_id(self) -> str | None:
+        """The node shown on the canvas, or None."""
+        return self._selected
+
+    def select(self, node_id: str | None) -> None:
+        """Show this node (None: nothing selected)."""
+        if node_id is not None and node_id not in self.tree:
+            return
+        if node_id != self._selected:
+            self._selected = node_id
+            self.settings.selected_node = node_id or ""
+            self.selection_changed.emit(node_id)
+
+    def add_nodes(self, nodes: list[Node]) -> None:
+        """Index nodes whose pictures the worker already wrote (saved at once), then trim the latent cache."""
+        for node in nodes:
+            if node.id not in self.tree:
+                self.workspace.add_node(node)
+        evicted = self.workspace.enforce_latent_budget(self.settings.latent_budget_bytes)
+        if evicted:
+            log.info("latent cache over budget: evicted %d", len(evicted))
+        self.history_reset.emit()
+
+    def set_starred(self, node_id: str, flag: bool) -> None:
+        """Star or unstar a node (saved at once)."""
+        self.workspace.set_starred(node_id, flag)
+        self.history_reset.emit()
+
+    def delete(self, node_id: str) -> list[Node]:
+        """Delete a node and everything made from it; the selection moves to its parent."""
+        parent = self.tree.get(node_id).parent
+        removed = self.workspace.delete_subtree(node_id)
+        self.history_reset.emit()  # first, so views drop the deleted rows before the selection moves
+        if self._selected in {n.id for n in removed}:
+            self._selected = None
+            self.select(parent)
+            if parent is None:
+                self.selection_changed.emit(None)
+        self.status_changed.emit(f"Deleted {len(removed)} image{'s' if len(removed) != 1 else ''} from the history.")
+        return removed
+
+    def undo(self) -> None:
+        """Select the parent of the selected node (Ctrl+Z)."""
+        if self._selected:
+            target = self.tree.undo_target(self._selected)
+            if target:
+                self.select(target)
+
+    def redo(self) -> None:
+        """Select the last child of the selected node (Ctrl+Shift+Z)."""
+        if self._selected:
+            target = self.tree.redo_target(self._selected)
+            if target:
+                self.select(target)
+
+    def export_grid(self, node_ids: list[str], path: str | Path) -> Path | None:
+        """Save the nodes as one captioned grid PNG; one node alone exports its whole chain from the root."""
+        from PIL import Image
+
+        from desktop.engine.grid import make_grid
+        from desktop.ui_text import node_caption
+
+        if len(node_ids) == 1:
+            node_ids = [n.id for n in self.tree.path_to_root(node_ids[0])]
+        nodes = [self.tree.get(i) for i in node_ids if i in self.tree]
+        if not nodes:
+            return None
+        images = []
+        for node in nodes:
+            with Image.open(self.workspace.image_path(node)) as image:
+                images.append(image.convert("RGB"))
+        # A chain reads left to right in one row, as in the diffusers guide; many images wrap into a square.
+        grid = make_grid(images, [node_caption(n) for n in nodes], columns=len(nodes) if len(nodes) <= 6 else None)
+        path = Path(path)
+        try:
+            grid.save(path, format="PNG")
+        except OSError as exc:
+            self.error_raised.emit("bad_input", f"The grid could not be saved to {path}: {exc.strerror or exc}.")
+            return None
+        self.status_changed.emit(f"Saved a grid of {len(nodes)} images to {path.name}.")
+        return path
+
+    def save_as(self, path: str | Path) -> Path | None:
+        """Write the workspace as one portable .restyle file."""
+        try:
+            written = self.workspace.export_zip(path)
+        except (RestyleError, OSError) as exc:
+            self.error_raised.emit("bad_input", getattr(exc, "message", None) or f"Could not save {path}: {exc}.")
+            return None
+        self.status_changed.emit(f"Workspace saved as {Path(written).name}.")
+        return Path(written)
+
+    def open_file(self, path: str | Path) -> bool:
+        """Open a .restyle file: unpacked into a new workspace folder, which becomes the current one."""
+        path = Path(path)
+        base = self.settings.data_dir / "workspaces"
+        folder = base / path.stem
+        n = 2
+        while folder.exists():
+            folder = base / f"{path.stem}-{n}"
+            n += 1
+        try:
+            workspace, report = Workspace.import_zip(path, folder)
+        except RestyleError as exc:
+            self.error_raised.emit(exc.kind.value, exc.message)
+            return False
+        self._switch(workspace, report)
+        self.status_changed.emit(f"Opened {path.name} ({len(workspace.tree)} images).")
+        return True
+
+    def _switch(self, workspace: Workspace, report: OpenReport) -> None:
+        self.workspace, self.open_report = workspace, report
+        self.settings.workspace_dir = workspace.folder
+        self._selected = None
+        self.history_reset.emit()
+        self.selection_changed.emit(None)
+        if report.message:
+            self.error_raised.emit("bad_input", report.message)

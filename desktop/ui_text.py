@@ -1,0 +1,31 @@
+"""Short human texts about history nodes, shared by the tree view and exported grids (no Qt)."""
+
+from __future__ import annotations
+
+
+def node_caption(node) -> str:
+    """A one-line caption: prompt (or file name), strength and seed."""
+    star = "★ " if node.starred else ""
+    if node.kind == "import":
+        return f"{star}{(node.source or node.image).replace(chr(92), '/').rsplit('/', 1)[-1]}"
+    prompt = (node.params.get("prompt") or "text-to-image").strip().splitlines()[0]
+    prompt = prompt if len(prompt) <= 40 else prompt[:39] + "…"
+    strength = f" · {node.params['strength']:g}" if node.params.get("init_image") else ""
+    return f"{star}{prompt}{strength} · seed {node.seed}"
+
+
+def node_tooltip(node) -> str:
+    """Prompt, model and the parameters that made a node."""
+    if node.kind == "import":
+        return f"Imported picture {node.width}×{node.height}\n{node.source or node.image}"
+    p = node.params
+    lines = [
+        p.get("prompt") or "(no prompt)",
+        f"Model: {node.model}",
+        f"Strength: {p.get('strength')}" if p.get("init_image") else "Text-to-image",
+        f"Seed: {node.seed} · Steps: {p.get('steps')} · Guidance: {p.get('guidance_scale')}",
+        f"Size: {node.width}×{node.height}",
+    ]
+    if node.chain_mode:
+        lines.append(f"Chained from its parent in {'latent space' if node.chain_mode == 'latent' else 'pixels'}")
+    return "\n".join(lines)
