@@ -32,6 +32,7 @@ from .prompt_panel import PromptPanel
 from .qt_images import pil_to_qimage
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
+PRELOAD_DELAY_MS = 150
 WORKSPACE_FILTER = "Restyle workspace (*.restyle);;All files (*)"
 REPLAY_FIELDS = {"Model": "model", "Prompt": "prompt", "Strength": "strength", "Guidance scale": "guidance_scale",
                  "Steps": "steps", "Seed": "seed"}
@@ -307,8 +308,9 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         if not self._shown_once:
             self._shown_once = True
-            # Loading torch and the model starts only once the window is on screen.
-            QTimer.singleShot(0, self.model.preload_model)
+            # Loading torch and the model starts only once the window is on screen and painted: started
+            # at once, the worker's first imports compete with the first paint for the GIL.
+            QTimer.singleShot(PRELOAD_DELAY_MS, self.model.preload_model)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.model.settings.store_window_state(self.saveGeometry(), self.saveState())

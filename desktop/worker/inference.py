@@ -43,7 +43,9 @@ class InferenceWorker(QObject):
     def _get_engine(self):
         if self._engine is None:
             self.status.emit("Starting the engine (loading torch and diffusers)…")
-            from desktop.engine.runner import Engine  # heavy: first use only, on this thread
+            from .quiet_imports import import_engine
+
+            Engine = import_engine()  # heavy: first use only, on this thread  # noqa: N806
 
             self._engine = Engine(status=self.status.emit)
         return self._engine
