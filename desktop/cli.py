@@ -84,6 +84,17 @@ def _generate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", help="the PNG to write (default: a new file in the output folder)")
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--data-dir", help="keep logs (and default outputs) in this folder")
+    depth = parser.add_argument_group("depth control", "keep the composition (a depth map), change the style")
+    source = depth.add_mutually_exclusive_group()
+    source.add_argument("--control-image", metavar="DEPTH", help="a depth map (8/16-bit grey or RGB, near = bright)")
+    source.add_argument("--estimate-depth", action="store_true", help="estimate the depth map from --init first")
+    depth.add_argument("--depth-model", default="", help="the transformers depth model for --estimate-depth "
+                       "(default: depth-anything/Depth-Anything-V2-Small-hf)")
+    depth.add_argument("--controlnet", default="", help="a depth ControlNet: Hub id or diffusers folder "
+                       "(default: the one for the model's family)")
+    depth.add_argument("--control-scale", type=_float_in(0.0, 2.0, "control scale"), default=0.8)
+    depth.add_argument("--control-start", type=_float_in(0.0, 1.0, "control start"), default=0.0)
+    depth.add_argument("--control-end", type=_float_in(0.0, 1.0, "control end"), default=1.0)
     return parser
 
 
@@ -99,22 +110,39 @@ def run_generate(argv: list[str]) -> int:
     output = Path(args.output).expanduser() if args.output else None
     if output is not None and output.suffix.lower() != ".png":
         return _fail(EXIT_BAD_INPUT, f"--output must be a .png file (got {output.name}).")
+    depth_refusal = _check_depth_args(args)
+    if depth_refusal:
+        return _fail(EXIT_BAD_INPUT, depth_refusal)
     params = GenerationParams(
         model=args.model, prompt=args.prompt, negative_prompt=args.negative, init_image=args.init,
         strength=args.strength, guidance_scale=args.guidance, steps=args.steps, seed=args.seed,
-        width=args.width, height=args.height, device=args.device,
+        width=args.width, height=args.height, device=args.device, control_image=args.control_image,
+        controlnet=args.controlnet, control_scale=args.control_scale, control_start=args.control_start,
+        control_end=args.control_end,
     )
     try:
         params.validate()
+        init = None
         if args.init:
             from desktop.engine.images import load_image
 
-            load_image(args.init)  # fail fast, before the slow model load
+            init = load_image(args.init)  # fail fast, before the slow model load
+        if args.control_image:
+            from desktop.engine.depth import load_depth_map
+
+            load_depth_map(args.control_image)
         from desktop.engine.output import save_result
         from desktop.engine.runner import Engine
 
-        engine = Engine(status=lambda message: print(message, file=sys.stderr))
+        def status(message: str) -> None:
+            print(message, file=sys.stderr)
+
+        engine = Engine(status=status)
+        if args.estimate_depth:
+            params = params.replace(control_image=str(_estimate_depth(init, args, folder, status)))
         result = engine.generate(params)
+        for note in result.notes:
+            status(note)
         path = save_result(result, output.parent if output else default_output_dir(args.data_dir), output)
     except RestyleError as exc:
         log.warning("generate failed: %s", exc.message)
@@ -125,6 +153,43 @@ def run_generate(argv: list[str]) -> int:
         return _fail(EXIT_FAILED, f"Generation failed unexpectedly; the details are in {log_file}")
     print(f"{path} (seed {result.seed}, {result.image.width}×{result.image.height}, {result.elapsed:.1f} s)")
     return EXIT_OK
+
+
+def _check_depth_args(args: argparse.Namespace) -> str | None:
+    """A sentence for depth flags that cannot work together, or None."""
+    if args.estimate_depth and not args.init:
+        return "--estimate-depth needs --init: the depth map is estimated from the init image."
+    if not (args.control_image or args.estimate_depth):
+        given = [flag for flag, value in (("--controlnet", args.controlnet), ("--depth-model", args.depth_model),
+                                          ("--control-scale", args.control_scale != 0.8),
+                                          ("--control-start", args.control_start != 0.0),
+                                          ("--control-end", args.control_end != 1.0)) if value]
+        if given:
+            return f"{given[0]} needs --control-image or --estimate-depth."
+    elif args.depth_model and not args.estimate_depth:
+        return "--depth-model is only used with --estimate-depth."
+    return None  # start before end is checked by GenerationParams.validate, in the same words as the window
+
+
+def _estimate_depth(init, args: argparse.Namespace, folder: Path, status) -> Path:
+    """Estimate the depth of the init image into the data folder's inputs/ (kept, so the run can be repeated)."""
+    import datetime as _dt
+
+    from desktop.engine.depth import DEFAULT_DEPTH_MODEL, DepthEstimator
+    from desktop.engine.errors import bad_input
+
+    model = args.depth_model.strip() or DEFAULT_DEPTH_MODEL
+    status(f"Estimating depth with {Path(model).name or model}…")
+    depth = DepthEstimator().estimate(init, model, args.device)
+    target = folder / "inputs" / f"depth-{_dt.datetime.now():%Y%m%d-%H%M%S-%f}.png"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        depth.save(target, format="PNG")
+    except OSError as exc:
+        reason = exc.strerror or exc
+        raise bad_input(f"The estimated depth map could not be saved in {target.parent}: {reason}.") from None
+    status(f"Depth map saved as {target}.")
+    return target
 
 
 def _fail(code: int, message: str) -> int:

@@ -26,6 +26,10 @@ def node_tooltip(node) -> str:
         f"Seed: {node.seed} · Steps: {p.get('steps')} · Guidance: {p.get('guidance_scale')}",
         f"Size: {node.width}×{node.height}",
     ]
+    if p.get("control_image"):
+        controlnet = (p.get("controlnet") or "default").replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+        lines.append(f"Depth map via {controlnet}: weight {p.get('control_scale')}, "
+                     f"steering {p.get('control_start')}–{p.get('control_end')} of the steps")
     if node.chain_mode:
         lines.append(f"Chained from its parent in {'latent space' if node.chain_mode == 'latent' else 'pixels'}")
     return "\n".join(lines)

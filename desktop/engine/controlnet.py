@@ -67,15 +67,30 @@ def load_controlnet(name: str, dtype, device: str, status: Callable[[str], None]
     return controlnet.to(device)
 
 
+def default_controlnet(base_pipe) -> str:
+    """The depth ControlNet to use with ``base_pipe`` when the user named none; bad_input when there is none."""
+    base_class = type(base_pipe).__name__
+    unet = getattr(base_pipe, "unet", None)
+    if base_class not in _SUPPORTED_BASES or unet is None:
+        raise _unsupported(base_class)
+    family = _family(dict(unet.config))
+    if family == "SD 2.x":
+        # No SD 2.x depth ControlNet is common enough to pick for the user; loading the SD 1.5 one would only fail.
+        raise bad_input("There is no default depth ControlNet for SD 2.x models; name one made for SD 2.x.")
+    return DEFAULT_CONTROLNETS["sdxl" if family == "SDXL" else "sd"]
+
+
+def controlnet_display_name(name: str) -> str:
+    """A short name for metadata and captions: the folder's or the Hub repo's last part."""
+    return name.strip().replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
 def check_compatible(controlnet, base_pipe) -> None:
     """Refuse a ControlNet made for another model family than the loaded base pipeline."""
     base_class = type(base_pipe).__name__
     unet = getattr(base_pipe, "unet", None)
     if base_class not in _SUPPORTED_BASES or unet is None:
-        raise bad_input(
-            f"Depth control works with Stable Diffusion 1.x, 2.x and SDXL models, not with this one ({base_class}); "
-            "choose such a model or turn depth control off."
-        )
+        raise _unsupported(base_class)
     made_for, base = dict(controlnet.config), dict(unet.config)
     # These decide the shapes the ControlNet's residuals and text inputs have; any difference breaks the UNet call.
     keys = ["cross_attention_dim", "addition_embed_type", "block_out_channels"]
@@ -139,6 +154,13 @@ def controlnet_call_kwargs(
         "height": height,
         "width": width,
     }
+
+
+def _unsupported(base_class: str) -> RestyleError:
+    return bad_input(
+        f"Depth control works with Stable Diffusion 1.x, 2.x and SDXL models, not with this one ({base_class}); "
+        "choose such a model or turn depth control off."
+    )
 
 
 def _same(a, b) -> bool:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from desktop import APP_NAME, __version__
 
+from .controlnet import controlnet_display_name
 from .metadata import build_parameters_text, save_png_with_parameters
-from .params import GenerationResult
+from .params import GenerationParams, GenerationResult
 
 # A1111's names for the schedulers, so other tools show the sampler they know.
 SAMPLER_NAMES = {
@@ -42,10 +43,19 @@ def parameters_text(result: GenerationResult) -> str:
         ("Size", f"{result.image.width}x{result.image.height}"),
         ("Model", result.model.display_name),
         ("Denoising strength", p.strength if p.is_img2img else None),
+        ("ControlNet 0", controlnet_field(p) if p.uses_depth else None),
         ("Version", f"{APP_NAME} {__version__}"),
         ("Restyle model", result.model.name),
     ]
     return build_parameters_text(p.prompt, p.negative_prompt, fields)
+
+
+def controlnet_field(p: GenerationParams) -> str:
+    """The value A1111's ControlNet extension writes for a unit, so tools that read it show the depth settings."""
+    return (
+        f"Module: depth, Model: {controlnet_display_name(p.controlnet)}, Weight: {float(p.control_scale)}, "
+        f"Guidance Start: {float(p.control_start)}, Guidance End: {float(p.control_end)}"
+    )
 
 
 def unique_output_path(folder: Path, seed: int, now: _dt.datetime | None = None) -> Path:

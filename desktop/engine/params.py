@@ -15,6 +15,7 @@ STEPS_RANGE = (1, 500)
 GUIDANCE_RANGE = (0.0, 50.0)
 SIZE_RANGE = (64, 4096)
 DEVICES = ("auto", "cpu", "cuda", "mps")
+CONTROL_SCALE_RANGE = (0.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,12 @@ class GenerationParams:
     width: int | None = None  # None: fitted from the init image and the model's natural resolution
     height: int | None = None
     device: str = "auto"
+    # Depth ControlNet: used only when control_image (a depth map file) is set.
+    control_image: str | None = None
+    controlnet: str = ""  # "" = the model family's default depth ControlNet; filled in with the one used
+    control_scale: float = 0.8
+    control_start: float = 0.0
+    control_end: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of every field."""
@@ -51,6 +58,11 @@ class GenerationParams:
     def is_img2img(self) -> bool:
         """True when an init image is set."""
         return self.init_image is not None
+
+    @property
+    def uses_depth(self) -> bool:
+        """True when a depth map steers the run through a ControlNet."""
+        return self.control_image is not None
 
     def validate(self) -> GenerationParams:
         """Raise a bad-input RestyleError with an actionable sentence for the first invalid value."""
@@ -76,6 +88,14 @@ class GenerationParams:
                 raise bad_input(f"{name} must be a multiple of 8 between 64 and 4096 (got {value}).")
         if self.device not in DEVICES:
             raise bad_input(f"Device must be one of {', '.join(DEVICES)} (got {self.device!r}).")
+        # The same sentences as controlnet_call_kwargs, checked here so a bad value never waits for a model load.
+        if not CONTROL_SCALE_RANGE[0] <= self.control_scale <= CONTROL_SCALE_RANGE[1]:
+            raise bad_input(f"Depth strength must be between 0 and 2 (got {self.control_scale:g}).")
+        if not 0.0 <= self.control_start < self.control_end <= 1.0:
+            raise bad_input(
+                "Depth control must start before it ends, both between 0 and 1 "
+                f"(got start {self.control_start:g}, end {self.control_end:g})."
+            )
         return self
 
 
@@ -138,6 +158,8 @@ class GenerationResult:
     latents: Any = None  # scaled latents (torch tensor on the CPU) for SD/SDXL, None otherwise
     chain_mode: str | None = None  # "latent" or "pixels" when it continued from an image, None for a fresh start
     history_nodes: tuple = ()  # the history records written for it (set by the session's persist step)
+    depth_map: Any = None  # the depth map exactly as the ControlNet saw it (PIL, run size), None without depth
+    notes: tuple[str, ...] = ()  # things the user should know about the run (the depth map was cropped, …)
 
     @property
     def seed(self) -> int:

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .controlnet import controlnet_call_kwargs, controlnet_pipelines, default_controlnet, load_controlnet
+from .depth import load_depth_map, match_depth_to
 from .device import default_dtype, pick_device
 from .errors import ErrorKind, RestyleError, bad_input
 from .images import fit_size, load_image, resize_for_model
@@ -36,6 +38,9 @@ class _Loaded:
     info: ModelInfo
     img2img: object
     txt2img: object | None = None
+    # (ControlNet name, img2img, txt2img), made from img2img with from_pipe. One ControlNet at a time: each
+    # weighs about a third of the UNet, and artists switch depth on and off far more often than ControlNets.
+    control: tuple[str, object, object] | None = None
 
 
 class Engine:
@@ -88,6 +93,19 @@ class Engine:
             self._loaded.txt2img.set_progress_bar_config(disable=True)
         return self._loaded.txt2img
 
+    def _control_pipelines(self, name: str) -> tuple[object, object]:
+        """The depth ControlNet's (img2img, txt2img) pipelines, sharing the loaded model's modules; cached."""
+        loaded = self._loaded
+        assert loaded is not None
+        if loaded.control is not None and loaded.control[0] == name:
+            return loaded.control[1], loaded.control[2]
+        loaded.control = None  # drop the old ControlNet before loading the next, so both never share memory
+        base = loaded.img2img
+        controlnet = load_controlnet(name, base.unet.dtype, loaded.info.device, self._status)
+        img2img, txt2img = controlnet_pipelines(base, controlnet)  # refuses a ControlNet of another family
+        loaded.control = (name, img2img, txt2img)
+        return img2img, txt2img
+
     def generate(
         self,
         params: GenerationParams,
@@ -99,12 +117,16 @@ class Engine:
 
         ``init_latents`` names a latent cache of the init image (see ``latents.save_latents``); it is used
         instead of encoding the image when it was made by the same VAE, else the image is encoded as usual.
+        With ``params.control_image`` the depth map is matched to the run's size and a depth ControlNet
+        pipeline made from the loaded one runs instead (the result's ``notes`` say when the map was cropped).
         """
         import torch
 
         params.validate()
         cancelled = cancelled or (lambda: False)
         init = load_image(params.init_image) if params.init_image else None
+        # Read before the slow model load, so a file that is not a depth map is refused at once.
+        depth = load_depth_map(params.control_image) if params.uses_depth else None
         info = self.load(params.model, params.device)
         if cancelled():
             raise RestyleError(ErrorKind.CANCELLED, "Cancelled.")
@@ -118,6 +140,17 @@ class Engine:
             scale = getattr(self._loaded.img2img, "vae_scale_factor", 8)
             params = params.replace(width=latent_init.shape[-1] * scale, height=latent_init.shape[-2] * scale)
         params = self._resolve(params, init, info)
+        notes: list[str] = []
+        control = control_pipes = None
+        if depth is not None:
+            control, note = match_depth_to(depth, (params.width, params.height))
+            if note:
+                notes.append(note)
+            name = params.controlnet.strip() or default_controlnet(self._loaded.img2img)
+            control_pipes = self._control_pipelines(name)
+            params = params.replace(controlnet=name)  # the metadata names the ControlNet really used
+            if cancelled():
+                raise RestyleError(ErrorKind.CANCELLED, "Cancelled.")
         call: dict = dict(
             prompt=params.prompt,
             negative_prompt=params.negative_prompt or None,
@@ -127,7 +160,7 @@ class Engine:
             width=params.width,
         )
         if init is not None:
-            pipe = self._loaded.img2img
+            pipe = control_pipes[0] if control_pipes else self._loaded.img2img
             num_steps = effective_steps(params.steps, params.strength)
             if latent_init is not None:
                 unet = self._loaded.img2img.unet
@@ -138,8 +171,13 @@ class Engine:
             # The img2img pipelines size the output from the image; passing height/width is not accepted by all.
             call.pop("height"), call.pop("width")
         else:
-            pipe = self._txt2img()
+            pipe = control_pipes[1] if control_pipes else self._txt2img()
             num_steps = params.steps
+        if control is not None:
+            # ControlNet img2img does take height/width, and needs them when the two images differ (#5953).
+            call.update(controlnet_call_kwargs(control, params.control_scale, params.control_start,
+                                               params.control_end, width=params.width, height=params.height,
+                                               img2img=init is not None))
         call["num_inference_steps"] = num_steps
         keep_latents = info.family in LATENT_FAMILIES
         if keep_latents:
@@ -192,6 +230,8 @@ class Engine:
             elapsed=time.perf_counter() - started,
             latents=latents,
             chain_mode=None if init is None else ("latent" if latent_init is not None else "pixels"),
+            depth_map=control,
+            notes=tuple(notes),
         )
 
     @staticmethod

@@ -65,6 +65,7 @@ class Node:
     chain_mode: str | None = None  # "latent" | "pixels"; None for a root
     source: str | None = None  # where an imported picture came from
     starred: bool = False
+    depth: str | None = None  # file name under depth/: the depth map a ControlNet run was steered by
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of every field (params copied one level deep)."""
@@ -96,6 +97,8 @@ class Node:
             raise ValueError(f"bad image name {self.image!r}")
         if self.latent is not None and not _is_plain_name(self.latent):
             raise ValueError(f"bad latent name {self.latent!r}")
+        if self.depth is not None and not _is_plain_name(self.depth):
+            raise ValueError(f"bad depth map name {self.depth!r}")
         for value in (self.width, self.height):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError("width and height must be whole numbers")

@@ -19,10 +19,11 @@ from desktop.engine.metadata import ParsedParameters, parse_parameters_text, rea
 from desktop.engine.params import GenerationParams, GenerationResult, ModelInfo
 from desktop.worker import GenerateRequest, LoadModelRequest
 
+from .depth_state import DepthState, replay_depth
 from .history import Node, replay_plan, timestamp
 from .history_model import HistoryModel
 from .settings import Settings
-from .workspace import write_node_image
+from .workspace import write_depth_image, write_node_image
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,9 @@ class SessionModel(QObject):
         self.history = HistoryModel(settings)
         self.history.error_raised.connect(self.error_raised)
         self.history.status_changed.connect(self.status_changed)
+        self.depth = DepthState(settings, worker_host)
+        self.depth.error_raised.connect(self.error_raised)
+        self.depth.status_changed.connect(self.status_changed)
         self._init_node: str | None = None  # the history node the init image is, when it is one
         self._auto_continue: tuple[bool, int, float | None] = (False, 1, None)
         self._chain: _Chain | None = None
@@ -172,6 +176,7 @@ class SessionModel(QObject):
         self._init = InitImage(path, image)
         self._init_node = node_id
         self.init_image_changed.emit(self._init)
+        self.depth.init_image_changed(self._init)
         self._emit_planned_size()
         width, height = self.planned_size()
         self.status_changed.emit(f"{path.name}: {image.width}×{image.height}, runs at {width}×{height}.")
@@ -179,6 +184,10 @@ class SessionModel(QObject):
         if text:
             self.metadata_found.emit(parse_parameters_text(text))
         return True
+
+    def estimate_depth(self) -> bool:
+        """Estimate a depth map of the init image on the worker (refused, with a sentence, without one)."""
+        return self.depth.estimate(self._params.device)
 
     def continue_from(self, node_id: str) -> bool:
         """Make a history node the next init image; running from an older node starts a branch."""
@@ -219,6 +228,7 @@ class SessionModel(QObject):
         """Go back to text-to-image."""
         self._init = None
         self.init_image_changed.emit(None)
+        self.depth.init_image_changed(None)
         self._emit_planned_size()
 
     def restore_metadata(self, parsed: ParsedParameters) -> None:
@@ -246,6 +256,9 @@ class SessionModel(QObject):
         if self._phase is not Phase.IDLE:
             self.status_changed.emit("A run is in progress: wait for it or cancel it first.")
             return False
+        if self.depth.estimating:  # pressed Estimate then Generate: the run is meant to use the new map
+            self.status_changed.emit("The depth map is still being estimated: generate once it is shown.")
+            return False
         enabled, passes, end = self._auto_continue
         strength = self._params.strength
         if enabled and passes > 1 and self._init is not None:
@@ -256,8 +269,10 @@ class SessionModel(QObject):
             self._chain = None
         return self._start_run(self._params)
 
-    def _start_run(self, base: GenerationParams) -> bool:
+    def _start_run(self, base: GenerationParams, *, use_depth_panel: bool = True) -> bool:
         params = base.replace(init_image=str(self._init.path) if self._init else None)
+        if use_depth_panel:  # a replay keeps the depth settings each step was made with
+            params = self.depth.apply(params)
         try:
             params.validate()
             if not params.prompt.strip() and self._init is None:
@@ -312,6 +327,8 @@ class SessionModel(QObject):
         step = chain.replay.pop(0)
         # The size is fitted again, so a replay with another model runs at that model's own resolution.
         params = GenerationParams.from_dict({**step.params, "width": None, "height": None})
+        if step.source_id in self.history.tree:
+            params = replay_depth(params, self.history.tree.get(step.source_id), self.history.workspace)
         if step.chain_previous:
             ok = previous is not None and self.continue_from(previous.history_nodes[-1].id)
         elif step.parent is not None:
@@ -319,7 +336,7 @@ class SessionModel(QObject):
         else:
             self.clear_init_image()
             ok = True
-        return ok and self._start_run(params)
+        return ok and self._start_run(params, use_depth_panel=False)
 
     def cancel(self) -> None:
         """Stop the run within one step; the half-made image is discarded."""
@@ -398,6 +415,10 @@ def _persist_step(workspace, init: InitImage | None, pending_import: Node | None
             write_node_image(workspace.folder, pending_import, init.image, read_parameters(init.path))
             nodes.append(pending_import)
         node_id = workspace.new_node_id()
+        depth_name = None
+        if result.depth_map is not None:
+            # Before the node's picture, which names it: a crash in between leaves an unused file, not a dangling name.
+            depth_name = write_depth_image(workspace.folder, node_id, result.depth_map)
         latent_name = None
         if result.latents is not None:
             latent_name = f"{node_id}.safetensors"
@@ -405,7 +426,7 @@ def _persist_step(workspace, init: InitImage | None, pending_import: Node | None
         node = Node(id=node_id, parent=parent, kind="generation", image=f"{node_id}.png", created=timestamp(),
                     width=result.image.width, height=result.image.height, params=result.params.to_dict(),
                     model=result.model.name, model_hash=result.model.vae_id, seed=result.seed, latent=latent_name,
-                    vae_id=result.model.vae_id, chain_mode=result.chain_mode)
+                    vae_id=result.model.vae_id, chain_mode=result.chain_mode, depth=depth_name)
         write_node_image(workspace.folder, node, result.image, parameters_text(result))
         workspace.thumbnail_path(node)  # made here, off the UI thread
         nodes.append(node)

@@ -84,6 +84,25 @@ class Settings:
         self._qs.setValue("params/guidance", params.guidance_scale)
         self._qs.setValue("params/steps", params.steps)
 
+    # --- depth control: the model names, tedious to type again; the map itself is per session ----------
+    @property
+    def depth_model(self) -> str:
+        """The transformers depth model for Estimate depth ('' = Depth Anything V2 Small)."""
+        return str(self._qs.value("depth/model", "") or "")
+
+    @depth_model.setter
+    def depth_model(self, value: str) -> None:
+        self._qs.setValue("depth/model", value)
+
+    @property
+    def controlnet(self) -> str:
+        """The depth ControlNet ('' = the model family's default)."""
+        return str(self._qs.value("depth/controlnet", "") or "")
+
+    @controlnet.setter
+    def controlnet(self, value: str) -> None:
+        self._qs.setValue("depth/controlnet", value)
+
     # --- history ---------------------------------------------------------------------------------------
     @property
     def workspace_dir(self) -> Path:

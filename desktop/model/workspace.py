@@ -3,6 +3,7 @@
     <folder>/index.json                the tree (HistoryTree.to_list), replaced atomically after every change
     <folder>/images/<id>.png           every picture, each carrying its own node as JSON in a PNG text chunk
     <folder>/latents/<id>.safetensors  cached latents (written by the engine; only counted and evicted here)
+    <folder>/depth/<id>-depth.png      the depth map a ControlNet run used, as the ControlNet saw it
     <folder>/thumbs/<id>.png           thumbnails, made on demand
 
 The pictures are the truth: when the index is lost or damaged it is rebuilt from their chunks. No Qt here.
@@ -34,7 +35,8 @@ log = logging.getLogger(__name__)
 NODE_CHUNK = "restyle-node"
 INDEX_VERSION = 1
 INDEX_NAME = "index.json"
-FOLDERS = ("images", "latents", "thumbs")
+# depth/ is apart from images/ because everything in images/ is a history picture (recovery reads each one).
+FOLDERS = ("images", "latents", "thumbs", "depth")
 _THUMB = 128
 
 
@@ -112,6 +114,22 @@ def write_node_image(folder: Path, node: Node, image: Image.Image, parameters_te
     return images / node.image
 
 
+def write_depth_image(folder: Path, node_id: str, image: Image.Image) -> str:
+    """Save a run's depth map as depth/<node_id>-depth.png, atomically; returns the file name for ``Node.depth``.
+
+    Thread-safe like write_node_image. Call it before writing the node's picture, which names this file.
+    """
+    name = f"{node_id}-depth.png"
+    target = Path(folder) / "depth"
+    picture = _png_ready(image)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        _write_atomic(target / name, lambda h: picture.save(h, format="PNG", compress_level=4))
+    except OSError as exc:
+        raise bad_input(f"Restyle could not save the depth map in {target}: {exc.strerror or exc}.") from None
+    return name
+
+
 def read_node_chunk(path: Path) -> Node | None:
     """The node stored in a PNG's NODE_CHUNK, or None when the file has none or cannot be read."""
     try:
@@ -184,7 +202,7 @@ class Workspace:
         except OSError as exc:
             reason = exc.strerror or exc
             raise bad_input(f"Restyle could not create the history folder {folder}: {reason}.") from None
-        _remove_stale_temps(folder, folder / "images", folder / "thumbs")
+        _remove_stale_temps(folder, folder / "images", folder / "thumbs", folder / "depth")
         # Temp files of a killed write are never complete pictures: skip them.
         on_disk = {e.name for e in os.scandir(folder / "images") if e.is_file() and not _is_temp(e.name)}
         index_path = folder / INDEX_NAME
@@ -253,6 +271,11 @@ class Workspace:
         node = self._node(node_or_id)
         return None if node.latent is None else self.folder / "latents" / node.latent
 
+    def depth_path(self, node_or_id: Node | str) -> Path | None:
+        """Where the depth map the node was made with is, or None when it was made without one."""
+        node = self._node(node_or_id)
+        return None if node.depth is None else self.folder / "depth" / node.depth
+
     def thumbnail_path(self, node_or_id: Node | str, size: int = _THUMB) -> Path:
         """The node's thumbnail (fits size×size), made now when missing. Thread-safe; a disk job, not UI work."""
         node = self._node(node_or_id)
@@ -307,6 +330,8 @@ class Workspace:
                 paths += (self.folder / "thumbs").glob(f"{node.id}-*.png")
                 if node.latent is not None:
                     paths.append(self.folder / "latents" / node.latent)
+                if node.depth is not None:
+                    paths.append(self.folder / "depth" / node.depth)
                 for path in paths:
                     try:
                         path.unlink(missing_ok=True)
@@ -354,12 +379,13 @@ class Workspace:
 
     # --- one portable file -------------------------------------------------------------------------------
     def export_zip(self, path: Path | str) -> Path:
-        """Write the workspace (index, pictures, latents; no thumbnails) as one zip file, atomically."""
+        """Write the workspace (index, pictures, latents, depth maps; no thumbnails) as one zip file, atomically."""
         path = Path(path)
         with self._lock:
             index = json.dumps({"version": INDEX_VERSION, "nodes": self.tree.to_list()}, ensure_ascii=False)
             files = [(f"images/{n.image}", self.image_path(n)) for n in self.tree]
             files += [(f"latents/{n.latent}", self.latent_path(n)) for n in self.tree if n.latent is not None]
+            files += [(f"depth/{n.depth}", self.depth_path(n)) for n in self.tree if n.depth is not None]
 
         def write(handle) -> None:
             with zipfile.ZipFile(handle, "w") as archive:

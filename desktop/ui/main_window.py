@@ -24,6 +24,7 @@ from desktop.ui_text import node_caption
 
 from .banner import Banner
 from .canvas import Canvas
+from .depth_panel import DepthPanel
 from .history_panel import HistoryPanel
 from .model_picker import ModelPicker
 from .params_panel import ParamsPanel
@@ -55,9 +56,11 @@ class MainWindow(QMainWindow):
         self.canvas = Canvas()
         self.error_banner = Banner("errorBanner", "error")
         self.restore_banner = Banner("restoreBanner", "info")
+        self.notice_banner = Banner("noticeBanner", "info")
         self.model_picker = ModelPicker(model)
         self.prompt_panel = PromptPanel(model)
         self.params_panel = ParamsPanel(model)
+        self.depth_panel = DepthPanel(model)
         self.progress_panel = ProgressPanel(model)
         self.history_panel = HistoryPanel(model)
         self.history_panel.setMinimumWidth(240)
@@ -67,12 +70,14 @@ class MainWindow(QMainWindow):
         left_layout.setContentsMargins(6, 6, 6, 6)
         left_layout.addWidget(self.error_banner)
         left_layout.addWidget(self.restore_banner)
+        left_layout.addWidget(self.notice_banner)
         left_layout.addWidget(self.canvas, 1)
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.addWidget(self.model_picker)
         side_layout.addWidget(self.prompt_panel)
         side_layout.addWidget(self.params_panel)
+        side_layout.addWidget(self.depth_panel)
         side_layout.addStretch(1)
         side_layout.addWidget(self.progress_panel)
         scroll = QScrollArea()
@@ -91,10 +96,12 @@ class MainWindow(QMainWindow):
 
         self._build_actions()
         self.canvas.file_dropped.connect(self._on_canvas_file_dropped)
+        self.depth_panel.view_requested.connect(self.canvas.show_image)
         model.init_image_changed.connect(self._on_model_init_image_changed)
         model.preview_changed.connect(self._on_model_preview_changed)
         model.progress_changed.connect(self._on_model_progress_changed)
         model.result_ready.connect(self._on_model_result_ready)
+        model.result_ready.connect(self._on_model_result_notes)
         model.error_raised.connect(self._on_model_error_raised)
         model.status_changed.connect(self.status_label.setText)
         model.metadata_found.connect(self._on_model_metadata_found)
@@ -281,9 +288,14 @@ class MainWindow(QMainWindow):
         if result.output_path:
             self.output_saved.emit(result.output_path)
 
+    def _on_model_result_notes(self, result) -> None:
+        if result.notes:  # e.g. the depth map was cropped to the image's shape: worth more than a status line
+            self.notice_banner.show_message(" ".join(result.notes))
+
     def _on_model_phase_changed(self, phase: str) -> None:
         if phase == "running":
             self.error_banner.hide()
+            self.notice_banner.hide()
         elif phase == "idle" and self._showing_preview:
             # Cancelled or failed: the half-made preview goes; show what was there before the run.
             self._showing_preview = False
@@ -310,7 +322,8 @@ class MainWindow(QMainWindow):
             self._shown_once = True
             # Loading torch and the model starts only once the window is on screen and painted: started
             # at once, the worker's first imports compete with the first paint for the GIL.
-            QTimer.singleShot(PRELOAD_DELAY_MS, self.model.preload_model)
+            # The window as context: when it closes first, the call is dropped instead of reaching a deleted worker.
+            QTimer.singleShot(PRELOAD_DELAY_MS, self, self.model.preload_model)
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.model.settings.store_window_state(self.saveGeometry(), self.saveState())

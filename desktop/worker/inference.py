@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import logging
 import traceback
+from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from desktop.engine.errors import ErrorKind, RestyleError
 
-from .requests import GenerateRequest, LoadModelRequest
+from .requests import EstimateDepthRequest, GenerateRequest, LoadModelRequest
 
 log = logging.getLogger(__name__)
+
+NO_IMAGE_FOR_DEPTH = "Drop or open an image first: depth is estimated from the init image."
 
 
 def array_to_qimage(array) -> QImage:
@@ -34,10 +37,12 @@ class InferenceWorker(QObject):
     failed = Signal(str, str)  # ErrorKind value, one sentence for the user
     cancelled = Signal(int)  # job id
     job_done = Signal(int)  # job id, after every request whatever its outcome
+    depth_ready = Signal(int, str)  # job id, path of the saved depth map
 
     def __init__(self, log_path: str = ""):
         super().__init__()
         self._engine = None
+        self._depth_estimator = None  # one DepthEstimator: it keeps its depth model loaded between estimates
         self._log_path = log_path
 
     def _get_engine(self):
@@ -58,6 +63,8 @@ class InferenceWorker(QObject):
                 self._load(request)
             elif isinstance(request, GenerateRequest):
                 self._generate(request)
+            elif isinstance(request, EstimateDepthRequest):
+                self._estimate_depth(request)
         except RestyleError as exc:
             if exc.kind is ErrorKind.CANCELLED:
                 self.status.emit("Cancelled.")
@@ -77,6 +84,29 @@ class InferenceWorker(QObject):
         info = engine.load(request.model, request.device)
         self.model_ready.emit(info)
         self.status.emit(f"{info.display_name} ready on {info.device} ({info.dtype}).")
+
+    def _estimate_depth(self, request: EstimateDepthRequest) -> None:
+        if not request.image_path:
+            raise RestyleError(ErrorKind.BAD_INPUT, NO_IMAGE_FOR_DEPTH)
+        self._get_engine()  # quiets the libraries' own progress bars and warnings, once
+        from desktop.engine.depth import DEFAULT_DEPTH_MODEL, DepthEstimator
+        from desktop.engine.images import load_image
+
+        image = load_image(request.image_path)
+        model = request.model.strip() or DEFAULT_DEPTH_MODEL
+        if self._depth_estimator is None:
+            self._depth_estimator = DepthEstimator()
+        self.status.emit(f"Estimating depth with {Path(model).name or model}…")
+        depth = self._depth_estimator.estimate(image, model, request.device)
+        target = Path(request.output_path)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            depth.save(target, format="PNG")
+        except OSError as exc:
+            reason = exc.strerror or exc
+            raise RestyleError(ErrorKind.BAD_INPUT, f"Restyle could not save the depth map: {reason}.") from None
+        self.status.emit(f"Depth estimated from {Path(request.image_path).name}.")
+        self.depth_ready.emit(request.job_id, str(target))
 
     def _generate(self, request: GenerateRequest) -> None:
         if request.cancel_event.is_set():
@@ -107,7 +137,8 @@ class InferenceWorker(QObject):
         result = replace(result, output_path=str(path))
         if request.persist is not None:
             result = request.persist(result)
-        self.status.emit(f"Saved {path.name} (seed {result.seed}, {result.elapsed:.1f} s).")
+        notes = "".join(f" {note}" for note in result.notes)  # e.g. the depth map had to be cropped
+        self.status.emit(f"Saved {path.name} (seed {result.seed}, {result.elapsed:.1f} s).{notes}")
         self.finished.emit(result)
 
 

@@ -37,3 +37,14 @@ class GenerateRequest:
     # Set from the UI thread; read between steps. Each request has its own, so a cancel can reach a job
     # still waiting in the queue (the pipeline's own _interrupt is reset at every call and would lose it).
     cancel_event: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class EstimateDepthRequest:
+    """Estimate the depth of the image at ``image_path`` and save it as a PNG at ``output_path``."""
+
+    image_path: str  # "" when there is no init image: refused with a sentence
+    output_path: str
+    model: str = ""  # a transformers depth model (folder or Hub id); "" = Depth Anything V2 Small
+    device: str = "auto"
+    job_id: int = field(default_factory=lambda: next(_ids))

@@ -14,13 +14,6 @@ from desktop.engine.errors import ErrorKind, RestyleError
 
 
 @pytest.fixture(scope="module")
-def tiny_controlnet(tiny_model, tmp_path_factory):
-    from desktop.engine.tiny_control import build_tiny_controlnet
-
-    return build_tiny_controlnet(tmp_path_factory.mktemp("controlnets") / "tiny-depth-cn", tiny_model)
-
-
-@pytest.fixture(scope="module")
 def base(tiny_model):
     import torch
 
@@ -107,12 +100,10 @@ def test_a_single_file_controlnet_is_refused_with_what_to_choose(tmp_path):
     assert error.kind is ErrorKind.MODEL_MISSING and "single-file ControlNet" in error.message
 
 
-def test_an_sdxl_controlnet_is_refused_on_an_sd_1_model(base, tmp_path):
+def test_an_sdxl_controlnet_is_refused_on_an_sd_1_model(base, tiny_sdxl_controlnet):
     import torch
 
-    from desktop.engine.tiny_control import build_tiny_sdxl_controlnet
-
-    sdxl = load_controlnet(str(build_tiny_sdxl_controlnet(tmp_path / "xl-cn")), torch.float32, "cpu")
+    sdxl = load_controlnet(str(tiny_sdxl_controlnet), torch.float32, "cpu")
     error = _refusal(check_compatible, sdxl, base)
     assert error.kind is ErrorKind.BAD_INPUT
     assert error.message == (

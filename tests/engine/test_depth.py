@@ -8,13 +8,6 @@ from desktop.engine.depth import DepthEstimator, estimate_depth, load_depth_map,
 from desktop.engine.errors import ErrorKind, RestyleError
 
 
-@pytest.fixture(scope="module")
-def tiny_depth_model(tmp_path_factory):
-    from desktop.engine.tiny_control import build_tiny_depth_model
-
-    return build_tiny_depth_model(tmp_path_factory.mktemp("depth") / "tiny-depth", seed=0)
-
-
 def _refusal(call, *args, **kwargs) -> RestyleError:
     with pytest.raises(RestyleError) as info:
         call(*args, **kwargs)

@@ -21,6 +21,7 @@ class _Worker(QObject):
     failed = Signal(str, str)
     cancelled = Signal(int)
     job_done = Signal(int)
+    depth_ready = Signal(int, str)
 
 
 class RecordingHost:

@@ -245,3 +245,27 @@ def test_a_process_killed_mid_write_loses_nothing_it_finished(tmp_path, attempt)
     for node in ws.tree:
         with Image.open(ws.image_path(node)) as image:
             image.load()
+
+
+def test_a_depth_map_lives_beside_its_node_and_goes_with_it(ws, chain, tmp_path):
+    from desktop.model.workspace import write_depth_image
+
+    photo, a, b, c = chain
+    node_id = ws.new_node_id()
+    node = Node(id=node_id, parent=photo.id, kind="generation", image=f"{node_id}.png", created=timestamp(),
+                width=16, height=16, params={"control_image": "/x/depth.png"}, seed=1,
+                depth=write_depth_image(ws.folder, node_id, Image.new("RGB", (16, 16), (9, 9, 9))))
+    write_node_image(ws.folder, node, Image.new("RGB", (16, 16)), PARAMS_TEXT)
+    ws.add_node(node)
+    depth = ws.depth_path(node)
+    assert depth == ws.folder / "depth" / f"{node_id}-depth.png" and depth.is_file()
+    assert ws.depth_path(a) is None
+
+    again, report = Workspace.open(ws.folder)  # not taken for a history picture
+    assert report.message is None and again.tree.get(node_id).depth == depth.name
+
+    opened, _ = Workspace.import_zip(ws.export_zip(tmp_path / "trip.restyle"), tmp_path / "elsewhere")
+    assert opened.depth_path(node_id).read_bytes() == depth.read_bytes()
+
+    ws.delete_subtree(photo.id)
+    assert not depth.exists()
