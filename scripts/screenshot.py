@@ -59,6 +59,22 @@ def main() -> int:
     window.model.update_params(prompt="a cozy house in the hills, gouache painting, warm evening light",
                                negative_prompt="blurry, low quality", strength=0.7, steps=args.steps, seed=2024)
     window.show()
+
+    def run_to_end() -> None:
+        done = QEventLoop()
+        window.model.result_ready.connect(done.quit)
+        QTimer.singleShot(0, window.model.generate)
+        done.exec()
+        window.model.result_ready.disconnect(done.quit)
+
+    # A little history first: a first pass, a second pass chained from it, then a branch from the first.
+    run_to_end()
+    first = window.model.history.selected_id
+    window.model.continue_from(first)
+    window.model.update_params(prompt="a cozy house in the hills, ukiyo-e woodblock print", strength=0.55)
+    run_to_end()
+    window.model.continue_from(first)
+    window.model.update_params(prompt="a cozy house in the hills, stained glass", strength=0.6)
     loop = QEventLoop()
     shot_at = max(2, int(args.steps * 0.7 * 0.6))
 

@@ -14,21 +14,7 @@ os.environ.pop("RESTYLE_DATA_DIR", None)
 # threads made every step about 100× slower (measured: 0.15 s against 15 s for one tiny generation).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
-
-import PySide6  # noqa: E402
-
-if PySide6.__version__ == "6.12.0" and sys.version_info < (3, 12):
-    # PySide6 6.12.0 returns True from SignalInstance.emit() without a new reference, so every emit made from
-    # Python drops one reference to True (None leaks the same way elsewhere); Python 3.11 aborts when one reaches
-    # zero ("bool_dealloc"). With torch loaded there are ~40,000 references to spare, but a run of tests/model
-    # alone has a few hundred. Spare references let the tests test Restyle, not that bug (which the app still
-    # has on 6.12.0: the fix is a PySide6 pin, not this). The list is leaked on purpose: freed at exit, it
-    # would take its references along while the leaked ones are still missing, and abort the exit instead.
-    import ctypes
-
-    ctypes.pythonapi.Py_IncRef(ctypes.py_object([True, False, None] * 200_000))
 
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
