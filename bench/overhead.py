@@ -148,7 +148,8 @@ def main() -> int:
         steps_run = result.steps_run
         preview_s, save_s = preview_cost(result, steps_run), save_cost(result, tmp / "saves")
         b, a = median(bare_times), median(app_times)
-        print(f"{len(bare_times)} pairs kept; steps run per generation: {steps_run}, previews: {len(previews)}")
+        short = " (fewer than asked: indicative only)" if len(bare_times) < args.repeats else ""
+        print(f"{len(bare_times)} pairs kept{short}; steps run per generation: {steps_run}, previews: {len(previews)}")
         print(f"median bare {b:.3f} s, median app {a:.3f} s, difference {a - b:+.3f} s")
         print(f"preview per step {preview_s / steps_run * 1000:.2f} ms ({preview_s * 1000:.1f} ms per run, "
               f"{preview_s / b * 100:.2f}% of bare); PNG save {save_s * 1000:.1f} ms ({save_s / b * 100:.2f}% of bare)")

@@ -35,7 +35,8 @@ import threading
 import time
 from pathlib import Path
 
-from _common import build_tiny, median, percentile, print_machine, setup_env, temp_dir, verdict, write_init_png
+from _common import (OtherLoad, build_tiny, median, percentile, print_machine, setup_env, temp_dir, verdict,
+                     write_init_png)
 
 TARGET_MS = 50.0
 HEAVY = ("torch", "diffusers", "transformers")
@@ -122,7 +123,7 @@ def main() -> int:
         tiny = str(build_tiny(tmp / "tiny", in_subprocess=True))
         init_png = str(write_init_png(tmp / "init.png", args.size))
 
-        from PySide6.QtCore import QEventLoop, Qt, QTimer
+        from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, Qt, QTimer
 
         from desktop.app import build_main_window, ensure_application
         from desktop.worker import WorkerHost
@@ -169,6 +170,7 @@ def main() -> int:
             model.error_raised.disconnect(error)
 
         marks = {}
+        others = OtherLoad()
         timer.start(args.interval)
         beats.append((time.perf_counter(), time.thread_time()))
         marks["load"] = time.perf_counter()
@@ -188,14 +190,16 @@ def main() -> int:
         timer.stop()
         timeline.uninstall()
         result = model.last_result
-        window.close()
+        window.close()  # stops the worker thread
+        window.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # delete it before interpreter exit
 
     if result is None:
         print("the generation did not finish")
         return 1
     print(f"load phase {marks['generate'] - marks['load']:.2f} s; generation phase "
           f"{marks['end'] - marks['generate']:.2f} s ({result.steps_run} steps, {result.image.width}×"
-          f"{result.image.height}, PNG saved)")
+          f"{result.image.height}, PNG saved); other processes used {others.fraction():.0%} of the CPU meanwhile")
     gaps = [(b[0], b[0] - a[0], b[1] - a[1]) for a, b in zip(beats, beats[1:])]  # (end, gap, UI CPU)
     phases = {
         "load": [g for g in gaps if g[0] <= marks["generate"]],
