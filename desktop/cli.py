@@ -1,4 +1,5 @@
-"""The command line: ``restyle [IMAGE] [--model M]`` opens the window, ``restyle generate …`` runs headless.
+"""The command line: ``restyle [IMAGE] [--model M]`` opens the window, ``restyle generate …`` runs headless,
+``restyle --self-test`` checks the install without a window (exit 0 passed, 1 failed).
 
 Exit codes of ``generate``: 0 success; 2 with one line on stderr for a bad argument, an unreadable image or a
 missing model; 1 for anything else, with the log file's path.
@@ -30,6 +31,8 @@ def _gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("image", nargs="?", help="an image to open as the init image")
     parser.add_argument("--model", help="a Hugging Face id or a local diffusers folder")
     parser.add_argument("--data-dir", help="keep settings, logs and outputs in this folder")
+    parser.add_argument("--self-test", action="store_true", help="check the install headless with a tiny "
+                        "random model (offline, no window) and exit: 0 passed, 1 failed")
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     return parser
 
@@ -202,7 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "generate":
         return run_generate(argv[1:])
-    parse_gui_args(argv)  # reports bad arguments before any window appears
+    args = parse_gui_args(argv)  # reports bad arguments before any window appears
+    if args.self_test:
+        from desktop.selftest import run_self_test
+
+        return run_self_test(args.data_dir)
     from desktop.app import run_gui
 
     return run_gui(argv)
