@@ -8,14 +8,7 @@ from PIL import Image
 
 from desktop.worker import EstimateDepthRequest, WorkerHost
 
-TIMEOUT = 60_000
-
-
-@pytest.fixture()
-def host():
-    host = WorkerHost()
-    yield host
-    host.shutdown()
+from .conftest import TIMEOUT
 
 
 def test_an_estimate_arrives_as_a_png_the_size_of_the_image(qtbot, host, tiny_depth_model, make_image, tmp_path):

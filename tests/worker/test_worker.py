@@ -8,14 +8,7 @@ from desktop.engine.metadata import read_parameters
 from desktop.engine.params import GenerationParams
 from desktop.worker import GenerateRequest, LoadModelRequest, WorkerHost
 
-TIMEOUT = 60_000
-
-
-@pytest.fixture()
-def host():
-    host = WorkerHost()
-    yield host
-    host.shutdown()
+from .conftest import TIMEOUT
 
 
 def _request(tiny_model, init, out_dir, **changes):
