@@ -7,11 +7,14 @@ the same prompt, strength, guidance 7.5, step count and seed, on the CPU in this
   pipeline call with the init image already in memory; timed around the call.
 - app: a ``WorkerHost`` (the app's worker QThread) with the model preloaded (LoadModelRequest, wait for
   ``model_ready``), then a ``GenerateRequest``: the engine reads the init PNG, runs the pipeline with a latent
-  preview QImage emitted every step, and saves the PNG with its metadata before ``finished``; timed from
-  ``submit`` to ``finished`` arriving on the main thread, whose Qt event loop runs meanwhile.
+  preview QImage emitted every step, saves the PNG with its metadata and, as the window's session asks it
+  to, writes the history node (its picture, latents and thumbnail; ``--no-history`` leaves this out)
+  before ``finished``; timed from ``submit`` to ``finished`` arriving on the main thread, whose Qt event
+  loop runs meanwhile.
 
 One warm-up of each, then REPEATS alternating bare/app pairs; medians and their ratio are reported. The
-per-step preview cost and the PNG save are also timed on their own, to show what the overhead is made of.
+per-step preview cost, the PNG save and the history step are also timed on their own, to show what the
+overhead is made of.
 torch keeps its default thread count. (The tiny model's PNDM scheduler runs one step more than asked, so
 30 steps at strength 1 make 31 UNet passes and 31 previews, on both paths.) Other processes' CPU use is
 measured per pair: a pair during which they used more than 5% of the machine
@@ -66,6 +69,8 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--size", type=int, default=512)
+    parser.add_argument("--no-history", action="store_true",
+                        help="leave out the history step the window's session adds to every generation")
     parser.add_argument("--max-other-cpu", type=float, default=0.05,
                         help="rerun a pair when other processes used more than this share of the CPU meanwhile")
     parser.add_argument("--strength", type=float, default=1.0, help="the same for both paths")
@@ -111,12 +116,31 @@ def main() -> int:
         wait_for(worker.model_ready, worker.failed)
         params = GenerationParams(model=tiny, prompt=PROMPT, init_image=str(init_png), strength=args.strength,
                                   guidance_scale=7.5, steps=args.steps, seed=SEED, width=args.size, height=args.size)
-        last = {}
+        last, persist_times = {}, []
+        if not args.no_history:
+            # What the window's session hands the worker: write the history node (picture, latents, thumbnail).
+            from desktop.model.session import _persist_step
+            from desktop.model.workspace import Workspace
+
+            workspace, _ = Workspace.open(tmp / "workspace")
+
+        def persist():
+            if args.no_history:
+                return None
+            step = _persist_step(workspace, None, None, None)
+
+            def timed(result):
+                started = time.perf_counter()
+                result = step(result)
+                persist_times.append(time.perf_counter() - started)
+                return result
+
+            return timed
 
         def via_app() -> float:
             previews.clear()
             started = time.perf_counter()
-            host.submit(GenerateRequest(params, str(tmp / "outputs")))
+            host.submit(GenerateRequest(params, str(tmp / "outputs"), persist=persist()))
             (result,) = wait_for(worker.finished, worker.failed)
             elapsed = time.perf_counter() - started
             assert Path(result.output_path).is_file() and len(previews) == result.steps_run, "preview/PNG missing"
@@ -153,6 +177,9 @@ def main() -> int:
         print(f"median bare {b:.3f} s, median app {a:.3f} s, difference {a - b:+.3f} s")
         print(f"preview per step {preview_s / steps_run * 1000:.2f} ms ({preview_s * 1000:.1f} ms per run, "
               f"{preview_s / b * 100:.2f}% of bare); PNG save {save_s * 1000:.1f} ms ({save_s / b * 100:.2f}% of bare)")
+        if persist_times:
+            print(f"history step (node PNG, latents, thumbnail) {median(persist_times) * 1000:.1f} ms per run "
+                  f"({median(persist_times) / b * 100:.2f}% of bare)")
         print(f"other processes used {others.fraction():.0%} of the machine's CPU during the runs")
         ok = verdict("overhead", a / b, TARGET, "x")
     return 0 if ok else 1

@@ -13,7 +13,10 @@ For each phase: the number of ticks and the largest, 99th-percentile and median 
 largest gaps, each with the worker's last status/step before it and the CPU the UI thread itself used inside
 it (little CPU in a long gap means the UI thread was waiting for the GIL, not working).
 
-Diagnostic options (the default run uses none of them):
+The worker imports the engine through ``desktop.worker.quiet_imports`` (libtorch loaded first with the GIL
+released, no garbage collection and a 1 ms switch interval while importing), built from what these options
+found. Diagnostic options (the default run uses none of them):
+  --plain-import        import the engine with a plain ``import`` instead, as before quiet_imports existed;
   --trace               record imports on the worker thread and every garbage collection, and name the
                         import chain and any collection under way during each large gap;
   --switch-interval S   sys.setswitchinterval(S): stalls from Python bytecode shrink, C code holding the
@@ -22,7 +25,7 @@ Diagnostic options (the default run uses none of them):
   --preload-libtorch    dlopen torch's libtorch_cpu.so with ctypes (which releases the GIL) before the
                         heartbeat starts, as if that part of ``import torch`` had already happened.
 
-    .venv/bin/python bench/ui_stall.py [--steps 20] [--size 256] [--trace] [--no-gc-during-load] ...
+    .venv/bin/python bench/ui_stall.py [--steps 20] [--size 256] [--trace] [--plain-import] ...
 """
 
 from __future__ import annotations
@@ -106,6 +109,8 @@ def main() -> int:
     parser.add_argument("--interval", type=int, default=10, help="heartbeat period in ms")
     parser.add_argument("--trace", action="store_true", help="attribute gaps to worker imports and GC runs")
     parser.add_argument("--switch-interval", type=float, help="sys.setswitchinterval in seconds (Python: 0.005)")
+    parser.add_argument("--plain-import", action="store_true",
+                        help="bypass desktop.worker.quiet_imports: a plain import of the engine on the worker")
     parser.add_argument("--no-gc-during-load", action="store_true",
                         help="experiment: gc.disable() from show() until the model is ready, then gc.freeze()")
     parser.add_argument("--preload-libtorch", action="store_true",
@@ -129,6 +134,15 @@ def main() -> int:
         from desktop.worker import WorkerHost
 
         ensure_application()
+        if args.plain_import:
+            import desktop.worker.quiet_imports as quiet_imports
+
+            def plain_import():
+                from desktop.engine.runner import Engine
+
+                return Engine
+
+            quiet_imports.import_engine = plain_import
         window = build_main_window(["--model", tiny, init_png], data_dir=tmp / "data")
         model = window.model
         if args.preload_libtorch:

@@ -3,10 +3,9 @@
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
-from desktop.worker import EstimateDepthRequest, WorkerHost
+from desktop.worker import EstimateDepthRequest
 
 from .conftest import TIMEOUT
 

@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import pytest
 
 from desktop.engine.metadata import read_parameters
 from desktop.engine.params import GenerationParams
