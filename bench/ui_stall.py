@@ -22,8 +22,8 @@ found. Diagnostic options (the default run uses none of them):
   --switch-interval S   sys.setswitchinterval(S): stalls from Python bytecode shrink, C code holding the
                         GIL does not;
   --no-gc-during-load   gc.disable() from show() until the model is ready, then gc.freeze() + gc.enable();
-  --preload-libtorch    dlopen torch's libtorch_cpu.so with ctypes (which releases the GIL) before the
-                        heartbeat starts, as if that part of ``import torch`` had already happened.
+  --preload-libtorch    load torch's libtorch_cpu.so (ctypes.CDLL, on the UI thread) before the heartbeat
+                        starts, as if that part of ``import torch`` had already happened.
 
     .venv/bin/python bench/ui_stall.py [--steps 20] [--size 256] [--trace] [--plain-import] ...
 """
@@ -114,7 +114,7 @@ def main() -> int:
     parser.add_argument("--no-gc-during-load", action="store_true",
                         help="experiment: gc.disable() from show() until the model is ready, then gc.freeze()")
     parser.add_argument("--preload-libtorch", action="store_true",
-                        help="experiment: dlopen libtorch_cpu.so with ctypes (GIL released) before the heartbeat")
+                        help="experiment: load libtorch_cpu.so before the heartbeat starts")
     parser.add_argument("--top", type=int, default=8, help="how many of the largest gaps to describe")
     args = parser.parse_args()
     setup_env()
