@@ -16,7 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from .device import pick_device
 from .errors import RestyleError, bad_input, model_missing
 from .images import describe_size, load_image, resize_for_model
-from .models import HUB_ID, _first_line, _offline
+from .models import HUB_ID, _first_line, load_cached_or_download
 
 log = logging.getLogger(__name__)
 
@@ -172,25 +172,10 @@ def _load_parts(location: str, *, local_only: bool):
 
 
 def _load_from_hub(model: str):
-    from huggingface_hub.errors import RepositoryNotFoundError
-
-    try:
-        return _load_parts(model, local_only=True)
-    except OSError as exc:
-        if _offline():
-            raise model_missing(
-                f"The depth model {model} is not in the local Hugging Face cache and Restyle is offline. Connect to "
-                "the internet once to download it, or choose a local transformers depth model folder."
-            ) from exc
-    try:
-        return _load_parts(model, local_only=False)
-    except RepositoryNotFoundError as exc:
-        raise model_missing(f"There is no depth model {model} on the Hugging Face Hub. Check the id.") from exc
-    except OSError as exc:
-        raise model_missing(
-            f"The depth model {model} is not in the local cache and could not be downloaded ({_first_line(exc)}). "
-            "Check the connection, or choose a local transformers depth model folder."
-        ) from exc
+    return load_cached_or_download(
+        lambda local_only: _load_parts(model, local_only=local_only), model, noun="depth model",
+        subject=f"The depth model {model}", advice="choose a local transformers depth model folder",
+    )
 
 
 def _check_depth_folder(folder: Path) -> None:

@@ -140,28 +140,41 @@ def load_img2img_pipeline(source: ModelSource, device: str, dtype, status: Calla
 
 
 def _load_from_hub(loader, source: ModelSource, kwargs: dict, status: Callable[[str], None]):
+    return load_cached_or_download(
+        lambda local_only: loader.from_pretrained(source.location, local_files_only=local_only, **kwargs),
+        source.location, noun="model", subject=source.location, advice="choose a local diffusers folder",
+        status=status,
+    )
+
+
+def load_cached_or_download(load: Callable[[bool], object], location: str, *, noun: str, subject: str,
+                            advice: str, status: Callable[[str], None] = lambda s: None):
+    """``load(local_only)`` from the Hub cache, else downloaded once; every failure becomes one sentence.
+
+    ``subject`` starts the sentences ("The depth model X"), ``advice`` ends them ("choose a local … folder").
+    """
     from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
 
     try:
-        status(f"Loading {source.location} from the local Hugging Face cache…")
-        return loader.from_pretrained(source.location, local_files_only=True, **kwargs)
+        status(f"Loading {location} from the local Hugging Face cache…")
+        return load(True)
     except (OSError, LocalEntryNotFoundError) as exc:
         if _offline():
             raise model_missing(
-                f"{source.location} is not in the local Hugging Face cache and Restyle is offline. "
-                "Connect to the internet once to download it, or choose a local diffusers folder."
+                f"{subject} is not in the local Hugging Face cache and Restyle is offline. "
+                f"Connect to the internet once to download it, or {advice}."
             ) from exc
-    status(f"Downloading {source.location} (once; later runs load it from the cache)…")
+    status(f"Downloading {location} (once; later runs load it from the cache)…")
     try:
-        return loader.from_pretrained(source.location, **kwargs)
+        return load(False)
     except RepositoryNotFoundError as exc:
         raise model_missing(
-            f"There is no model {source.location} on the Hugging Face Hub (or it needs a login). Check the id."
+            f"There is no {noun} {location} on the Hugging Face Hub (or it needs a login). Check the id."
         ) from exc
     except OSError as exc:
         raise model_missing(
-            f"{source.location} is not in the local cache and could not be downloaded ({_first_line(exc)}). "
-            "Check the connection, or choose a local diffusers folder."
+            f"{subject} is not in the local cache and could not be downloaded ({_first_line(exc)}). "
+            f"Check the connection, or {advice}."
         ) from exc
 
 
