@@ -180,7 +180,12 @@ class HistoryPanel(QWidget):
         loop.addWidget(self.loop_end_strength, 1, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.empty_label = QLabel("Finished images appear here, each under the image it started from. "
+                                  "Any of them can start the next run, or a new branch.")
+        self.empty_label.setObjectName("historyEmptyLabel")
+        self.empty_label.setWordWrap(True)
         layout.addWidget(QLabel("History"))
+        layout.addWidget(self.empty_label)
         layout.addWidget(self.view, 1)
         layout.addLayout(buttons)
         layout.addLayout(loop)
@@ -197,6 +202,7 @@ class HistoryPanel(QWidget):
             signal.connect(self._on_loop_settings_changed)
         session.history.selection_changed.connect(self._on_session_selection_changed)
         self._on_session_selection_changed(session.history.selected_id)
+        self.empty_label.setVisible(len(session.history.tree) == 0)
         self.view.expandAll()
         session.history.history_reset.connect(self._on_session_history_reset)
 
@@ -207,6 +213,7 @@ class HistoryPanel(QWidget):
         return sorted(ids, key=order.get)
 
     def _on_session_history_reset(self) -> None:
+        self.empty_label.setVisible(len(self._session.history.tree) == 0)
         self.view.expandAll()
         self._on_session_selection_changed(self._session.history.selected_id)
 

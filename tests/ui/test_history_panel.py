@@ -30,7 +30,9 @@ def _button(window, name):
 
 def test_results_chain_and_branch_and_continue_in_latent_space(qtbot, open_window, tiny_model, make_image):
     window = _window(open_window, tiny_model, make_image)
+    assert window.history_panel.empty_label.isVisible()  # an empty history says what will appear there
     first = _run(qtbot, window)
+    assert not window.history_panel.empty_label.isVisible()
     tree = window.model.history.tree
     root = tree.get(first.parent)
     assert root.kind == "import" and first.chain_mode == "pixels"
