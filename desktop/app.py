@@ -49,11 +49,24 @@ def build_main_window(argv: list[str] | None = None, *, data_dir=None) -> QMainW
     if args.model:
         model.set_model(args.model, preload=False)
     window = MainWindow(model, host)
+    _set_icon(window)
     host.setParent(window)
     if args.image:
         model.load_init_image(args.image)
     log.info("%s %s started, data folder %s", APP_NAME, __version__, folder)
     return window
+
+
+def _set_icon(window) -> None:
+    """The app icon from resources/ (beside the package, or inside a PyInstaller bundle)."""
+    from pathlib import Path
+
+    from PySide6.QtGui import QIcon
+
+    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[1]))
+    icon = base / "resources" / "restyle.png"
+    if icon.is_file():
+        window.setWindowIcon(QIcon(str(icon)))
 
 
 def _env_data_dir() -> bool:

@@ -113,6 +113,7 @@ def test_a_file_that_is_not_an_image_gets_a_clear_sentence(qtbot, open_window, t
 
 def test_without_a_model_the_window_opens_and_says_what_to_do(qtbot, open_window, make_image):
     window = open_window([str(make_image())])
+    assert not window.windowIcon().isNull()  # the app's own icon from resources/
     assert "No model chosen" in window.model_picker.state_label.text()
     window.model.update_params(prompt="x")
     assert not window.model.generate()
