@@ -64,6 +64,12 @@ class GenerationParams:
         """True when a depth map steers the run through a ControlNet."""
         return self.control_image is not None
 
+    def require_a_start(self) -> GenerationParams:
+        """Refuse a run with neither a prompt nor an init image: there is nothing to generate from."""
+        if not self.prompt.strip() and self.init_image is None:
+            raise bad_input("Write a prompt, or drop an image to restyle: there is nothing to start from.")
+        return self
+
     def validate(self) -> GenerationParams:
         """Raise a bad-input RestyleError with an actionable sentence for the first invalid value."""
         if not self.model.strip():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from .controlnet import controlnet_call_kwargs, controlnet_pipelines, default_controlnet, load_controlnet
 from .depth import load_depth_map, match_depth_to
 from .device import default_dtype, pick_device
-from .errors import ErrorKind, RestyleError, bad_input
+from .errors import ErrorKind, RestyleError
 from .images import fit_size, load_image, resize_for_model
 from .latents import LATENT_FAMILIES, decode_latents, load_latents, vae_fingerprint
 from .models import family_of, load_img2img_pipeline, natural_size, resolve_model
@@ -244,8 +244,7 @@ class Engine:
                 width, height = fit_size(init.width, init.height, info.natural_size)
             else:
                 width = height = info.natural_size
-        if not params.prompt.strip() and init is None:
-            raise bad_input("Write a prompt, or drop an image to restyle: there is nothing to start from.")
+        params.require_a_start()
         return params.replace(seed=seed, width=width, height=height)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.engine.errors import ErrorKind, RestyleError
+from desktop.engine.errors import RestyleError
 from desktop.engine.images import fit_size, load_image
 from desktop.engine.metadata import ParsedParameters, parse_parameters_text, read_parameters
 from desktop.engine.params import GenerationParams, GenerationResult, ModelInfo
@@ -43,7 +43,7 @@ class _Chain:
     """Runs still to come after the current one: auto-continue passes or the steps of a replay."""
 
     strengths: list[float]  # loopback: strength of each remaining pass
-    replay: list = None  # ReplayStep objects still to run
+    replay: list | None = None  # ReplayStep objects still to run
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class SessionModel(QObject):
         worker.preview.connect(self._on_worker_preview)
         worker.finished.connect(self._on_worker_finished)
         worker.failed.connect(self._on_worker_failed)
-        worker.cancelled.connect(self._on_worker_cancelled)
+        worker.cancelled.connect(self._on_worker_job_done)  # a cancelled run frees the session like any end
         worker.job_done.connect(self._on_worker_job_done)
 
     # --- state -------------------------------------------------------------------------------------------
@@ -209,8 +209,7 @@ class SessionModel(QObject):
 
     def replay(self, node_id: str, changes: dict) -> bool:
         """Re-run the branch from its root to ``node_id`` with ``changes``; the results form a sibling branch."""
-        if self._phase is not Phase.IDLE:
-            self.status_changed.emit("A run is in progress: wait for it or cancel it first.")
+        if self._refuse_while_busy():
             return False
         tree = self.history.tree
         root = tree.path_to_root(node_id)[0]
@@ -253,8 +252,7 @@ class SessionModel(QObject):
 
     def generate(self) -> bool:
         """Start a run with the current parameters; returns False (and says why) when it cannot start."""
-        if self._phase is not Phase.IDLE:
-            self.status_changed.emit("A run is in progress: wait for it or cancel it first.")
+        if self._refuse_while_busy():
             return False
         if self.depth.estimating:  # pressed Estimate then Generate: the run is meant to use the new map
             self.status_changed.emit("The depth map is still being estimated: generate once it is shown.")
@@ -274,12 +272,7 @@ class SessionModel(QObject):
         if use_depth_panel:  # a replay keeps the depth settings each step was made with
             params = self.depth.apply(params)
         try:
-            params.validate()
-            if not params.prompt.strip() and self._init is None:
-                raise RestyleError(
-                    ErrorKind.BAD_INPUT,
-                    "Write a prompt, or drop an image to restyle: there is nothing to start from.",
-                )
+            params.validate().require_a_start()
         except RestyleError as exc:
             self._chain = None
             self.error_raised.emit(exc.kind.value, exc.message)
@@ -381,16 +374,18 @@ class SessionModel(QObject):
         self.error_raised.emit(kind, message)
 
     def _on_worker_job_done(self, job_id: int) -> None:
-        # Whatever ended the run (a failure, most likely: success and cancel are handled above), the session
-        # is free again. A failed preload (another job id) leaves a queued run alone.
+        # Whatever ended the run (failure, cancel; success is handled above), the session is free again.
+        # A failed preload (another job id) leaves a queued run alone.
         if self._current is not None and self._current.job_id == job_id:
             self._current = None
             self._set_phase(Phase.IDLE)
 
-    def _on_worker_cancelled(self, job_id: int) -> None:
-        if self._current is not None and self._current.job_id == job_id:
-            self._current = None
-            self._set_phase(Phase.IDLE)
+    def _refuse_while_busy(self) -> bool:
+        """True (and says why) when a run is in progress, so another cannot start."""
+        if self._phase is Phase.IDLE:
+            return False
+        self.status_changed.emit("A run is in progress: wait for it or cancel it first.")
+        return True
 
     def _set_phase(self, phase: Phase) -> None:
         if phase is not self._phase:

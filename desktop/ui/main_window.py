@@ -49,6 +49,8 @@ class MainWindow(QMainWindow):
         self.model = model
         self._host = host
         self._shown_once = False
+        self._progress_caption = ""  # "Step k of n", shown under the next preview
+        self._showing_preview = False  # the canvas shows a half-made preview
         self.setWindowTitle(APP_NAME)
         self.setObjectName("mainWindow")
         self.resize(1180, 760)
@@ -275,8 +277,6 @@ class MainWindow(QMainWindow):
         self._showing_preview = True
         self.canvas.show_image(image, self._progress_caption)
 
-    _progress_caption = ""
-    _showing_preview = False
 
     def _on_model_progress_changed(self, step: int, total: int, eta: float) -> None:
         self._progress_caption = f"Step {step} of {total}" if total else "Preparing…"
