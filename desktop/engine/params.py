@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import bad_input
@@ -136,7 +136,6 @@ class ModelInfo:
     device: str
     dtype: str
     vae_id: str = ""  # fingerprint of the VAE: equal ids mean latents can chain without re-encoding
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
-
-from desktop.engine.images import SUPPORTED_SUFFIXES
 
 PLACEHOLDER = (
     "Drop an image here to restyle it\n"
@@ -160,8 +156,3 @@ class Canvas(QWidget):
             painter.setPen(QColor(90, 160, 255))
             painter.drawRect(self.rect().adjusted(2, 2, -3, -3))
         painter.end()
-
-
-def is_supported_image(path: str) -> bool:
-    """True for the file types Restyle opens (by suffix; the loader checks the content)."""
-    return Path(path).suffix.lower() in SUPPORTED_SUFFIXES

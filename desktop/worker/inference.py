@@ -30,7 +30,6 @@ class InferenceWorker(QObject):
 
     status = Signal(str)
     model_ready = Signal(object)  # ModelInfo
-    job_started = Signal(int)  # job id
     progress = Signal(int, int, float)  # step, total, ETA seconds (-1 while unknown)
     preview = Signal(QImage, int, int)  # preview, step, total
     finished = Signal(object)  # GenerationResult with output_path set
@@ -111,7 +110,6 @@ class InferenceWorker(QObject):
     def _generate(self, request: GenerateRequest) -> None:
         if request.cancel_event.is_set():
             raise RestyleError(ErrorKind.CANCELLED, "Cancelled before it started.")
-        self.job_started.emit(request.job_id)
         engine = self._get_engine()
         before = engine.model_info
         params = request.params
