@@ -1,0 +1,72 @@
+"""``restyle batch IN_DIR OUT_DIR --model M --prompt P [...]``: restyle a whole folder headless, resumably.
+
+The flags are the ``generate`` command's own argparse actions (same names, checks and sentences), minus the
+per-image ones. Exit codes as ``generate``: 0 every image done (non-images are reported and skipped), 2 a bad
+argument, a missing folder or model, or an unreadable image (the others are still done), 1 anything else or an
+interruption (run the same command again to finish).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from desktop.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, _fail, _generate_parser, _OneLineParser
+
+log = logging.getLogger(__name__)
+
+# The generate flags that make sense for every file alike.
+SHARED_FLAGS = ("model", "prompt", "negative", "strength", "guidance", "steps", "seed", "width", "height", "device",
+                "data_dir")
+
+
+def batch_parser() -> argparse.ArgumentParser:
+    """The parser of ``restyle batch``, built from the generate parser's own actions."""
+    parser = _OneLineParser(prog="restyle batch", description="Restyle every image of a folder with the same "
+                            "settings. Interrupted? Run the same command again: finished files are skipped.")
+    parser.add_argument("in_dir", metavar="IN_DIR", help="the folder holding the images")
+    parser.add_argument("out_dir", metavar="OUT_DIR", help="where the PNGs (and restyle-batch.json) go")
+    for action in _generate_parser()._actions:  # noqa: SLF001 - reuse the exact definitions and checks
+        if action.dest in SHARED_FLAGS:
+            parser._add_action(action)  # noqa: SLF001
+    return parser
+
+
+def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
+    """Run ``restyle batch``; ``on_file_done(input, output)`` is called after each finished file."""
+    from desktop.engine.batch import run_batch
+    from desktop.engine.errors import ErrorKind, RestyleError
+    from desktop.engine.params import GenerationParams
+    from desktop.paths import data_dir, setup_logging
+
+    args = batch_parser().parse_args(argv)
+    log_file = setup_logging(data_dir(args.data_dir))
+    params = GenerationParams(model=args.model, prompt=args.prompt, negative_prompt=args.negative,
+                              strength=args.strength, guidance_scale=args.guidance, steps=args.steps, seed=args.seed,
+                              width=args.width, height=args.height, device=args.device)
+
+    def status(message: str) -> None:
+        print(message, file=sys.stderr)
+
+    try:
+        from desktop.engine.runner import Engine
+
+        if not Path(args.in_dir).expanduser().is_dir():  # before the slow engine import
+            return _fail(EXIT_BAD_INPUT, f"{args.in_dir} is not a folder: give the folder holding the images.")
+        report = run_batch(Engine(status=status), args.in_dir, args.out_dir, params, status=status,
+                           on_file_done=on_file_done)
+    except KeyboardInterrupt:
+        return _fail(EXIT_FAILED, "Interrupted. Finished files are kept; run the same command again to do the rest.")
+    except RestyleError as exc:
+        log.warning("batch failed: %s", exc.message)
+        code = EXIT_BAD_INPUT if exc.kind in (ErrorKind.BAD_INPUT, ErrorKind.MODEL_MISSING) else EXIT_FAILED
+        return _fail(code, exc.message if code == EXIT_BAD_INPUT else f"{exc.message} (log: {log_file})")
+    except Exception:  # noqa: BLE001 - the user gets one line; the traceback goes to the log
+        log.exception("batch crashed")
+        return _fail(EXIT_FAILED, f"The batch failed unexpectedly; the details are in {log_file}")
+    print(report.summary())
+    for name, reason in report.failed:
+        print(f"restyle: {name}: {reason}", file=sys.stderr)
+    return EXIT_BAD_INPUT if report.failed else EXIT_OK

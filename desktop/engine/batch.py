@@ -1,0 +1,176 @@
+"""Restyle every image of a folder with the same settings, resumably. No Qt.
+
+A manifest, ``OUT_DIR/restyle-batch.json``, records each finished input (its size and modification time, the
+output's name and the settings it was made with). It is replaced atomically after every file, so an interrupted
+batch loses at most the file in progress, and running the same command again skips what is done.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ErrorKind, RestyleError, bad_input
+from .images import SUPPORTED_SUFFIXES, load_image
+from .params import GenerationParams, random_seed
+
+log = logging.getLogger(__name__)
+
+MANIFEST_NAME = "restyle-batch.json"
+MANIFEST_VERSION = 1
+
+
+@dataclass
+class BatchReport:
+    """What a batch did, file by file (names relative to the input folder)."""
+
+    done: list[str] = field(default_factory=list)  # restyled in this run
+    skipped_done: list[str] = field(default_factory=list)  # finished by an earlier run with the same settings
+    not_images: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (name, sentence)
+
+    def summary(self) -> str:
+        """One line for the user."""
+        parts = [f"{len(self.done)} restyled"]
+        if self.skipped_done:
+            parts.append(f"{len(self.skipped_done)} already done")
+        if self.not_images:
+            parts.append(f"{len(self.not_images)} not images")
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed")
+        return "Batch finished: " + ", ".join(parts) + "."
+
+
+def is_image_name(path: Path) -> bool:
+    """True for a file whose suffix Restyle opens as an image."""
+    return path.suffix.lower() in SUPPORTED_SUFFIXES
+
+
+def list_folder(folder: Path) -> tuple[list[Path], list[Path]]:
+    """(image files, other files) directly in ``folder``, sorted by name; hidden files and folders are left out."""
+    images, others = [], []
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith(".") or not entry.is_file():
+            continue
+        (images if is_image_name(entry) else others).append(entry)
+    return images, others
+
+
+def settings_key(params: GenerationParams) -> str:
+    """A short hash of everything that decides the pictures except the input file (and a random seed)."""
+    data = params.to_dict()
+    data.pop("init_image", None)
+    if data.get("seed") is None:
+        data.pop("seed", None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def output_names(images: list[Path]) -> dict[str, str]:
+    """Input name -> output PNG name: the stem, or stem_ext when two inputs share a stem."""
+    stems: dict[str, int] = {}
+    for path in images:
+        stems[path.stem.lower()] = stems.get(path.stem.lower(), 0) + 1
+    return {p.name: (f"{p.stem}.png" if stems[p.stem.lower()] == 1 else f"{p.stem}_{p.suffix[1:]}.png")
+            for p in images}
+
+
+class Manifest:
+    """The record of finished files in the output folder, saved atomically after each one."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.files: dict[str, dict] = {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and isinstance(data.get("files"), dict):
+                self.files = {k: v for k, v in data["files"].items() if isinstance(v, dict)}
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError):
+            log.warning("batch manifest %s is unreadable: starting afresh", path)
+
+    def is_done(self, source: Path, key: str, out_dir: Path) -> bool:
+        """True when ``source`` was finished with these settings, is unchanged and its output is still there."""
+        entry = self.files.get(source.name)
+        if not entry:
+            return False
+        stat = source.stat()
+        return (entry.get("settings") == key and entry.get("size") == stat.st_size
+                and entry.get("mtime_ns") == stat.st_mtime_ns and (out_dir / str(entry.get("output", ""))).is_file())
+
+    def record(self, source: Path, output: Path, key: str, seed: int) -> None:
+        """Note a finished file and save the manifest (temp file, fsync, rename)."""
+        stat = source.stat()
+        self.files[source.name] = {"output": output.name, "settings": key, "size": stat.st_size,
+                                   "mtime_ns": stat.st_mtime_ns, "seed": seed}
+        data = json.dumps({"version": MANIFEST_VERSION, "files": self.files}, indent=1, ensure_ascii=False)
+        temp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            with open(temp, "w", encoding="utf-8") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, self.path)
+        finally:
+            temp.unlink(missing_ok=True)
+
+
+def run_batch(engine, in_dir: str | Path, out_dir: str | Path, params: GenerationParams, *,
+              status: Callable[[str], None] | None = None,
+              on_file_done: Callable[[Path, Path], None] | None = None) -> BatchReport:
+    """Restyle each image in ``in_dir`` into ``out_dir`` as PNG with ``params`` (init_image is set per file).
+
+    Raises RestyleError for a missing folder or a model that cannot load; a file that cannot be read is
+    reported in the BatchReport and the rest go on.
+    """
+    from .output import save_result
+
+    say = status or (lambda message: None)
+    in_dir, out_dir = Path(in_dir).expanduser(), Path(out_dir).expanduser()
+    if not in_dir.is_dir():
+        raise bad_input(f"{in_dir} is not a folder: give the folder holding the images to restyle.")
+    if in_dir.resolve() == out_dir.resolve():
+        raise bad_input("The output folder must differ from the input folder, or the results would be restyled again.")
+    params.replace(init_image=str(in_dir)).validate()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise bad_input(f"The output folder {out_dir} cannot be made: {exc.strerror or exc}.") from None
+    images, others = list_folder(in_dir)
+    report = BatchReport(not_images=[p.name for p in others])
+    for path in others:
+        say(f"{path.name} is not an image; skipped.")
+    if not images:
+        say(f"{in_dir} holds no images ({', '.join(SUPPORTED_SUFFIXES)}).")
+    manifest = Manifest(out_dir / MANIFEST_NAME)
+    key = settings_key(params)
+    names = output_names(images)
+    for index, path in enumerate(images, 1):
+        if manifest.is_done(path, key, out_dir):
+            report.skipped_done.append(path.name)
+            say(f"[{index}/{len(images)}] {path.name}: already done; skipped.")
+            continue
+        try:
+            load_image(path)  # a broken file is reported before the model is asked to run
+            run_params = params.replace(init_image=str(path), seed=params.seed if params.seed is not None
+                                        else random_seed())
+            say(f"[{index}/{len(images)}] {path.name}…")
+            result = engine.generate(run_params)
+        except RestyleError as exc:
+            if exc.kind is not ErrorKind.BAD_INPUT:
+                raise  # a model that cannot load or a device out of memory fails every file alike
+            report.failed.append((path.name, exc.message))
+            say(f"{path.name}: {exc.message} Skipped.")
+            continue
+        target = save_result(result, out_dir, out_dir / names[path.name])
+        manifest.record(path, target, key, result.seed)
+        report.done.append(path.name)
+        if on_file_done is not None:
+            on_file_done(path, target)
+    return report
