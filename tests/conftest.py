@@ -107,3 +107,29 @@ def _no_worker_thread_left():
     for host in left:
         host.shutdown()
     assert not left, f"{len(left)} worker thread(s) left running"
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl(tmp_path_factory) -> Path:
+    """A tiny random SDXL base (two text encoders) in diffusers format, natural size 64 px."""
+    from desktop.engine.tiny_sdxl import build_tiny_sdxl
+
+    return build_tiny_sdxl(tmp_path_factory.mktemp("models") / "tiny-sdxl", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl_refiner(tmp_path_factory) -> Path:
+    """A tiny random SDXL refiner (second text encoder only, aesthetic scores), with the base's VAE."""
+    from desktop.engine.tiny_sdxl import build_tiny_sdxl_refiner
+
+    return build_tiny_sdxl_refiner(tmp_path_factory.mktemp("models") / "tiny-sdxl-refiner", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_kandinsky(tmp_path_factory) -> Path:
+    """A tiny random Kandinsky 2.2 decoder folder whose model card names its tiny prior (loaded as one)."""
+    from desktop.engine.tiny_kandinsky import build_tiny_kandinsky, build_tiny_kandinsky_prior
+
+    root = tmp_path_factory.mktemp("models")
+    prior = build_tiny_kandinsky_prior(root / "tiny-kandinsky-prior", seed=0)
+    return build_tiny_kandinsky(root / "tiny-kandinsky-decoder", prior, seed=0)

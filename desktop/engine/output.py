@@ -44,6 +44,12 @@ def parameters_text(result: GenerationResult) -> str:
         ("Model", result.model.display_name),
         ("Denoising strength", p.strength if p.is_img2img else None),
         ("ControlNet 0", controlnet_field(p) if p.uses_depth else None),
+        # The family's own settings, present only when the family used them (None is left out).
+        ("Aesthetic score", p.aesthetic_score),
+        ("Negative aesthetic score", p.negative_aesthetic_score),
+        ("Denoising start", p.denoising_start),
+        ("Prior CFG scale", p.prior_guidance_scale),
+        ("Prior steps", p.prior_steps),
         ("Version", f"{APP_NAME} {__version__}"),
         ("Restyle model", result.model.name),
     ]

@@ -16,6 +16,7 @@ GUIDANCE_RANGE = (0.0, 50.0)
 SIZE_RANGE = (64, 4096)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 CONTROL_SCALE_RANGE = (0.0, 2.0)
+AESTHETIC_RANGE = (0.0, 10.0)
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,13 @@ class GenerationParams:
     control_scale: float = 0.8
     control_start: float = 0.0
     control_end: float = 1.0
+    # Family-specific settings (see families.py); None = the loaded family's default, and the engine fills in
+    # the value used, so a result records it. A family that does not take one leaves it None.
+    aesthetic_score: float | None = None  # SDXL refiner
+    negative_aesthetic_score: float | None = None  # SDXL refiner
+    denoising_start: float | None = None  # SDXL refiner: start at this fraction of the schedule (overrides strength)
+    prior_guidance_scale: float | None = None  # Kandinsky 2.2 prior
+    prior_steps: int | None = None  # Kandinsky 2.2 prior
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of every field."""
@@ -102,7 +110,23 @@ class GenerationParams:
                 "Depth control must start before it ends, both between 0 and 1 "
                 f"(got start {self.control_start:g}, end {self.control_end:g})."
             )
+        self._validate_family_fields()
         return self
+
+    def _validate_family_fields(self) -> None:
+        for label, value in (("Aesthetic score", self.aesthetic_score),
+                             ("Negative aesthetic score", self.negative_aesthetic_score)):
+            if value is not None and not AESTHETIC_RANGE[0] <= value <= AESTHETIC_RANGE[1]:
+                raise bad_input(f"{label} must be between 0 and 10 (got {value:g}).")
+        if self.denoising_start is not None and not 0.0 < self.denoising_start < 1.0:
+            raise bad_input(
+                f"Denoising start must be above 0 and below 1 (got {self.denoising_start:g}); leave it empty to "
+                "use the strength instead."
+            )
+        if self.prior_guidance_scale is not None and not GUIDANCE_RANGE[0] <= self.prior_guidance_scale <= GUIDANCE_RANGE[1]:
+            raise bad_input(f"Prior guidance must be between 0 and 50 (got {self.prior_guidance_scale:g}).")
+        if self.prior_steps is not None and not STEPS_RANGE[0] <= self.prior_steps <= STEPS_RANGE[1]:
+            raise bad_input(f"Prior steps must be between 1 and 500 (got {self.prior_steps}).")
 
 
 def random_seed() -> int:
@@ -136,6 +160,9 @@ class ModelInfo:
     device: str
     dtype: str
     vae_id: str = ""  # fingerprint of the VAE: equal ids mean latents can chain without re-encoding
+    # The entry of families.FAMILIES that gives its defaults and controls: sd, sdxl, sdxl-refiner,
+    # kandinsky22 or other ("" from older records: read as the family).
+    profile: str = ""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from .controlnet import controlnet_call_kwargs, controlnet_pipelines, default_co
 from .depth import load_depth_map, match_depth_to
 from .device import default_dtype, pick_device
 from .errors import ErrorKind, RestyleError
+from .families import PRIOR, family_call_kwargs, profile_of, refuse_unsupported, resolve_family_params, spec_for
 from .images import fit_size, load_image, resize_for_model
 from .latents import LATENT_FAMILIES, decode_latents, load_latents, vae_fingerprint
 from .models import family_of, load_img2img_pipeline, natural_size, resolve_model
@@ -78,6 +79,7 @@ class Engine:
             device=device,
             dtype=str(dtype).removeprefix("torch."),
             vae_id=vae_fingerprint(pipe.vae) if getattr(pipe, "vae", None) is not None else "",
+            profile=profile_of(pipe),
         )
         self._loaded = _Loaded(key, info, pipe)
         log.info("loaded %s as %s on %s in %.2fs", source.location, pipeline_class, device, time.perf_counter() - started)
@@ -140,6 +142,8 @@ class Engine:
             scale = getattr(self._loaded.img2img, "vae_scale_factor", 8)
             params = params.replace(width=latent_init.shape[-1] * scale, height=latent_init.shape[-2] * scale)
         params = self._resolve(params, init, info)
+        refuse_unsupported(params, info.profile, img2img=init is not None)
+        params = resolve_family_params(params, info.profile)  # the family's defaults, recorded in the result
         notes: list[str] = []
         control = control_pipes = None
         if depth is not None:
@@ -179,6 +183,7 @@ class Engine:
                                                params.control_end, width=params.width, height=params.height,
                                                img2img=init is not None))
         call["num_inference_steps"] = num_steps
+        call.update(family_call_kwargs(params, info.profile, img2img=init is not None))
         keep_latents = info.family in LATENT_FAMILIES
         if keep_latents:
             call["output_type"] = "latent"  # decoded below, so the latents can be cached for chaining
@@ -200,6 +205,13 @@ class Engine:
                 on_step(StepInfo(steps_done, total, preview, elapsed, eta))
             return tensors
 
+        def prior_step_end(pipeline, i, t, tensors):
+            if cancelled():  # the prior runs first: a cancel there must not wait for the whole prior
+                raise _Cancelled
+            return tensors
+
+        if spec_for(info.profile).accepts(PRIOR):
+            call["prior_callback_on_step_end"] = prior_step_end
         try:
             with torch.inference_mode():
                 output = pipe(**call, callback_on_step_end=step_end, callback_on_step_end_tensor_inputs=["latents"])
@@ -241,7 +253,8 @@ class Engine:
         width, height = params.width, params.height
         if width is None or height is None:
             if init is not None:
-                width, height = fit_size(init.width, init.height, info.natural_size)
+                width, height = fit_size(init.width, init.height, info.natural_size,
+                                         spec_for(info.profile).size_multiple)
             else:
                 width = height = info.natural_size
         params.require_a_start()

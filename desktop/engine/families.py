@@ -1,0 +1,149 @@
+"""Model families: what each accepts, its defaults, and how parameters become its pipeline's arguments.
+
+The table (``FAMILIES``) is plain data with no torch import, so the UI reads it to show only the controls the
+loaded model accepts and to switch defaults when the family changes. ``profile_of`` tells the family of a
+loaded pipeline from its class, as ``AutoPipelineForImage2Image`` chose it from the checkpoint's
+``model_index.json``; ``family_call_kwargs`` adds the family's own arguments to a pipeline call.
+
+Profiles are finer than ``ModelInfo.family`` (which decides latents and previews): the SDXL refiner is an
+``sdxl`` model with its own profile, because it takes aesthetic scores and ``denoising_start`` and cannot
+start from nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# The optional controls a family may accept (the panels show exactly these).
+AESTHETIC = "aesthetic_score"  # aesthetic_score and negative_aesthetic_score
+DENOISING_START = "denoising_start"
+PRIOR = "prior"  # prior_guidance_scale and prior_steps
+TEXT2IMG = "text2img"  # can start from nothing (no init image)
+DEPTH = "depth"  # a depth ControlNet exists for it
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    """One family's defaults and the controls its pipelines accept."""
+
+    key: str
+    label: str  # as the user reads it
+    natural_size: int  # used when the checkpoint does not say (the UNet has no sample_size)
+    guidance_scale: float
+    strength: float
+    steps: int
+    controls: frozenset[str]
+    # Defaults of the family's own parameters (GenerationParams field → value), filled in when left None.
+    extra_defaults: dict[str, Any] = field(default_factory=dict)
+    coarse_preview: bool = False  # True: the live preview is a per-channel stretch, not calibrated colours
+    size_multiple: int = 8  # sides are rounded to this (Kandinsky's UNet needs latents in multiples of 8)
+
+    def accepts(self, control: str) -> bool:
+        """True when the family's pipelines take this control."""
+        return control in self.controls
+
+    @property
+    def slider_defaults(self) -> dict[str, Any]:
+        """The GenerationParams values to apply when a model of this family is loaded after another family."""
+        return {"guidance_scale": self.guidance_scale, "strength": self.strength, "steps": self.steps,
+                **{name: None for name in self.extra_defaults}}
+
+
+FAMILIES: dict[str, FamilySpec] = {
+    spec.key: spec
+    for spec in (
+        FamilySpec("sd", "Stable Diffusion 1.x/2.x", 512, 7.5, 0.75, 30, frozenset({TEXT2IMG, DEPTH})),
+        # diffusers' SDXL pipelines default to guidance 5.0; SDXL looks burnt at SD's 7.5 sooner.
+        FamilySpec("sdxl", "SDXL", 1024, 5.0, 0.75, 30, frozenset({TEXT2IMG, DEPTH})),
+        # The refiner polishes an image: low strength, the aesthetic scores it was trained with (6.0 / 2.5).
+        FamilySpec("sdxl-refiner", "SDXL refiner", 1024, 5.0, 0.3, 30, frozenset({AESTHETIC, DENOISING_START}),
+                   {"aesthetic_score": 6.0, "negative_aesthetic_score": 2.5, "denoising_start": None}),
+        # Kandinsky 2.2's combined pipelines default to guidance 4.0, strength 0.3, prior guidance 4.0 and 25
+        # prior steps; its DDPM decoder wants more steps than SD's schedulers.
+        FamilySpec("kandinsky22", "Kandinsky 2.2", 768, 4.0, 0.3, 50, frozenset({TEXT2IMG, PRIOR}),
+                   {"prior_guidance_scale": 4.0, "prior_steps": 25}, coarse_preview=True, size_multiple=64),
+        FamilySpec("other", "other", 512, 7.5, 0.75, 30, frozenset({TEXT2IMG})),
+    )
+}
+
+
+def spec_for(profile: str | None) -> FamilySpec:
+    """The spec of a profile key; SD 1.x's when unknown or None (the parameters' own defaults)."""
+    return FAMILIES.get(profile or "sd", FAMILIES["other"])
+
+
+def profile_of(pipe) -> str:
+    """The profile of a loaded pipeline, told from its class as AutoPipeline* chose it, and for SDXL its config."""
+    name = type(pipe).__name__
+    if "StableDiffusionXL" in name:
+        config = getattr(pipe, "config", {})
+        refiner = bool(getattr(config, "requires_aesthetics_score", False) or
+                       (isinstance(config, dict) and config.get("requires_aesthetics_score")))
+        # The refiner ships without the first text encoder; either sign is enough.
+        if refiner or ("text_encoder" in getattr(pipe, "components", {}) and pipe.text_encoder is None):
+            return "sdxl-refiner"
+        return "sdxl"
+    if "Kandinsky" in name and "V22" in name:
+        return "kandinsky22"
+    if "StableDiffusion" in name or "LatentConsistency" in name:
+        return "sd"
+    return "other"
+
+
+def resolve_family_params(params, profile: str):
+    """``params`` with the family's own fields filled in where None, and cleared where the family ignores them,
+    so the result's metadata records exactly what the pipeline used."""
+    spec = spec_for(profile)
+    changes: dict[str, Any] = {}
+    for name in ("aesthetic_score", "negative_aesthetic_score", "denoising_start", "prior_guidance_scale",
+                 "prior_steps"):
+        value = getattr(params, name)
+        if name in spec.extra_defaults:
+            if value is None:
+                changes[name] = spec.extra_defaults[name]
+        elif value is not None:
+            changes[name] = None
+    return params.replace(**changes) if changes else params
+
+
+def refuse_unsupported(params, profile: str, *, img2img: bool) -> None:
+    """Raise a bad-input RestyleError, with what to do instead, for a run the family cannot do."""
+    from .errors import bad_input
+
+    spec = spec_for(profile)
+    if not img2img and not spec.accepts(TEXT2IMG):
+        raise bad_input(
+            f"The {spec.label} only refines an existing picture: drop an image or continue from a result, "
+            "or load an SDXL base model to start from a prompt alone."
+        )
+    multiple = spec.size_multiple
+    if params.width is not None and (params.width % multiple or params.height % multiple):
+        raise bad_input(
+            f"The {spec.label} needs a width and height in multiples of {multiple} "
+            f"(got {params.width}×{params.height}); leave the size empty to fit it automatically."
+        )
+    if params.uses_depth and not spec.accepts(DEPTH) and profile != "other":
+        raise bad_input(
+            f"Depth control is not available for the {spec.label}: switch depth off, or use an SD 1.x, 2.x or "
+            "SDXL base model."
+        )
+
+
+def family_call_kwargs(params, profile: str, *, img2img: bool) -> dict[str, Any]:
+    """The pipeline arguments particular to the family, for params already passed through
+    ``resolve_family_params`` (size and seed resolved)."""
+    kwargs: dict[str, Any] = {}
+    if profile == "sdxl-refiner":
+        kwargs.update(aesthetic_score=params.aesthetic_score, negative_aesthetic_score=params.negative_aesthetic_score)
+        if params.denoising_start is not None:
+            kwargs["denoising_start"] = params.denoising_start  # overrides strength (diffusers' rule)
+    elif profile == "kandinsky22":
+        kwargs.update(prior_guidance_scale=params.prior_guidance_scale, prior_num_inference_steps=params.prior_steps)
+        if img2img:
+            # The Kandinsky 2.2 img2img pipeline resizes the image with preprocess(image, width, height), whose
+            # parameters are (height, width): passing the sides swapped is what gives a width × height result.
+            kwargs.update(height=params.width, width=params.height)
+        else:
+            kwargs.update(height=params.height, width=params.width)
+    return kwargs
