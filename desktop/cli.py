@@ -30,7 +30,7 @@ def _gui_parser() -> argparse.ArgumentParser:
     parser = _OneLineParser(prog="restyle", description=f"{APP_NAME}: restyle your images with diffusion models.",
                             epilog="Headless: restyle generate --help")
     parser.add_argument("image", nargs="?", help="an image to open as the init image")
-    parser.add_argument("--model", help="a Hugging Face id or a local diffusers folder")
+    parser.add_argument("--model", help="a Hugging Face id, a local diffusers folder or a .safetensors checkpoint")
     parser.add_argument("--data-dir", help="keep settings, logs and outputs in this folder")
     parser.add_argument("--self-test", action="store_true", help="check the install headless with a tiny "
                         "random model (offline, no window) and exit: 0 passed, 1 failed")
@@ -75,7 +75,10 @@ def _generate_parser() -> argparse.ArgumentParser:
 
     parser = _OneLineParser(prog="restyle generate", description="Generate one image headless and save it as PNG "
                             "with AUTOMATIC1111-compatible metadata.")
-    parser.add_argument("--model", required=True, help="a Hugging Face id or a local diffusers folder")
+    parser.add_argument("--model", required=True,
+                        help="a Hugging Face id, a local diffusers folder or a .safetensors checkpoint")
+    parser.add_argument("--allow-pickles", action="store_true", help="open .ckpt/.pt/.bin pickle checkpoints "
+                        "(read as weights only; refused by default because pickles can carry code)")
     parser.add_argument("--prompt", required=True)
     parser.add_argument("--init", help="the image to restyle (omit for text-to-image)")
     parser.add_argument("--negative", default="", help="negative prompt")
@@ -141,7 +144,7 @@ def run_generate(argv: list[str]) -> int:
         def status(message: str) -> None:
             print(message, file=sys.stderr)
 
-        engine = Engine(status=status)
+        engine = Engine(status=status, allow_pickles=args.allow_pickles)
         if args.estimate_depth:
             params = params.replace(control_image=str(_estimate_depth(init, args, folder, status)))
         result = engine.generate(params)

@@ -133,3 +133,25 @@ def tiny_kandinsky(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("models")
     prior = build_tiny_kandinsky_prior(root / "tiny-kandinsky-prior", seed=0)
     return build_tiny_kandinsky(root / "tiny-kandinsky-decoder", prior, seed=0)
+
+
+@pytest.fixture()
+def hub_cache(tmp_path, monkeypatch) -> Path:
+    """An empty Hugging Face cache folder of this test's own (HF_HUB_CACHE points at it)."""
+    folder = tmp_path / "hf-cache"
+    folder.mkdir()
+    monkeypatch.setenv("HF_HUB_CACHE", str(folder))
+    return folder
+
+
+@pytest.fixture()
+def fake_hub(monkeypatch):
+    """A loopback Hub (see tests/hub_helpers.py); HF_ENDPOINT points at it and the app is online."""
+    from tests.hub_helpers import FakeHub
+
+    hub = FakeHub()
+    monkeypatch.setenv("HF_ENDPOINT", hub.url)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr("desktop.engine.downloads.RETRY_PAUSE_S", 0.01)
+    yield hub
+    hub.close()

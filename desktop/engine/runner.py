@@ -47,9 +47,10 @@ class _Loaded:
 class Engine:
     """Loads one model at a time and runs image-to-image (or text-to-image without an init image)."""
 
-    def __init__(self, status: Callable[[str], None] | None = None):
+    def __init__(self, status: Callable[[str], None] | None = None, *, allow_pickles: bool = False):
         self._status = status or (lambda message: None)
         self._loaded: _Loaded | None = None
+        self.allow_pickles = allow_pickles  # the user's "Allow pickle checkpoints" (read as weights only)
         quiet_libraries()
 
     @property
@@ -59,7 +60,7 @@ class Engine:
 
     def load(self, model: str, device: str = "auto") -> ModelInfo:
         """Make ``model`` the loaded one (no-op when it already is); raises RestyleError."""
-        source = resolve_model(model)
+        source = resolve_model(model, allow_pickles=self.allow_pickles)
         device = pick_device(device)
         key = (source.location, device)
         if self._loaded and self._loaded.key == key:
@@ -67,7 +68,7 @@ class Engine:
         self._loaded = None  # drop the old pipeline before loading the next, so both never share memory
         dtype = default_dtype(device)
         started = time.perf_counter()
-        pipe = load_img2img_pipeline(source, device, dtype, self._status)
+        pipe = load_img2img_pipeline(source, device, dtype, self._status, allow_pickles=self.allow_pickles)
         pipeline_class = type(pipe).__name__
         family = family_of(pipeline_class)
         info = ModelInfo(

@@ -98,3 +98,26 @@ def test_the_installed_command_reports_a_bad_argument_in_one_line(tmp_path):
     assert out.stderr.strip().splitlines() == [
         "restyle generate: argument --guidance: guidance must be a number, not 'lots' (see restyle generate --help)"
     ]
+
+
+def test_a_pickle_model_is_refused_with_the_same_sentence_as_everywhere(tmp_path, data_dir, capsys):
+    from desktop.engine.models import pickle_refusal
+
+    path = tmp_path / "style.ckpt"
+    path.write_bytes(b"x")
+    code = main(["generate", "--model", str(path), "--prompt", "p", "--data-dir", str(data_dir)])
+    assert code == 2
+    assert pickle_refusal(path).message in capsys.readouterr().err
+
+
+def test_a_single_file_checkpoint_is_accepted_by_model(tiny_model, tmp_path, data_dir, hub_cache, capsys):
+    from desktop.engine.tiny_single import save_tiny_single_file
+    from tests.hub_helpers import add_to_cache
+
+    add_to_cache(hub_cache, "stable-diffusion-v1-5/stable-diffusion-v1-5", tiny_model)
+    checkpoint = save_tiny_single_file(tiny_model, tmp_path / "style.safetensors")
+    out = tmp_path / "out.png"
+    code = main(["generate", "--model", str(checkpoint), "--prompt", "p", "--steps", "2", "--seed", "3",
+                 "--output", str(out), "--data-dir", str(data_dir)])
+    assert code == 0, capsys.readouterr().err
+    assert Image.open(out).size == (64, 64)

@@ -1,0 +1,247 @@
+"""The model library: the catalogue's models and the ones on disk, with what each is and whether it is here.
+
+Installed models come from two places, and nothing is copied:
+- the local Hugging Face cache (``huggingface_hub.scan_cache_dir``, at $HF_HUB_CACHE, else $HF_HOME/hub, else
+  ~/.cache/huggingface/hub), which is where diffusers' own downloads and the library's downloads go;
+- folders and files the user added (a diffusers folder, a folder of such folders, or single-file checkpoints).
+
+A repository the library downloaded carries a ``restyle-download.json`` marker beside its snapshots, listing the
+files it wrote; only those files are ever deleted (``remove_download``). Plain Python and huggingface_hub, no
+torch: the dialog scans on a background thread without importing the heavy libraries.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalogue import CATALOGUE, catalogue_entry
+from .errors import bad_input
+
+log = logging.getLogger(__name__)
+
+MARKER = "restyle-download.json"
+PICKLES = (".ckpt", ".pt", ".pth", ".bin")
+
+
+def hub_cache_dir() -> Path:
+    """The Hugging Face cache folder, read from the environment now (huggingface_hub reads it once at import)."""
+    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(name):
+            return Path(os.environ[name]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "huggingface" / "hub"
+
+
+def repo_folder(repo: str, cache_dir: Path | None = None) -> Path:
+    """The cache folder of a model repository (``models--owner--name``)."""
+    return (cache_dir or hub_cache_dir()) / ("models--" + repo.replace("/", "--"))
+
+
+@dataclass(frozen=True)
+class LibraryEntry:
+    """One row of the library: a catalogue model, a cached Hub model, or a user folder or file."""
+
+    name: str  # what the model picker takes: a Hub id, a folder or a file
+    title: str
+    role: str
+    family: str
+    size_bytes: int  # on disk when installed, else the approximate download
+    licence: str
+    installed: bool
+    origin: str  # "catalogue" (not installed), "hub-cache", "folder" or "file"
+    app_downloaded: bool = False
+    location: str = ""  # the folder or file on disk ('' when not installed)
+    note: str = ""
+
+
+def library_entries(user_paths: list[str] = (), hidden: list[str] = (), cache_dir: Path | None = None
+                    ) -> list[LibraryEntry]:
+    """The catalogue first (installed or not), then other cached models, then the user's folders and files."""
+    cached = {e.name.lower(): e for e in scan_hub_cache(cache_dir)}
+    entries: list[LibraryEntry] = []
+    for item in CATALOGUE:
+        found = cached.pop(item.repo.lower(), None)
+        entries.append(LibraryEntry(
+            name=item.repo, title=item.title, role=item.role, family=item.family,
+            size_bytes=found.size_bytes if found else item.approx_bytes, licence=item.licence,
+            installed=found is not None, origin="hub-cache" if found else "catalogue",
+            app_downloaded=bool(found and found.app_downloaded), location=found.location if found else "",
+            note=item.note,
+        ))
+    hidden_set = {h.lower() for h in hidden}
+    entries += [e for e in cached.values() if e.name.lower() not in hidden_set]
+    seen = {e.location for e in entries}
+    for path in user_paths:
+        for entry in scan_user_path(Path(path)):
+            if entry.location not in seen and entry.name.lower() not in hidden_set:
+                seen.add(entry.location)
+                entries.append(entry)
+    return entries
+
+
+def scan_hub_cache(cache_dir: Path | None = None) -> list[LibraryEntry]:
+    """Model repositories in the Hugging Face cache that have a complete snapshot."""
+    from huggingface_hub import scan_cache_dir
+    from huggingface_hub.errors import CacheNotFound
+
+    folder = cache_dir or hub_cache_dir()
+    try:
+        info = scan_cache_dir(folder)
+    except CacheNotFound:
+        return []
+    for warning in info.warnings:
+        log.info("Hub cache: %s", warning)
+    entries = []
+    for repo in info.repos:
+        if repo.repo_type != "model" or not repo.revisions:
+            continue
+        revision = max(repo.revisions, key=lambda r: r.last_modified)
+        snapshot = Path(revision.snapshot_path)
+        marker = _marker(repo.repo_path)
+        if not _usable(snapshot):
+            continue
+        item = catalogue_entry(repo.repo_id)
+        role, family = (item.role, item.family) if item else _describe_folder(snapshot)
+        entries.append(LibraryEntry(
+            name=repo.repo_id, title=item.title if item else repo.repo_id, role=role, family=family,
+            size_bytes=repo.size_on_disk, licence=item.licence if item else "see the model card",
+            installed=True, origin="hub-cache", app_downloaded=marker is not None, location=str(snapshot),
+            note=item.note if item else "",
+        ))
+    return entries
+
+
+def _usable(snapshot: Path) -> bool:
+    """A snapshot that holds a model (configuration and some weights), not only a stray file or two."""
+    has_config = (snapshot / "model_index.json").is_file() or (snapshot / "config.json").is_file()
+    has_weights = any(snapshot.rglob("*.safetensors")) or any(p for s in PICKLES for p in snapshot.rglob("*" + s))
+    return has_config and has_weights
+
+
+def _marker(repo_path: Path) -> dict | None:
+    try:
+        return json.loads((Path(repo_path) / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def scan_user_path(path: Path) -> list[LibraryEntry]:
+    """A user folder or file as library entries: a diffusers folder, a folder of models, or a checkpoint."""
+    if path.is_file():
+        return [_file_entry(path)] if path.suffix.lower() in (".safetensors", *PICKLES) else []
+    if not path.is_dir():
+        return []
+    if (path / "model_index.json").is_file():
+        return [_folder_entry(path)]
+    entries = []
+    for child in sorted(path.iterdir()):
+        if child.is_dir() and (child / "model_index.json").is_file():
+            entries.append(_folder_entry(child))
+        elif child.is_file() and child.suffix.lower() in (".safetensors", ".ckpt"):
+            entries.append(_file_entry(child))
+    return entries
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _folder_entry(path: Path) -> LibraryEntry:
+    role, family = _describe_folder(path)
+    return LibraryEntry(name=str(path), title=path.name, role=role, family=family, size_bytes=_size(path),
+                        licence="see the model's own notes", installed=True, origin="folder", location=str(path))
+
+
+def _file_entry(path: Path) -> LibraryEntry:
+    family = checkpoint_family(path) if path.suffix.lower() == ".safetensors" else "pickle (refused by default)"
+    return LibraryEntry(name=str(path), title=path.stem, role="base", family=family, size_bytes=_size(path),
+                        licence="see where the file came from", installed=True, origin="file", location=str(path))
+
+
+def _describe_folder(folder: Path) -> tuple[str, str]:
+    """(role, family) of a diffusers or transformers folder, from its configuration."""
+    for name in ("model_index.json", "config.json"):
+        try:
+            config = json.loads((folder / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        cls = str(config.get("_class_name") or (config.get("architectures") or [""])[0])
+        if "ControlNet" in cls:
+            return "ControlNet", "SDXL" if config.get("addition_embed_type") == "text_time" else "SD"
+        if "Upscale" in cls:
+            return "upscaler", "SD"
+        if "Prior" in cls:
+            return "prior", "Kandinsky 2.2" if "V22" in cls else "Kandinsky"
+        if "Depth" in cls:
+            return "depth", "depth estimator"
+        if "StableDiffusionXL" in cls:
+            return ("refiner" if not config.get("text_encoder", [None])[0] else "base"), "SDXL"
+        if "Kandinsky" in cls:
+            return "base", "Kandinsky 2.2" if "V22" in cls else "Kandinsky"
+        if "StableDiffusion" in cls:
+            return "base", "SD"
+        return "other", cls or "unknown"
+    return "other", "unknown"
+
+
+def checkpoint_family(path: Path) -> str:
+    """The family of a .safetensors checkpoint from the names in its header (no weights are read)."""
+    try:
+        with open(path, "rb") as handle:
+            (length,) = struct.unpack("<Q", handle.read(8))
+            if length > 100_000_000:
+                return "unknown"
+            keys = json.loads(handle.read(length)).keys()
+    except (OSError, ValueError, struct.error):
+        return "unreadable"
+    joined = "\n".join(keys)
+    if "conditioner.embedders.1" in joined:
+        return "SDXL" if "conditioner.embedders.0" in joined and "embedders.0.model" not in joined else "SDXL refiner"
+    if "cond_stage_model.model." in joined:
+        return "SD 2.x"
+    if "cond_stage_model.transformer." in joined:
+        return "SD 1.x"
+    if "model.diffusion_model." in joined:
+        return "SD (no text encoder)"
+    return "unknown"
+
+
+def remove_download(repo: str, cache_dir: Path | None = None) -> int:
+    """Delete the files the library downloaded for ``repo`` (never others); returns the bytes freed."""
+    folder = repo_folder(repo, cache_dir)
+    marker = _marker(folder)
+    if marker is None:
+        raise bad_input(f"{repo} was not downloaded by Restyle, so Restyle does not delete its files; remove it "
+                        "from the list instead, or delete it with `hf cache delete`.")
+    freed = 0
+    snapshot = folder / "snapshots" / str(marker.get("revision", ""))
+    for rel in marker.get("files", []):
+        target = (snapshot / rel).resolve()
+        if snapshot.resolve() not in target.parents or not target.is_file():
+            continue  # never outside the snapshot the marker names
+        freed += target.stat().st_size
+        target.unlink()
+    for directory in sorted((p for p in snapshot.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        if not any(directory.iterdir()):
+            directory.rmdir()
+    (folder / MARKER).unlink(missing_ok=True)
+    shutil.rmtree(folder / ".restyle-partial", ignore_errors=True)
+    if snapshot.is_dir() and not any(snapshot.iterdir()):
+        snapshot.rmdir()
+        ref = folder / "refs" / "main"
+        if ref.is_file() and ref.read_text().strip() == marker.get("revision"):
+            ref.unlink()
+    snapshots = folder / "snapshots"
+    if snapshots.is_dir() and not any(snapshots.iterdir()) and not any((folder / "blobs").glob("*")):
+        shutil.rmtree(folder, ignore_errors=True)
+    return freed

@@ -1,0 +1,160 @@
+"""Downloads against a loopback Hub: only the needed files, progress, cancel, resume, dropped connections and
+server errors, into the Hugging Face cache where the engine then loads the model offline."""
+
+import numpy as np
+import pytest
+
+from desktop.engine.downloads import DownloadCancelled, RemoteFile, download, select_files
+from desktop.engine.errors import ErrorKind, RestyleError
+from desktop.engine.library import library_entries, remove_download, repo_folder
+
+REPO = "artist/tiny-style"
+JUNK = {
+    "v1-5-pruned-emaonly.safetensors": b"single-file copy" * 100,
+    "unet/diffusion_pytorch_model.bin": b"pickle" * 100,
+    "unet/diffusion_pytorch_model.non_ema.safetensors": b"ema" * 100,
+    "onnx/unet/model.onnx": b"onnx" * 100,
+    "README.md": b"# tiny",
+    ".gitattributes": b"*.bin lfs",
+}
+
+
+def _needed(tiny_model):
+    return {p.relative_to(tiny_model).as_posix() for p in tiny_model.rglob("*") if p.is_file()
+            and p.suffix in (".json", ".txt", ".safetensors")}
+
+
+@pytest.fixture()
+def served(fake_hub, tiny_model, hub_cache):
+    fake_hub.add_folder(REPO, tiny_model, JUNK)
+    return fake_hub
+
+
+def test_only_the_needed_files_are_fetched_with_byte_progress_and_the_model_loads_offline(
+        served, tiny_model, hub_cache, monkeypatch, make_image):
+    progress = []
+    snapshot = download(REPO, on_progress=progress.append)
+    fetched = {path.split("/resolve/")[1].split("/", 1)[1] for path, _ in served.file_requests()}
+    assert fetched == _needed(tiny_model)  # no .bin, EMA, ONNX, README or single-file copy
+    total = sum((tiny_model / p).stat().st_size for p in fetched)
+    assert progress[-1].done == progress[-1].total == total
+    assert [p.done for p in progress] == sorted(p.done for p in progress) and len(progress) >= 2
+    assert any(p.rate > 0 for p in progress)
+    assert (snapshot / "unet" / "diffusion_pytorch_model.safetensors").read_bytes() == \
+        (tiny_model / "unet" / "diffusion_pytorch_model.safetensors").read_bytes()
+    entry = next(e for e in library_entries() if e.name == REPO)
+    assert entry.installed and entry.app_downloaded
+    # The engine finds it in the cache, offline, by its Hub id.
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from desktop.engine.params import GenerationParams
+    from desktop.engine.runner import Engine
+
+    params = GenerationParams(model=REPO, prompt="x", init_image=str(make_image(size=(64, 64))), steps=2, seed=1)
+    from_hub = np.asarray(Engine().generate(params).image)
+    from_folder = np.asarray(Engine().generate(params.replace(model=str(tiny_model))).image)
+    assert np.array_equal(from_hub, from_folder)
+
+
+def test_cancel_keeps_the_partial_file_and_the_next_download_resumes_from_it(served, tiny_model, hub_cache):
+    served.throttle_s = 0.01
+    seen = []
+
+    def cancelled():
+        return bool(seen) and seen[-1].current.startswith("unet/diffusion") and seen[-1].done > 2_000_000
+
+    with pytest.raises(DownloadCancelled) as info:
+        download(REPO, on_progress=seen.append, cancelled=cancelled)
+    assert info.value.kind is ErrorKind.CANCELLED and "continues" in info.value.message
+    assert not any(e.installed for e in library_entries() if e.name == REPO)  # half a model is not installed
+    served.requests.clear()
+    served.throttle_s = 0.0
+    resumed = []
+    snapshot = download(REPO, on_progress=resumed.append)
+    ranges = [r for path, r in served.file_requests() if r]
+    assert ranges and int(ranges[0][6:].rstrip("-")) > 0  # continued, not restarted
+    unet = "unet/diffusion_pytorch_model.safetensors"
+    assert all(unet not in p or r for p, r in served.file_requests())
+    assert resumed[0].done > 0 and resumed[-1].done == resumed[-1].total
+    assert (snapshot / unet).read_bytes() == (tiny_model / unet).read_bytes()
+
+
+def test_a_dropped_connection_is_resumed_without_the_user_doing_anything(served, tiny_model):
+    served.drop_after = 300_000
+    snapshot = download(REPO)
+    assert any(r for _, r in served.file_requests())
+    unet = "unet/diffusion_pytorch_model.safetensors"
+    assert (snapshot / unet).read_bytes() == (tiny_model / unet).read_bytes()
+
+
+def test_a_server_error_is_one_sentence_and_installs_nothing(served):
+    served.fail_with = 500
+    with pytest.raises(RestyleError) as info:
+        download(REPO)
+    assert "HTTP 500" in info.value.message and REPO in info.value.message
+    assert not repo_folder(REPO).exists()
+
+
+def test_an_unknown_repository_says_so(served):
+    with pytest.raises(RestyleError) as info:
+        download("nobody/nothing")
+    assert "There is no model nobody/nothing" in info.value.message
+
+
+def test_offline_says_so_at_once(served, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(RestyleError) as info:
+        download(REPO)
+    assert "offline" in info.value.message and served.requests == []
+
+
+def test_an_unreachable_hub_says_so_instead_of_hanging(hub_cache, monkeypatch):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    with pytest.raises(RestyleError) as info:
+        download(REPO)
+    assert "cannot reach" in info.value.message and "internet connection" in info.value.message
+
+
+def test_pickle_only_repositories_are_refused_unless_allowed(fake_hub, hub_cache):
+    fake_hub.repos["old/pickled"] = {"model_index.json": b"{}", "unet/config.json": b"{}",
+                                     "unet/diffusion_pytorch_model.bin": b"x" * 10}
+    with pytest.raises(RestyleError) as info:
+        download("old/pickled")
+    assert "only as pickle" in info.value.message and "Allow pickle checkpoints" in info.value.message
+    snapshot = download("old/pickled", allow_pickles=True)
+    assert (snapshot / "unet" / "diffusion_pytorch_model.bin").is_file()
+
+
+def test_removing_a_download_deletes_what_restyle_wrote(served, hub_cache):
+    download(REPO)
+    assert remove_download(REPO) > 0
+    assert not repo_folder(REPO).exists()
+    assert not any(e.name == REPO for e in library_entries())
+
+
+def _files(*names):
+    return [RemoteFile(n, 10) for n in names]
+
+
+def test_fp16_picks_the_fp16_variant_and_fp32_the_plain_weights():
+    files = _files("model_index.json", "unet/config.json", "unet/diffusion_pytorch_model.safetensors",
+                   "unet/diffusion_pytorch_model.fp16.safetensors", "vae/diffusion_pytorch_model.safetensors",
+                   "text_encoder/model.fp16-00001-of-00002.safetensors",
+                   "text_encoder/model.fp16-00002-of-00002.safetensors",
+                   "text_encoder/model.safetensors.index.fp16.json", "text_encoder/model.safetensors.index.json",
+                   "text_encoder/model-00001-of-00002.safetensors", "text_encoder/model-00002-of-00002.safetensors")
+    fp16 = {f.path for f in select_files(files, fp16=True)}
+    assert fp16 == {"model_index.json", "unet/config.json", "unet/diffusion_pytorch_model.fp16.safetensors",
+                    "vae/diffusion_pytorch_model.safetensors", "text_encoder/model.fp16-00001-of-00002.safetensors",
+                    "text_encoder/model.fp16-00002-of-00002.safetensors",
+                    "text_encoder/model.safetensors.index.fp16.json"}
+    fp32 = {f.path for f in select_files(files, fp16=False)}
+    assert "unet/diffusion_pytorch_model.safetensors" in fp32 and not any(".fp16" in p for p in fp32)
+    assert "text_encoder/model.safetensors.index.json" in fp32
+    configs = {f.path for f in select_files(files, fp16=True, configs_only=True)}
+    assert configs == {"model_index.json", "unet/config.json"}

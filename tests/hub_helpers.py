@@ -1,0 +1,125 @@
+"""Test helpers: a fake Hugging Face cache and a loopback HTTP server that speaks the two Hub endpoints the
+library's downloader uses (``/api/models/{repo}?blobs=true`` and ``/{repo}/resolve/{rev}/{path}`` with ranges)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+REVISION = "0123456789abcdef0123456789abcdef01234567"
+
+
+def add_to_cache(cache: Path, repo: str, folder: Path, revision: str = REVISION) -> Path:
+    """Put ``folder`` into the fake cache as ``repo`` (plain files, as huggingface_hub writes without symlinks)."""
+    repo_dir = cache / ("models--" + repo.replace("/", "--"))
+    snapshot = repo_dir / "snapshots" / revision
+    shutil.copytree(folder, snapshot, dirs_exist_ok=True)
+    (repo_dir / "refs").mkdir(parents=True, exist_ok=True)
+    (repo_dir / "refs" / "main").write_text(revision)
+    (repo_dir / "blobs").mkdir(exist_ok=True)
+    return snapshot
+
+
+class FakeHub:
+    """Serves repositories (repo id → {path: bytes}) on 127.0.0.1; can throttle, drop once, or fail with 500."""
+
+    def __init__(self):
+        self.repos: dict[str, dict[str, bytes]] = {}
+        self.requests: list[tuple[str, str | None]] = []  # (path, Range header)
+        self.fail_with: int | None = None
+        self.drop_after: int | None = None  # bytes of one file response before the connection is cut (once)
+        self.throttle_s = 0.0  # pause per 64 KiB chunk
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):  # noqa: N802 - http.server's naming
+                hub.requests.append((self.path, self.headers.get("Range")))
+                if hub.fail_with:
+                    self.send_error(hub.fail_with)
+                    return
+                if self.path.startswith("/api/models/"):
+                    repo = self.path[len("/api/models/"):].split("?")[0]
+                    return self._info(repo)
+                parts = self.path.lstrip("/").split("/")
+                if len(parts) >= 5 and parts[2] == "resolve":
+                    return self._file("/".join(parts[:2]), "/".join(parts[4:]))
+                self.send_error(404)
+
+            def _info(self, repo):
+                files = hub.repos.get(repo)
+                if files is None:
+                    self.send_error(404)
+                    return
+                siblings = []
+                for path, data in files.items():
+                    entry = {"rfilename": path, "size": len(data)}
+                    if path.endswith((".safetensors", ".bin")):
+                        entry["lfs"] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+                    siblings.append(entry)
+                body = json.dumps({"id": repo, "sha": REVISION, "siblings": siblings}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _file(self, repo, path):
+                data = hub.repos.get(repo, {}).get(path)
+                if data is None:
+                    self.send_error(404)
+                    return
+                start = 0
+                ranged = self.headers.get("Range")
+                if ranged and ranged.startswith("bytes="):
+                    start = int(ranged[6:].split("-")[0])
+                body = data[start:]
+                self.send_response(206 if start else 200)
+                self.send_header("Content-Length", str(len(body)))
+                if start:
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                self.end_headers()
+                limit = hub.drop_after
+                sent = 0
+                for i in range(0, len(body), 65536):
+                    piece = body[i:i + 65536]
+                    if limit is not None and sent + len(piece) > limit:
+                        hub.drop_after = None
+                        self.wfile.write(piece[: max(limit - sent, 0)])
+                        self.wfile.flush()
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                        return
+                    try:
+                        self.wfile.write(piece)
+                    except (BrokenPipeError, ConnectionResetError):
+                        return
+                    sent += len(piece)
+                    if hub.throttle_s:
+                        time.sleep(hub.throttle_s)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def add_folder(self, repo: str, folder: Path, extra: dict[str, bytes] | None = None) -> None:
+        """Serve every file of ``folder`` (plus ``extra``) as ``repo``."""
+        files = {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+        self.repos[repo] = {**files, **(extra or {})}
+
+    def file_requests(self) -> list[tuple[str, str | None]]:
+        """The resolve requests made so far."""
+        return [r for r in self.requests if "/resolve/" in r[0]]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
