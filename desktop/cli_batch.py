@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 # The generate flags that make sense for every file alike.
 SHARED_FLAGS = ("model", "prompt", "negative", "strength", "guidance", "steps", "seed", "width", "height", "device",
-                "data_dir")
+                "data_dir", "allow_pickles")
 
 
 def batch_parser() -> argparse.ArgumentParser:
@@ -55,7 +55,7 @@ def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
 
         if not Path(args.in_dir).expanduser().is_dir():  # before the slow engine import
             return _fail(EXIT_BAD_INPUT, f"{args.in_dir} is not a folder: give the folder holding the images.")
-        report = run_batch(Engine(status=status), args.in_dir, args.out_dir, params, status=status,
+        report = run_batch(Engine(status=status, allow_pickles=args.allow_pickles), args.in_dir, args.out_dir, params, status=status,
                            on_file_done=on_file_done)
     except KeyboardInterrupt:
         return _fail(EXIT_FAILED, "Interrupted. Finished files are kept; run the same command again to do the rest.")
