@@ -22,6 +22,7 @@ from .models import family_of, load_img2img_pipeline, natural_size, resolve_mode
 from .params import GenerationParams, GenerationResult, ModelInfo, StepInfo, effective_steps, random_seed
 from .output import sampler_name
 from .previews import latent_preview
+from .prompt_embeds import prompt_call_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -157,8 +158,6 @@ class Engine:
             if cancelled():
                 raise RestyleError(ErrorKind.CANCELLED, "Cancelled.")
         call: dict = dict(
-            prompt=params.prompt,
-            negative_prompt=params.negative_prompt or None,
             guidance_scale=params.guidance_scale,
             generator=torch.Generator("cpu").manual_seed(params.seed),
             height=params.height,
@@ -178,6 +177,10 @@ class Engine:
         else:
             pipe = control_pipes[1] if control_pipes else self._txt2img()
             num_steps = params.steps
+        # Plain text as typed, or weighted / long prompts as embeddings (the pipelines share one text encoder).
+        prompt_kwargs, prompt_notes = prompt_call_kwargs(pipe, info.family, params.prompt, params.negative_prompt)
+        call.update(prompt_kwargs)
+        notes.extend(prompt_notes)
         if control is not None:
             # ControlNet img2img does take height/width, and needs them when the two images differ (#5953).
             call.update(controlnet_call_kwargs(control, params.control_scale, params.control_start,

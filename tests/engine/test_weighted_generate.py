@@ -1,0 +1,56 @@
+"""Weighted and long prompts through Engine.generate on the tiny model: they run, they change the picture, the
+saved file keeps the prompt as typed, and the user is told what was done."""
+
+import numpy as np
+import pytest
+
+from desktop.engine.metadata import parse_parameters_text, read_parameters
+from desktop.engine.output import save_result
+from desktop.engine.params import GenerationParams
+from desktop.engine.runner import Engine
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return Engine()
+
+
+def _params(tiny_model, prompt, **changes):
+    return GenerationParams(model=str(tiny_model), prompt=prompt, steps=3, seed=11).replace(**changes)
+
+
+def test_a_weighted_prompt_changes_the_picture_and_is_saved_as_typed(engine, tiny_model, make_image, tmp_path):
+    typed = "a watercolour (cat:1.6), [blurry] background, gold++"
+    for init in (None, str(make_image())):
+        plain = engine.generate(_params(tiny_model, "a watercolour cat, blurry background, gold", init_image=init))
+        weighted = engine.generate(_params(tiny_model, typed, init_image=init))
+        assert not np.array_equal(np.asarray(plain.image), np.asarray(weighted.image))
+        assert weighted.params.prompt == typed
+        assert weighted.notes == ()
+        saved = parse_parameters_text(read_parameters(save_result(weighted, tmp_path / "out")))
+        assert saved.prompt == typed
+
+
+def test_unit_weights_give_the_same_picture_as_the_plain_prompt(engine, tiny_model):
+    plain = engine.generate(_params(tiny_model, "a watercolour cat"))
+    unit = engine.generate(_params(tiny_model, "a watercolour (cat:1.0)"))
+    assert np.array_equal(np.asarray(plain.image), np.asarray(unit.image))
+
+
+def test_a_long_prompt_runs_whole_and_the_note_says_so(engine, tiny_model):
+    prompt = "a castle on a hill under a stormy sky, ravens circling the towers, " * 3
+    result = engine.generate(_params(tiny_model, prompt, negative_prompt="(blurry:1.3)"))
+    assert any("chunks, none of it cut" in note for note in result.notes)
+    assert result.params.prompt == prompt
+
+
+def test_a_weighted_prompt_works_with_depth_control(engine, tiny_model, tiny_controlnet, make_image, make_depth):
+    params = _params(tiny_model, "a (stone house:1.4)", init_image=str(make_image()), strength=1.0,
+                     control_image=str(make_depth()), controlnet=str(tiny_controlnet), steps=2)
+    result = engine.generate(params)
+    assert result.depth_map is not None and result.image.size == result.depth_map.size
+
+
+def test_an_unbalanced_bracket_runs_and_is_noted(engine, tiny_model):
+    result = engine.generate(_params(tiny_model, "a (watercolour cat"))
+    assert result.notes == ("In the prompt: An unmatched '(' was read as plain text.",)
