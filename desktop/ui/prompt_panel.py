@@ -1,8 +1,12 @@
-"""Prompt and negative prompt editors."""
+"""Prompt and negative prompt editors, with weighting highlighted and a token count beside each."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
+
+from desktop.engine.prompt_syntax import parse_prompt
+
+from .prompt_highlighter import PromptHighlighter, token_summary
 
 
 class PromptPanel(QWidget):
@@ -21,22 +25,44 @@ class PromptPanel(QWidget):
         self.negative_edit.setTabChangesFocus(True)
         self.negative_edit.setMaximumHeight(70)
         self.prompt_edit.setMaximumHeight(110)
+        self.prompt_highlighter = PromptHighlighter(self.prompt_edit.document())
+        self.negative_highlighter = PromptHighlighter(self.negative_edit.document())
+        self.prompt_tokens = QLabel()
+        self.prompt_tokens.setObjectName("promptTokenLabel")
+        self.negative_tokens = QLabel()
+        self.negative_tokens.setObjectName("negativeTokenLabel")
+        tip = ("(word:1.3) or word++ to stress, [word] or word-- to soften, BREAK to start a new chunk. "
+               "The count is an estimate; the model reads 75 tokens at a time, and longer prompts go in chunks.")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(QLabel("Prompt"))
-        layout.addWidget(self.prompt_edit)
-        layout.addWidget(QLabel("Negative prompt"))
-        layout.addWidget(self.negative_edit)
+        for title, edit, tokens in (("Prompt", self.prompt_edit, self.prompt_tokens),
+                                    ("Negative prompt", self.negative_edit, self.negative_tokens)):
+            tokens.setToolTip(tip)
+            tokens.setStyleSheet("color: palette(mid);")
+            header = QHBoxLayout()
+            header.addWidget(QLabel(title))
+            header.addStretch(1)
+            header.addWidget(tokens)
+            layout.addLayout(header)
+            layout.addWidget(edit)
         self._sync(model.params)
+        self._count_tokens()
         self.prompt_edit.textChanged.connect(self._on_prompt_edit_text_changed)
         self.negative_edit.textChanged.connect(self._on_negative_edit_text_changed)
         model.params_changed.connect(self._sync)
 
     def _on_prompt_edit_text_changed(self) -> None:
+        self._count_tokens()
         self._model.update_params(prompt=self.prompt_edit.toPlainText())
 
     def _on_negative_edit_text_changed(self) -> None:
+        self._count_tokens()
         self._model.update_params(negative_prompt=self.negative_edit.toPlainText())
+
+    def _count_tokens(self) -> None:
+        for edit, label in ((self.prompt_edit, self.prompt_tokens), (self.negative_edit, self.negative_tokens)):
+            text = edit.toPlainText()
+            label.setText(token_summary(parse_prompt(text)) if text.strip() else "")
 
     def _sync(self, params) -> None:
         # Only touch the editors when the text differs, or typing would lose the cursor position.

@@ -1,0 +1,101 @@
+"""Colours prompt weighting as the artist types: warm for emphasis, cool for de-emphasis, markup dimmed.
+
+Uses the engine's own parser (``desktop.engine.prompt_syntax``, plain Python), so the colours show exactly what
+the text encoder will be given. Unmatched brackets get a red wavy underline: they are read as plain text.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextDocument
+
+from desktop.engine.prompt_syntax import CHUNK_TOKENS, ParsedPrompt, chunk_count, estimate_tokens, parse_prompt
+
+UP_COLOUR = QColor(230, 120, 20)  # emphasis: orange
+DOWN_COLOUR = QColor(60, 120, 220)  # de-emphasis: blue
+MARKUP_COLOUR = QColor(140, 140, 140)
+PROBLEM_COLOUR = QColor(210, 30, 30)
+
+
+def weight_format(weight: float) -> QTextCharFormat:
+    """The background for text of ``weight``: its hue says up or down, its strength how far from 1."""
+    fmt = QTextCharFormat()
+    colour = QColor(UP_COLOUR if weight > 1 else DOWN_COLOUR)
+    # 1.1 is faint, 1.5 or 0.5 is strong: alpha follows the distance from 1 on a log scale.
+    colour.setAlpha(int(min(200, 50 + 400 * abs(math.log(max(weight, 1e-3))))))
+    fmt.setBackground(colour)
+    if weight > 1:
+        fmt.setFontWeight(QFont.Weight.DemiBold)
+    return fmt
+
+
+def _markup_format() -> QTextCharFormat:
+    fmt = QTextCharFormat()
+    fmt.setForeground(MARKUP_COLOUR)
+    return fmt
+
+
+def _problem_format() -> QTextCharFormat:
+    fmt = QTextCharFormat()
+    fmt.setForeground(PROBLEM_COLOUR)
+    fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
+    fmt.setUnderlineColor(PROBLEM_COLOUR)
+    return fmt
+
+
+class PromptHighlighter(QSyntaxHighlighter):
+    """Highlights weighted spans, markup and unmatched brackets in one prompt editor's document."""
+
+    def __init__(self, document: QTextDocument):
+        super().__init__(document)
+        self._parsed: ParsedPrompt = parse_prompt("")
+        self._markup = _markup_format()
+        self._problem = _problem_format()
+        self._pending = False
+        # A bracket closed on a later line changes earlier lines, which Qt would not re-highlight by itself.
+        document.contentsChange.connect(self._on_document_contents_change)
+
+    @property
+    def parsed(self) -> ParsedPrompt:
+        """The parse of the whole document, as last highlighted."""
+        return self._parsed
+
+    def _on_document_contents_change(self, *_args) -> None:
+        if self.document().blockCount() > 1 and not self._pending:
+            self._pending = True
+            QTimer.singleShot(0, self._rehighlight_all)
+
+    def _rehighlight_all(self) -> None:
+        self._pending = False
+        self.rehighlight()
+
+    def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt's name
+        whole = self.document().toPlainText()
+        if whole != self._parsed.source:
+            self._parsed = parse_prompt(whole)
+        start = self.currentBlock().position()
+        end = start + len(text)
+
+        def apply(span_start: int, span_end: int, fmt: QTextCharFormat) -> None:
+            left, right = max(span_start, start), min(span_end, end)
+            if left < right:
+                self.setFormat(left - start, right - left, fmt)
+
+        for span in self._parsed.weighted:
+            apply(span.start, span.end, weight_format(span.weight))
+        for span in self._parsed.syntax:
+            apply(span.start, span.end, self._markup)
+        for problem in self._parsed.problems:
+            apply(problem.start, problem.end, self._problem)
+
+
+def token_summary(parsed: ParsedPrompt) -> str:
+    """'about 12 tokens of 75', or how many chunks a longer prompt is sent in."""
+    counts = [estimate_tokens(" ".join(f.text for f in chunk)) for chunk in parsed.chunks]
+    total = sum(counts)
+    chunks = sum(chunk_count(c) for c in counts)
+    if chunks > 1:
+        return f"about {total} tokens: sent in {chunks} chunks of {CHUNK_TOKENS}"
+    return f"about {total} of {CHUNK_TOKENS} tokens"
