@@ -9,7 +9,6 @@ import torch
 
 from desktop.engine.prompt_embeds import encode_prompts, prompt_call_kwargs
 from desktop.engine.prompt_syntax import parse_prompt
-from desktop.engine.tiny import offline_clip_tokenizer
 
 PROMPT = "a photo of a {} sitting on a red mat"
 
@@ -28,32 +27,11 @@ def sd_pipe(tiny_model):
 
 
 @pytest.fixture(scope="module")
-def sdxl_pipe():
-    """A tiny SDXL pipeline with two text encoders (shaped like diffusers' SDXL dummy components)."""
-    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+def sdxl_pipe(tiny_sdxl):
+    """The tiny SDXL base: two text encoders, the second with a projection (the pooled embedding)."""
+    from diffusers import StableDiffusionXLPipeline
 
-    config = CLIPTextConfig(bos_token_id=0, eos_token_id=2, hidden_size=32, intermediate_size=37,
-                            layer_norm_eps=1e-05, num_attention_heads=4, num_hidden_layers=5, pad_token_id=1,
-                            vocab_size=1000, hidden_act="gelu", projection_dim=32)
-    torch.manual_seed(0)
-    unet = UNet2DConditionModel(
-        block_out_channels=(32, 64), layers_per_block=2, sample_size=8, in_channels=4, out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
-        attention_head_dim=(2, 4), use_linear_projection=True, addition_embed_type="text_time",
-        addition_time_embed_dim=8, transformer_layers_per_block=(1, 2), projection_class_embeddings_input_dim=80,
-        cross_attention_dim=64, norm_num_groups=16,
-    )
-    vae = AutoencoderKL(block_out_channels=(16, 32), in_channels=3, out_channels=3, latent_channels=4,
-                        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
-                        norm_num_groups=8, sample_size=16)
-    torch.manual_seed(1)
-    first = CLIPTextModel(config)
-    torch.manual_seed(2)
-    second = CLIPTextModelWithProjection(config)
-    pipe = StableDiffusionXLPipeline(vae=vae, text_encoder=first, text_encoder_2=second,
-                                     tokenizer=offline_clip_tokenizer(), tokenizer_2=offline_clip_tokenizer(),
-                                     unet=unet, scheduler=EulerDiscreteScheduler())
+    pipe = StableDiffusionXLPipeline.from_pretrained(tiny_sdxl)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 

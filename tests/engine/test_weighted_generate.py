@@ -54,3 +54,23 @@ def test_a_weighted_prompt_works_with_depth_control(engine, tiny_model, tiny_con
 def test_an_unbalanced_bracket_runs_and_is_noted(engine, tiny_model):
     result = engine.generate(_params(tiny_model, "a (watercolour cat"))
     assert result.notes == ("In the prompt: An unmatched '(' was read as plain text.",)
+
+
+def test_sdxl_and_its_refiner_take_weighted_prompts(engine, tiny_sdxl, tiny_sdxl_refiner, make_image):
+    typed = "a (stone house:1.4), [fog]"
+    base = engine.generate(_params(tiny_sdxl, typed, negative_prompt="blurry--"))
+    plain = engine.generate(_params(tiny_sdxl, "a stone house, fog", negative_prompt="blurry"))
+    assert not np.array_equal(np.asarray(base.image), np.asarray(plain.image))
+    assert base.notes == () and base.params.prompt == typed
+    # The refiner has only the second text encoder: the weights go through that one alone.
+    init = str(make_image())
+    refined = engine.generate(_params(tiny_sdxl_refiner, typed, init_image=init, strength=0.5))
+    unweighted = engine.generate(_params(tiny_sdxl_refiner, "a stone house, fog", init_image=init, strength=0.5))
+    assert refined.notes == ()
+    assert not np.array_equal(np.asarray(refined.image), np.asarray(unweighted.image))
+
+
+def test_kandinsky_gets_the_words_without_weights_and_says_so(engine, tiny_kandinsky):
+    result = engine.generate(_params(tiny_kandinsky, "a (stone house:1.4)", steps=2))
+    assert result.notes == ("Prompt weights are not applied with this kind of model: the words were sent without them.",)
+    assert result.params.prompt == "a (stone house:1.4)"
