@@ -22,6 +22,7 @@ from desktop.worker import GenerateRequest, LoadModelRequest
 from .depth_state import DepthState, replay_depth
 from .history import Node, replay_plan, timestamp
 from .history_model import HistoryModel
+from .jobs import QueueRunner
 from .settings import Settings
 from .workspace import write_depth_image, write_node_image
 
@@ -94,6 +95,10 @@ class SessionModel(QObject):
         self._init_node: str | None = None  # the history node the init image is, when it is one
         self._auto_continue: tuple[bool, int, float | None] = (False, 1, None)
         self._chain: _Chain | None = None
+        self._pending_import: Node | None = None  # the imported root the run in progress will write
+        self.jobs = QueueRunner(self)  # queued runs, sweeps, batches, planned chains (jobs.py)
+        self.jobs.error_raised.connect(self.error_raised)
+        self.jobs.status_changed.connect(self.status_changed)
         worker = worker_host.worker
         worker.status.connect(self._on_worker_status)
         worker.model_ready.connect(self._on_worker_model_ready)
@@ -251,12 +256,13 @@ class SessionModel(QObject):
         self.status_changed.emit("Prompt and parameters restored from the image.")
 
     def generate(self) -> bool:
-        """Start a run with the current parameters; returns False (and says why) when it cannot start."""
-        if self._refuse_while_busy():
-            return False
+        """Start a run with the current parameters (queued while another runs); False, with a sentence, when
+        it cannot."""
         if self.depth.estimating:  # pressed Estimate then Generate: the run is meant to use the new map
             self.status_changed.emit("The depth map is still being estimated: generate once it is shown.")
             return False
+        if self._phase is not Phase.IDLE or self._chain is not None:
+            return self.jobs.enqueue_generate()
         enabled, passes, end = self._auto_continue
         strength = self._params.strength
         if enabled and passes > 1 and self._init is not None:
@@ -266,6 +272,33 @@ class SessionModel(QObject):
         else:
             self._chain = None
         return self._start_run(self._params)
+
+    # --- used by the queue (jobs.py) ---------------------------------------------------------------------
+    def idle_for_queue(self) -> bool:
+        """True when no loopback pass or replay step is still to come, so a queued job may start."""
+        return self._chain is None
+
+    def start_job_run(self, params: GenerationParams) -> bool:
+        """Run a queued job's exact parameters from the current init image (set by the queue)."""
+        self._chain = None
+        return self._start_run(params, use_depth_panel=False)
+
+    def init_node_for_queue(self) -> str | None:
+        """The history node of the init image, importing a picture from outside now so every queued run from
+        it hangs under one root; None when it cannot be saved (the runs then import it themselves)."""
+        if self._init is None or self._init_node is not None:
+            return self._init_node
+        pending = self._pending_import
+        if self._current is not None and pending is not None and pending.source == str(self._init.path):
+            return pending.id  # the run in progress imports it: the queued ones hang under the same root
+        try:
+            node = self.history.workspace.add_import(self._init.path, self._init.image)
+        except (RestyleError, ValueError, OSError):
+            log.exception("could not import %s for the queue", self._init.path)
+            return None
+        self._init_node = node.id
+        self.history.history_reset.emit()
+        return node.id
 
     def _start_run(self, base: GenerationParams, *, use_depth_panel: bool = True) -> bool:
         params = base.replace(init_image=str(self._init.path) if self._init else None)
@@ -287,6 +320,7 @@ class SessionModel(QObject):
                                   created=timestamp(), width=self._init.size[0], height=self._init.size[1],
                                   source=str(self._init.path))
             parent = node_id
+        self._pending_import = pending_import
         init_latents = workspace.latent_path(parent) if parent and parent in workspace.tree else None
         persist = _persist_step(workspace, self._init, pending_import, parent)
         self._current = GenerateRequest(params, str(self.settings.output_dir),
@@ -369,6 +403,7 @@ class SessionModel(QObject):
         self.result_ready.emit(result)  # before going idle, so observers never see idle without the result
         self._set_phase(Phase.IDLE)
         self._continue_chain(result)
+        self.jobs.run_ended(result)
 
     def _on_worker_failed(self, kind: str, message: str) -> None:
         self.error_raised.emit(kind, message)
@@ -377,8 +412,10 @@ class SessionModel(QObject):
         # Whatever ended the run (failure, cancel; success is handled above), the session is free again.
         # A failed preload (another job id) leaves a queued run alone.
         if self._current is not None and self._current.job_id == job_id:
+            cancelled = self._current.cancel_event.is_set()
             self._current = None
             self._set_phase(Phase.IDLE)
+            self.jobs.run_ended(None, cancelled=cancelled)
 
     def _refuse_while_busy(self) -> bool:
         """True (and says why) when a run is in progress, so another cannot start."""

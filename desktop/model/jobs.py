@@ -1,0 +1,329 @@
+"""QueueRunner: turns the artist's plans (a queued Generate, a sweep, a batch, a planned chain, a folder) into
+jobs, and feeds them to the session one at a time.
+
+QtCore only. The session calls ``run_ended`` whenever a run ends; the runner then records the result and
+starts the next ready job, unless the queue is paused. A cancel (Esc) stops the running job and pauses the
+queue, so nothing else starts until the artist presses Resume.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop.engine.errors import RestyleError
+from desktop.engine.images import SUPPORTED_SUFFIXES
+from desktop.engine.params import MAX_SEED, GenerationParams, random_seed
+
+from .queue import Group, Job, JobQueue, new_job_id
+
+log = logging.getLogger(__name__)
+
+QUEUE_FILE = "queue.json"
+MAX_SWEEP_VALUES = 16
+MAX_BATCH = 100
+MIN_GRID_CELL = 160
+# What the sweep dialog offers: label -> (GenerationParams field, type)
+SWEEP_PARAMETERS = {"strength": ("strength", float), "guidance": ("guidance_scale", float),
+                    "steps": ("steps", int), "seed": ("seed", int)}
+
+
+def parse_sweep_values(parameter: str, text: str, base: GenerationParams) -> list:
+    """The values of a sweep typed as "0.4, 0.6, 1.0"; ValueError with a sentence for a bad one."""
+    if parameter not in SWEEP_PARAMETERS:
+        raise ValueError(f"“{parameter}” cannot be swept: choose one of {', '.join(SWEEP_PARAMETERS)}.")
+    field, kind = SWEEP_PARAMETERS[parameter]
+    parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+    if len(parts) < 2:
+        raise ValueError(f"Give at least two {parameter} values, separated by commas (for example 0.4, 0.6, 1.0).")
+    if len(parts) > MAX_SWEEP_VALUES:
+        raise ValueError(f"A sweep takes at most {MAX_SWEEP_VALUES} values (got {len(parts)}).")
+    values = []
+    for part in parts:
+        try:
+            value = kind(part)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise ValueError(f"“{part}” is not {what}: give {parameter} values separated by commas.") from None
+        try:
+            base.replace(model=base.model or "x", **{field: value}).validate()
+        except RestyleError as exc:
+            raise ValueError(exc.message) from None
+        values.append(value)
+    return values
+
+
+def format_value(value) -> str:
+    """A swept value as a label shows it."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+class QueueRunner(QObject):
+    """The session's queue: what is waiting, and the actions that add to it and run it."""
+
+    grid_ready = Signal(str)  # path of a finished sweep's grid PNG
+    status_changed = Signal(str)
+    error_raised = Signal(str, str)
+
+    def __init__(self, session):
+        super().__init__()
+        self._session = session
+        self.queue = JobQueue(session.settings.data_dir / QUEUE_FILE)
+        self._detached = False
+
+    def detach(self) -> None:
+        """Stop recording: the window is closing, and the running job must stay queued for the next start."""
+        self._detached = True
+
+    # --- adding ------------------------------------------------------------------------------------------
+    def enqueue_generate(self) -> bool:
+        """Queue a run with the current parameters and init image (Generate pressed while a run is going)."""
+        params, start = self._snapshot()
+        if params is None:
+            return False
+        self._add([self._job("generate", _label("Generate", params), params, start)])
+        return True
+
+    def enqueue_batch(self, count: int) -> bool:
+        """Queue ``count`` runs with seeds s, s+1, … (s = the seed field, random when it is empty)."""
+        if not 1 <= count <= MAX_BATCH:
+            self.error_raised.emit("bad_input", f"A batch makes 1 to {MAX_BATCH} images (got {count}).")
+            return False
+        params, start = self._snapshot()
+        if params is None:
+            return False
+        first = params.seed if params.seed is not None else random_seed()
+        first = min(first, MAX_SEED - count + 1)
+        jobs = [self._job("batch", f"Batch {k + 1} of {count} · seed {first + k}", params.replace(seed=first + k),
+                          start) for k in range(count)]
+        self._add(jobs)
+        return True
+
+    def enqueue_sweep(self, parameter: str, text: str) -> bool:
+        """Queue one run per value of ``parameter`` (same seed for all); their grid is saved when all end."""
+        try:
+            values = parse_sweep_values(parameter, text, self._session.params)
+        except ValueError as exc:
+            self.error_raised.emit("bad_input", str(exc))
+            return False
+        params, start = self._snapshot()
+        if params is None:
+            return False
+        if params.seed is None:
+            params = params.replace(seed=random_seed())  # the same seed in every cell: only the swept value differs
+        field = SWEEP_PARAMETERS[parameter][0]
+        labels = [f"{parameter} {format_value(v)}" for v in values]
+        title = f"{parameter} sweep · seed {params.seed} · {params.prompt or '(no prompt)'}"
+        group = Group(new_job_id(), "sweep", parameter, labels, title)
+        jobs = []
+        for cell, value in enumerate(values):
+            job = self._job("sweep", f"Sweep · {labels[cell]}", params.replace(**{field: value}), start)
+            job.group, job.cell = group.id, cell
+            jobs.append(job)
+        self._add(jobs, group)
+        return True
+
+    def enqueue_chain(self, steps: list[dict], *, from_text: bool = False) -> bool:
+        """Queue a planned chain: each step (model, prompt, strength) starts from the previous step's result.
+
+        Step 1 starts from the current init image, or from text when there is none or ``from_text`` is set.
+        """
+        if not steps:
+            self.error_raised.emit("bad_input", "Add at least one step to the chain.")
+            return False
+        params, start = self._snapshot(text_only=from_text)
+        if params is None:
+            return False
+        jobs: list[Job] = []
+        for number, step in enumerate(steps, 1):
+            changes = {k: v for k, v in step.items() if k in ("model", "prompt", "strength") and v not in ("", None)}
+            step_params = params.replace(**changes)
+            try:
+                step_params.validate()
+                if number == 1 and start == (None, None):
+                    step_params.require_a_start()
+            except RestyleError as exc:
+                self.error_raised.emit(exc.kind.value, f"Step {number}: {exc.message}")
+                return False
+            label = f"Chain step {number} of {len(steps)} · {Path(step_params.model).name} · {step_params.prompt}"
+            job = self._job("chain", label, step_params, start if number == 1 else (None, None))
+            if number > 1:
+                job.after = jobs[-1].id
+            jobs.append(job)
+        self._add(jobs)
+        return True
+
+    def enqueue_folder(self, folder: str | Path) -> bool:
+        """Queue one run per image in ``folder`` with the current settings; other files are reported."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            self.error_raised.emit("bad_input", f"{folder} is not a folder.")
+            return False
+        params = self._validated(self._session.params)
+        if params is None:
+            return False
+        files = sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")), key=lambda p: p.name)
+        images = [p for p in files if p.suffix.lower() in SUPPORTED_SUFFIXES]
+        others = [p.name for p in files if p.suffix.lower() not in SUPPORTED_SUFFIXES]
+        if not images:
+            self.error_raised.emit("bad_input", f"{folder.name} holds no images to restyle.")
+            return False
+        self._add([self._job("folder", f"{folder.name}/{p.name}", params, (None, str(p))) for p in images])
+        if others:
+            shown = ", ".join(others[:3]) + (" …" if len(others) > 3 else "")
+            self.status_changed.emit(f"Queued {len(images)} images; skipped {len(others)} that are not images "
+                                     f"({shown}).")
+        return True
+
+    # --- queue actions -----------------------------------------------------------------------------------
+    def resume(self) -> None:
+        """Let the queue run again."""
+        self.queue.set_paused(False)
+        self._start_next()
+
+    def pause(self) -> None:
+        """Finish the running job, then start nothing more until resumed."""
+        self.queue.set_paused(True)
+
+    def remove(self, job_id: str) -> None:
+        """Take a waiting job out of the queue, or cancel it if it is running."""
+        job = self.queue.get(job_id)
+        if job is not None and job.state == "running":
+            self._session.cancel()
+        else:
+            self.queue.remove(job_id)
+
+    def move(self, job_id: str, delta: int) -> bool:
+        """Move a waiting job up or down."""
+        return self.queue.move(job_id, delta)
+
+    # --- running -----------------------------------------------------------------------------------------
+    def run_ended(self, result, *, cancelled: bool = False) -> None:
+        """Called by the session after every run (``result`` None when it failed or was cancelled): record it if
+        it was a job's, then start the next. A cancel pauses the queue."""
+        if self._detached:
+            return
+        if cancelled:
+            self.queue.set_paused(True)
+            if self.queue.waiting_count():
+                self.status_changed.emit("Cancelled. The queue is paused: press Resume to go on.")
+        job = self.queue.running()
+        if job is not None:
+            if result is not None and result.history_nodes:
+                groups = self.queue.finish(job.id, result.history_nodes[-1].id)
+            else:
+                groups = self.queue.fail(job.id, "the step before it was cancelled" if cancelled
+                                         else "the step before it failed")
+            for group in groups:
+                self._assemble(group)
+        self._start_next()
+
+    def _start_next(self) -> None:
+        session = self._session
+        while (not self.queue.paused and session.phase.value == "idle" and session.idle_for_queue()
+               and self.queue.running() is None):
+            job = self.queue.next_ready()
+            if job is None:
+                return
+            if self._start(job):
+                return
+
+    def _start(self, job: Job) -> bool:
+        """Start a job on the session; False (the job failed, its dependents blocked) when it cannot."""
+        session = self._session
+        self.queue.start(job.id)
+        tree = session.history.tree
+        if job.init_node is not None and job.init_node in tree:
+            ok = session.continue_from(job.init_node)
+        elif job.init_path is not None:  # also when the node never came to be (the run importing it failed)
+            ok = session.load_init_image(job.init_path)
+        elif job.init_node is not None:
+            self.error_raised.emit("bad_input", f"{job.label}: the image it starts from was deleted.")
+            ok = False
+        else:
+            session.clear_init_image()
+            ok = True
+        if ok and session.start_job_run(GenerationParams.from_dict({**job.params, "init_image": None})):
+            return True
+        for group in self.queue.fail(job.id, "the step before it could not start"):
+            self._assemble(group)
+        return False
+
+    def _assemble(self, group: Group) -> None:
+        """Save a finished sweep's grid: every cell that ended, labelled with its value."""
+        from PIL import Image
+
+        from desktop.engine.grid import make_grid
+
+        workspace = self._session.history.workspace
+        cells = [(n, label) for n, label in zip(group.nodes, group.labels) if n and n in workspace.tree]
+        if not cells:
+            return
+        images = []
+        for node_id, _ in cells:
+            with Image.open(workspace.image_path(node_id)) as image:
+                images.append(image.convert("RGB"))
+        # Cells as large as the results (never scaled down), and wide enough for a label like "guidance 7.5".
+        side = max(MIN_GRID_CELL, max(max(i.size) for i in images))
+        grid = make_grid(images, [label for _, label in cells], columns=len(images) if len(images) <= 8 else None,
+                         cell=side, title=group.title)
+        folder = self._session.settings.output_dir
+        path = folder / f"restyle-sweep-{group.parameter}-{_dt.datetime.now():%Y%m%d-%H%M%S}-{group.id[:4]}.png"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            grid.save(path, format="PNG")
+        except OSError as exc:
+            self.error_raised.emit("bad_input", f"The sweep grid could not be saved in {folder}: {exc.strerror or exc}.")
+            return
+        missing = len(group.labels) - len(cells)
+        extra = f" ({missing} cell{'s' if missing > 1 else ''} did not finish)" if missing else ""
+        self.status_changed.emit(f"Sweep of {group.parameter} saved as {path.name}{extra}.")
+        self.grid_ready.emit(str(path))
+
+    # --- helpers -----------------------------------------------------------------------------------------
+    def _add(self, jobs: list[Job], group: Group | None = None) -> None:
+        self.queue.add(jobs, group)
+        running = self._session.phase.value != "idle"
+        self._start_next()
+        waiting = self.queue.waiting_count()
+        if running or self.queue.paused:
+            what = "run" if len(jobs) == 1 else f"{len(jobs)} runs"
+            paused = " The queue is paused: press Resume to run it." if self.queue.paused else ""
+            self.status_changed.emit(f"Queued {what}; {waiting} waiting.{paused}")
+
+    def _job(self, kind: str, label: str, params: GenerationParams, start: tuple) -> Job:
+        init_node, init_path = start
+        return Job(new_job_id(), kind, label, params.replace(init_image=None).to_dict(), init_node=init_node,
+                   init_path=init_path)
+
+    def _validated(self, params: GenerationParams) -> GenerationParams | None:
+        try:
+            return params.validate()
+        except RestyleError as exc:
+            self.error_raised.emit(exc.kind.value, exc.message)
+            return None
+
+    def _snapshot(self, *, text_only: bool = False) -> tuple[GenerationParams | None, tuple]:
+        """The current parameters (depth settings applied) and where the run starts: (node, path)."""
+        session = self._session
+        params = self._validated(session.depth.apply(session.params))
+        if params is None:
+            return None, (None, None)
+        if text_only or session.init_image is None:
+            if not text_only:
+                try:
+                    params.require_a_start()
+                except RestyleError as exc:
+                    self.error_raised.emit(exc.kind.value, exc.message)
+                    return None, (None, None)
+            return params, (None, None)
+        return params, (session.init_node_for_queue(), str(session.init_image.path))
+
+
+def _label(what: str, params: GenerationParams) -> str:
+    prompt = params.prompt if len(params.prompt) <= 40 else params.prompt[:37] + "…"
+    seed = "random seed" if params.seed is None else f"seed {params.seed}"
+    return f"{what} · {prompt or '(no prompt)'} · {seed}"

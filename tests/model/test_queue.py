@@ -1,0 +1,201 @@
+"""The queue without widgets or torch: jobs in order, reorder/remove/cancel, a restart, chains, sweeps, batches."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from desktop.engine.params import GenerationResult
+from desktop.model.jobs import parse_sweep_values
+from desktop.model.session import Phase, SessionModel
+from desktop.model.settings import Settings
+from desktop.worker import GenerateRequest
+
+from .test_session import RecordingHost, _info
+
+
+@pytest.fixture()
+def host():
+    return RecordingHost()
+
+
+def _session(data_dir, host):
+    return SessionModel(Settings(data_dir, default_output_dir=data_dir / "out"), host)
+
+
+@pytest.fixture()
+def model(qapp, data_dir, host, make_image):
+    session = _session(data_dir, host)
+    session.set_model("m", preload=False)
+    session.load_init_image(make_image())
+    session.update_params(prompt="p", seed=4, steps=3)
+    return session
+
+
+def _runs(host):
+    return [r for r in host.requests if isinstance(r, GenerateRequest)]
+
+
+def _finish(host, request, size=(64, 48), color=(90, 90, 90)):
+    """Play the worker: write the result through the session's persist step, then report it done."""
+    result = GenerationResult(image=Image.new("RGB", size, color), params=request.params, model=_info(),
+                              steps_run=3, sampler="PLMS", elapsed=0.1, output_path="/out/x.png")
+    result = request.persist(result)
+    host.worker.finished.emit(result)
+    host.worker.job_done.emit(request.job_id)
+    return result.history_nodes[-1]
+
+
+def _fail(host, request):
+    host.worker.failed.emit("internal", "boom")
+    host.worker.job_done.emit(request.job_id)
+
+
+def test_generate_while_running_queues_and_runs_in_order_after_reorder_and_remove(model, host):
+    assert model.generate()
+    for prompt in ("second", "third", "fourth"):
+        model.update_params(prompt=prompt)
+        assert model.generate()  # queued, not refused
+    assert len(_runs(host)) == 1
+    jobs = model.jobs.queue.jobs
+    assert [j.params["prompt"] for j in jobs] == ["second", "third", "fourth"]
+    assert all(j.state == "waiting" for j in jobs)
+    model.jobs.move(jobs[2].id, -2)  # fourth before second
+    model.jobs.remove(jobs[1].id)  # third out
+    assert [j.params["prompt"] for j in model.jobs.queue.jobs] == ["fourth", "second"]
+
+    first = _finish(host, _runs(host)[0])
+    assert model.jobs.queue.jobs[0].state == "running"
+    assert not model.jobs.move(model.jobs.queue.jobs[1].id, -1)  # the running job stays first
+    fourth = _finish(host, _runs(host)[1])
+    second = _finish(host, _runs(host)[2])
+    assert [r.params.prompt for r in _runs(host)] == ["p", "fourth", "second"]
+    assert model.jobs.queue.jobs == [] and model.phase is Phase.IDLE
+    # Every queued run from the dropped picture hangs under the same imported root.
+    tree = model.history.tree
+    assert second.parent == fourth.parent == first.parent and tree.get(first.parent).kind == "import"
+    assert len([n for n in tree if n.kind == "import"]) == 1
+
+
+def test_cancel_stops_the_running_job_and_pauses_the_queue_until_resumed(model, host, qtbot):
+    model.generate()
+    model.update_params(prompt="next")
+    model.generate()
+    model.cancel()
+    with qtbot.waitSignal(model.status_changed) as status:
+        host.worker.cancelled.emit(_runs(host)[0].job_id)
+        host.worker.job_done.emit(_runs(host)[0].job_id)
+    assert "paused" in status.args[0]
+    assert model.jobs.queue.paused and len(_runs(host)) == 1
+    assert [j.params["prompt"] for j in model.jobs.queue.jobs] == ["next"]
+    model.jobs.resume()
+    assert len(_runs(host)) == 2 and _runs(host)[1].params.prompt == "next"
+
+
+def test_the_panel_cancel_of_a_running_job_is_the_session_cancel(model, host):
+    model.jobs.enqueue_batch(2)
+    running = model.jobs.queue.jobs[0]
+    assert running.state == "running"
+    model.jobs.remove(running.id)
+    assert _runs(host)[0].cancel_event.is_set() and model.phase is Phase.CANCELLING
+
+
+def test_waiting_jobs_survive_a_restart_and_come_back_paused(model, host, data_dir, qapp):
+    model.generate()
+    model.update_params(prompt="after restart", seed=11)
+    model.generate()
+    model.jobs.enqueue_batch(2)
+    # The app dies now: the running job was not finished.
+    other = RecordingHost()
+    again = _session(data_dir, other)
+    jobs = again.jobs.queue.jobs
+    assert [j.state for j in jobs] == ["waiting"] * 3
+    assert [(j.params["prompt"], j.params["seed"]) for j in jobs] == [("after restart", s) for s in (11, 11, 12)]
+    assert again.jobs.queue.paused and again.jobs.queue.restored == 3
+    assert _runs(other) == []  # nothing heavy starts by itself at start-up
+    again.jobs.resume()
+    assert len(_runs(other)) == 1 and _runs(other)[0].params.prompt == "after restart"
+    assert _runs(other)[0].params.init_image.endswith(".png")  # from the imported root's copy
+
+
+def test_batch_queues_consecutive_seeds(model, host):
+    model.update_params(seed=41)
+    assert model.jobs.enqueue_batch(3)
+    for _ in range(3):
+        _finish(host, _runs(host)[-1])
+    assert [r.params.seed for r in _runs(host)] == [41, 42, 43]
+
+
+def test_a_planned_chain_runs_each_step_from_the_previous_result(model, host):
+    steps = [{"model": "a", "prompt": "ink", "strength": 0.5}, {"model": "b", "prompt": "paint", "strength": 0.3},
+             {"model": "c", "prompt": "glaze", "strength": 0.2}]
+    assert model.jobs.enqueue_chain(steps)
+    first = _finish(host, _runs(host)[0])
+    second = _finish(host, _runs(host)[1])
+    third = _finish(host, _runs(host)[2])
+    assert [(r.params.model, r.params.prompt, r.params.strength) for r in _runs(host)] == [
+        ("a", "ink", 0.5), ("b", "paint", 0.3), ("c", "glaze", 0.2)]
+    assert third.parent == second.id and second.parent == first.id
+
+
+def test_a_failed_chain_step_blocks_the_steps_after_it(model, host):
+    model.jobs.enqueue_chain([{"prompt": "one"}, {"prompt": "two"}, {"prompt": "three"}])
+    model.update_params(prompt="unrelated")
+    model.generate()  # queued behind the chain
+    _fail(host, _runs(host)[0])
+    jobs = model.jobs.queue.jobs
+    assert [j.state for j in jobs] == ["blocked", "blocked", "running"]
+    assert "failed" in jobs[0].note
+    assert _runs(host)[-1].params.prompt == "unrelated"  # the unrelated job still ran
+    model.jobs.remove(jobs[0].id)
+    assert [j.state for j in model.jobs.queue.jobs] == ["blocked", "running"]
+
+
+def test_a_chain_that_cannot_be_planned_says_which_step(model, qtbot):
+    with qtbot.waitSignal(model.error_raised) as error:
+        assert not model.jobs.enqueue_chain([{"prompt": "a"}, {"strength": 1.5}])
+    assert error.args[1].startswith("Step 2:") and "Strength" in error.args[1]
+    assert model.jobs.queue.jobs == []
+
+
+@pytest.mark.parametrize(("parameter", "text", "words"), [
+    ("strength", "0.4", "at least two"),
+    ("strength", "0.4, abc", "“abc” is not a number"),
+    ("strength", "0.4, 1.5", "Strength must be above 0 and at most 1"),
+    ("steps", "4, 5.5", "“5.5” is not a whole number"),
+    ("guidance", "1, 60", "Guidance scale must be between 0 and 50"),
+    ("seed", "1, -3", "seed must be a whole number from 0"),
+])
+def test_bad_sweep_values_get_a_sentence(model, parameter, text, words):
+    with pytest.raises(ValueError, match=words):
+        parse_sweep_values(parameter, text, model.params)
+
+
+def test_a_sweep_uses_one_seed_and_saves_a_labelled_grid_with_every_cell_a_node(model, host, qtbot, data_dir):
+    model.update_params(seed=None)
+    assert model.jobs.enqueue_sweep("strength", "0.4, 0.6, 1.0")
+    nodes = []
+    with qtbot.waitSignal(model.jobs.grid_ready) as ready:
+        for color in ((250, 0, 0), (0, 250, 0), (0, 0, 250)):
+            nodes.append(_finish(host, _runs(host)[-1], color=color))
+    runs = _runs(host)
+    assert len({r.params.seed for r in runs}) == 1 and runs[0].params.seed is not None
+    assert [n.params["strength"] for n in nodes] == [0.4, 0.6, 1.0]
+    assert all(n.id in model.history.tree for n in nodes)
+
+    from desktop.engine.grid import CAPTION_HEIGHT, GAP, TITLE_HEIGHT
+
+    grid = Image.open(ready.args[0]).convert("RGB")
+    cell = 160  # results smaller than the narrowest cell sit in its middle, unscaled
+    assert grid.size == (GAP + 3 * (cell + GAP), TITLE_HEIGHT + GAP + cell + CAPTION_HEIGHT + GAP)
+    top = TITLE_HEIGHT + GAP
+    for index, color in enumerate(((250, 0, 0), (0, 250, 0), (0, 0, 250))):
+        x = GAP + index * (cell + GAP) + cell // 2
+        assert grid.getpixel((x, top + cell // 2)) == color  # the cells in sweep order
+        assert grid.getpixel((x - 33, top + cell // 2)) == (255, 255, 255)  # 64 px wide: not scaled up
+    bands = [grid.crop((GAP + i * (cell + GAP), top + cell, GAP + i * (cell + GAP) + cell, top + cell + CAPTION_HEIGHT))
+             for i in range(3)]
+    assert all(band.getextrema() != ((255, 255), (255, 255), (255, 255)) for band in bands)  # text drawn
+    assert bands[0].tobytes() != bands[1].tobytes() != bands[2].tobytes()  # and each label differs
+    title = grid.crop((0, 0, grid.width, TITLE_HEIGHT))
+    assert title.getextrema() != ((255, 255), (255, 255), (255, 255))
