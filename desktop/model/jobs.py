@@ -131,23 +131,15 @@ class QueueRunner(QObject):
 
         Step 1 starts from the current init image, or from text when there is none or ``from_text`` is set.
         """
-        if not steps:
-            self.error_raised.emit("bad_input", "Add at least one step to the chain.")
+        problem = self.chain_problem(steps, from_text=from_text)
+        if problem:
+            self.error_raised.emit("bad_input", problem)
             return False
         params, start = self._snapshot(text_only=from_text)
         if params is None:
             return False
         jobs: list[Job] = []
-        for number, step in enumerate(steps, 1):
-            changes = {k: v for k, v in step.items() if k in ("model", "prompt", "strength") and v not in ("", None)}
-            step_params = params.replace(**changes)
-            try:
-                step_params.validate()
-                if number == 1 and start == (None, None):
-                    step_params.require_a_start()
-            except RestyleError as exc:
-                self.error_raised.emit(exc.kind.value, f"Step {number}: {exc.message}")
-                return False
+        for number, step_params in enumerate(_chain_params(params, steps), 1):
             label = f"Chain step {number} of {len(steps)} · {Path(step_params.model).name} · {step_params.prompt}"
             job = self._job("chain", label, step_params, start if number == 1 else (None, None))
             if number > 1:
@@ -155,6 +147,20 @@ class QueueRunner(QObject):
             jobs.append(job)
         self._add(jobs)
         return True
+
+    def chain_problem(self, steps: list[dict], *, from_text: bool = False) -> str | None:
+        """A sentence naming the first step that cannot run, or None."""
+        if not steps:
+            return "Add at least one step to the chain."
+        starts_from_text = from_text or self._session.init_image is None
+        for number, step_params in enumerate(_chain_params(self._session.params, steps), 1):
+            try:
+                step_params.validate()
+                if number == 1 and starts_from_text:
+                    step_params.require_a_start()
+            except RestyleError as exc:
+                return f"Step {number}: {exc.message}"
+        return None
 
     def enqueue_folder(self, folder: str | Path) -> bool:
         """Queue one run per image in ``folder`` with the current settings; other files are reported."""
@@ -321,6 +327,12 @@ class QueueRunner(QObject):
                     return None, (None, None)
             return params, (None, None)
         return params, (session.init_node_for_queue(), str(session.init_image.path))
+
+
+def _chain_params(params: GenerationParams, steps: list[dict]) -> list[GenerationParams]:
+    """The parameters of each step: the current ones with the step's model, prompt and strength."""
+    keys = ("model", "prompt", "strength")
+    return [params.replace(**{k: v for k, v in step.items() if k in keys and v not in ("", None)}) for step in steps]
 
 
 def _label(what: str, params: GenerationParams) -> str:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QScrollArea,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +31,8 @@ from .model_picker import ModelPicker
 from .params_panel import ParamsPanel
 from .progress_panel import ProgressPanel
 from .prompt_panel import PromptPanel
+from .queue_actions import QueueActions
+from .queue_panel import QueuePanel
 from .qt_images import pil_to_qimage
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
@@ -66,6 +69,11 @@ class MainWindow(QMainWindow):
         self.progress_panel = ProgressPanel(model)
         self.history_panel = HistoryPanel(model)
         self.history_panel.setMinimumWidth(240)
+        self.queue_panel = QueuePanel(model)
+        self.side_tabs = QTabWidget()  # the history, and the queue beside it
+        self.side_tabs.setObjectName("sideTabs")
+        self.side_tabs.addTab(self.history_panel, "History")
+        self.side_tabs.addTab(self.queue_panel, "Queue")
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -87,7 +95,7 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(360)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.history_panel)
+        splitter.addWidget(self.side_tabs)
         splitter.addWidget(left)
         splitter.addWidget(scroll)
         splitter.setStretchFactor(1, 1)
@@ -157,6 +165,7 @@ class MainWindow(QMainWindow):
         self.cancel_action = self._action(run_menu, "&Cancel", self.model.cancel, ["Esc"])
         self.continue_action = self._action(run_menu, "C&ontinue from here", self.model.continue_from_selected,
                                             ["Ctrl+Shift+Return", "Ctrl+Shift+Enter"])
+        self.queue_actions = QueueActions(self, file_menu, run_menu)
         history_menu = self.menuBar().addMenu("&History")
         # Text boxes keep their own Ctrl+Z while they have the focus; elsewhere it walks the tree.
         self._action(history_menu, "Go to &parent", self.model.history.undo, [QKeySequence.StandardKey.Undo])
@@ -328,5 +337,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.model.settings.store_window_state(self.saveGeometry(), self.saveState())
         self.model.settings.sync()
+        self.model.jobs.detach()  # the run cut short by closing stays queued for the next start
         self._host.shutdown()
         super().closeEvent(event)

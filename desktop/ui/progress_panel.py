@@ -55,7 +55,10 @@ class ProgressPanel(QWidget):
 
     def _on_model_phase_changed(self, phase: str) -> None:
         running = phase != "idle"
-        self.generate_button.setEnabled(not running)
+        # While a run goes, Generate queues the next one (the queue panel shows it).
+        self.generate_button.setText("Queue next" if running else "Generate")
+        self.generate_button.setToolTip("Queue a run with these settings (Ctrl+Enter)" if running
+                                        else "Generate (Ctrl+Enter)")
         self.cancel_button.setEnabled(phase == "running")
         if phase == "cancelling":
             self.progress_bar.setFormat("Cancelling…")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PIL import Image
 
@@ -199,3 +201,39 @@ def test_a_sweep_uses_one_seed_and_saves_a_labelled_grid_with_every_cell_a_node(
     assert bands[0].tobytes() != bands[1].tobytes() != bands[2].tobytes()  # and each label differs
     title = grid.crop((0, 0, grid.width, TITLE_HEIGHT))
     assert title.getextrema() != ((255, 255), (255, 255), (255, 255))
+
+
+def test_a_folder_queues_each_image_and_reports_the_other_files(model, host, tmp_path, make_image, qtbot):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    make_image("folder/a.png", (40, 40))
+    make_image("folder/b.jpg", (40, 40))
+    (folder / "notes.txt").write_text("hello")
+    with qtbot.waitSignal(model.status_changed, check_params_cb=lambda m: "skipped" in m) as status:
+        assert model.jobs.enqueue_folder(folder)
+    assert "notes.txt" in status.args[0] and "Queued 2 images" in status.args[0]
+    first = _finish(host, _runs(host)[0])
+    second = _finish(host, _runs(host)[1])
+    tree = model.history.tree
+    assert [Path(tree.get(n.parent).source).name for n in (first, second)] == ["a.png", "b.jpg"]
+    assert model.jobs.queue.jobs == []
+
+
+def test_a_folder_without_images_is_refused_with_a_sentence(model, tmp_path, qtbot):
+    (tmp_path / "empty").mkdir()
+    with qtbot.waitSignal(model.error_raised) as error:
+        assert not model.jobs.enqueue_folder(tmp_path / "empty")
+    assert "holds no images" in error.args[1]
+
+
+def test_a_job_cut_short_by_a_restart_runs_again_from_the_start(model, host, data_dir, qapp):
+    model.update_params(seed=7)
+    model.jobs.enqueue_batch(2)
+    assert model.jobs.queue.jobs[0].state == "running"
+    other = RecordingHost()
+    again = _session(data_dir, other)
+    assert [(j.state, j.params["seed"]) for j in again.jobs.queue.jobs] == [("waiting", 7), ("waiting", 8)]
+    again.jobs.resume()
+    _finish(other, _runs(other)[0])
+    _finish(other, _runs(other)[1])
+    assert [r.params.seed for r in _runs(other)] == [7, 8] and again.jobs.queue.jobs == []

@@ -1,0 +1,111 @@
+"""The queue panel: the runs waiting their turn, with up/down, remove, cancel and pause/resume."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGridLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+
+STATE_MARKS = {"running": "▶", "waiting": "•", "blocked": "⛔"}
+EMPTY_TEXT = ("Nothing queued. Press Generate while a run goes to queue the next, or use Run ▸ Sweep, "
+              "Batch or Plan a chain.")
+
+
+class QueuePanel(QWidget):
+    """A list over the session's JobQueue; the list is rebuilt whenever the queue changes."""
+
+    def __init__(self, session, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._session = session
+        self._runner = session.jobs
+        self.view = QListWidget()
+        self.view.setObjectName("queueView")
+        self.view.setWordWrap(True)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("queueStatusLabel")
+        self.status_label.setWordWrap(True)
+        self.up_button = self._button("▲ Up", "queueUpButton", lambda: self._move(-1))
+        self.down_button = self._button("▼ Down", "queueDownButton", lambda: self._move(1))
+        self.remove_button = self._button("Remove", "queueRemoveButton", self._remove)
+        self.cancel_button = self._button("Cancel running", "queueCancelButton", session.cancel)
+        self.pause_button = self._button("Pause", "queuePauseButton", self._toggle_pause)
+        buttons = QGridLayout()
+        buttons.addWidget(self.up_button, 0, 0)
+        buttons.addWidget(self.down_button, 0, 1)
+        buttons.addWidget(self.remove_button, 0, 2)
+        buttons.addWidget(self.cancel_button, 1, 0, 1, 2)
+        buttons.addWidget(self.pause_button, 1, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(buttons)
+        self._runner.queue.changed.connect(self._on_queue_changed)
+        self.view.currentItemChanged.connect(lambda *_: self._update_buttons())
+        session.phase_changed.connect(lambda _phase: self._update_buttons())
+        self._on_queue_changed()
+
+    def _button(self, text: str, name: str, slot) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.clicked.connect(slot)
+        return button
+
+    def selected_job_id(self) -> str | None:
+        """The id of the selected job, or None."""
+        item = self.view.currentItem()
+        return None if item is None else item.data(Qt.ItemDataRole.UserRole)
+
+    def select_job(self, job_id: str) -> None:
+        """Select the row of this job."""
+        for row in range(self.view.count()):
+            if self.view.item(row).data(Qt.ItemDataRole.UserRole) == job_id:
+                self.view.setCurrentRow(row)
+
+    # --- actions -----------------------------------------------------------------------------------------
+    def _move(self, delta: int) -> None:
+        job_id = self.selected_job_id()
+        if job_id is not None:
+            self._runner.move(job_id, delta)
+
+    def _remove(self) -> None:
+        job_id = self.selected_job_id()
+        if job_id is not None:
+            self._runner.remove(job_id)
+
+    def _toggle_pause(self) -> None:
+        if self._runner.queue.paused:
+            self._runner.resume()
+        else:
+            self._runner.pause()
+
+    # --- queue signals -----------------------------------------------------------------------------------
+    def _on_queue_changed(self) -> None:
+        selected = self.selected_job_id()
+        self.view.clear()
+        for job in self._runner.queue.jobs:
+            text = f"{STATE_MARKS.get(job.state, '')} {job.label}"
+            if job.state == "blocked":
+                text += f" (blocked: {job.note}; remove it)"
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, job.id)
+            item.setToolTip(text)
+            self.view.addItem(item)
+        if selected is not None:
+            self.select_job(selected)
+        queue = self._runner.queue
+        waiting = queue.waiting_count()
+        if not queue.jobs:
+            self.status_label.setText(EMPTY_TEXT)
+        else:
+            paused = " · paused: press Resume to run them" if queue.paused and waiting else ""
+            self.status_label.setText(f"{waiting} waiting{paused}")
+        self.pause_button.setText("Resume" if queue.paused else "Pause")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        job = self._runner.queue.get(self.selected_job_id() or "")
+        movable = job is not None and job.state != "running"
+        self.up_button.setEnabled(movable)
+        self.down_button.setEnabled(movable)
+        self.remove_button.setEnabled(movable)
+        self.cancel_button.setEnabled(self._session.phase.value == "running")
