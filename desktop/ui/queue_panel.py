@@ -88,7 +88,7 @@ class QueuePanel(QWidget):
                 text += f" (blocked: {job.note}; remove it)"
             item = QListWidgetItem(text)
             item.setData(Qt.ItemDataRole.UserRole, job.id)
-            item.setToolTip(text)
+            item.setToolTip(_tooltip(text, job.params))
             self.view.addItem(item)
         if selected is not None:
             self.select_job(selected)
@@ -109,3 +109,11 @@ class QueuePanel(QWidget):
         self.down_button.setEnabled(movable)
         self.remove_button.setEnabled(movable)
         self.cancel_button.setEnabled(self._session.phase.value == "running")
+
+
+def _tooltip(text: str, params: dict) -> str:
+    """The row's text and the settings the run will use."""
+    seed = params.get("seed")
+    return (f"{text}\nModel: {params.get('model', '')}\nPrompt: {params.get('prompt', '')}\n"
+            f"Strength {params.get('strength')}, guidance {params.get('guidance_scale')}, "
+            f"{params.get('steps')} steps, seed {'random' if seed is None else seed}")

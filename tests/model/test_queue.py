@@ -237,3 +237,22 @@ def test_a_job_cut_short_by_a_restart_runs_again_from_the_start(model, host, dat
     _finish(other, _runs(other)[0])
     _finish(other, _runs(other)[1])
     assert [r.params.seed for r in _runs(other)] == [7, 8] and again.jobs.queue.jobs == []
+
+
+def test_a_sweep_cut_by_a_restart_and_a_failed_cell_still_gets_its_grid(model, host, data_dir, qapp, qtbot):
+    assert model.jobs.enqueue_sweep("steps", "2, 3, 4")
+    _finish(host, _runs(host)[0], color=(250, 0, 0))
+    other = RecordingHost()
+    again = _session(data_dir, other)  # the app stopped during the second cell
+    again.jobs.resume()
+    _fail(other, _runs(other)[0])
+    with qtbot.waitSignal(again.jobs.grid_ready) as ready, \
+            qtbot.waitSignal(again.status_changed, check_params_cb=lambda m: "did not finish" in m):
+        _finish(other, _runs(other)[1], color=(0, 0, 250))
+    grid = Image.open(ready.args[0]).convert("RGB")
+    from desktop.engine.grid import GAP, TITLE_HEIGHT
+
+    middle = TITLE_HEIGHT + GAP + 80
+    assert grid.getpixel((GAP + 80, middle)) == (250, 0, 0)  # steps 2, made before the restart
+    assert grid.getpixel((2 * GAP + 160 + 80, middle)) == (0, 0, 250)  # steps 4; steps 3 failed and is left out
+    assert grid.width == GAP + 2 * (160 + GAP)

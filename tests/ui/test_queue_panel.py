@@ -48,8 +48,9 @@ def test_generate_while_running_queues_and_the_panel_reorders_and_removes(qtbot,
     assert len(rows) == 3 and all(r.startswith("•") for r in rows)
     assert ["second" in rows[0], "third" in rows[1], "fourth" in rows[2]] == [True] * 3
     assert window.side_tabs.tabText(1) == "Queue (3)"
-
     view = window.findChild(QListWidget, "queueView")
+    assert "Prompt: second" in view.item(0).toolTip() and "seed 1" in view.item(0).toolTip()
+
     view.setCurrentRow(2)  # fourth
     _click(qtbot, window, "queueUpButton")
     _click(qtbot, window, "queueUpButton")
