@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow
 
 from desktop import APP_NAME, __version__
@@ -79,5 +80,40 @@ def run_gui(argv: list[str]) -> int:
     """Open the window and run the event loop until it closes."""
     app = ensure_application()
     window = build_main_window(argv)
+    if parse_gui_args(argv).exit_when_shown:
+        _exit_after_first_paint(app)
     window.show()
     return app.exec()
+
+
+class _FirstPaint(QObject):
+    """Calls ``then`` once the event-loop pass that handled the first paint event of any widget is over."""
+
+    def __init__(self, then, parent=None) -> None:
+        super().__init__(parent)
+        self._then = then
+        self._seen = False
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Paint and not self._seen:
+            self._seen = True
+            QTimer.singleShot(0, self._then)
+        return False
+
+
+def _exit_after_first_paint(app: QApplication) -> None:
+    """``--exit-when-shown``: print when the window first painted (``time.monotonic()``, one clock for every
+    process on Linux, so a launcher can subtract its own launch time) and exit 0. Frozen start-up is measured
+    this way (bench/startup_frozen.py), and the bundle test proves the frozen window opens."""
+    import os
+    import time
+
+    def report() -> None:
+        print(f"shown at monotonic {time.monotonic():.6f}", flush=True)
+        log.info("window shown; exiting (--exit-when-shown)")
+        logging.shutdown()
+        os._exit(0)  # closing normally would wait for a model preload under way on the worker
+
+    app.installEventFilter(_FirstPaint(report, parent=app))
+    QTimer.singleShot(60_000, lambda: (print("the window did not paint within 60 s", file=sys.stderr, flush=True),
+                                       os._exit(1)))

@@ -34,6 +34,9 @@ def _gui_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help="keep settings, logs and outputs in this folder")
     parser.add_argument("--self-test", action="store_true", help="check the install headless with a tiny "
                         "random model (offline, no window) and exit: 0 passed, 1 failed")
+    # For start-up benchmarks and bundle checks, not for users: open the window, print the moment it first
+    # painted, exit 0.
+    parser.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     return parser
 

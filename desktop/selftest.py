@@ -51,9 +51,14 @@ def run_self_test(data_dir: str | None = None) -> int:
     from desktop.paths import data_dir as resolve_data_dir
     from desktop.paths import setup_logging
 
-    log_file = setup_logging(resolve_data_dir(data_dir))
+    folder = resolve_data_dir(data_dir)
+    log_file = setup_logging(folder)
+    # The folders a frozen bundle must share with an installed copy: the bundle test compares them.
+    from huggingface_hub.constants import HF_HUB_CACHE
+
     _say(f"{APP_NAME} {__version__} self-test (Python {sys.version.split()[0]}, "
-         f"{'frozen' if getattr(sys, 'frozen', False) else 'from source'}); log: {log_file}")
+         f"{'frozen' if getattr(sys, 'frozen', False) else 'from source'}); data folder: {folder}; "
+         f"Hub cache: {HF_HUB_CACHE}; log: {log_file}")
     log.info("self-test started")
     workdir = Path(tempfile.mkdtemp(prefix="restyle-selftest-"))
     try:
