@@ -1,12 +1,23 @@
 #!/usr/bin/env bash
-# Build the Linux bundle dist/restyle/ and dist/restyle-linux-x86_64.tar.gz, then self-test the frozen app.
-# Usage: packaging/build_linux.sh   (from anywhere; uses the repository's .venv)
+# Build the Linux bundle dist/restyle/, self-test it frozen, then package it (packaging/linux/package.sh):
+# a .tar.gz, a .deb, an AppDir (and an AppImage where appimagetool is installed). docs/PACKAGING.md has more.
+#
+#   packaging/build_linux.sh                      the CPU bundle, from .venv (torch as scripts/setup installs it)
+#   RESTYLE_VENV=.venv-cuda RESTYLE_TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128" \
+#       packaging/build_linux.sh                  the CUDA bundle, from its own virtualenv (on a CUDA workstation)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=.venv/bin/python
+VENV=${RESTYLE_VENV:-.venv}
+export RESTYLE_VENV=$VENV
+scripts/setup
+PY=$VENV/bin/python
 if ! "$PY" -c "import PyInstaller" 2>/dev/null; then
-    "$PY" -m pip install "pyinstaller>=6,<7"
+    "$PY" -m pip install --disable-pip-version-check -q "pyinstaller>=6,<7"
 fi
+# The torch build decides the bundle's flavour (and its size: docs/PACKAGING.md).
+flavour=$("$PY" -c "import torch; v = torch.version; print('cu' + v.cuda.replace('.', '') if v.cuda else
+                    'rocm' + v.hip.split('-')[0] if getattr(v, 'hip', None) else 'cpu')")
+echo "torch $("$PY" -c "import torch; print(torch.__version__)") ($flavour)"
 start=$(date +%s)
 "$PY" -m PyInstaller --noconfirm --clean --distpath dist --workpath build packaging/restyle.spec
 # transformers and diffusers are collected as .py sources (their lazy imports read them), and a frozen app
@@ -27,6 +38,5 @@ for exe in restyle-cli restyle; do
     grep -q "^self-test passed" "$check_dir/$exe.out"
 done
 
-tar -C dist -czf dist/restyle-linux-x86_64.tar.gz restyle
-echo "archive: $(du -h dist/restyle-linux-x86_64.tar.gz | cut -f1) dist/restyle-linux-x86_64.tar.gz" \
-     "(total $(( $(date +%s) - start )) s)"
+RESTYLE_FLAVOUR=$flavour packaging/linux/package.sh dist
+echo "total: $(( $(date +%s) - start )) s"
