@@ -67,7 +67,7 @@ def main() -> int:
         return 2
     setup_env()
     print_machine()
-    print(f"bundle: {args.bundle} ({sum(f.stat().st_size for f in args.bundle.rglob('*') if f.is_file()) / 1e6:.0f} MB)")
+    print(f"bundle: {args.bundle} ({sum(f.stat().st_size for f in args.bundle.rglob('*') if f.is_file() and not f.is_symlink()) / 1e6:.0f} MB)")
     ok = True
     with temp_dir() as tmp:
         tmp = Path(tmp)
