@@ -18,10 +18,12 @@ class ErrorKind(str, enum.Enum):
 class RestyleError(Exception):
     """An error whose message is one sentence meant for the user, not a traceback."""
 
-    def __init__(self, kind: ErrorKind, message: str):
+    def __init__(self, kind: ErrorKind, message: str, suggestion=None):
         super().__init__(message)
         self.kind = kind
         self.message = message
+        # Something the user can accept with one click (out of memory: a lighter RuntimeSettings), or None.
+        self.suggestion = suggestion
 
     def __str__(self) -> str:  # pragma: no cover - trivial
         return self.message

@@ -30,17 +30,44 @@ def vae_fingerprint(vae) -> str:
     return digest.hexdigest()[:16]
 
 
-def decode_latents(pipe, latents):
-    """The PIL image for scaled latents, decoded exactly as the SD/SDXL pipelines do it."""
+def decode_latents(pipe, latents, notes: list[str] | None = None):
+    """The PIL image for scaled latents, decoded exactly as the SD/SDXL pipelines do it.
+
+    A half-precision VAE can overflow into NaN, which shows as a black image (the SDXL VAE in fp16 is the
+    known case, diffusers' ``force_upcast``; others happen): then the latents are decoded again with the VAE
+    in fp32 and a sentence saying so goes into ``notes``.
+    """
     import torch
 
     vae = pipe.vae
     upcast = vae.dtype == torch.float16 and getattr(vae.config, "force_upcast", False)
-    if upcast:  # the SDXL VAE overflows in fp16 (black/NaN images)
+    pixels = _decode(pipe, latents, upcast)
+    if not bool(torch.isfinite(pixels).all()) and not upcast and vae.dtype != torch.float32:
+        pixels = _decode(pipe, latents, True)
+        if notes is not None:
+            notes.append(f"The VAE gave an empty (NaN) image in {str(vae.dtype).removeprefix('torch.')}, so the "
+                         "result was decoded again in fp32.")
+    if not bool(torch.isfinite(pixels).all()):
+        from .errors import ErrorKind, RestyleError
+
+        raise RestyleError(ErrorKind.INTERNAL, "The model's VAE turned the result into an empty (NaN) image even in "
+                           "fp32. Try fp32 in Settings, or another model.")
+    return pipe.image_processor.postprocess(pixels, output_type="pil")[0]
+
+
+def _decode(pipe, latents, fp32: bool):
+    """Decoded pixels in [-1, 1]; ``fp32`` runs the VAE in float32 for this decode only."""
+    import torch
+
+    vae = pipe.vae
+    original = vae.dtype
+    if fp32 and original != torch.float32:
         vae.to(dtype=torch.float32)
     try:
         weights_dtype = next(iter(vae.post_quant_conv.parameters())).dtype
-        x = latents.to(device=vae.device, dtype=weights_dtype)
+        # The execution device, not vae.device: under offload the VAE waits on the CPU until it runs.
+        device = getattr(pipe, "_execution_device", vae.device)
+        x = latents.to(device=device, dtype=weights_dtype)
         mean, std = getattr(vae.config, "latents_mean", None), getattr(vae.config, "latents_std", None)
         if mean is not None and std is not None:
             mean = torch.tensor(mean).view(1, -1, 1, 1).to(x.device, x.dtype)
@@ -49,11 +76,10 @@ def decode_latents(pipe, latents):
         else:
             x = x / vae.config.scaling_factor
         with torch.inference_mode():
-            pixels = vae.decode(x, return_dict=False)[0]
-        return pipe.image_processor.postprocess(pixels, output_type="pil")[0]
+            return vae.decode(x, return_dict=False)[0].float()
     finally:
-        if upcast:
-            vae.to(dtype=torch.float16)
+        if vae.dtype != original:
+            vae.to(dtype=original)
 
 
 def save_latents(latents, path: str | Path, vae_id: str) -> Path:

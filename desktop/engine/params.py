@@ -163,6 +163,7 @@ class ModelInfo:
     # The entry of families.FAMILIES that gives its defaults and controls: sd, sdxl, sdxl-refiner,
     # kandinsky22 or other ("" from older records: read as the family).
     profile: str = ""
+    runtime_notes: tuple[str, ...] = ()  # device/memory settings that could not apply here, as sentences
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .controlnet import controlnet_call_kwargs, controlnet_pipelines, default_controlnet, load_controlnet
 from .depth import load_depth_map, match_depth_to
-from .device import default_dtype, pick_device
+from .device import pick_device
 from .errors import ErrorKind, RestyleError
 from .families import PRIOR, family_call_kwargs, profile_of, refuse_unsupported, resolve_family_params, spec_for
 from .images import fit_size, load_image, resize_for_model
@@ -23,6 +23,8 @@ from .params import GenerationParams, GenerationResult, ModelInfo, StepInfo, eff
 from .output import sampler_name
 from .previews import latent_preview
 from .prompt_embeds import prompt_call_kwargs
+from .runtime import (RuntimeSettings, apply_in_place, is_out_of_memory, load_device, out_of_memory_error, place,
+                      resolve_runtime, torch_dtype)
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class _Loaded:
     # (ControlNet name, img2img, txt2img), made from img2img with from_pipe. One ControlNet at a time: each
     # weighs about a third of the UNet, and artists switch depth on and off far more often than ControlNets.
     control: tuple[str, object, object] | None = None
+    applied: RuntimeSettings | None = None  # the device and memory settings in force on these pipelines
 
 
 class Engine:
@@ -52,6 +55,7 @@ class Engine:
         self._status = status or (lambda message: None)
         self._loaded: _Loaded | None = None
         self.allow_pickles = allow_pickles  # the user's "Allow pickle checkpoints" (read as weights only)
+        self.runtime = RuntimeSettings()
         quiet_libraries()
 
     @property
@@ -59,17 +63,35 @@ class Engine:
         """The loaded model, or None."""
         return self._loaded.info if self._loaded else None
 
+    def configure(self, runtime: RuntimeSettings) -> None:
+        """Use these device and memory settings from the next ``load`` on (``runtime.device`` is ignored:
+        the device travels in GenerationParams). Tiling and the like switch on the loaded model; a new dtype
+        or offload reloads it."""
+        self.runtime = runtime.validate()
+
     def load(self, model: str, device: str = "auto") -> ModelInfo:
         """Make ``model`` the loaded one (no-op when it already is); raises RestyleError."""
         source = resolve_model(model, allow_pickles=self.allow_pickles)
         device = pick_device(device)
-        key = (source.location, device)
+        runtime, notes = resolve_runtime(self.runtime, device)
+        key = (source.location, device, runtime.reload_key())
         if self._loaded and self._loaded.key == key:
+            self._loaded.applied = apply_in_place(self._loaded.img2img, runtime, self._loaded.applied)
+            if notes != self._loaded.info.runtime_notes:
+                self._loaded.info = replace(self._loaded.info, runtime_notes=notes)
             return self._loaded.info
         self._loaded = None  # drop the old pipeline before loading the next, so both never share memory
-        dtype = default_dtype(device)
+        dtype = torch_dtype(runtime.dtype)
         started = time.perf_counter()
-        pipe = load_img2img_pipeline(source, device, dtype, self._status, allow_pickles=self.allow_pickles)
+        try:
+            pipe = load_img2img_pipeline(source, load_device(runtime, device), dtype, self._status,
+                                         allow_pickles=self.allow_pickles)
+            place(pipe, runtime, device)
+            applied = apply_in_place(pipe, runtime, None)
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+            raise out_of_memory_error(runtime, device, None) from exc
         pipeline_class = type(pipe).__name__
         family = family_of(pipeline_class)
         info = ModelInfo(
@@ -82,8 +104,9 @@ class Engine:
             dtype=str(dtype).removeprefix("torch."),
             vae_id=vae_fingerprint(pipe.vae) if getattr(pipe, "vae", None) is not None else "",
             profile=profile_of(pipe),
+            runtime_notes=notes,
         )
-        self._loaded = _Loaded(key, info, pipe)
+        self._loaded = _Loaded(key, info, pipe, applied=applied)
         log.info("loaded %s as %s on %s in %.2fs", source.location, pipeline_class, device, time.perf_counter() - started)
         return info
 
@@ -94,6 +117,7 @@ class Engine:
 
             # from_pipe shares every module with the img2img pipeline: no second load, no extra memory.
             self._loaded.txt2img = AutoPipelineForText2Image.from_pipe(self._loaded.img2img)
+            place(self._loaded.txt2img, self._loaded.applied, self._loaded.info.device)
             self._loaded.txt2img.set_progress_bar_config(disable=True)
         return self._loaded.txt2img
 
@@ -107,6 +131,8 @@ class Engine:
         base = loaded.img2img
         controlnet = load_controlnet(name, base.unet.dtype, loaded.info.device, self._status)
         img2img, txt2img = controlnet_pipelines(base, controlnet)  # refuses a ControlNet of another family
+        for pipe in (img2img, txt2img):
+            place(pipe, loaded.applied, loaded.info.device)
         loaded.control = (name, img2img, txt2img)
         return img2img, txt2img
 
@@ -167,8 +193,8 @@ class Engine:
             pipe = control_pipes[0] if control_pipes else self._loaded.img2img
             num_steps = effective_steps(params.steps, params.strength)
             if latent_init is not None:
-                unet = self._loaded.img2img.unet
-                image_arg = latent_init.to(device=unet.device, dtype=unet.dtype)
+                # The execution device, not unet.device: under offload the UNet sits on the CPU (or meta).
+                image_arg = latent_init.to(device=pipe._execution_device, dtype=pipe.unet.dtype)
             else:
                 image_arg = resize_for_model(init, (params.width, params.height))
             call.update(image=image_arg, strength=params.strength)
@@ -222,19 +248,22 @@ class Engine:
         except _Cancelled:
             _free_hooks(pipe)
             raise RestyleError(ErrorKind.CANCELLED, "Cancelled; nothing was saved.") from None
-        except torch.OutOfMemoryError as exc:
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
             _free_hooks(pipe)
-            raise RestyleError(
-                ErrorKind.OUT_OF_MEMORY,
-                f"The device ran out of memory at {params.width}×{params.height}. Try a smaller size or fewer "
-                "other programs on the GPU.",
-            ) from exc
+            raise out_of_memory_error(self._loaded.applied, info.device, (params.width, params.height)) from exc
         if cancelled():
             raise RestyleError(ErrorKind.CANCELLED, "Cancelled; nothing was saved.")
         latents = None
         if keep_latents:
             latents = output.images[:1].detach().cpu()
-            image = decode_latents(pipe, output.images[:1])
+            try:
+                image = decode_latents(pipe, output.images[:1], notes)  # redone in fp32 if fp16 gives NaN
+            except Exception as exc:
+                if not is_out_of_memory(exc):
+                    raise
+                raise out_of_memory_error(self._loaded.applied, info.device, (params.width, params.height)) from exc
         else:
             image = output.images[0]
         return GenerationResult(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from .requests import EstimateDepthRequest, GenerateRequest, LoadModelRequest
 
 log = logging.getLogger(__name__)
 
+MEMORY_REPORT_INTERVAL_S = 2.0
 NO_IMAGE_FOR_DEPTH = "Drop or open an image first: depth is estimated from the init image."
 
 
@@ -37,12 +39,17 @@ class InferenceWorker(QObject):
     cancelled = Signal(int)  # job id
     job_done = Signal(int)  # job id, after every request whatever its outcome
     depth_ready = Signal(int, str)  # job id, path of the saved depth map
+    # Before ``failed`` for an out-of-memory error that has a lighter setting to offer: job id, MemoryOffer.
+    out_of_memory = Signal(int, object)
+    memory_changed = Signal(object)  # MemoryReport: after every job, and every few seconds during a run
+    devices_found = Signal(object)  # tuple of the devices this machine has ("cuda", "mps", "cpu"), once
 
     def __init__(self, log_path: str = ""):
         super().__init__()
         self._engine = None
         self._depth_estimator = None  # one DepthEstimator: it keeps its depth model loaded between estimates
         self._log_path = log_path
+        self._last_memory_report = 0.0
 
     def _get_engine(self):
         if self._engine is None:
@@ -52,7 +59,20 @@ class InferenceWorker(QObject):
             Engine = import_engine()  # heavy: first use only, on this thread  # noqa: N806
 
             self._engine = Engine(status=self.status.emit)
+            from desktop.engine.runtime import available_devices
+
+            self.devices_found.emit(available_devices())
         return self._engine
+
+    def _report_memory(self) -> None:
+        """Tell the status bar what the loaded model uses (cheap: no synchronisation with the GPU)."""
+        info = self._engine.model_info if self._engine is not None else None
+        if info is None:
+            return
+        from desktop.engine.runtime import memory_report
+
+        self._last_memory_report = time.monotonic()
+        self.memory_changed.emit(memory_report(info.device, info.dtype))
 
     @Slot(object)
     def handle(self, request) -> None:
@@ -70,19 +90,28 @@ class InferenceWorker(QObject):
                 self.cancelled.emit(request.job_id)
             else:
                 log.warning("job %s failed: %s", request.job_id, exc.message)
+                if exc.kind is ErrorKind.OUT_OF_MEMORY and exc.suggestion is not None:
+                    self.out_of_memory.emit(request.job_id, exc.suggestion)
                 self.failed.emit(exc.kind.value, exc.message)
         except Exception as exc:  # noqa: BLE001 - the thread must survive anything the libraries throw
             log.error("job %s crashed:\n%s", request.job_id, traceback.format_exc())
             kind, message = _classify(exc)
             self.failed.emit(kind.value, f"{message} Details are in the log: {self._log_path}")
         finally:
+            try:
+                self._report_memory()
+            except Exception:  # noqa: BLE001 - a status figure must never break a job
+                log.exception("reading the memory in use failed")
             self.job_done.emit(request.job_id)
 
     def _load(self, request: LoadModelRequest) -> None:
         engine = self._get_engine()
+        if request.runtime is not None:
+            engine.configure(request.runtime)
         info = engine.load(request.model, request.device)
         self.model_ready.emit(info)
-        self.status.emit(f"{info.display_name} ready on {info.device} ({info.dtype}).")
+        notes = "".join(f" {note}" for note in info.runtime_notes)  # e.g. fp16 asked for on the CPU
+        self.status.emit(f"{info.display_name} ready on {info.device} ({info.dtype}).{notes}")
 
     def _estimate_depth(self, request: EstimateDepthRequest) -> None:
         if not request.image_path:
@@ -118,7 +147,11 @@ class InferenceWorker(QObject):
             self.progress.emit(step.step, step.total, -1.0 if step.eta is None else step.eta)
             if step.preview is not None:
                 self.preview.emit(array_to_qimage(step.preview), step.step, step.total)
+            if time.monotonic() - self._last_memory_report >= MEMORY_REPORT_INTERVAL_S:
+                self._report_memory()
 
+        if request.runtime is not None:
+            engine.configure(request.runtime)
         # Loading counts as part of the job for cancel purposes, so the check also covers it.
         engine.load(params.model, params.device)
         if engine.model_info is not before:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from desktop.engine.params import GenerationParams
+from desktop.engine.runtime import RuntimeSettings
 
 _ids = itertools.count(1)
 
@@ -20,6 +21,7 @@ class LoadModelRequest:
     model: str
     device: str = "auto"
     job_id: int = field(default_factory=lambda: next(_ids))
+    runtime: RuntimeSettings | None = None  # device and memory settings to apply first; None keeps the current
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class GenerateRequest:
     job_id: int = field(default_factory=lambda: next(_ids))
     # A latent cache of the init image; used when the loaded model has the same VAE.
     init_latents: str | None = None
+    runtime: RuntimeSettings | None = None  # applied before the run (a change of precision reloads the model)
     # Runs on the worker thread once the PNG is saved, before anyone hears of the result: the session uses
     # it to write the history node, so a finished image is on disk before it is shown as done.
     persist: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)

@@ -1,0 +1,295 @@
+"""Devices and memory: how a pipeline is placed, what precision it runs in, and what to do when memory runs out.
+
+``RuntimeSettings`` is what the settings dialog edits and persists. The engine resolves it against the device
+it really runs on (``resolve_runtime``: impossible combinations are downgraded with a sentence saying so),
+places a freshly loaded pipeline (``place``) and applies the switches that need no reload (``apply_in_place``:
+VAE tiling and slicing, attention slicing, the attention backend, channels-last, torch.compile).
+
+Importing this module imports no torch: the UI and the session use ``RuntimeSettings``, ``MemoryReport`` and
+``process_rss_bytes`` on the UI thread.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import importlib.util
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ErrorKind, RestyleError, bad_input
+
+log = logging.getLogger(__name__)
+
+DEVICES = ("auto", "cuda", "mps", "cpu")
+DTYPES = ("auto", "fp16", "bf16", "fp32")
+OFFLOADS = ("none", "model", "sequential")
+ATTENTIONS = ("sdpa", "xformers")
+# CUDA graphs take away the per-kernel launch cost that dominates a batch-1 UNet step; the first run after a
+# load (and after a new size) compiles for a minute or more.
+COMPILE_MODE = "reduce-overhead"
+TORCH_DTYPE_NAMES = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}
+OFFLOAD_LABELS = {"model": "model CPU offload", "sequential": "sequential CPU offload"}
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """Where and how pipelines run. ``device`` travels in GenerationParams; the engine reads the rest."""
+
+    device: str = "auto"  # auto = CUDA → MPS → CPU
+    dtype: str = "auto"  # auto = fp16 on a GPU, fp32 on the CPU
+    offload: str = "none"  # "model": one module on the GPU at a time; "sequential": one layer (very slow)
+    vae_tiling: bool = False  # decode (and encode) large images tile by tile
+    vae_slicing: bool = False  # decode a batch one image at a time
+    attention_slicing: bool = False  # attention in two steps (saves memory, slower with SDPA)
+    attention: str = "sdpa"  # "sdpa" (PyTorch's, the default) or "xformers" when installed
+    compile_unet: bool = False  # torch.compile the UNet: faster steps, slow first run
+    channels_last: bool = False  # NHWC memory format for the UNet (helps with compile on CUDA)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict of every field."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RuntimeSettings:
+        """Build from a dict, ignoring unknown keys."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def replace(self, **changes: Any) -> RuntimeSettings:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def validate(self) -> RuntimeSettings:
+        """Raise a bad-input RestyleError naming the first value that is not one of the choices."""
+        for label, value, choices in (("Device", self.device, DEVICES), ("Precision", self.dtype, DTYPES),
+                                      ("Offload", self.offload, OFFLOADS), ("Attention", self.attention, ATTENTIONS)):
+            if value not in choices:
+                raise bad_input(f"{label} must be one of {', '.join(choices)} (got {value!r}).")
+        return self
+
+    def reload_key(self) -> tuple:
+        """What a change of needs the model loaded again; everything else is switched on the loaded one."""
+        return (self.dtype, self.offload)
+
+
+def xformers_installed() -> bool:
+    """True when the xformers package can be imported (checked without importing it)."""
+    return importlib.util.find_spec("xformers") is not None
+
+
+def default_dtype_name(device: str) -> str:
+    """fp16 where the hardware runs it fast, fp32 on the CPU (fp16 on the CPU is slow and lossy)."""
+    return "fp16" if device.split(":")[0] in ("cuda", "mps") else "fp32"
+
+
+def resolve_runtime(settings: RuntimeSettings, device: str) -> tuple[RuntimeSettings, tuple[str, ...]]:
+    """The settings as they will really apply on ``device`` ("auto" dtype filled in), and a sentence for each
+    choice that could not be honoured there."""
+    import torch
+
+    settings.validate()
+    kind = device.split(":")[0]
+    notes: list[str] = []
+    dtype = settings.dtype if settings.dtype != "auto" else default_dtype_name(device)
+    if dtype == "fp16" and kind == "cpu":
+        notes.append("fp16 is slow and inexact on the CPU, so Restyle runs in fp32 there.")
+        dtype = "fp32"
+    if dtype == "bf16" and kind == "cuda" and not torch.cuda.is_bf16_supported():
+        notes.append("This GPU has no bf16 support, so Restyle runs in fp16.")
+        dtype = "fp16"
+    offload = settings.offload
+    if offload != "none" and kind == "cpu":
+        notes.append("CPU offload only helps a GPU; on the CPU everything is already in main memory.")
+        offload = "none"
+    attention = settings.attention
+    if attention == "xformers" and (kind != "cuda" or not xformers_installed()):
+        why = "runs on CUDA GPUs only" if xformers_installed() else "is not installed"
+        notes.append(f"xFormers {why}, so Restyle uses PyTorch's SDPA attention (about as fast).")
+        attention = "sdpa"
+    compile_unet = settings.compile_unet
+    if compile_unet and offload != "none":
+        notes.append("torch.compile does not work with CPU offload, so the UNet is not compiled.")
+        compile_unet = False
+    resolved = settings.replace(dtype=dtype, offload=offload, attention=attention, compile_unet=compile_unet)
+    return resolved, tuple(notes)
+
+
+def torch_dtype(name: str):
+    """The torch dtype for "fp16", "bf16" or "fp32"."""
+    import torch
+
+    return getattr(torch, TORCH_DTYPE_NAMES[name])
+
+
+def load_device(settings: RuntimeSettings, device: str) -> str:
+    """Where ``from_pretrained``'s modules go: the CPU when they will be offloaded (never the GPU first)."""
+    return "cpu" if settings.offload != "none" else device
+
+
+def place(pipe, settings: RuntimeSettings, device: str) -> None:
+    """Put a pipeline's modules where they run: offload hooks, or nothing (already on ``device``).
+
+    Called again for every pipeline made with ``from_pipe``: offload hooks belong to one pipeline.
+    """
+    if settings.offload == "model":
+        pipe.enable_model_cpu_offload(device=device)
+    elif settings.offload == "sequential":
+        pipe.enable_sequential_cpu_offload(device=device)
+
+
+def apply_in_place(pipe, settings: RuntimeSettings, previous: RuntimeSettings | None) -> RuntimeSettings:
+    """Switch the settings that need no reload on the pipeline's (shared) modules; returns what is applied.
+
+    Only what differs from ``previous`` is touched, so a compiled UNet is not recompiled for nothing.
+    """
+    import torch
+
+    def changed(name: str) -> bool:
+        return previous is None or getattr(previous, name) != getattr(settings, name)
+
+    vae = getattr(pipe, "vae", None)
+    if vae is not None and changed("vae_tiling") and hasattr(vae, "enable_tiling"):
+        vae.enable_tiling() if settings.vae_tiling else vae.disable_tiling()
+    if vae is not None and changed("vae_slicing") and hasattr(vae, "enable_slicing"):
+        vae.enable_slicing() if settings.vae_slicing else vae.disable_slicing()
+    if changed("attention_slicing") or changed("attention"):
+        # Slicing first: switching it resets the attention processors, and xFormers must come after.
+        if settings.attention_slicing:
+            pipe.enable_attention_slicing()
+        elif previous is not None and previous.attention_slicing:
+            pipe.disable_attention_slicing()
+        if settings.attention == "xformers":
+            pipe.enable_xformers_memory_efficient_attention()
+        elif previous is not None and previous.attention == "xformers":
+            pipe.disable_xformers_memory_efficient_attention()
+    unet = getattr(pipe, "unet", None)
+    if unet is not None and changed("channels_last"):
+        unet.to(memory_format=torch.channels_last if settings.channels_last else torch.contiguous_format)
+    if unet is not None and changed("compile_unet"):
+        if settings.compile_unet:
+            unet.compile(mode=COMPILE_MODE)  # in place: pipelines made with from_pipe share the compiled UNet
+        else:
+            unet._compiled_call_impl = None  # what nn.Module.compile set; the eager forward runs again
+    return settings
+
+
+# --- out of memory ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MemoryOffer:
+    """A lighter setting to retry with after running out of memory."""
+
+    settings: RuntimeSettings
+    label: str  # "VAE tiling", "model CPU offload", …: the retry button says "Retry with <label>"
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for torch.OutOfMemoryError and the RuntimeErrors MPS and some CUDA paths raise instead."""
+    name = type(exc).__name__
+    text = str(exc).lower()
+    return "OutOfMemory" in name or (isinstance(exc, RuntimeError) and "out of memory" in text)
+
+
+def free_memory() -> None:
+    """Give back what the failed attempt held: Python garbage first, then the allocator's cache."""
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    mps = getattr(torch, "mps", None)
+    if mps is not None and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        mps.empty_cache()
+
+
+def lighter(settings: RuntimeSettings, device: str, *, loading: bool = False) -> MemoryOffer | None:
+    """The next lighter setting: VAE tiling, then model offload, then sequential offload; None at the end.
+
+    While loading, tiling would not help (nothing has been decoded yet), so offload comes first.
+    """
+    gpu = device.split(":")[0] in ("cuda", "mps")
+    if not loading and not settings.vae_tiling:
+        return MemoryOffer(settings.replace(vae_tiling=True, vae_slicing=True), "VAE tiling")
+    if gpu and settings.offload == "none":
+        return MemoryOffer(settings.replace(offload="model", compile_unet=False), OFFLOAD_LABELS["model"])
+    if gpu and settings.offload == "model":
+        return MemoryOffer(settings.replace(offload="sequential", compile_unet=False), OFFLOAD_LABELS["sequential"])
+    return None
+
+
+def out_of_memory_error(settings: RuntimeSettings, device: str, size: tuple[int, int] | None) -> RestyleError:
+    """The error to raise after running out of memory, carrying the next lighter setting as ``suggestion``."""
+    free_memory()
+    where = "The GPU" if device.split(":")[0] in ("cuda", "mps") else "The computer"
+    what = f"at {size[0]}×{size[1]}" if size else "while loading the model"
+    offer = lighter(settings, device, loading=size is None)
+    if offer is not None:
+        message = f"{where} ran out of memory {what}. Turn on {offer.label} and try again?"
+    elif size is not None:
+        message = f"{where} ran out of memory {what}, even with every memory saving on. Try a smaller size."
+    else:
+        message = f"{where} ran out of memory {what}, even with every memory saving on. Close other programs " \
+                  "or choose a smaller model."
+    return RestyleError(ErrorKind.OUT_OF_MEMORY, message, suggestion=offer)
+
+
+# --- memory in use ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MemoryReport:
+    """What the status bar shows: the device, the precision and the memory in use."""
+
+    device: str  # "cpu", "cuda:0", "mps"
+    dtype: str  # "float16", …
+    used_bytes: int
+    total_bytes: int = 0  # 0 when unknown
+    label: str = "RAM"  # "VRAM" for a GPU's own memory
+
+    def text(self) -> str:
+        """"cuda:0 · float16 · VRAM 5.1/24 GB" or "cpu · float32 · RAM 1.2 GB"."""
+        used = self.used_bytes / 1e9
+        amount = f"{used:.1f}/{self.total_bytes / 1e9:.0f} GB" if self.total_bytes else f"{used:.1f} GB"
+        return f"{self.device} · {self.dtype} · {self.label} {amount}"
+
+
+def process_rss_bytes() -> int:
+    """This process's resident memory, without torch (Linux /proc, else the peak from ``resource``)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        pass
+    try:
+        import resource
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return int(peak if sys.platform == "darwin" else peak * 1024)
+    except (ImportError, OSError):
+        return 0
+
+
+def memory_report(device: str, dtype: str) -> MemoryReport:
+    """The memory in use on ``device``: the GPU's (reserved by this process / total) or the process's RAM."""
+    import torch
+
+    kind = device.split(":")[0]
+    if kind == "cuda" and torch.cuda.is_available():
+        index = torch.device(device).index or 0
+        total = torch.cuda.get_device_properties(index).total_memory
+        return MemoryReport(f"cuda:{index}", dtype, torch.cuda.memory_reserved(index), total, "VRAM")
+    if kind == "mps":
+        return MemoryReport("mps", dtype, int(torch.mps.driver_allocated_memory()), 0, "GPU memory")
+    return MemoryReport("cpu", dtype, process_rss_bytes(), 0, "RAM")
+
+
+def available_devices() -> tuple[str, ...]:
+    """The devices this machine can run on, in the order "auto" tries them."""
+    import torch
+
+    found = ["cuda"] if torch.cuda.is_available() else []
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        found.append("mps")
+    return (*found, "cpu")
