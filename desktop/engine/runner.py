@@ -91,7 +91,7 @@ class Engine:
         except Exception as exc:
             if not is_out_of_memory(exc):
                 raise
-            raise out_of_memory_error(runtime, device, None) from exc
+            raise out_of_memory_error(self.runtime, device, None) from exc
         pipeline_class = type(pipe).__name__
         family = family_of(pipeline_class)
         info = ModelInfo(
@@ -252,7 +252,7 @@ class Engine:
             if not is_out_of_memory(exc):
                 raise
             _free_hooks(pipe)
-            raise out_of_memory_error(self._loaded.applied, info.device, (params.width, params.height)) from exc
+            raise out_of_memory_error(self.runtime, info.device, (params.width, params.height)) from exc
         if cancelled():
             raise RestyleError(ErrorKind.CANCELLED, "Cancelled; nothing was saved.")
         latents = None
@@ -263,7 +263,7 @@ class Engine:
             except Exception as exc:
                 if not is_out_of_memory(exc):
                     raise
-                raise out_of_memory_error(self._loaded.applied, info.device, (params.width, params.height)) from exc
+                raise out_of_memory_error(self.runtime, info.device, (params.width, params.height)) from exc
         else:
             image = output.images[0]
         return GenerationResult(

@@ -20,6 +20,7 @@ from desktop.engine.params import GenerationParams, GenerationResult, ModelInfo
 from desktop.worker import GenerateRequest, LoadModelRequest
 
 from .depth_state import DepthState, replay_depth
+from .device_state import DeviceState
 from .history import Node, replay_plan, timestamp
 from .history_model import HistoryModel
 from .jobs import QueueRunner
@@ -74,6 +75,8 @@ class SessionModel(QObject):
     error_raised = Signal(str, str)  # ErrorKind value, message
     status_changed = Signal(str)
     metadata_found = Signal(object)  # ParsedParameters of a dropped image
+    # Out of memory with a lighter setting to offer: the sentence and the setting's name ("VAE tiling").
+    out_of_memory_offered = Signal(str, str)
 
     def __init__(self, settings: Settings, worker_host, *, log_path: str = ""):
         super().__init__()
@@ -92,6 +95,11 @@ class SessionModel(QObject):
         self.depth = DepthState(settings, worker_host)
         self.depth.error_raised.connect(self.error_raised)
         self.depth.status_changed.connect(self.status_changed)
+        self.devices = DeviceState(settings, worker_host)
+        self.devices.error_raised.connect(self.error_raised)
+        self.devices.runtime_changed.connect(self._on_devices_runtime_changed)
+        self._last_run: tuple[GenerationParams, bool] | None = None  # what a retry after out of memory re-runs
+        self._retry_run = False
         self._init_node: str | None = None  # the history node the init image is, when it is one
         self._auto_continue: tuple[bool, int, float | None] = (False, 1, None)
         self._chain: _Chain | None = None
@@ -159,12 +167,27 @@ class SessionModel(QObject):
         self.settings.model = name
         self.update_params(model=name)
         if name and preload:
-            self._host.submit(LoadModelRequest(name, self._params.device))
+            self._submit_load()
 
     def preload_model(self) -> None:
         """Start loading the chosen model, if any (called once the window is on screen)."""
         if self._params.model:
-            self._host.submit(LoadModelRequest(self._params.model, self._params.device))
+            self._submit_load()
+
+    def _submit_load(self) -> None:
+        runtime = self.devices.runtime
+        self._host.submit(LoadModelRequest(self._params.model, runtime.device, runtime=runtime))
+
+    def retry_lighter(self) -> bool:
+        """After running out of memory: turn on the offered lighter setting (persisted) and run again."""
+        if self._refuse_while_busy() or self.devices.take_offer() is None:
+            return False
+        if not self._retry_run or self._last_run is None:  # it ran out while loading: load again
+            if self._params.model:
+                self._submit_load()
+            return True
+        base, use_depth_panel = self._last_run
+        return self._start_run(base, use_depth_panel=use_depth_panel)
 
     def load_init_image(self, path: str | Path, *, node_id: str | None = None) -> bool:
         """Make the image at ``path`` the init image; a bad file is reported, the old image kept.
@@ -301,7 +324,9 @@ class SessionModel(QObject):
         return node.id
 
     def _start_run(self, base: GenerationParams, *, use_depth_panel: bool = True) -> bool:
-        params = base.replace(init_image=str(self._init.path) if self._init else None)
+        self._last_run = (base, use_depth_panel)
+        self.devices.drop_offer()
+        params = self.devices.apply(base.replace(init_image=str(self._init.path) if self._init else None))
         if use_depth_panel:  # a replay keeps the depth settings each step was made with
             params = self.depth.apply(params)
         try:
@@ -324,7 +349,8 @@ class SessionModel(QObject):
         init_latents = workspace.latent_path(parent) if parent and parent in workspace.tree else None
         persist = _persist_step(workspace, self._init, pending_import, parent)
         self._current = GenerateRequest(params, str(self.settings.output_dir),
-                                        init_latents=str(init_latents) if init_latents else None, persist=persist)
+                                        init_latents=str(init_latents) if init_latents else None, persist=persist,
+                                        runtime=self.devices.runtime)
         self._set_phase(Phase.RUNNING)
         self.progress_changed.emit(0, 0, -1.0)
         self._host.submit(self._current)
@@ -406,7 +432,16 @@ class SessionModel(QObject):
         self.jobs.run_ended(result)
 
     def _on_worker_failed(self, kind: str, message: str) -> None:
+        if kind == "out_of_memory" and self.devices.offer is not None:
+            self._retry_run = self._current is not None  # a run (re-run it) or a model load (load again)
+            self.out_of_memory_offered.emit(message, self.devices.offer.label)
+            return
         self.error_raised.emit(kind, message)
+
+    def _on_devices_runtime_changed(self, runtime) -> None:
+        # Applied now when nothing runs (a new precision reloads the model); else the next run carries it.
+        if self._phase is Phase.IDLE and self._params.model:
+            self._submit_load()
 
     def _on_worker_job_done(self, job_id: int) -> None:
         # Whatever ended the run (failure, cancel; success is handled above), the session is free again.

@@ -7,6 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 from desktop.engine.params import GenerationParams
+from desktop.engine.runtime import RuntimeSettings
 
 MAX_RECENT_MODELS = 10
 DEFAULT_LATENT_BUDGET = 2 * 1024**3
@@ -134,6 +135,27 @@ class Settings:
     @latent_budget_bytes.setter
     def latent_budget_bytes(self, value: int) -> None:
         self._qs.setValue("history/latent_budget", int(value))
+
+    # --- devices and memory ----------------------------------------------------------------------------
+    @property
+    def runtime(self) -> RuntimeSettings:
+        """Device, precision and memory savings (the settings dialog); defaults for values not understood."""
+        default = RuntimeSettings()
+        values = {}
+        for name, fallback in default.to_dict().items():
+            stored = self._qs.value(f"runtime/{name}", fallback)
+            if isinstance(fallback, bool):
+                stored = str(stored).strip().lower() in ("true", "1", "yes", "on")
+            values[name] = stored
+        try:
+            return RuntimeSettings.from_dict(values).validate()
+        except Exception:  # noqa: BLE001 - a hand-edited file must not stop the app from opening
+            return default
+
+    @runtime.setter
+    def runtime(self, value: RuntimeSettings) -> None:
+        for name, stored in value.to_dict().items():
+            self._qs.setValue(f"runtime/{name}", stored)
 
     # --- window ------------------------------------------------------------------------------------------
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:

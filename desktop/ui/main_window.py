@@ -26,6 +26,7 @@ from desktop.ui_text import node_caption
 from .banner import Banner
 from .canvas import Canvas
 from .depth_panel import DepthPanel
+from .device_status import DeviceStatus
 from .history_panel import HistoryPanel
 from .model_picker import ModelPicker
 from .params_panel import ParamsPanel
@@ -34,6 +35,7 @@ from .prompt_panel import PromptPanel
 from .queue_actions import QueueActions
 from .queue_panel import QueuePanel
 from .qt_images import pil_to_qimage
+from .settings_dialog import SettingsDialog
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
 PRELOAD_DELAY_MS = 150
@@ -103,6 +105,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(splitter)
         self.status_label = QLabel("")
         self.statusBar().addWidget(self.status_label, 1)
+        self.device_status = DeviceStatus(model)
+        self.statusBar().addPermanentWidget(self.device_status)
 
         self._build_actions()
         self.canvas.file_dropped.connect(self._on_canvas_file_dropped)
@@ -113,6 +117,8 @@ class MainWindow(QMainWindow):
         model.result_ready.connect(self._on_model_result_ready)
         model.result_ready.connect(self._on_model_result_notes)
         model.error_raised.connect(self._on_model_error_raised)
+        model.out_of_memory_offered.connect(self._on_model_out_of_memory_offered)
+        model.model_info_changed.connect(self._on_model_model_info_changed)
         model.status_changed.connect(self.status_label.setText)
         model.metadata_found.connect(self._on_model_metadata_found)
         model.phase_changed.connect(self._on_model_phase_changed)
@@ -158,6 +164,9 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "&Save workspace as…", self.save_workspace_dialog, [QKeySequence.StandardKey.SaveAs])
         file_menu.addSeparator()
         self._action(file_menu, "Open &output folder", self._open_output_folder)
+        file_menu.addSeparator()
+        self.settings_action = self._action(file_menu, "Se&ttings…", self.settings_dialog, ["Ctrl+,"])
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, [QKeySequence.StandardKey.Quit])
         run_menu = self.menuBar().addMenu("&Run")
@@ -316,6 +325,20 @@ class MainWindow(QMainWindow):
 
     def _on_model_error_raised(self, kind: str, message: str) -> None:
         self.error_banner.show_message(message)
+
+    def _on_model_out_of_memory_offered(self, message: str, label: str) -> None:
+        self.error_banner.show_message(message, [(f"Retry with {label}", self.model.retry_lighter)])
+
+    def _on_model_model_info_changed(self, info) -> None:
+        if info is not None and info.runtime_notes:  # e.g. fp16 chosen but running on the CPU
+            self.notice_banner.show_message(" ".join(info.runtime_notes))
+
+    def settings_dialog(self) -> SettingsDialog:
+        """Open the device and memory settings (non-blocking; returned so tests can drive it)."""
+        dialog = SettingsDialog(self.model.devices, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def _on_model_metadata_found(self, parsed) -> None:
         prompt = parsed.prompt if len(parsed.prompt) <= 80 else parsed.prompt[:77] + "…"

@@ -1,0 +1,146 @@
+"""The Settings dialog: device, precision and memory savings. Edits a RuntimeSettings; the session persists it."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.engine.runtime import RuntimeSettings, xformers_installed
+from desktop.model.device_state import DEVICE_NAMES
+
+DTYPE_LABELS = {"auto": "Automatic (fp16 on a GPU, fp32 on the CPU)", "fp16": "fp16 (half)", "bf16": "bf16",
+                "fp32": "fp32 (full; slowest, most memory)"}
+OFFLOAD_LABELS = {"none": "None (everything on the GPU; fastest)",
+                  "model": "Model offload (one part on the GPU at a time)",
+                  "sequential": "Sequential offload (least memory; very slow)"}
+ATTENTION_LABELS = {"sdpa": "PyTorch SDPA (default)", "xformers": "xFormers"}
+COMPILE_NOTE = "The first run after loading is slow (compiling), and so is the first run at a new size."
+
+
+def _combo(name: str, labels: dict[str, str]) -> QComboBox:
+    combo = QComboBox()
+    combo.setObjectName(name)
+    for value, label in labels.items():
+        combo.addItem(label, value)
+    return combo
+
+
+def _enable_item(combo: QComboBox, value: str, enabled: bool, tip: str = "") -> None:
+    model = combo.model()
+    if isinstance(model, QStandardItemModel):
+        item = model.item(combo.findData(value))
+        item.setEnabled(enabled)
+        item.setToolTip(tip)
+
+
+class SettingsDialog(QDialog):
+    """Devices and memory. ``settings()`` is what the user chose; ``apply`` hands it to the session."""
+
+    def __init__(self, devices, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("settingsDialog")
+        self.setWindowTitle("Settings")
+        self._devices = devices  # the session's DeviceState
+        runtime = devices.runtime
+
+        present = devices.available
+        resolved = devices.resolved_device()
+        auto = f"Automatic ({DEVICE_NAMES[resolved]})" if resolved else "Automatic (CUDA → MPS → CPU)"
+        self.device_combo = _combo("deviceCombo", {"auto": auto, **DEVICE_NAMES})
+        for device in DEVICE_NAMES:
+            missing = present is not None and device not in present
+            _enable_item(self.device_combo, device, not missing, "Not present on this machine" if missing else "")
+        self.dtype_combo = _combo("dtypeCombo", DTYPE_LABELS)
+        self.offload_combo = _combo("offloadCombo", OFFLOAD_LABELS)
+        self.attention_combo = _combo("attentionCombo", ATTENTION_LABELS)
+        if not xformers_installed():
+            _enable_item(self.attention_combo, "xformers", False, "xFormers is not installed")
+        self.vae_tiling_check = QCheckBox("VAE tiling (large images decode tile by tile)")
+        self.vae_tiling_check.setObjectName("vaeTilingCheck")
+        self.vae_slicing_check = QCheckBox("VAE slicing")
+        self.vae_slicing_check.setObjectName("vaeSlicingCheck")
+        self.attention_slicing_check = QCheckBox("Attention slicing (saves memory; slower with SDPA)")
+        self.attention_slicing_check.setObjectName("attentionSlicingCheck")
+        self.compile_check = QCheckBox("Compile the UNet with torch.compile")
+        self.compile_check.setObjectName("compileCheck")
+        self.channels_last_check = QCheckBox("Channels-last memory format for the UNet")
+        self.channels_last_check.setObjectName("channelsLastCheck")
+        compile_note = QLabel(COMPILE_NOTE)
+        compile_note.setWordWrap(True)
+        compile_note.setObjectName("compileNoteLabel")
+        self.error_label = QLabel()
+        self.error_label.setObjectName("settingsErrorLabel")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color:#c0392b;")
+        self.error_label.hide()
+
+        device_box = QGroupBox("Device")
+        form = QFormLayout(device_box)
+        form.addRow("Run on", self.device_combo)
+        form.addRow("Precision", self.dtype_combo)
+        memory_box = QGroupBox("Memory")
+        memory = QVBoxLayout(memory_box)
+        offload_form = QFormLayout()
+        offload_form.addRow("CPU offload", self.offload_combo)
+        memory.addLayout(offload_form)
+        for check in (self.vae_tiling_check, self.vae_slicing_check, self.attention_slicing_check):
+            memory.addWidget(check)
+        speed_box = QGroupBox("Speed")
+        speed = QVBoxLayout(speed_box)
+        attention_form = QFormLayout()
+        attention_form.addRow("Attention", self.attention_combo)
+        speed.addLayout(attention_form)
+        speed.addWidget(self.compile_check)
+        speed.addWidget(compile_note)
+        speed.addWidget(self.channels_last_check)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.apply)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        for widget in (device_box, memory_box, speed_box, self.error_label, buttons):
+            layout.addWidget(widget)
+        self.show_settings(runtime)
+
+    def show_settings(self, runtime: RuntimeSettings) -> None:
+        """Set every control from ``runtime``."""
+        for combo, value in ((self.device_combo, runtime.device), (self.dtype_combo, runtime.dtype),
+                             (self.offload_combo, runtime.offload), (self.attention_combo, runtime.attention)):
+            combo.setCurrentIndex(max(0, combo.findData(value)))
+        self.vae_tiling_check.setChecked(runtime.vae_tiling)
+        self.vae_slicing_check.setChecked(runtime.vae_slicing)
+        self.attention_slicing_check.setChecked(runtime.attention_slicing)
+        self.compile_check.setChecked(runtime.compile_unet)
+        self.channels_last_check.setChecked(runtime.channels_last)
+
+    def settings(self) -> RuntimeSettings:
+        """The settings the controls show."""
+        return RuntimeSettings(
+            device=self.device_combo.currentData(), dtype=self.dtype_combo.currentData(),
+            offload=self.offload_combo.currentData(), vae_tiling=self.vae_tiling_check.isChecked(),
+            vae_slicing=self.vae_slicing_check.isChecked(),
+            attention_slicing=self.attention_slicing_check.isChecked(),
+            attention=self.attention_combo.currentData(), compile_unet=self.compile_check.isChecked(),
+            channels_last=self.channels_last_check.isChecked(),
+        )
+
+    def apply(self) -> bool:
+        """Hand the settings to the session and close; or show why they were refused and stay open."""
+        runtime = self.settings()
+        refusal = self._devices.refusal(runtime)
+        if refusal is not None:
+            self.error_label.setText(refusal)
+            self.error_label.show()
+            return False
+        self._devices.set_runtime(runtime)
+        self.accept()
+        return True
