@@ -110,7 +110,11 @@ def resolve_runtime(settings: RuntimeSettings, device: str) -> tuple[RuntimeSett
         notes.append(f"xFormers {why}, so Restyle uses PyTorch's SDPA attention (about as fast).")
         attention = "sdpa"
     compile_unet = settings.compile_unet
-    if compile_unet and offload != "none":
+    if compile_unet and kind != "cuda":
+        # Measured on the CPU (bench/gpu_throughput.py): eight minutes of compiling, then slower steps.
+        notes.append("torch.compile pays off on CUDA GPUs only, so the UNet is not compiled here.")
+        compile_unet = False
+    elif compile_unet and offload != "none":
         notes.append("torch.compile does not work with CPU offload, so the UNet is not compiled.")
         compile_unet = False
     resolved = settings.replace(dtype=dtype, offload=offload, attention=attention, compile_unet=compile_unet)

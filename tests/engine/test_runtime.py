@@ -24,10 +24,12 @@ def test_settings_round_trip_and_a_bad_value_gets_a_sentence():
 
 
 def test_impossible_choices_on_the_cpu_are_downgraded_with_a_sentence_each():
-    wanted = RuntimeSettings(dtype="fp16", offload="model", attention="xformers")
+    wanted = RuntimeSettings(dtype="fp16", offload="model", attention="xformers", compile_unet=True)
     resolved, notes = resolve_runtime(wanted, "cpu")
-    assert (resolved.dtype, resolved.offload, resolved.attention) == ("fp32", "none", "sdpa")
-    assert len(notes) == 3 and any("fp16" in n for n in notes) and any("xFormers" in n for n in notes)
+    assert (resolved.dtype, resolved.offload, resolved.attention, resolved.compile_unet) == ("fp32", "none", "sdpa",
+                                                                                             False)
+    assert len(notes) == 4 and any("fp16" in n for n in notes) and any("xFormers" in n for n in notes)
+    assert any("torch.compile" in n for n in notes)
     assert resolve_runtime(RuntimeSettings(), "cpu") == (RuntimeSettings(dtype="fp32"), ())
     assert resolve_runtime(RuntimeSettings(), "mps")[0].dtype == "fp16"
 

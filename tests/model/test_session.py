@@ -22,6 +22,9 @@ class _Worker(QObject):
     cancelled = Signal(int)
     job_done = Signal(int)
     depth_ready = Signal(int, str)
+    out_of_memory = Signal(int, object)
+    memory_changed = Signal(object)
+    devices_found = Signal(object)
 
 
 class RecordingHost:
@@ -64,7 +67,8 @@ def test_parameters_survive_a_restart(model, data_dir, host):
 
 def test_choosing_a_model_preloads_it_on_the_worker(model, host):
     model.set_model("owner/model")
-    assert host.requests == [LoadModelRequest("owner/model", "auto", job_id=host.requests[0].job_id)]
+    assert host.requests == [LoadModelRequest("owner/model", "auto", job_id=host.requests[0].job_id,
+                                             runtime=model.devices.runtime)]
 
 
 def test_generate_sends_the_init_image_and_output_folder(model, host, make_image, data_dir):

@@ -1,0 +1,360 @@
+"""GPU throughput: the app's worker against a bare diffusers call, and the app's fastest setting against eager fp16.
+
+Speed does not depend on the weights' values, so this builds full-size SD 1.5 and SDXL pipelines from their
+published configurations (written inline below: there is no Hub here) with random weights, saves them in
+diffusers format in a temp folder (about 2 and 7 GB in fp16) and loads them back through ``from_pretrained``
+as the app does. Two comparisons per model, text-to-image at the model's natural size (512 / 1024 px), same
+prompt, guidance 7.5, step count and seed on both sides:
+
+1. overhead: the bare ``AutoPipelineForText2Image`` call in fp16 (output a PIL image, timed around the call
+   with ``torch.cuda.synchronize()`` on both sides) against the app's worker path: a ``WorkerHost`` with the
+   model preloaded, a ``GenerateRequest`` with a latent preview QImage every step and the PNG saved, timed from
+   ``submit`` to ``finished`` arriving on the main thread. Target: app it/s ≥ 0.98 × bare it/s.
+2. fastest: the app's worker with its fastest setting (fp16, channels-last, torch.compile of the UNet) against
+   the same bare eager fp16 call. The compile warm-up runs are excluded from the figure and reported on their
+   own. Target: ≥ 1.45× (published A100 figures for SD 1.5: 31.4 it/s with SDPA → 47.0 it/s compiled with
+   channels-last).
+
+it/s here is steps / wall time of the whole call (text encoding and VAE decode included), the same measure on
+both sides; the ratios are what the targets judge. One warm-up of each, then REPEATS alternating pairs;
+medians. On a machine without CUDA it says so and measures the tiny random model on the CPU instead (fp32;
+the app does not compile on the CPU, so the "fastest" setting there is fp32 + channels-last).
+
+    .venv/bin/python bench/gpu_throughput.py [--models sd15,sdxl] [--steps 30] [--repeats 3]
+                                             [--device auto|cuda|cpu] [--check-configs]
+
+``--check-configs`` only builds the full-size modules on the meta device and checks their parameter counts
+against the published ones (SD 1.5 UNet 859.5 M, SDXL UNet 2567.5 M, …): seconds, no memory, no GPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from _common import build_tiny, median, print_machine, setup_env, temp_dir
+
+OVERHEAD_TARGET = 0.98
+FASTEST_TARGET = 1.45
+PROMPT = "a watercolour painting of a lighthouse at dusk"
+SEED = 1234
+
+# --- the published configurations (stable-diffusion-v1-5, stabilityai/stable-diffusion-xl-base-1.0) ----------
+SD15_UNET = dict(
+    act_fn="silu", attention_head_dim=8, block_out_channels=[320, 640, 1280, 1280], center_input_sample=False,
+    cross_attention_dim=768,
+    down_block_types=["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+    downsample_padding=1, flip_sin_to_cos=True, freq_shift=0, in_channels=4, layers_per_block=2,
+    mid_block_scale_factor=1, norm_eps=1e-5, norm_num_groups=32, out_channels=4, sample_size=64,
+    up_block_types=["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
+)
+SD_VAE = dict(
+    act_fn="silu", block_out_channels=[128, 256, 512, 512], down_block_types=["DownEncoderBlock2D"] * 4,
+    in_channels=3, latent_channels=4, layers_per_block=2, norm_num_groups=32, out_channels=3, sample_size=512,
+    up_block_types=["UpDecoderBlock2D"] * 4,
+)
+SDXL_VAE = dict(SD_VAE, sample_size=1024, scaling_factor=0.13025, force_upcast=True)
+CLIP_L = dict(  # openai/clip-vit-large-patch14's text tower: SD 1.5's text encoder and SDXL's first
+    hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12,
+    max_position_embeddings=77, vocab_size=49408, hidden_act="quick_gelu", projection_dim=768,
+    bos_token_id=0, eos_token_id=2, pad_token_id=1,
+)
+CLIP_BIG_G = dict(  # SDXL's second text encoder (with projection)
+    hidden_size=1280, intermediate_size=5120, num_attention_heads=20, num_hidden_layers=32,
+    max_position_embeddings=77, vocab_size=49408, hidden_act="gelu", projection_dim=1280,
+    bos_token_id=0, eos_token_id=2, pad_token_id=1,
+)
+SDXL_UNET = dict(
+    act_fn="silu", addition_embed_type="text_time", addition_embed_type_num_heads=64, addition_time_embed_dim=256,
+    attention_head_dim=[5, 10, 20], block_out_channels=[320, 640, 1280], center_input_sample=False,
+    cross_attention_dim=2048, down_block_types=["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+    downsample_padding=1, flip_sin_to_cos=True, freq_shift=0, in_channels=4, layers_per_block=2,
+    mid_block_scale_factor=1, norm_eps=1e-5, norm_num_groups=32, out_channels=4,
+    projection_class_embeddings_input_dim=2816, sample_size=128, transformer_layers_per_block=[1, 2, 10],
+    up_block_types=["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"], use_linear_projection=True,
+)
+SD15_SCHEDULER = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,
+                      set_alpha_to_one=False, skip_prk_steps=True, steps_offset=1, clip_sample=False)
+SDXL_SCHEDULER = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", num_train_timesteps=1000,
+                      steps_offset=1, timestep_spacing="leading", prediction_type="epsilon",
+                      interpolation_type="linear", use_karras_sigmas=False)
+# Parameter counts of the published checkpoints, in millions (checked by --check-configs).
+PUBLISHED_PARAMS_M = {"sd15 unet": 859.5, "sdxl unet": 2567.5, "vae": 83.7, "clip-l": 123.1, "clip-bigg": 694.7}
+NATURAL_SIZE = {"sd15": 512, "sdxl": 1024, "tiny": 64}
+
+
+def _modules(name: str):
+    """The full-size random modules of ``name`` ("sd15" or "sdxl"), built on the current default device."""
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    if name == "sd15":
+        return dict(unet=UNet2DConditionModel(**SD15_UNET), vae=AutoencoderKL(**SD_VAE),
+                    text_encoder=CLIPTextModel(CLIPTextConfig(**CLIP_L)))
+    return dict(unet=UNet2DConditionModel(**SDXL_UNET), vae=AutoencoderKL(**SDXL_VAE),
+                text_encoder=CLIPTextModel(CLIPTextConfig(**CLIP_L)),
+                text_encoder_2=CLIPTextModelWithProjection(CLIPTextConfig(**CLIP_BIG_G)))
+
+
+def check_configs() -> bool:
+    """Build every full-size module on the meta device and compare parameter counts with the published ones."""
+    import torch
+
+    ok = True
+    with torch.device("meta"):
+        counts = {}
+        for name in ("sd15", "sdxl"):
+            modules = _modules(name)
+            counts[f"{name} unet"] = modules["unet"]
+            counts["vae"] = modules["vae"]
+            counts["clip-l"] = modules["text_encoder"]
+            if "text_encoder_2" in modules:
+                counts["clip-bigg"] = modules["text_encoder_2"]
+    for key, module in counts.items():
+        millions = sum(p.numel() for p in module.parameters()) / 1e6
+        match = abs(millions - PUBLISHED_PARAMS_M[key]) / PUBLISHED_PARAMS_M[key] < 0.005
+        ok &= match
+        print(f"{key}: {millions:.1f} M parameters (published {PUBLISHED_PARAMS_M[key]} M): "
+              f"{'matches' if match else 'DIFFERS'}")
+    return ok
+
+
+def build_full_size(name: str, folder: Path, device: str) -> Path:
+    """Save a full-size random-weight ``name`` pipeline in fp16 at ``folder`` (built on ``device``: fast init)."""
+    import torch
+    from diffusers import (EulerDiscreteScheduler, PNDMScheduler, StableDiffusionPipeline,
+                           StableDiffusionXLPipeline)
+
+    from desktop.engine.tiny import offline_clip_tokenizer
+
+    torch.manual_seed(0)
+    with torch.device(device):
+        modules = _modules(name)
+    modules = {k: v.to(torch.float16) for k, v in modules.items()}
+    if name == "sd15":
+        pipe = StableDiffusionPipeline(**modules, tokenizer=offline_clip_tokenizer(),
+                                       scheduler=PNDMScheduler(**SD15_SCHEDULER), safety_checker=None,
+                                       feature_extractor=None, requires_safety_checker=False)
+    else:
+        pipe = StableDiffusionXLPipeline(**modules, tokenizer=offline_clip_tokenizer(),
+                                         tokenizer_2=offline_clip_tokenizer(),
+                                         scheduler=EulerDiscreteScheduler(**SDXL_SCHEDULER))
+    pipe.save_pretrained(folder, safe_serialization=True)
+    del pipe, modules
+    if device.startswith("cuda"):
+        torch.cuda.empty_cache()
+    return folder
+
+
+# --- timing ----------------------------------------------------------------------------------------------------
+def wait_for(signal, failed, timeout_s: float = 1800.0):
+    """Run a Qt event loop until ``signal`` fires; return its arguments. ``failed`` firing raises."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop, got = QEventLoop(), {}
+
+    def done(*args):
+        got["args"] = args
+        loop.quit()
+
+    def fail(kind, message):
+        got["error"] = f"{kind}: {message}"
+        loop.quit()
+
+    signal.connect(done)
+    failed.connect(fail)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    loop.exec()
+    signal.disconnect(done)
+    failed.disconnect(fail)
+    if "error" in got:
+        raise RuntimeError(got["error"])
+    if "args" not in got:
+        raise TimeoutError(f"no signal within {timeout_s} s")
+    return got["args"]
+
+
+class Bench:
+    """One model: the bare pipeline and the app's worker, both holding it on ``device``."""
+
+    def __init__(self, folder: Path, device: str, dtype: str, size: int, steps: int, out: Path):
+        import torch
+        from diffusers import AutoPipelineForText2Image
+
+        from desktop.engine.params import GenerationParams
+        from desktop.engine.runtime import RuntimeSettings
+        from desktop.worker import LoadModelRequest, WorkerHost
+
+        self.torch, self.device, self.steps, self.out = torch, device, steps, out
+        torch_dtype = getattr(torch, {"fp16": "float16", "fp32": "float32"}[dtype])
+        self.pipe = AutoPipelineForText2Image.from_pretrained(str(folder), dtype=torch_dtype,
+                                                              local_files_only=True).to(device)
+        self.pipe.set_progress_bar_config(disable=True)
+        self.host = WorkerHost(log_path=str(out / "bench.log"))
+        self.previews: list[int] = []
+        self.host.worker.preview.connect(lambda image, step, total: self.previews.append(step))
+        self.runtime = RuntimeSettings(device=device, dtype=dtype)
+        self.host.submit(LoadModelRequest(str(folder), device, runtime=self.runtime))
+        (info,) = wait_for(self.host.worker.model_ready, self.host.worker.failed)
+        print(f"  app loaded {info.display_name}: {info.pipeline_class} on {info.device} ({info.dtype})")
+        self.params = GenerationParams(model=str(folder), prompt=PROMPT, guidance_scale=7.5, steps=steps, seed=SEED,
+                                       width=size, height=size, device=device)
+        self.size = size
+
+    def sync(self) -> None:
+        if self.device.startswith("cuda"):
+            self.torch.cuda.synchronize()
+
+    def bare(self) -> float:
+        """Seconds for one bare pipeline call (PIL output), synchronised on both ends."""
+        self.sync()
+        started = time.perf_counter()
+        self.pipe(prompt=PROMPT, num_inference_steps=self.steps, guidance_scale=7.5, height=self.size,
+                  width=self.size, generator=self.torch.Generator("cpu").manual_seed(SEED))
+        self.sync()
+        return time.perf_counter() - started
+
+    def app(self, runtime=None):
+        """Seconds from submit to ``finished`` for one run through the worker, and the result."""
+        from desktop.worker import GenerateRequest
+
+        self.previews.clear()
+        self.sync()
+        started = time.perf_counter()
+        self.host.submit(GenerateRequest(self.params, str(self.out), runtime=runtime or self.runtime))
+        (result,) = wait_for(self.host.worker.finished, self.host.worker.failed)
+        elapsed = time.perf_counter() - started
+        assert Path(result.output_path).is_file() and len(self.previews) == result.steps_run, "preview/PNG missing"
+        if result.notes:
+            print(f"  note: {' '.join(result.notes)}")
+        return elapsed, result
+
+    def close(self) -> None:
+        self.host.shutdown()
+        del self.pipe
+        if self.device.startswith("cuda"):
+            self.torch.cuda.empty_cache()
+
+
+def _its(steps: int, seconds: float) -> str:
+    return f"{steps / seconds:.2f} it/s ({seconds:.3f} s)"
+
+
+def measure(name: str, folder: Path, device: str, dtype: str, args, out: Path) -> dict:
+    """Both comparisons for one model; returns the figures."""
+    size = NATURAL_SIZE[name]
+    print(f"\n== {name}: text-to-image {size}×{size}, {args.steps} steps, {dtype} on {device} ==")
+    bench = Bench(folder, device, dtype, size, args.steps, out / name)
+    steps = args.steps
+    try:
+        print(f"  warm-up: bare {bench.bare():.3f} s, app {bench.app()[0]:.3f} s")
+        bare_times, app_times = [], []
+        for k in range(args.repeats):
+            b, (a, _result) = bench.bare(), bench.app()
+            bare_times.append(b)
+            app_times.append(a)
+            print(f"  pair {k + 1}: bare {_its(steps, b)}, app {_its(steps, a)}: app/bare it/s {b / a:.3f}×")
+        bare_s, app_s = median(bare_times), median(app_times)
+        overhead = bare_s / app_s
+        print(f"  median: bare {_its(steps, bare_s)}, app with previews {_its(steps, app_s)}")
+        _verdict(f"{name} app / bare it/s", overhead, OVERHEAD_TARGET)
+
+        fastest = bench.runtime.replace(channels_last=True, compile_unet=True)
+        print(f"  fastest setting: {dtype}, channels-last, torch.compile of the UNet (mode "
+              f"{_compile_mode()}); compile warm-up:")
+        warmups = []
+        for k in range(args.compile_warmups):
+            seconds, result = bench.app(fastest)
+            warmups.append(seconds)
+            print(f"    warm-up {k + 1}: {seconds:.1f} s")
+            for note in result.model.runtime_notes:  # e.g. no compiling on the CPU
+                print(f"    note: {note}")
+        fast_times = []
+        for k in range(args.repeats):
+            seconds, _result = bench.app(fastest)
+            fast_times.append(seconds)
+            print(f"  run {k + 1}: compiled app {_its(steps, seconds)}")
+        fast_s = median(fast_times)
+        speedup = bare_s / fast_s
+        print(f"  median: compiled app {_its(steps, fast_s)} against bare eager {_its(steps, bare_s)}")
+        _verdict(f"{name} fastest / bare eager it/s", speedup, FASTEST_TARGET)
+        return dict(bare=steps / bare_s, app=steps / app_s, overhead=overhead, fastest=steps / fast_s,
+                    speedup=speedup, compile_warmup=warmups)
+    finally:
+        bench.close()
+
+
+def _compile_mode() -> str:
+    from desktop.engine.runtime import COMPILE_MODE
+
+    return COMPILE_MODE
+
+
+def _verdict(label: str, value: float, target: float) -> bool:
+    ok = value >= target
+    print(f"  {label} {value:.3f}× (target ≥ {target:.2f}×): {'PASS' if ok else 'FAIL'}")
+    return ok
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default="sd15,sdxl", help="comma-separated: sd15, sdxl (CUDA only)")
+    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--compile-warmups", type=int, default=2,
+                        help="compiled runs excluded from the figures (compiling, CUDA graph recording)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cuda", "cpu"))
+    parser.add_argument("--check-configs", action="store_true",
+                        help="only check the full-size configurations' parameter counts (meta device)")
+    args = parser.parse_args()
+    setup_env()
+    if args.check_configs:
+        return 0 if check_configs() else 1
+    print_machine()
+
+    import torch
+
+    from desktop.app import ensure_application
+    from desktop.engine.runner import quiet_libraries
+
+    quiet_libraries()
+    app = ensure_application()  # noqa: F841 - the worker's signals need a Qt application
+    cuda = torch.cuda.is_available() and args.device != "cpu"
+    if args.device == "cuda" and not cuda:
+        print("--device cuda was asked for but there is no CUDA GPU here.")
+        return 2
+    print(f"torch {torch.__version__}, CUDA {torch.version.cuda or 'none'}")
+    results = {}
+    with temp_dir() as tmp:
+        tmp = Path(tmp)
+        if cuda:
+            props = torch.cuda.get_device_properties(0)
+            print(f"device: {torch.cuda.get_device_name(0)}, {props.total_memory / 2**30:.0f} GiB")
+            for name in [m.strip() for m in args.models.split(",") if m.strip()]:
+                started = time.perf_counter()
+                folder = build_full_size(name, tmp / name, "cuda")
+                print(f"built full-size random {name} in {time.perf_counter() - started:.0f} s")
+                results[name] = measure(name, folder, "cuda", "fp16", args, tmp / "out")
+                import shutil
+
+                shutil.rmtree(folder)  # 7 GB for SDXL: not kept past its turn
+        else:
+            print("No CUDA GPU here: measuring the tiny random SD model on the CPU instead (fp32). These figures "
+                  "say nothing about GPU throughput.")
+            torch.set_num_threads(torch.get_num_threads())
+            folder = build_tiny(tmp / "tiny")
+            results["tiny"] = measure("tiny", folder, "cpu", "fp32", args, tmp / "out")
+    print("\nsummary:")
+    ok = True
+    for name, r in results.items():
+        warm = ", ".join(f"{s:.1f} s" for s in r["compile_warmup"])
+        print(f"  {name}: bare {r['bare']:.2f} it/s, app {r['app']:.2f} it/s ({r['overhead']:.3f}×), compiled app "
+              f"{r['fastest']:.2f} it/s ({r['speedup']:.3f}× eager); compile warm-up {warm}")
+        ok &= r["overhead"] >= OVERHEAD_TARGET and r["speedup"] >= FASTEST_TARGET
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
