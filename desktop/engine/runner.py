@@ -21,7 +21,7 @@ from .latents import LATENT_FAMILIES, decode_latents, load_latents, vae_fingerpr
 from .models import family_of, load_img2img_pipeline, natural_size, resolve_model
 from .params import GenerationParams, GenerationResult, ModelInfo, StepInfo, effective_steps, random_seed
 from .output import sampler_name
-from .previews import latent_preview
+from .preview_stream import PreviewStream
 from .prompt_embeds import prompt_call_kwargs
 from .runtime import (RuntimeSettings, apply_in_place, is_out_of_memory, load_device, out_of_memory_error, place,
                       resolve_runtime, torch_dtype)
@@ -221,6 +221,7 @@ class Engine:
 
         started = time.perf_counter()
         steps_done = 0
+        previews = PreviewStream(info.family)
 
         def step_end(pipeline, i, t, tensors):
             nonlocal steps_done
@@ -231,7 +232,7 @@ class Engine:
             elapsed = time.perf_counter() - started
             eta = elapsed / steps_done * (total - steps_done) if steps_done else None
             if on_step is not None:
-                preview = latent_preview(tensors["latents"], info.family)
+                preview = previews.take(tensors["latents"])  # on CUDA: a step or two late, never a sync
                 on_step(StepInfo(steps_done, total, preview, elapsed, eta))
             return tensors
 
