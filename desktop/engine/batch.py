@@ -142,6 +142,8 @@ def run_batch(engine, in_dir: str | Path, out_dir: str | Path, params: Generatio
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise bad_input(f"The output folder {out_dir} cannot be made: {exc.strerror or exc}.") from None
+    for leftover in out_dir.glob(".*.tmp"):  # half-written files of a batch that was killed
+        leftover.unlink(missing_ok=True)
     images, others = list_folder(in_dir)
     report = BatchReport(not_images=[p.name for p in others])
     for path in others:

@@ -144,6 +144,16 @@ class JobQueue(QObject):
         self._changed()
         return target != index
 
+    def reorder(self, job_ids: list[str]) -> None:
+        """Put the jobs in this order (a drag in the panel); the running job stays first, unknown ids are ignored."""
+        by_id = {j.id: j for j in self._jobs}
+        ordered = [by_id[i] for i in dict.fromkeys(job_ids) if i in by_id]
+        ordered += [j for j in self._jobs if j not in ordered]
+        ordered.sort(key=lambda j: j.state != RUNNING)  # stable: only the running job moves
+        if ordered != self._jobs:
+            self._jobs = ordered
+        self._changed()  # also when nothing moved, so a view that moved a row alone is put right again
+
     def remove(self, job_id: str) -> Job | None:
         """Take a waiting or blocked job out; the jobs that needed its result become blocked."""
         job = self.get(job_id)

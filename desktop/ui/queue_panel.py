@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QAbstractItemView, QGridLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
 STATE_MARKS = {"running": "▶", "waiting": "•", "blocked": "⛔"}
 EMPTY_TEXT = ("Nothing queued. Press Generate while a run goes to queue the next, or use Run ▸ Sweep, "
@@ -20,6 +20,9 @@ class QueuePanel(QWidget):
         self.view = QListWidget()
         self.view.setObjectName("queueView")
         self.view.setWordWrap(True)
+        self.view.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)  # drag a row to reorder
+        # After the drop has finished: the queue then rebuilds the rows it owns.
+        self.view.model().rowsMoved.connect(lambda *_: QTimer.singleShot(0, self._on_view_rows_moved))
         self.status_label = QLabel()
         self.status_label.setObjectName("queueStatusLabel")
         self.status_label.setWordWrap(True)
@@ -71,6 +74,10 @@ class QueuePanel(QWidget):
         job_id = self.selected_job_id()
         if job_id is not None:
             self._runner.remove(job_id)
+
+    def _on_view_rows_moved(self) -> None:
+        ids = [self.view.item(row).data(Qt.ItemDataRole.UserRole) for row in range(self.view.count())]
+        self._runner.queue.reorder(ids)
 
     def _toggle_pause(self) -> None:
         if self._runner.queue.paused:

@@ -1,5 +1,7 @@
 """``restyle batch``: a folder restyled with the same settings, non-images reported, resumable."""
 
+from pathlib import Path
+
 import pytest
 
 from desktop.cli import main
@@ -75,3 +77,38 @@ def test_bad_folders_and_flags_exit_2_with_a_sentence(tiny_model, tmp_path, data
     assert "strength must be" in capsys.readouterr().err  # the generate flag's own check and sentence
     assert main(_args(tiny_model, tmp_path, tmp_path, data_dir)) == 2
     assert "must differ" in capsys.readouterr().err
+
+
+def test_a_killed_batch_loses_at_most_the_file_in_progress(tiny_model, tmp_path, make_image, data_dir):
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    in_dir = tmp_path / "many"
+    in_dir.mkdir()
+    for index in range(8):
+        make_image(f"many/{index:02d}.png", (48, 40), (30 * index, 90, 120))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "desktop", *_args(tiny_model, in_dir, out, data_dir)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    manifest = out / MANIFEST_NAME
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            if manifest.is_file() and json.loads(manifest.read_text()).get("files"):
+                break
+            time.sleep(0.02)
+        os.kill(process.pid, signal.SIGKILL)  # no chance to clean up
+    finally:
+        process.wait()
+    finished = json.loads(manifest.read_text())["files"]
+    assert 1 <= len(finished) <= 8
+    mtimes = {name: (out / entry["output"]).stat().st_mtime_ns for name, entry in finished.items()}
+
+    assert main(_args(tiny_model, in_dir, out, data_dir)) == 0
+    assert sorted(p.name for p in out.glob("*.png")) == [f"{i:02d}.png" for i in range(8)]
+    assert {name: (out / f"{Path(name).stem}.png").stat().st_mtime_ns for name in finished} == mtimes
+    assert not list(out.glob(".*.tmp"))  # a half-written file from the kill is cleaned away

@@ -256,3 +256,12 @@ def test_a_sweep_cut_by_a_restart_and_a_failed_cell_still_gets_its_grid(model, h
     assert grid.getpixel((GAP + 80, middle)) == (250, 0, 0)  # steps 2, made before the restart
     assert grid.getpixel((2 * GAP + 160 + 80, middle)) == (0, 0, 250)  # steps 4; steps 3 failed and is left out
     assert grid.width == GAP + 2 * (160 + GAP)
+
+
+def test_a_reorder_keeps_the_running_job_first(model, host):
+    model.jobs.enqueue_batch(3)
+    jobs = model.jobs.queue.jobs
+    model.jobs.queue.reorder([jobs[2].id, jobs[1].id, jobs[0].id])
+    assert [j.id for j in model.jobs.queue.jobs] == [jobs[0].id, jobs[2].id, jobs[1].id]
+    _finish(host, _runs(host)[0])
+    assert _runs(host)[1].params.seed == jobs[2].params["seed"]

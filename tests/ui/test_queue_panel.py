@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PIL import Image
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QDialogButtonBox, QListWidget, QPushButton
 
 from .conftest import TIMEOUT
@@ -51,12 +51,21 @@ def test_generate_while_running_queues_and_the_panel_reorders_and_removes(qtbot,
     view = window.findChild(QListWidget, "queueView")
     assert "Prompt: second" in view.item(0).toolTip() and "seed 1" in view.item(0).toolTip()
 
+    _click(qtbot, window, "queuePauseButton")  # hold the queue while rearranging it
+    assert window.model.jobs.queue.paused
     view.setCurrentRow(2)  # fourth
     _click(qtbot, window, "queueUpButton")
     _click(qtbot, window, "queueUpButton")
     view.setCurrentRow(2)  # third
     _click(qtbot, window, "queueRemoveButton")
     assert [("fourth" in r, "second" in r) for r in _rows(window)[-2:]] == [(True, False), (False, True)]
+    # Dragging a row does the same (the view's own move, as a drop makes it).
+    view.model().moveRow(QModelIndex(), 1, QModelIndex(), 0)
+    qtbot.waitUntil(lambda: [j.params["prompt"] for j in window.model.jobs.queue.jobs] == ["second", "fourth"])
+    view.model().moveRow(QModelIndex(), 1, QModelIndex(), 0)
+    qtbot.waitUntil(lambda: [j.params["prompt"] for j in window.model.jobs.queue.jobs] == ["fourth", "second"])
+    assert "fourth" in _rows(window)[0]
+    _click(qtbot, window, "queuePauseButton")  # Resume
 
     qtbot.waitUntil(lambda: len(saved) == 3 and window.model.phase.value == "idle", timeout=TIMEOUT)
     prompts = [window.model.history.tree.get(n).params["prompt"] for n in _generation_ids(window)]
