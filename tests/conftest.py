@@ -155,3 +155,19 @@ def fake_hub(monkeypatch):
     monkeypatch.setattr("desktop.engine.downloads.RETRY_PAUSE_S", 0.01)
     yield hub
     hub.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_x2_upscaler(tiny_model, tmp_path_factory) -> Path:
+    """A tiny random ×2 latent upscaler sharing ``tiny_model``'s VAE, so that model's latents go straight in."""
+    from desktop.engine.tiny_upscale import build_tiny_latent_upscaler
+
+    return build_tiny_latent_upscaler(tmp_path_factory.mktemp("upscalers") / "tiny-x2", tiny_model)
+
+
+@pytest.fixture(scope="session")
+def tiny_x4_upscaler(tmp_path_factory) -> Path:
+    """A tiny random ×4 super-resolution pipeline."""
+    from desktop.engine.tiny_upscale import build_tiny_x4_upscaler
+
+    return build_tiny_x4_upscaler(tmp_path_factory.mktemp("upscalers") / "tiny-x4")

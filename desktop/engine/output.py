@@ -42,7 +42,7 @@ def parameters_text(result: GenerationResult) -> str:
         ("Seed", result.seed),
         ("Size", f"{result.image.width}x{result.image.height}"),
         ("Model", result.model.display_name),
-        ("Denoising strength", p.strength if p.is_img2img else None),
+        ("Denoising strength", p.strength if p.is_img2img and result.upscale is None else None),
         ("ControlNet 0", controlnet_field(p) if p.uses_depth else None),
         # The family's own settings, present only when the family used them (None is left out).
         ("Aesthetic score", p.aesthetic_score),
@@ -50,10 +50,24 @@ def parameters_text(result: GenerationResult) -> str:
         ("Denoising start", p.denoising_start),
         ("Prior CFG scale", p.prior_guidance_scale),
         ("Prior steps", p.prior_steps),
+        *upscale_fields(result),
         ("Version", f"{APP_NAME} {__version__}"),
         ("Restyle model", result.model.name),
     ]
     return build_parameters_text(p.prompt, p.negative_prompt, fields)
+
+
+def upscale_fields(result: GenerationResult) -> list[tuple[str, object]]:
+    """A1111's hires-fix fields for an upscale (the scale and the upscaler), plus what Restyle did exactly."""
+    upscale = result.upscale
+    if upscale is None:
+        return []
+    return [
+        ("Hires upscale", upscale.factor),
+        ("Hires upscaler", result.model.display_name),
+        ("Restyle upscale", upscale.label),
+        ("Noise level", upscale.noise_level if upscale.kind == "x4" else None),
+    ]
 
 
 def controlnet_field(p: GenerationParams) -> str:

@@ -193,6 +193,7 @@ class GenerationResult:
     history_nodes: tuple = ()  # the history records written for it (set by the session's persist step)
     depth_map: Any = None  # the depth map exactly as the ControlNet saw it (PIL, run size), None without depth
     notes: tuple[str, ...] = ()  # things the user should know about the run (the depth map was cropped, …)
+    upscale: Any = None  # the UpscaleParams (resolved) when the result is an upscale of ``params.init_image``
 
     @property
     def seed(self) -> int:

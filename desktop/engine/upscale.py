@@ -1,0 +1,346 @@
+"""The upscale chain: ×2 in latent space (``StableDiffusionLatentUpscalePipeline``) and ×4 super-resolution on
+pixels (``StableDiffusionUpscalePipeline``), with previews, cancel and a memory check before the run.
+
+The ×2 upscaler shares SD's VAE, so a result whose cached latents were made by that same VAE goes straight in
+as latents (a 4-channel ``image`` is taken as scaled latents: no VAE encode, no decode/encode round trip). Both
+pipelines only have the legacy ``callback(step, timestep, latents)``; raising from it stops the loop within one
+step and skips the decode, as the Engine does for ``callback_on_step_end``.
+
+Not thread-safe, like the Engine: one thread owns an ``Upscaler``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .device import default_dtype, pick_device
+from .errors import ErrorKind, RestyleError, bad_input, model_missing
+from .images import load_image, resize_for_model
+from .latents import decode_latents, load_latents, vae_fingerprint
+from .models import _first_line, _model_index, load_cached_or_download, resolve_model
+from .output import sampler_name
+from .params import DEVICES, MAX_SEED, GenerationParams, GenerationResult, ModelInfo, StepInfo, random_seed
+from .previews import latent_preview
+
+log = logging.getLogger(__name__)
+
+X2, X4 = "x2", "x4"
+KINDS = (X2, X4)
+FACTORS = {X2: 2, X4: 4}
+LABELS = {X2: "upscale ×2 latent", X4: "super-resolution ×4"}
+DEFAULT_MODELS = {X2: "stabilityai/sd-x2-latent-upscaler", X4: "stabilityai/stable-diffusion-x4-upscaler"}
+# The ×2 upscaler was trained for guidance 0 and about 20 steps (its model card); ×4 keeps diffusers' guidance.
+DEFAULT_STEPS = {X2: 20, X4: 30}
+DEFAULT_GUIDANCE = {X2: 0.0, X4: 9.0}
+NOISE_LEVEL_RANGE = (0, 350)  # the x4 upscaler's max_noise_level
+DEFAULT_NOISE_LEVEL = 20
+MAX_OUTPUT_SIDE = 16384
+
+StepCallback = Callable[[StepInfo], None]
+CancelCheck = Callable[[], bool]
+MemoryProbe = Callable[[str], "int | None"]
+
+
+class _Cancelled(Exception):
+    """Raised from the legacy callback: the loop stops at once and the decode never runs."""
+
+
+@dataclass(frozen=True)
+class UpscaleParams:
+    """One upscale of one picture: which kind, with which prompt, steps, seed and (×4) noise level."""
+
+    kind: str  # "x2" (latent upscaler) | "x4" (super-resolution)
+    image: str  # the picture to upscale (a file path)
+    prompt: str = ""
+    negative_prompt: str = ""
+    steps: int | None = None  # None: the kind's default
+    guidance_scale: float | None = None  # None: the kind's default
+    noise_level: int = DEFAULT_NOISE_LEVEL  # ×4 only: how much noise is added to the low-res picture first
+    seed: int | None = None  # None: a random one, recorded
+    model: str = ""  # "" = the kind's default Hub id; or a local diffusers folder
+    device: str = "auto"
+    vae_tiling: bool = False  # decode in tiles: much larger outputs fit in memory
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict of every field."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> UpscaleParams:
+        """Build from a dict, ignoring unknown keys."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+    def replace(self, **changes: Any) -> UpscaleParams:
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def factor(self) -> int:
+        """2 or 4."""
+        return FACTORS[self.kind]
+
+    @property
+    def label(self) -> str:
+        """What was done, in words: "upscale ×2 latent" or "super-resolution ×4"."""
+        return LABELS[self.kind]
+
+    def resolved(self) -> UpscaleParams:
+        """With the model, steps, guidance and seed filled in, as the run will use them."""
+        return self.replace(
+            model=self.model.strip() or DEFAULT_MODELS[self.kind],
+            steps=DEFAULT_STEPS[self.kind] if self.steps is None else self.steps,
+            guidance_scale=DEFAULT_GUIDANCE[self.kind] if self.guidance_scale is None else self.guidance_scale,
+            seed=random_seed() if self.seed is None else self.seed,
+        )
+
+    def validate(self) -> UpscaleParams:
+        """Raise a bad-input RestyleError with an actionable sentence for the first invalid value."""
+        if self.kind not in KINDS:
+            raise bad_input(f"Unknown upscale {self.kind!r}: use x2 (latent upscaler) or x4 (super-resolution).")
+        if not self.image:
+            raise bad_input("Choose an image to upscale first.")
+        if self.steps is not None and not 1 <= self.steps <= 500:
+            raise bad_input(f"Upscale steps must be between 1 and 500 (got {self.steps}).")
+        if self.guidance_scale is not None and not 0.0 <= self.guidance_scale <= 50.0:
+            raise bad_input(f"Guidance scale must be between 0 and 50 (got {self.guidance_scale:g}).")
+        if not NOISE_LEVEL_RANGE[0] <= self.noise_level <= NOISE_LEVEL_RANGE[1]:
+            raise bad_input(f"The noise level must be between 0 and 350 (got {self.noise_level}).")
+        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
+            raise bad_input(f"The seed must be a whole number from 0 to {MAX_SEED} (got {self.seed}).")
+        if self.device not in DEVICES:
+            raise bad_input(f"Device must be one of {', '.join(DEVICES)} (got {self.device!r}).")
+        return self
+
+
+# --- memory -------------------------------------------------------------------------------------------------------
+def decode_bytes(width: int, height: int, dtype_bytes: int, channels: int = 256) -> int:
+    """Rough peak memory of a VAE decode at ``width``×``height``: SD's decoder keeps about three 256-channel
+    activations at full resolution alive at once (its last up-blocks run at 256 and 128 channels)."""
+    return width * height * channels * dtype_bytes * 3
+
+
+def available_memory(device: str) -> int | None:
+    """Free memory for a run on ``device`` in bytes (free GPU memory on CUDA, available RAM otherwise)."""
+    if device == "cuda":
+        import torch
+
+        return int(torch.cuda.mem_get_info()[0])
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_output_fits(kind: str, size: tuple[int, int], device: str, dtype_bytes: int, free: int | None,
+                      tiling: bool) -> None:
+    """Refuse, before anything runs, an output whose VAE decode would not fit in ``free`` bytes (unless tiling)."""
+    width, height = size
+    if max(width, height) > MAX_OUTPUT_SIDE:
+        raise bad_input(f"The {LABELS[kind]} result would be {width}×{height} pixels, larger than Restyle writes "
+                        f"({MAX_OUTPUT_SIDE} px a side). Upscale a smaller image.")
+    if tiling or free is None:
+        return
+    need = decode_bytes(width, height, dtype_bytes)
+    if need > free:
+        where = "the GPU has" if device == "cuda" else "this machine has"
+        raise bad_input(
+            f"The {LABELS[kind]} result would be {width}×{height} pixels; decoding it needs about {_gb(need)} but "
+            f"{where} {_gb(free)} free. Turn on VAE tiling (it decodes in tiles, with far less memory), "
+            "or upscale a smaller image."
+        )
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
+
+
+# --- running ------------------------------------------------------------------------------------------------------
+@dataclass
+class _Pipe:
+    key: tuple[str, str]
+    pipe: Any
+    info: ModelInfo
+
+
+class Upscaler:
+    """Holds the upscaler pipelines (one per kind, apart from the base model) and runs upscales."""
+
+    def __init__(self, status: Callable[[str], None] | None = None, memory: MemoryProbe | None = None):
+        self._status = status or (lambda message: None)
+        self._memory = memory or available_memory
+        self._pipes: dict[str, _Pipe] = {}
+
+    def pipeline(self, kind: str, model: str = "", device: str = "auto"):
+        """The loaded pipeline for ``kind`` (loaded once, then cached); raises RestyleError."""
+        return self._load(kind, model.strip() or DEFAULT_MODELS[kind], pick_device(device)).pipe
+
+    def _load(self, kind: str, model: str, device: str) -> _Pipe:
+        source = resolve_model(model)
+        key = (source.location, device)
+        cached = self._pipes.get(kind)
+        if cached is not None and cached.key == key:
+            return cached
+        self._pipes.pop(kind, None)  # drop the old one first, so both never share memory
+        from diffusers import StableDiffusionLatentUpscalePipeline, StableDiffusionUpscalePipeline
+
+        cls = StableDiffusionLatentUpscalePipeline if kind == X2 else StableDiffusionUpscalePipeline
+        dtype = default_dtype(device)
+        kwargs: dict = {"dtype": dtype}
+        if "safety_checker" in _model_index(source):
+            kwargs.update(safety_checker=None)
+        started = time.perf_counter()
+        try:
+            if source.is_local:
+                self._status(f"Loading {source.display_name}…")
+                pipe = cls.from_pretrained(source.location, local_files_only=True, **kwargs)
+            else:
+                pipe = load_cached_or_download(
+                    lambda local_only: cls.from_pretrained(source.location, local_files_only=local_only, **kwargs),
+                    source.location, noun="upscaler", subject=f"The upscaler {source.location}",
+                    advice="choose a local upscaler folder", status=self._status,
+                )
+        except RestyleError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.exception("loading upscaler %s failed", source.location)
+            raise model_missing(
+                f"{source.display_name} could not be loaded as a {LABELS[kind]} model ({cls.__name__}): "
+                f"{_first_line(exc)}"
+            ) from exc
+        pipe.set_progress_bar_config(disable=True)
+        pipe = pipe.to(device)
+        info = ModelInfo(
+            name=source.name, display_name=source.display_name, family="sd" if kind == X2 else "other",
+            natural_size=0, pipeline_class=cls.__name__, device=device, dtype=str(dtype).removeprefix("torch."),
+            vae_id=vae_fingerprint(pipe.vae),
+        )
+        log.info("loaded upscaler %s on %s in %.2fs", source.location, device, time.perf_counter() - started)
+        loaded = _Pipe(key, pipe, info)
+        self._pipes[kind] = loaded
+        return loaded
+
+    def run(self, params: UpscaleParams, on_step: StepCallback | None = None, cancelled: CancelCheck | None = None,
+            source_latents: str | None = None) -> GenerationResult:
+        """Upscale ``params.image``; raises RestyleError (kind CANCELLED when ``cancelled()`` turns true).
+
+        ``source_latents`` names the latent cache of the picture (see ``latents.save_latents``): the ×2 upscale
+        takes it as is when it was made by the upscaler's VAE, else it upscales the pixels and says so in ``notes``.
+        """
+        import torch
+
+        params = params.validate().resolved()
+        cancelled = cancelled or (lambda: False)
+        image = load_image(params.image)
+        cached = load_latents(source_latents) if params.kind == X2 and source_latents else None
+        if cached is not None:
+            source_size = (cached[0].shape[-1] * 8, cached[0].shape[-2] * 8)
+        else:
+            # Multiples of 8, so every UNet level divides the latents evenly.
+            source_size = (max(8, image.width // 8 * 8), max(8, image.height // 8 * 8))
+        out_size = (source_size[0] * params.factor, source_size[1] * params.factor)
+        device = pick_device(params.device)
+        dtype_bytes = 2 if device in ("cuda", "mps") else 4
+        # Before any model is loaded: the user hears at once that the result would not fit.
+        check_output_fits(params.kind, out_size, device, dtype_bytes, self._memory(device), params.vae_tiling)
+        loaded = self._load(params.kind, params.model, device)
+        pipe, info = loaded.pipe, loaded.info
+        if cancelled():
+            raise RestyleError(ErrorKind.CANCELLED, "Cancelled.")
+        if params.vae_tiling:
+            pipe.vae.enable_tiling()
+        else:
+            pipe.vae.disable_tiling()
+
+        notes: list[str] = []
+        chain_mode = "pixels"
+        if params.kind == X2 and cached is not None and cached[1] == info.vae_id:
+            image_arg = cached[0].to(device=pipe.unet.device, dtype=pipe.unet.dtype)
+            chain_mode = "latent"
+        else:
+            if params.kind == X2 and source_latents:
+                notes.append("The picture's latents were made by another VAE or are no longer cached, so it was "
+                             "upscaled from its pixels.")
+            image_arg = resize_for_model(image, source_size)
+            if cached is not None:  # sizes came from the unusable latents: take them from the picture again
+                out_size = (image_arg.width * params.factor, image_arg.height * params.factor)
+        call: dict = dict(
+            prompt=params.prompt,
+            negative_prompt=params.negative_prompt or None,
+            image=image_arg,
+            num_inference_steps=params.steps,
+            guidance_scale=params.guidance_scale,
+            generator=torch.Generator("cpu").manual_seed(params.seed),
+            callback_steps=1,
+        )
+        if params.kind == X2:
+            call["output_type"] = "latent"  # decoded below, so the latents can be cached for further chaining
+        else:
+            call["noise_level"] = params.noise_level
+        preview_family = "sd" if params.kind == X2 else "other"  # ×4 latents: another VAE, a coarse stretch
+        started = time.perf_counter()
+        steps_done = 0
+
+        def callback(step: int, _timestep, latents) -> None:
+            nonlocal steps_done
+            if cancelled():
+                raise _Cancelled
+            steps_done = step + 1
+            elapsed = time.perf_counter() - started
+            eta = elapsed / steps_done * (params.steps - steps_done)
+            if on_step is not None:
+                on_step(StepInfo(steps_done, params.steps, latent_preview(latents, preview_family), elapsed, eta))
+
+        self._status(f"{params.label.capitalize()} to {out_size[0]}×{out_size[1]}…")
+        try:
+            with torch.inference_mode():
+                output = pipe(**call, callback=callback)
+                latents = None
+                if params.kind == X2:
+                    latents = output.images[:1].detach().cpu()
+                    result_image = decode_latents(pipe, output.images[:1])
+                else:
+                    result_image = output.images[0]
+        except _Cancelled:
+            _free_hooks(pipe)
+            raise RestyleError(ErrorKind.CANCELLED, "Cancelled; nothing was saved.") from None
+        except torch.OutOfMemoryError as exc:
+            _free_hooks(pipe)
+            raise RestyleError(
+                ErrorKind.OUT_OF_MEMORY,
+                f"The device ran out of memory making the {out_size[0]}×{out_size[1]} {params.label}. Turn on VAE "
+                "tiling, or upscale a smaller image.",
+            ) from exc
+        if cancelled():
+            raise RestyleError(ErrorKind.CANCELLED, "Cancelled; nothing was saved.")
+        record = GenerationParams(
+            model=params.model, prompt=params.prompt, negative_prompt=params.negative_prompt,
+            init_image=params.image, strength=1.0, guidance_scale=params.guidance_scale, steps=params.steps,
+            seed=params.seed, width=result_image.width, height=result_image.height, device=params.device,
+        )
+        return GenerationResult(
+            image=result_image, params=record, model=info, steps_run=steps_done,
+            sampler=sampler_name(type(pipe.scheduler).__name__), elapsed=time.perf_counter() - started,
+            latents=latents, chain_mode=chain_mode, notes=tuple(notes), upscale=params,
+        )
+
+
+def _free_hooks(pipe) -> None:
+    free = getattr(pipe, "maybe_free_model_hooks", None)
+    if free is not None:
+        try:
+            free()
+        except Exception:  # noqa: BLE001 - cleanup must never hide the real error
+            log.exception("freeing model hooks failed")
