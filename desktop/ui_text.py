@@ -8,6 +8,8 @@ def node_caption(node) -> str:
     star = "★ " if node.starred else ""
     if node.kind == "import":
         return f"{star}{(node.source or node.image).replace(chr(92), '/').rsplit('/', 1)[-1]}"
+    if node.kind == "upscale" and node.upscale:
+        return f"{star}{_upscale_label(node)} · {node.width}×{node.height} · seed {node.seed}"
     prompt = (node.params.get("prompt") or "text-to-image").strip().splitlines()[0]
     prompt = prompt if len(prompt) <= 40 else prompt[:39] + "…"
     strength = f" · {node.params['strength']:g}" if node.params.get("init_image") else ""
@@ -19,6 +21,21 @@ def node_tooltip(node) -> str:
     if node.kind == "import":
         return f"Imported picture {node.width}×{node.height}\n{node.source or node.image}"
     p = node.params
+    if node.kind == "upscale" and node.upscale:
+        u = node.upscale
+        lines = [
+            f"{_upscale_label(node).capitalize()} of its parent, to {node.width}×{node.height}",
+            f"Upscaler: {node.model}",
+            f"Prompt: {p.get('prompt') or '(none)'}",
+            f"Seed: {node.seed} · Steps: {u.get('steps')} · Guidance: {u.get('guidance_scale')}"
+            + (f" · Noise level: {u.get('noise_level')}" if u.get("kind") == "x4" else ""),
+        ]
+        if u.get("vae_tiling"):
+            lines.append("Decoded in tiles (VAE tiling)")
+        if u.get("kind") == "x2":
+            lines.append("From its parent's latents (no decode/encode)" if node.chain_mode == "latent"
+                         else "From its parent's pixels")
+        return "\n".join(lines)
     lines = [
         p.get("prompt") or "(no prompt)",
         f"Model: {node.model}",
@@ -33,3 +50,7 @@ def node_tooltip(node) -> str:
     if node.chain_mode:
         lines.append(f"Chained from its parent in {'latent space' if node.chain_mode == 'latent' else 'pixels'}")
     return "\n".join(lines)
+
+
+def _upscale_label(node) -> str:
+    return {"x2": "upscale ×2 latent", "x4": "super-resolution ×4"}.get(node.upscale.get("kind"), "upscale")

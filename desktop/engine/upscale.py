@@ -21,7 +21,7 @@ from typing import Any
 
 from .device import default_dtype, pick_device
 from .errors import ErrorKind, RestyleError, bad_input, model_missing
-from .images import load_image, resize_for_model
+from .images import load_image
 from .latents import decode_latents, load_latents, vae_fingerprint
 from .models import _first_line, _model_index, load_cached_or_download, resolve_model
 from .output import sampler_name
@@ -180,8 +180,11 @@ class Upscaler:
 
     def __init__(self, status: Callable[[str], None] | None = None, memory: MemoryProbe | None = None):
         self._status = status or (lambda message: None)
-        self._memory = memory or available_memory
+        self._memory = memory  # None: available_memory, looked up at each run
         self._pipes: dict[str, _Pipe] = {}
+
+    def _free(self, device: str) -> int | None:
+        return (self._memory or available_memory)(device)
 
     def pipeline(self, kind: str, model: str = "", device: str = "auto"):
         """The loaded pipeline for ``kind`` (loaded once, then cached); raises RestyleError."""
@@ -245,16 +248,13 @@ class Upscaler:
         cancelled = cancelled or (lambda: False)
         image = load_image(params.image)
         cached = load_latents(source_latents) if params.kind == X2 and source_latents else None
-        if cached is not None:
-            source_size = (cached[0].shape[-1] * 8, cached[0].shape[-2] * 8)
-        else:
-            # Multiples of 8, so every UNet level divides the latents evenly.
-            source_size = (max(8, image.width // 8 * 8), max(8, image.height // 8 * 8))
-        out_size = (source_size[0] * params.factor, source_size[1] * params.factor)
         device = pick_device(params.device)
         dtype_bytes = 2 if device in ("cuda", "mps") else 4
+        # The output is exactly factor × the picture (the latents' size is the picture's ÷ 8).
+        source_size = (cached[0].shape[-1] * 8, cached[0].shape[-2] * 8) if cached is not None else image.size
+        out_size = (source_size[0] * params.factor, source_size[1] * params.factor)
         # Before any model is loaded: the user hears at once that the result would not fit.
-        check_output_fits(params.kind, out_size, device, dtype_bytes, self._memory(device), params.vae_tiling)
+        check_output_fits(params.kind, out_size, device, dtype_bytes, self._free(device), params.vae_tiling)
         loaded = self._load(params.kind, params.model, device)
         pipe, info = loaded.pipe, loaded.info
         if cancelled():
@@ -263,19 +263,28 @@ class Upscaler:
             pipe.vae.enable_tiling()
         else:
             pipe.vae.disable_tiling()
+        # Every UNet level halves the latents: pad them (edge pixels repeated) to a size each level divides, and
+        # crop the padding off the result, so any picture size works and nothing is resized.
+        unit = 2 ** (len(pipe.unet.config.block_out_channels) - 1)
 
         notes: list[str] = []
         chain_mode = "pixels"
         if params.kind == X2 and cached is not None and cached[1] == info.vae_id:
-            image_arg = cached[0].to(device=pipe.unet.device, dtype=pipe.unet.dtype)
+            latents_in = cached[0].to(device=pipe.unet.device, dtype=pipe.unet.dtype)
+            image_arg = _pad_latents(latents_in, max(1, unit // 2))  # the UNet runs on 2× these
             chain_mode = "latent"
         else:
             if params.kind == X2 and source_latents:
                 notes.append("The picture's latents were made by another VAE or are no longer cached, so it was "
                              "upscaled from its pixels.")
-            image_arg = resize_for_model(image, source_size)
             if cached is not None:  # sizes came from the unusable latents: take them from the picture again
-                out_size = (image_arg.width * params.factor, image_arg.height * params.factor)
+                source_size = image.size
+                out_size = (source_size[0] * params.factor, source_size[1] * params.factor)
+                check_output_fits(params.kind, out_size, device, dtype_bytes, self._free(device),
+                                  params.vae_tiling)
+            vae_scale = getattr(pipe, "vae_scale_factor", 8)
+            # ×2: the VAE encodes by 8 and the UNet runs at 2×; ×4: the UNet runs at the picture's own size.
+            image_arg = _pad_image(image, vae_scale * max(1, unit // 2) if params.kind == X2 else max(unit, vae_scale))
         call: dict = dict(
             prompt=params.prompt,
             negative_prompt=params.negative_prompt or None,
@@ -309,10 +318,11 @@ class Upscaler:
                 output = pipe(**call, callback=callback)
                 latents = None
                 if params.kind == X2:
-                    latents = output.images[:1].detach().cpu()
-                    result_image = decode_latents(pipe, output.images[:1])
+                    kept = output.images[:1, :, : out_size[1] // 8, : out_size[0] // 8]  # the padding cropped off
+                    latents = kept.detach().cpu()
+                    result_image = decode_latents(pipe, kept)
                 else:
-                    result_image = output.images[0]
+                    result_image = output.images[0].crop((0, 0, *out_size))
         except _Cancelled:
             _free_hooks(pipe)
             raise RestyleError(ErrorKind.CANCELLED, "Cancelled; nothing was saved.") from None
@@ -335,6 +345,30 @@ class Upscaler:
             sampler=sampler_name(type(pipe.scheduler).__name__), elapsed=time.perf_counter() - started,
             latents=latents, chain_mode=chain_mode, notes=tuple(notes), upscale=params,
         )
+
+
+def _pad_latents(latents, multiple: int):
+    """Latents padded on the right and bottom (edge values repeated) to multiples of ``multiple``."""
+    import torch.nn.functional as F  # noqa: N812
+
+    height, width = latents.shape[-2:]
+    pad_w, pad_h = -width % multiple, -height % multiple
+    if not pad_w and not pad_h:
+        return latents
+    return F.pad(latents.float(), (0, pad_w, 0, pad_h), mode="replicate").to(latents.dtype)
+
+
+def _pad_image(image, multiple: int):
+    """The picture padded on the right and bottom (edge pixels repeated) to multiples of ``multiple``."""
+    import numpy as np
+    from PIL import Image
+
+    width, height = image.size
+    pad_w, pad_h = -width % multiple, -height % multiple
+    if not pad_w and not pad_h:
+        return image
+    array = np.pad(np.asarray(image.convert("RGB")), ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
+    return Image.fromarray(array)
 
 
 def _free_hooks(pipe) -> None:

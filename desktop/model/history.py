@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-KINDS = ("import", "generation")
+KINDS = ("import", "generation", "upscale")
 CHAIN_MODES = ("latent", "pixels")
 
 # Ids become file names (images/<id>.png, thumbs/<id>.png): anything else in a crafted index could reach
@@ -51,7 +51,7 @@ class Node:
 
     id: str
     parent: str | None
-    kind: str  # "import" | "generation"
+    kind: str  # "import" | "generation" | "upscale"
     image: str  # file name under images/
     created: str  # ISO-8601
     width: int
@@ -66,6 +66,7 @@ class Node:
     source: str | None = None  # where an imported picture came from
     starred: bool = False
     depth: str | None = None  # file name under depth/: the depth map a ControlNet run was steered by
+    upscale: dict | None = None  # UpscaleParams.to_dict() of an upscale (kind "upscale"): what was done to the parent
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of every field (params copied one level deep)."""
@@ -104,6 +105,8 @@ class Node:
                 raise ValueError("width and height must be whole numbers")
         if not isinstance(self.params, dict):
             raise ValueError("params must be an object")
+        if self.upscale is not None and not isinstance(self.upscale, dict):
+            raise ValueError("upscale must be an object")
         if self.seed is not None and (not isinstance(self.seed, int) or isinstance(self.seed, bool)):
             raise ValueError("seed must be a whole number")
         self.starred = bool(self.starred)
@@ -278,6 +281,9 @@ def replay_plan(
         runs, first_parent = path, None
     steps = []
     for index, node in enumerate(runs):
+        if node.kind == "upscale":
+            raise ValueError("Replay re-runs generations, and this branch has an upscale in it: replay the image "
+                             "it was upscaled from, then upscale the new one.")
         if node.kind != "generation":
             raise ValueError(f"node {node.id} in the branch is not a generation and cannot be re-run")
         params = {**node.params, **changes}

@@ -251,6 +251,31 @@ class SessionModel(QObject):
         self._chain = _Chain(strengths=[], replay=steps)
         return self._run_next_replay_step(previous=None)
 
+    def upscale(self, node_id: str, kind: str, **options) -> bool:
+        """Upscale a history node ("x2": latent upscaler, "x4": super-resolution with ``noise_level``); the result
+        becomes its child. ``options``: noise_level, steps, vae_tiling, model (see ``upscale_request``)."""
+        if self._refuse_while_busy() or node_id not in self.history.tree:
+            return False
+        from .upscale_actions import upscale_request
+
+        workspace = self.history.workspace
+        p = self._params
+        options.setdefault("model", self.settings.upscaler(kind))
+        options.setdefault("vae_tiling", self.settings.upscale_vae_tiling)
+        try:
+            request = upscale_request(workspace, node_id, kind, str(self.settings.output_dir),
+                                      _persist_step(workspace, None, None, node_id), prompt=p.prompt,
+                                      negative_prompt=p.negative_prompt, seed=p.seed, device=p.device, **options)
+        except RestyleError as exc:
+            self.error_raised.emit(exc.kind.value, exc.message)
+            return False
+        self._chain = None
+        self._current = request
+        self._set_phase(Phase.RUNNING)
+        self.progress_changed.emit(0, 0, -1.0)
+        self._host.submit(request)
+        return True
+
     def clear_init_image(self) -> None:
         """Go back to text-to-image."""
         self._init = None
@@ -490,10 +515,12 @@ def _persist_step(workspace, init: InitImage | None, pending_import: Node | None
         if result.latents is not None:
             latent_name = f"{node_id}.safetensors"
             save_latents(result.latents, workspace.folder / "latents" / latent_name, result.model.vae_id)
-        node = Node(id=node_id, parent=parent, kind="generation", image=f"{node_id}.png", created=timestamp(),
-                    width=result.image.width, height=result.image.height, params=result.params.to_dict(),
-                    model=result.model.name, model_hash=result.model.vae_id, seed=result.seed, latent=latent_name,
-                    vae_id=result.model.vae_id, chain_mode=result.chain_mode, depth=depth_name)
+        upscale = result.upscale.to_dict() if result.upscale is not None else None
+        node = Node(id=node_id, parent=parent, kind="upscale" if upscale else "generation", image=f"{node_id}.png",
+                    created=timestamp(), width=result.image.width, height=result.image.height,
+                    params=result.params.to_dict(), model=result.model.name, model_hash=result.model.vae_id,
+                    seed=result.seed, latent=latent_name, vae_id=result.model.vae_id, chain_mode=result.chain_mode,
+                    depth=depth_name, upscale=upscale)
         write_node_image(workspace.folder, node, result.image, parameters_text(result))
         workspace.thumbnail_path(node)  # made here, off the UI thread
         nodes.append(node)

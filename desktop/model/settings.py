@@ -157,6 +157,36 @@ class Settings:
         for name, stored in value.to_dict().items():
             self._qs.setValue(f"runtime/{name}", stored)
 
+    # --- upscale ------------------------------------------------------------------------------------------
+    def upscaler(self, kind: str) -> str:
+        """The upscaler model for "x2" or "x4" ('' = the default Hub id)."""
+        return str(self._qs.value(f"upscale/model_{kind}", "") or "")
+
+    def set_upscaler(self, kind: str, value: str) -> None:
+        """Choose the upscaler model for "x2" or "x4" ('' = the default Hub id)."""
+        self._qs.setValue(f"upscale/model_{kind}", value.strip())
+
+    @property
+    def upscale_vae_tiling(self) -> bool:
+        """Decode upscales in tiles (much larger outputs fit in memory)."""
+        return str(self._qs.value("upscale/vae_tiling", "false")).lower() in ("true", "1")
+
+    @upscale_vae_tiling.setter
+    def upscale_vae_tiling(self, value: bool) -> None:
+        self._qs.setValue("upscale/vae_tiling", bool(value))
+
+    @property
+    def upscale_noise_level(self) -> int:
+        """The ×4 super-resolution's noise level last used."""
+        try:
+            return int(self._qs.value("upscale/noise_level", 20))
+        except (TypeError, ValueError):
+            return 20
+
+    @upscale_noise_level.setter
+    def upscale_noise_level(self, value: int) -> None:
+        self._qs.setValue("upscale/noise_level", int(value))
+
     # --- window ------------------------------------------------------------------------------------------
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
         """Saved geometry and dock/toolbar state."""

@@ -117,6 +117,7 @@ class HistoryPanel(QWidget):
     export_requested = Signal(list)  # node ids
     delete_requested = Signal(str)
     replay_requested = Signal(str)
+    upscale_requested = Signal(str, str)  # node id, "x2" | "x4"
 
     def __init__(self, session, parent: QWidget | None = None):
         super().__init__(parent)
@@ -149,6 +150,14 @@ class HistoryPanel(QWidget):
         self.replay_button = QPushButton("Replay…")
         self.replay_button.setObjectName("replayButton")
         self.replay_button.setToolTip("Re-run the whole branch with one setting or the model changed")
+        self.upscale_x2_button = QPushButton("Upscale ×2")
+        self.upscale_x2_button.setObjectName("upscaleX2Button")
+        self.upscale_x2_button.setToolTip("Upscale the selected image 2× with the latent upscaler; from a result of "
+                                          "an SD model its latents go straight in (no decode/encode)")
+        self.upscale_x4_button = QPushButton("Super-res ×4…")
+        self.upscale_x4_button.setObjectName("upscaleX4Button")
+        self.upscale_x4_button.setToolTip("Upscale the selected image 4× with the super-resolution model "
+                                          "(choose its noise level first)")
         self.loop_check = QCheckBox("Auto-continue")
         self.loop_check.setObjectName("autoContinueCheck")
         self.loop_check.setToolTip("Chain every new result into the next run (loopback)")
@@ -172,6 +181,8 @@ class HistoryPanel(QWidget):
         buttons.addWidget(self.delete_button, 1, 2)
         buttons.addWidget(self.export_button, 2, 0, 1, 2)
         buttons.addWidget(self.replay_button, 2, 2)
+        buttons.addWidget(self.upscale_x2_button, 3, 0, 1, 2)
+        buttons.addWidget(self.upscale_x4_button, 3, 2)
         loop = QGridLayout()
         loop.addWidget(self.loop_check, 0, 0)
         loop.addWidget(self.loop_count, 0, 1)
@@ -197,6 +208,8 @@ class HistoryPanel(QWidget):
         self.delete_button.clicked.connect(self._on_delete_button_clicked)
         self.export_button.clicked.connect(lambda: self.export_requested.emit(self.selected_ids()))
         self.replay_button.clicked.connect(self._on_replay_button_clicked)
+        self.upscale_x2_button.clicked.connect(lambda: self._request_upscale("x2"))
+        self.upscale_x4_button.clicked.connect(lambda: self._request_upscale("x4"))
         for widget in (self.loop_check, self.loop_count, self.loop_end_strength):
             signal = widget.toggled if widget is self.loop_check else widget.valueChanged
             signal.connect(self._on_loop_settings_changed)
@@ -225,7 +238,7 @@ class HistoryPanel(QWidget):
     def _on_session_selection_changed(self, node_id) -> None:
         has = node_id is not None
         for button in (self.continue_button, self.compare_button, self.star_button, self.delete_button,
-                       self.export_button, self.replay_button):
+                       self.export_button, self.replay_button, self.upscale_x2_button, self.upscale_x4_button):
             button.setEnabled(has)
         if not has:
             return
@@ -246,6 +259,10 @@ class HistoryPanel(QWidget):
     def _on_replay_button_clicked(self) -> None:
         if self._session.history.selected_id:
             self.replay_requested.emit(self._session.history.selected_id)
+
+    def _request_upscale(self, kind: str) -> None:
+        if self._session.history.selected_id:
+            self.upscale_requested.emit(self._session.history.selected_id, kind)
 
     def _on_loop_settings_changed(self, *_args) -> None:
         end = self.loop_end_strength.value()

@@ -28,6 +28,7 @@ from .canvas import Canvas
 from .depth_panel import DepthPanel
 from .device_status import DeviceStatus
 from .history_panel import HistoryPanel
+from .upscale_dialog import UpscaleActions
 from .model_picker import ModelPicker
 from .params_panel import ParamsPanel
 from .progress_panel import ProgressPanel
@@ -179,6 +180,7 @@ class MainWindow(QMainWindow):
         # Text boxes keep their own Ctrl+Z while they have the focus; elsewhere it walks the tree.
         self._action(history_menu, "Go to &parent", self.model.history.undo, [QKeySequence.StandardKey.Undo])
         self._action(history_menu, "Go to &last child", self.model.history.redo, ["Ctrl+Shift+Z"])
+        self.upscale_actions = UpscaleActions(self, self.model, self.history_panel, history_menu)
 
     def open_image_dialog(self) -> None:
         """Let the user pick an init image file."""

@@ -5,6 +5,6 @@ lazily, on the worker thread, so importing this package never imports torch.
 """
 
 from .host import WorkerHost
-from .requests import EstimateDepthRequest, GenerateRequest, LoadModelRequest
+from .requests import EstimateDepthRequest, GenerateRequest, LoadModelRequest, UpscaleRequest
 
-__all__ = ["WorkerHost", "EstimateDepthRequest", "GenerateRequest", "LoadModelRequest"]
+__all__ = ["WorkerHost", "EstimateDepthRequest", "GenerateRequest", "LoadModelRequest", "UpscaleRequest"]

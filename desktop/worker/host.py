@@ -7,7 +7,7 @@ import weakref
 from PySide6.QtCore import QObject, QThread, Signal
 
 from .inference import InferenceWorker
-from .requests import GenerateRequest
+from .requests import GenerateRequest, UpscaleRequest
 
 _live_hosts: weakref.WeakSet = weakref.WeakSet()
 
@@ -30,14 +30,14 @@ class WorkerHost(QObject):
         self.worker.moveToThread(self._thread)
         # Queued: handle() runs on the worker thread, in submission order.
         self._submit.connect(self.worker.handle)
-        self._pending: list[GenerateRequest] = []
+        self._pending: list[GenerateRequest | UpscaleRequest] = []
         self.worker.job_done.connect(self._forget)
         self._thread.start()
         _live_hosts.add(self)
 
     def submit(self, request) -> None:
         """Queue a request for the worker thread."""
-        if isinstance(request, GenerateRequest):
+        if isinstance(request, (GenerateRequest, UpscaleRequest)):
             self._pending.append(request)
         self._submit.emit(request)
 

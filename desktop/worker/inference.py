@@ -12,7 +12,7 @@ from PySide6.QtGui import QImage
 
 from desktop.engine.errors import ErrorKind, RestyleError
 
-from .requests import EstimateDepthRequest, GenerateRequest, LoadModelRequest
+from .requests import EstimateDepthRequest, GenerateRequest, LoadModelRequest, UpscaleRequest
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ class InferenceWorker(QObject):
         super().__init__()
         self._engine = None
         self._depth_estimator = None  # one DepthEstimator: it keeps its depth model loaded between estimates
+        self._upscaler = None  # one Upscaler: its pipelines stay loaded apart from the base model
         self._log_path = log_path
         self._last_memory_report = 0.0
 
@@ -84,6 +85,8 @@ class InferenceWorker(QObject):
                 self._generate(request)
             elif isinstance(request, EstimateDepthRequest):
                 self._estimate_depth(request)
+            elif isinstance(request, UpscaleRequest):
+                self._upscale(request)
         except RestyleError as exc:
             if exc.kind is ErrorKind.CANCELLED:
                 self.status.emit("Cancelled.")
@@ -159,6 +162,27 @@ class InferenceWorker(QObject):
         self.status.emit("Generating…")
         result = engine.generate(params, on_step=on_step, cancelled=request.cancel_event.is_set,
                                  init_latents=request.init_latents)
+        self._save_and_report(result, request)
+
+    def _upscale(self, request: UpscaleRequest) -> None:
+        if request.cancel_event.is_set():
+            raise RestyleError(ErrorKind.CANCELLED, "Cancelled before it started.")
+        self._get_engine()  # quiets the libraries' own progress bars and warnings, once
+        if self._upscaler is None:
+            from desktop.engine.upscale import Upscaler
+
+            self._upscaler = Upscaler(status=self.status.emit)
+
+        def on_step(step) -> None:
+            self.progress.emit(step.step, step.total, -1.0 if step.eta is None else step.eta)
+            if step.preview is not None:
+                self.preview.emit(array_to_qimage(step.preview), step.step, step.total)
+
+        result = self._upscaler.run(request.params, on_step=on_step, cancelled=request.cancel_event.is_set,
+                                    source_latents=request.source_latents)
+        self._save_and_report(result, request)
+
+    def _save_and_report(self, result, request) -> None:
         from dataclasses import replace
 
         from desktop.engine.output import save_result

@@ -51,3 +51,15 @@ class EstimateDepthRequest:
     model: str = ""  # a transformers depth model (folder or Hub id); "" = Depth Anything V2 Small
     device: str = "auto"
     job_id: int = field(default_factory=lambda: next(_ids))
+
+
+@dataclass(frozen=True)
+class UpscaleRequest:
+    """Upscale one picture (×2 latent or ×4 super-resolution) and save the PNG into ``output_dir``."""
+
+    params: Any  # desktop.engine.upscale.UpscaleParams (plain Python, but importing it here is not needed)
+    output_dir: str
+    job_id: int = field(default_factory=lambda: next(_ids))
+    source_latents: str | None = None  # the picture's latent cache: ×2 takes it as is when the VAE matches
+    persist: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
+    cancel_event: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)

@@ -141,3 +141,24 @@ def test_a_model_of_the_wrong_kind_is_refused_with_a_sentence(first, tiny_model)
         Upscaler(memory=PLENTY).run(UpscaleParams("x4", str(image_path), model=str(tiny_model), device="cpu"))
     assert caught.value.kind is ErrorKind.MODEL_MISSING
     assert "super-resolution ×4" in caught.value.message
+
+
+def test_any_picture_size_upscales_to_exactly_factor_times_it(tiny_model, tiny_x2_upscaler, tiny_x4_upscaler,
+                                                             make_image, tmp_path):
+    # 80×56 is what the tiny model makes of a 96×64 picture: its latents (10×7) are not a size the UNets divide.
+    result = Engine().generate(GenerationParams(model=str(tiny_model), prompt="p", init_image=str(make_image()),
+                                                strength=0.5, steps=2, seed=1))
+    assert result.image.size == (80, 56)
+    path = tmp_path / "odd.png"
+    result.image.save(path)
+    latents = save_latents(result.latents, tmp_path / "odd.safetensors", result.model.vae_id)
+    upscaler = Upscaler(memory=PLENTY)
+    x2 = upscaler.run(UpscaleParams("x2", str(path), steps=2, seed=1, model=str(tiny_x2_upscaler), device="cpu"),
+                      source_latents=str(latents))
+    assert x2.chain_mode == "latent" and x2.image.size == (160, 112) and x2.latents.shape[-2:] == (14, 20)
+    x2_pixels = upscaler.run(UpscaleParams("x2", str(path), steps=2, seed=1, model=str(tiny_x2_upscaler),
+                                           device="cpu"))
+    assert x2_pixels.chain_mode == "pixels" and x2_pixels.image.size == (160, 112)
+    x4 = upscaler.run(UpscaleParams("x4", str(make_image("odd4.png", size=(30, 21))), steps=2, seed=1,
+                                    model=str(tiny_x4_upscaler), device="cpu"))
+    assert x4.image.size == (120, 84)

@@ -124,3 +124,23 @@ def test_an_imported_picture_alone_cannot_be_replayed(tree):
 def test_new_ids_are_short_and_unique():
     ids = {new_node_id() for _ in range(1000)}
     assert len(ids) == 1000 and all(len(i) == 12 for i in ids)
+
+
+def test_upscale_nodes_keep_their_record_and_older_indexes_still_load(tree):
+    old = make_node("e", "c").to_dict()
+    del old["upscale"]  # as written before upscales existed
+    assert Node.from_dict(old).upscale is None
+    up = make_node("u", "c", kind="upscale")
+    up.upscale = {"kind": "x4", "noise_level": 40, "steps": 30}
+    again = Node.from_dict(up.to_dict())
+    assert again.kind == "upscale" and again.upscale == up.upscale
+    with pytest.raises(ValueError):
+        Node.from_dict({**up.to_dict(), "upscale": "x4"})
+
+
+def test_replay_through_an_upscale_is_refused_with_a_sentence(tree):
+    up = make_node("u", "c", kind="upscale")
+    up.upscale = {"kind": "x2"}
+    tree.add(up)
+    with pytest.raises(ValueError, match="replay the image it was upscaled from"):
+        replay_plan(tree, "u", {"seed": 3})
