@@ -1,6 +1,6 @@
 """The command line: ``restyle [IMAGE] [--model M]`` opens the window, ``restyle generate …`` runs headless,
-``restyle batch IN_DIR OUT_DIR …`` restyles a folder (cli_batch.py), ``restyle --self-test`` checks the install
-without a window (exit 0 passed, 1 failed).
+``restyle batch IN_DIR OUT_DIR …`` restyles a folder (cli_batch.py), ``restyle upscale IMAGE --x2|--x4 …``
+upscales one (cli_upscale.py), ``restyle --self-test`` checks the install without a window (exit 0 passed, 1 failed).
 
 Exit codes of ``generate``: 0 success; 2 with one line on stderr for a bad argument, an unreadable image or a
 missing model; 1 for anything else, with the log file's path.
@@ -212,6 +212,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "generate":
         return run_generate(argv[1:])
+    if argv and argv[0] == "upscale":
+        from desktop.cli_upscale import run_upscale_command
+
+        return run_upscale_command(argv[1:])
     if argv and argv[0] == "batch":
         from desktop.cli_batch import run_batch_command
 
