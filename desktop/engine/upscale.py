@@ -192,6 +192,9 @@ class Upscaler:
 
     def _load(self, kind: str, model: str, device: str) -> _Pipe:
         source = resolve_model(model)
+        if source.single_file:
+            raise bad_input(f"{source.display_name} is a single-file checkpoint; upscalers load from diffusers folders "
+                            f"or Hub ids such as {DEFAULT_MODELS[kind]}.")
         key = (source.location, device)
         cached = self._pipes.get(kind)
         if cached is not None and cached.key == key:
