@@ -17,7 +17,7 @@ from desktop.engine.errors import RestyleError
 from desktop.engine.images import fit_size, load_image
 from desktop.engine.metadata import ParsedParameters, parse_parameters_text, read_parameters
 from desktop.engine.params import GenerationParams, GenerationResult, ModelInfo
-from desktop.worker import GenerateRequest, LoadModelRequest
+from desktop.worker import GenerateRequest, LoadModelRequest, UpscaleRequest
 
 from .depth_state import DepthState, replay_depth
 from .device_state import DeviceState
@@ -261,11 +261,13 @@ class SessionModel(QObject):
         workspace = self.history.workspace
         p = self._params
         options.setdefault("model", self.settings.upscaler(kind))
-        options.setdefault("vae_tiling", self.settings.upscale_vae_tiling)
+        # Tiled when asked for here (History menu, ×4 dialog) or in the settings dialog, for every run.
+        options.setdefault("vae_tiling", self.settings.upscale_vae_tiling or self.devices.runtime.vae_tiling)
         try:
             request = upscale_request(workspace, node_id, kind, str(self.settings.output_dir),
                                       _persist_step(workspace, None, None, node_id), prompt=p.prompt,
-                                      negative_prompt=p.negative_prompt, seed=p.seed, device=p.device, **options)
+                                      negative_prompt=p.negative_prompt, seed=p.seed, device=self.devices.runtime.device,
+                                      **options)
         except RestyleError as exc:
             self.error_raised.emit(exc.kind.value, exc.message)
             return False
@@ -457,7 +459,9 @@ class SessionModel(QObject):
         self.jobs.run_ended(result)
 
     def _on_worker_failed(self, kind: str, message: str) -> None:
-        if kind == "out_of_memory" and self.devices.offer is not None:
+        # An upscale's own sentence already suggests VAE tiling; the offer would re-run the last generation.
+        upscaling = isinstance(self._current, UpscaleRequest)
+        if kind == "out_of_memory" and self.devices.offer is not None and not upscaling:
             self._retry_run = self._current is not None  # a run (re-run it) or a model load (load again)
             self.out_of_memory_offered.emit(message, self.devices.offer.label)
             return
