@@ -73,6 +73,9 @@ class QueueRunner(QObject):
         self._session = session
         self.queue = JobQueue(session.settings.data_dir / QUEUE_FILE)
         self._detached = False
+        self._failure_kind: str | None = None  # the ErrorKind value of the running job's failure
+        self._retry_job: str | None = None  # a job kept after running out of memory, for the lighter retry
+        session._host.worker.failed.connect(self._on_worker_failed)
 
     def detach(self) -> None:
         """Stop recording: the window is closing, and the running job must stay queued for the next start."""
@@ -216,16 +219,38 @@ class QueueRunner(QObject):
             self.queue.set_paused(True)
             if self.queue.waiting_count():
                 self.status_changed.emit("Cancelled. The queue is paused: press Resume to go on.")
+        kind, self._failure_kind = self._failure_kind, None
         job = self.queue.running()
         if job is not None:
             if result is not None and result.history_nodes:
                 groups = self.queue.finish(job.id, result.history_nodes[-1].id)
+            elif kind == "out_of_memory" and not cancelled:
+                # The next jobs would run out too: keep this one, hold the rest until the lighter retry.
+                self.queue.requeue(job.id)
+                self.queue.set_paused(True)
+                self._retry_job = job.id
+                self.status_changed.emit("Out of memory: the queue is paused and this run kept. Retry with the "
+                                         "lighter setting, or press Resume.")
+                groups = []
             else:
                 groups = self.queue.fail(job.id, "the step before it was cancelled" if cancelled
                                          else "the step before it failed")
             for group in groups:
                 self._assemble(group)
         self._start_next()
+
+    def take_retry(self) -> bool:
+        """The lighter retry after running out of memory: run the kept job again (and the queue after it)."""
+        job = self.queue.get(self._retry_job or "")
+        self._retry_job = None
+        if job is None or job.state != "waiting":
+            return False
+        self.queue.move(job.id, -len(self.queue.jobs))  # first, wherever it was dragged since
+        self.resume()
+        return True
+
+    def _on_worker_failed(self, kind: str, message: str) -> None:
+        self._failure_kind = kind
 
     def _start_next(self) -> None:
         session = self._session
@@ -240,6 +265,7 @@ class QueueRunner(QObject):
     def _start(self, job: Job) -> bool:
         """Start a job on the session; False (the job failed, its dependents blocked) when it cannot."""
         session = self._session
+        self._failure_kind = None
         self.queue.start(job.id)
         tree = session.history.tree
         if job.init_node is not None and job.init_node in tree:

@@ -172,6 +172,13 @@ class JobQueue(QObject):
             job.state = RUNNING
             self._changed()
 
+    def requeue(self, job_id: str) -> None:
+        """Put a running job back to waiting, where it is (it ran out of memory and will be retried)."""
+        job = self.get(job_id)
+        if job is not None:
+            job.state = WAITING
+            self._changed()
+
     def finish(self, job_id: str, node_id: str) -> list[Group]:
         """A job made history node ``node_id``: it leaves the queue, its dependents start from that node.
 

@@ -182,6 +182,8 @@ class SessionModel(QObject):
         """After running out of memory: turn on the offered lighter setting (persisted) and run again."""
         if self._refuse_while_busy() or self.devices.take_offer() is None:
             return False
+        if self._retry_run and self.jobs.take_retry():  # a queued job ran out: it runs again, then the queue
+            return True
         if not self._retry_run or self._last_run is None:  # it ran out while loading: load again
             if self._params.model:
                 self._submit_load()

@@ -265,3 +265,24 @@ def test_a_reorder_keeps_the_running_job_first(model, host):
     assert [j.id for j in model.jobs.queue.jobs] == [jobs[0].id, jobs[2].id, jobs[1].id]
     _finish(host, _runs(host)[0])
     assert _runs(host)[1].params.seed == jobs[2].params["seed"]
+
+
+def test_out_of_memory_keeps_the_job_pauses_the_queue_and_the_lighter_retry_runs_it(model, host, qtbot):
+    from desktop.engine.runtime import MemoryOffer, RuntimeSettings
+
+    model.jobs.enqueue_batch(3)
+    first = _runs(host)[0]
+    offer = MemoryOffer(RuntimeSettings(vae_tiling=True, vae_slicing=True), "VAE tiling")
+    host.worker.out_of_memory.emit(first.job_id, offer)
+    with qtbot.waitSignal(model.status_changed, check_params_cb=lambda m: "Out of memory" in m):
+        host.worker.failed.emit("out_of_memory", "The GPU ran out of memory.")
+        host.worker.job_done.emit(first.job_id)
+    jobs = model.jobs.queue.jobs
+    assert [j.state for j in jobs] == ["waiting"] * 3 and model.jobs.queue.paused  # nothing lost, nothing started
+    assert len(_runs(host)) == 1
+    assert model.retry_lighter()
+    retry = _runs(host)[-1]
+    assert retry.params == first.params and retry.runtime.vae_tiling
+    assert not model.jobs.queue.paused and len(_runs(host)) == 2
+    _finish(host, retry)
+    assert len(_runs(host)) == 3 and _runs(host)[-1].params.seed == first.params.seed + 1
