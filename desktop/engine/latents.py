@@ -16,18 +16,31 @@ LATENT_FAMILIES = ("sd", "sdxl")
 
 
 def vae_fingerprint(vae) -> str:
-    """A short id that differs between VAEs: its config plus two weight tensors (cheap, no file hashing)."""
+    """A short id of the VAE's latent space: two VAEs with the same id read each other's latents.
+
+    Only the encoder side counts: its architecture, the latent scaling and two encoder tensors (cheap, no file
+    hashing). Decoder-only fine-tunes such as ``sd-vae-ft-mse``, which the SD 1.5 fine-tunes and the x2 latent
+    upscaler ship, keep the encoder frozen and so share SD 1.5's latent space; a config difference that does not
+    change the latents (``sample_size``) must not send every chain back through pixels either.
+    """
     import torch
 
     digest = hashlib.sha256()
-    config = {k: v for k, v in dict(vae.config).items() if not k.startswith("_")}
+    config = dict(vae.config)
+    config = {key: config.get(key) for key in _LATENT_SPACE_KEYS}
     digest.update(json.dumps(config, sort_keys=True, default=str).encode())
+    parameters = dict(vae.named_parameters())
     with torch.no_grad():
-        for name in ("encoder.conv_in.weight", "decoder.conv_out.weight"):
-            tensor = dict(vae.named_parameters()).get(name)
+        for name in ("encoder.conv_in.weight", "encoder.conv_out.weight", "quant_conv.weight"):
+            tensor = parameters.get(name)
             if tensor is not None:
                 digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()[:16]
+
+
+# The config entries that shape the encoder and the scaled latents it makes.
+_LATENT_SPACE_KEYS = ("in_channels", "latent_channels", "down_block_types", "block_out_channels",
+                      "layers_per_block", "norm_num_groups", "scaling_factor", "shift_factor", "use_quant_conv")
 
 
 def decode_latents(pipe, latents, notes: list[str] | None = None):

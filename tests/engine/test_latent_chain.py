@@ -88,3 +88,32 @@ def test_an_evicted_or_damaged_cache_only_loses_the_shortcut(tiny_model, make_im
                               steps=4, seed=2)
     assert engine.generate(params, init_latents=str(latents_path)).chain_mode == "pixels"
     assert engine.generate(params, init_latents=str(tmp_path / "gone.safetensors")).chain_mode == "pixels"
+
+
+def _tiny_vae(seed: int, **config):
+    from diffusers import AutoencoderKL
+
+    torch.manual_seed(seed)
+    return AutoencoderKL(block_out_channels=(8,), in_channels=3, out_channels=3, latent_channels=4,
+                         down_block_types=("DownEncoderBlock2D",), up_block_types=("UpDecoderBlock2D",),
+                         norm_num_groups=8, **config)
+
+
+def test_a_decoder_only_fine_tune_shares_the_latent_space():
+    """sd-vae-ft-mse style: same encoder, other decoder and sample_size → same id, so chains stay latent."""
+    from desktop.engine.latents import vae_fingerprint
+
+    base = _tiny_vae(0, sample_size=32)
+    tuned = _tiny_vae(0, sample_size=64)
+    with torch.no_grad():
+        for parameter in tuned.decoder.parameters():
+            parameter.add_(0.5)
+    assert vae_fingerprint(tuned) == vae_fingerprint(base)
+
+
+def test_another_encoder_or_scaling_is_another_latent_space():
+    from desktop.engine.latents import vae_fingerprint
+
+    base = _tiny_vae(0)
+    assert vae_fingerprint(_tiny_vae(1)) != vae_fingerprint(base)
+    assert vae_fingerprint(_tiny_vae(0, scaling_factor=0.13025)) != vae_fingerprint(base)
