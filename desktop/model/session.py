@@ -17,7 +17,7 @@ from desktop.engine.errors import RestyleError
 from desktop.engine.images import fit_size, load_image
 from desktop.engine.metadata import ParsedParameters, parse_parameters_text, read_parameters
 from desktop.engine.params import GenerationParams, GenerationResult, ModelInfo
-from desktop.worker import GenerateRequest, LoadModelRequest, UpscaleRequest
+from desktop.worker import EngineOptionsRequest, GenerateRequest, LoadModelRequest, UpscaleRequest
 
 from .depth_state import DepthState, replay_depth
 from .device_state import DeviceState
@@ -116,6 +116,8 @@ class SessionModel(QObject):
         worker.failed.connect(self._on_worker_failed)
         worker.cancelled.connect(self._on_worker_job_done)  # a cancelled run frees the session like any end
         worker.job_done.connect(self._on_worker_job_done)
+        if settings.allow_pickles:
+            worker_host.submit(EngineOptionsRequest(allow_pickles=True))
 
     # --- state -------------------------------------------------------------------------------------------
     @property
@@ -168,6 +170,11 @@ class SessionModel(QObject):
         self.update_params(model=name)
         if name and preload:
             self._submit_load()
+
+    def set_allow_pickles(self, allowed: bool) -> None:
+        """Remember whether pickle checkpoints may be opened (weights only) and tell the worker."""
+        self.settings.allow_pickles = allowed
+        self._host.submit(EngineOptionsRequest(allow_pickles=allowed))
 
     def preload_model(self) -> None:
         """Start loading the chosen model, if any (called once the window is on screen)."""

@@ -45,6 +45,40 @@ class Settings:
             value = [value]
         return [str(v) for v in value or [] if v]
 
+    # --- model library -----------------------------------------------------------------------------------
+    def _list(self, key: str) -> list[str]:
+        value = self._qs.value(key, [])
+        if isinstance(value, str):  # QSettings gives a str for a one-element list in INI files
+            value = [value]
+        return [str(v) for v in value or [] if v]
+
+    @property
+    def library_paths(self) -> list[str]:
+        """Folders and checkpoint files the user added to the model library."""
+        return self._list("library/paths")
+
+    @library_paths.setter
+    def library_paths(self, value: list[str]) -> None:
+        self._qs.setValue("library/paths", list(value))
+
+    @property
+    def hidden_models(self) -> list[str]:
+        """Models removed from the library list whose files were left alone."""
+        return self._list("library/hidden")
+
+    @hidden_models.setter
+    def hidden_models(self, value: list[str]) -> None:
+        self._qs.setValue("library/hidden", list(value))
+
+    @property
+    def allow_pickles(self) -> bool:
+        """Open .ckpt/.pt/.bin pickle checkpoints (weights only); off by default, as pickles can carry code."""
+        return str(self._qs.value("library/allow_pickles", "false")).lower() == "true"
+
+    @allow_pickles.setter
+    def allow_pickles(self, value: bool) -> None:
+        self._qs.setValue("library/allow_pickles", "true" if value else "false")
+
     # --- output ------------------------------------------------------------------------------------------
     @property
     def output_dir(self) -> Path:

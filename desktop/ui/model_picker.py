@@ -1,8 +1,11 @@
-"""Choosing the model: an editable list of Hub ids and folders used before, plus a folder browser."""
+"""Choosing the model: an editable list of Hub ids, folders and checkpoints used before, a folder browser, and
+the model library."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from .model_library import ModelLibraryDialog
 
 NO_MODEL_HINT = (
     "No model chosen. Type a Hugging Face id such as stable-diffusion-v1-5/stable-diffusion-v1-5 "
@@ -24,17 +27,24 @@ class ModelPicker(QWidget):
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(16)
         self.combo.lineEdit().setPlaceholderText("Hugging Face id or model folder")
-        self.combo.setToolTip("A Hugging Face id (owner/name) or a local diffusers folder; press Enter to load it.")
+        self.combo.setToolTip("A Hugging Face id (owner/name), a local diffusers folder or a .safetensors checkpoint; "
+                              "press Enter to load it.")
         self.combo.addItems(model.settings.recent_models)
         self.combo.setCurrentText(model.params.model)
         self.browse_button = QPushButton("Folder…")
         self.browse_button.setToolTip("Choose a local diffusers model folder (the one with model_index.json)")
+        self.library_button = QPushButton("Library…")
+        self.library_button.setObjectName("libraryButton")
+        self.library_button.setToolTip("The model library: the guide's models, what is installed, downloads, "
+                                       "folders and checkpoint files")
+        self.library: ModelLibraryDialog | None = None
         self.state_label = QLabel(NO_MODEL_HINT if not model.params.model else "Not loaded yet.")
         self.state_label.setObjectName("modelStateLabel")
         self.state_label.setWordWrap(True)
         row = QHBoxLayout()
         row.addWidget(self.combo, 1)
         row.addWidget(self.browse_button)
+        row.addWidget(self.library_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(QLabel("Model"))
@@ -43,6 +53,7 @@ class ModelPicker(QWidget):
         self.combo.lineEdit().editingFinished.connect(self._on_combo_editing_finished)
         self.combo.activated.connect(lambda _i: self._on_combo_editing_finished())
         self.browse_button.clicked.connect(self._on_browse_button_clicked)
+        self.library_button.clicked.connect(self.open_library)
         model.model_info_changed.connect(self._on_model_model_info_changed)
         model.error_raised.connect(self._on_model_error_raised)
 
@@ -58,6 +69,21 @@ class ModelPicker(QWidget):
         if folder:
             self.combo.setCurrentText(folder)
             self._on_combo_editing_finished()
+
+    def open_library(self) -> ModelLibraryDialog:
+        """Show the model library (made once; it stays alive, so downloads go on while it is closed)."""
+        if self.library is None:
+            self.library = ModelLibraryDialog(self._model, self.window())
+            self.library.model_chosen.connect(self._on_library_model_chosen)
+        else:
+            self.library.refresh()
+        self.library.show()
+        self.library.raise_()
+        return self.library
+
+    def _on_library_model_chosen(self, name: str) -> None:
+        self.combo.setCurrentText(name)
+        self._on_combo_editing_finished()
 
     def _on_model_model_info_changed(self, info) -> None:
         if info is not None:

@@ -5,6 +5,7 @@ lazily, on the worker thread, so importing this package never imports torch.
 """
 
 from .host import WorkerHost
-from .requests import EstimateDepthRequest, GenerateRequest, LoadModelRequest, UpscaleRequest
+from .requests import EngineOptionsRequest, EstimateDepthRequest, GenerateRequest, LoadModelRequest, UpscaleRequest
 
-__all__ = ["WorkerHost", "EstimateDepthRequest", "GenerateRequest", "LoadModelRequest", "UpscaleRequest"]
+__all__ = ["WorkerHost", "EngineOptionsRequest", "EstimateDepthRequest", "GenerateRequest", "LoadModelRequest",
+           "UpscaleRequest"]

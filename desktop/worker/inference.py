@@ -12,7 +12,7 @@ from PySide6.QtGui import QImage
 
 from desktop.engine.errors import ErrorKind, RestyleError
 
-from .requests import EstimateDepthRequest, GenerateRequest, LoadModelRequest, UpscaleRequest
+from .requests import EngineOptionsRequest, EstimateDepthRequest, GenerateRequest, LoadModelRequest, UpscaleRequest
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ class InferenceWorker(QObject):
         self._upscaler = None  # one Upscaler: its pipelines stay loaded apart from the base model
         self._log_path = log_path
         self._last_memory_report = 0.0
+        self._allow_pickles = False
 
     def _get_engine(self):
         if self._engine is None:
@@ -59,7 +60,7 @@ class InferenceWorker(QObject):
 
             Engine = import_engine()  # heavy: first use only, on this thread  # noqa: N806
 
-            self._engine = Engine(status=self.status.emit)
+            self._engine = Engine(status=self.status.emit, allow_pickles=self._allow_pickles)
             from desktop.engine.runtime import available_devices
 
             self.devices_found.emit(available_devices())
@@ -87,6 +88,10 @@ class InferenceWorker(QObject):
                 self._estimate_depth(request)
             elif isinstance(request, UpscaleRequest):
                 self._upscale(request)
+            elif isinstance(request, EngineOptionsRequest):
+                self._allow_pickles = request.allow_pickles
+                if self._engine is not None:
+                    self._engine.allow_pickles = request.allow_pickles
         except RestyleError as exc:
             if exc.kind is ErrorKind.CANCELLED:
                 self.status.emit("Cancelled.")

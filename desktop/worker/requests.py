@@ -63,3 +63,11 @@ class UpscaleRequest:
     source_latents: str | None = None  # the picture's latent cache: ×2 takes it as is when the VAE matches
     persist: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
     cancel_event: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class EngineOptionsRequest:
+    """Engine-wide choices from the settings, applied before the next load (pickle checkpoints allowed or not)."""
+
+    allow_pickles: bool = False
+    job_id: int = field(default_factory=lambda: next(_ids))
