@@ -43,6 +43,8 @@ class ModelLibraryDialog(QDialog):
         self._settings = session.settings
         self._entries: list[LibraryEntry] = []
         self._scan: BackgroundJob | None = None
+        # Flags, not QThread.isRunning(): a job's last signal can arrive before its thread has ended.
+        self._scanning = self._rescan = self._downloading_now = False
         self.download_job: BackgroundJob | None = None
         self._remove_job: BackgroundJob | None = None
         self._downloading = ""
@@ -139,7 +141,8 @@ class ModelLibraryDialog(QDialog):
 
     def refresh(self) -> None:
         """Scan the Hugging Face cache and the user's folders again, in the background."""
-        if self._scan is not None and self._scan.isRunning():
+        if self._scanning:
+            self._rescan = True  # the running scan may predate the change: scan again when it ends
             return
         from desktop.engine.library import library_entries
 
@@ -147,10 +150,20 @@ class ModelLibraryDialog(QDialog):
         self.status_label.setText(self.status_label.text() or "Looking for installed models…")
         self._scan = BackgroundJob(lambda report, cancelled: library_entries(paths, hidden), "scan")
         self._scan.succeeded.connect(self._on_scan_succeeded)
-        self._scan.failed.connect(lambda _kind, message: self._say(message, error=True))
+        self._scan.failed.connect(self._on_scan_failed)
+        self._scanning = True
         self._scan.start()
 
+    def _on_scan_failed(self, _kind: str, message: str) -> None:
+        self._scanning = False
+        self._say(message, error=True)
+
     def _on_scan_succeeded(self, entries: list[LibraryEntry]) -> None:
+        self._scanning = False
+        if self._rescan:
+            self._rescan = False
+            self.refresh()
+            return
         chosen = self.selected()
         self._entries = list(entries)
         self.table.setRowCount(len(entries))
@@ -170,7 +183,7 @@ class ModelLibraryDialog(QDialog):
 
     def _update_buttons(self) -> None:
         entry = self.selected()
-        busy = self.download_job is not None and self.download_job.isRunning()
+        busy = self._downloading_now
         typed = self.hub_edit.text().strip()
         self.use_button.setEnabled(entry is not None and entry.installed)
         self.download_button.setEnabled(not busy and (bool(typed) or (entry is not None and entry.origin in
@@ -216,12 +229,16 @@ class ModelLibraryDialog(QDialog):
         self.download_job.succeeded.connect(self._on_download_succeeded)
         self.download_job.failed.connect(self._on_download_failed)
         self.download_job.cancelled.connect(self._on_download_cancelled)
-        self.download_job.finished.connect(self._update_buttons)
         self.progress.setValue(0)
         self.progress.setFormat(f"{repo}: asking the Hub…")
         self.progress.setVisible(True)
         self._say(f"Downloading {repo}…")
+        self._downloading_now = True
         self.download_job.start()
+        self._update_buttons()
+
+    def _download_ended(self) -> None:
+        self._downloading_now = False
         self._update_buttons()
 
     def _on_download_progressed(self, p) -> None:
@@ -230,16 +247,19 @@ class ModelLibraryDialog(QDialog):
         self.progress.setFormat(f"{human_size(p.done)} of {human_size(p.total)}{rate}")
 
     def _on_download_succeeded(self, _snapshot) -> None:
+        self._download_ended()
         self.progress.setValue(1000)
         self._say(f"{self._downloading} is downloaded. Select it and click Use.")
         self.hub_edit.clear()
         self.refresh()
 
     def _on_download_failed(self, _kind: str, message: str) -> None:
+        self._download_ended()
         self.progress.setVisible(False)
         self._say(message, error=True)
 
     def _on_download_cancelled(self, message: str) -> None:
+        self._download_ended()
         self.progress.setVisible(False)
         self._say(message)
 
