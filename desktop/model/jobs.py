@@ -87,7 +87,18 @@ class QueueRunner(QObject):
         params, start = self._snapshot()
         if params is None:
             return False
-        self._add([self._job("generate", _label("Generate", params), params, start)])
+        curve = self._session.loopback_strengths()
+        if not curve:
+            self._add([self._job("generate", _label("Generate", params), params, start)])
+            return True
+        # Auto-continue queued: its passes become a chain, each from the pass before, strength along the curve.
+        jobs: list[Job] = []
+        for number, strength in enumerate(curve, 1):
+            label = _label(f"Pass {number} of {len(curve)} · strength {strength:g}", params)
+            job = self._job("chain", label, params.replace(strength=strength), start if number == 1 else (None, None))
+            job.after = jobs[-1].id if jobs else None
+            jobs.append(job)
+        self._add(jobs)
         return True
 
     def enqueue_batch(self, count: int) -> bool:

@@ -322,15 +322,18 @@ class SessionModel(QObject):
             return False
         if self._phase is not Phase.IDLE or self._chain is not None:
             return self.jobs.enqueue_generate()
+        curve = self.loopback_strengths()
+        self._chain = _Chain(strengths=curve[1:]) if curve else None
+        return self._start_run(self._params)
+
+    def loopback_strengths(self) -> list[float]:
+        """The strength of each auto-continue pass the next Generate makes; [] when it makes one run."""
         enabled, passes, end = self._auto_continue
         strength = self._params.strength
-        if enabled and passes > 1 and self._init is not None:
-            last = strength if end is None else end
-            curve = [strength + (last - strength) * k / (passes - 1) for k in range(passes)]
-            self._chain = _Chain(strengths=[round(v, 3) for v in curve[1:]])
-        else:
-            self._chain = None
-        return self._start_run(self._params)
+        if not (enabled and passes > 1 and self._init is not None):
+            return []
+        last = strength if end is None else end
+        return [round(strength + (last - strength) * k / (passes - 1), 3) for k in range(passes)]
 
     # --- used by the queue (jobs.py) ---------------------------------------------------------------------
     def idle_for_queue(self) -> bool:

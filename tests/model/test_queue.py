@@ -286,3 +286,17 @@ def test_out_of_memory_keeps_the_job_pauses_the_queue_and_the_lighter_retry_runs
     assert not model.jobs.queue.paused and len(_runs(host)) == 2
     _finish(host, retry)
     assert len(_runs(host)) == 3 and _runs(host)[-1].params.seed == first.params.seed + 1
+
+
+def test_a_queued_generate_with_auto_continue_queues_its_passes_as_a_chain(model, host):
+    model.generate()  # a run is going
+    model.set_auto_continue(True, 3, 0.2)
+    model.update_params(strength=0.6, prompt="loop")
+    assert model.generate()
+    assert [j.params["strength"] for j in model.jobs.queue.jobs] == [0.6, 0.4, 0.2]
+    _finish(host, _runs(host)[0])
+    first = _finish(host, _runs(host)[1])
+    second = _finish(host, _runs(host)[2])
+    third = _finish(host, _runs(host)[3])
+    assert [r.params.strength for r in _runs(host)[1:]] == [0.6, 0.4, 0.2]
+    assert third.parent == second.id and second.parent == first.id
