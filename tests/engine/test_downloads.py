@@ -158,3 +158,21 @@ def test_fp16_picks_the_fp16_variant_and_fp32_the_plain_weights():
     assert "text_encoder/model.safetensors.index.json" in fp32
     configs = {f.path for f in select_files(files, fp16=True, configs_only=True)}
     assert configs == {"model_index.json", "unet/config.json"}
+
+
+def test_an_fp16_download_takes_the_fp16_weights_and_still_loads(fake_hub, tiny_model, hub_cache, monkeypatch):
+    from safetensors.torch import load_file, save_file
+
+    unet = "unet/diffusion_pytorch_model.safetensors"
+    half = {k: v.half() for k, v in load_file(tiny_model / unet).items()}
+    fp16_path = hub_cache.parent / "unet.fp16.safetensors"
+    save_file(half, fp16_path)
+    fake_hub.add_folder(REPO, tiny_model, {"unet/diffusion_pytorch_model.fp16.safetensors": fp16_path.read_bytes()})
+    snapshot = download(REPO, fp16=True)
+    assert (snapshot / "unet" / "diffusion_pytorch_model.fp16.safetensors").is_file()
+    assert not (snapshot / unet).exists()  # half the bytes, not both copies
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from desktop.engine.runner import Engine
+
+    info = Engine().load(REPO, "cpu")  # fails ("no file named …") unless the fp16 variant is asked for
+    assert info.family == "sd" and info.name == REPO
