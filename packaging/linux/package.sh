@@ -51,7 +51,9 @@ mkdir -p "$ROOTFS/usr/share/icons"
 cp -r "$STAGE/icons/hicolor" "$ROOTFS/usr/share/icons/"
 # The newest glibc symbol any of the bundle's binaries asks for (those of the build machine): the floor for libc6.
 GLIBC=$(find "$BUNDLE" -type f \( -name "*.so*" -o -name restyle -o -name restyle-cli \) -print0 \
-        | xargs -0 objdump -T 2>/dev/null | grep -o "GLIBC_[0-9.]*" | sort -uV | tail -1 | cut -d_ -f2)
+        | xargs -0 objdump -T 2>/dev/null | grep -o "GLIBC_[0-9.]*" | sort -uV | tail -1 | cut -d_ -f2 || true)
+# Without objdump (binutils), the build machine's own glibc is a safe floor.
+[ -n "$GLIBC" ] || GLIBC=$(getconf GNU_LIBC_VERSION | cut -d" " -f2)
 # What the bundled Qt loads from the system (PyInstaller never bundles libGL/libEGL/libxcb), what its xcb
 # platform plugin needs and this build machine did not have to bundle (icccm, keysyms), and what it bundled from
 # this machine but another build machine might not have (cursor, xkbcommon-x11 and the other xcb pieces).
@@ -78,7 +80,8 @@ Description: restyle your own images locally with diffusion models
  Check an install with: restyle-cli --self-test
 CONTROL
 # shellcheck disable=SC2086  # the compression setting is several options
-fakeroot dpkg-deb ${RESTYLE_DEB_COMPRESSION:--Zzstd -z3} --root-owner-group --build "$ROOTFS" \
+# --root-owner-group: files owned by root in the package, without fakeroot.
+dpkg-deb ${RESTYLE_DEB_COMPRESSION:--Zzstd -z3} --root-owner-group --build "$ROOTFS" \
     "$DIST/restyle_${VERSION}+${RESTYLE_FLAVOUR}_amd64.deb" >/dev/null
 echo "deb: $(du -h "$DIST/restyle_${VERSION}+${RESTYLE_FLAVOUR}_amd64.deb" | cut -f1)" \
      "$DIST/restyle_${VERSION}+${RESTYLE_FLAVOUR}_amd64.deb ($(took "$t"))"
