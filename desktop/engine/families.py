@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # The optional controls a family may accept (the panels show exactly these).
+# The GenerationParams fields only some families take; None = the loaded family's default.
+FAMILY_FIELDS = ("aesthetic_score", "negative_aesthetic_score", "denoising_start", "prior_guidance_scale",
+                 "prior_steps")
+
 AESTHETIC = "aesthetic_score"  # aesthetic_score and negative_aesthetic_score
 DENOISING_START = "denoising_start"
 PRIOR = "prior"  # prior_guidance_scale and prior_steps
@@ -47,7 +51,7 @@ class FamilySpec:
     def slider_defaults(self) -> dict[str, Any]:
         """The GenerationParams values to apply when a model of this family is loaded after another family."""
         return {"guidance_scale": self.guidance_scale, "strength": self.strength, "steps": self.steps,
-                **{name: None for name in self.extra_defaults}}
+                **{name: None for name in FAMILY_FIELDS}}
 
 
 FAMILIES: dict[str, FamilySpec] = {
@@ -96,8 +100,7 @@ def resolve_family_params(params, profile: str):
     so the result's metadata records exactly what the pipeline used."""
     spec = spec_for(profile)
     changes: dict[str, Any] = {}
-    for name in ("aesthetic_score", "negative_aesthetic_score", "denoising_start", "prior_guidance_scale",
-                 "prior_steps"):
+    for name in FAMILY_FIELDS:
         value = getattr(params, name)
         if name in spec.extra_defaults:
             if value is None:

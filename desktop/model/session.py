@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from desktop.engine.errors import RestyleError
+from desktop.engine.families import spec_for
 from desktop.engine.images import fit_size, load_image
 from desktop.engine.metadata import ParsedParameters, parse_parameters_text, read_parameters
 from desktop.engine.params import GenerationParams, GenerationResult, ModelInfo
@@ -152,7 +153,12 @@ class SessionModel(QObject):
         natural = self._model_info.natural_size if self._model_info else DEFAULT_NATURAL_SIZE
         if self._init is None:
             return natural, natural
-        return fit_size(*self._init.size, natural)
+        return fit_size(*self._init.size, natural, self.family.size_multiple)
+
+    @property
+    def family(self):
+        """The loaded model's FamilySpec (its defaults and the controls it accepts); SD's until one loads."""
+        return spec_for(profile_of_info(self._model_info))
 
     # --- actions -----------------------------------------------------------------------------------------
     def update_params(self, **changes) -> None:
@@ -302,6 +308,12 @@ class SessionModel(QObject):
             ("CFG scale", "guidance_scale", parsed.get_float),
             ("Denoising strength", "strength", parsed.get_float),
             ("Seed", "seed", parsed.get_int),
+            # The family's own settings, written only by the families that use them.
+            ("Aesthetic score", "aesthetic_score", parsed.get_float),
+            ("Negative aesthetic score", "negative_aesthetic_score", parsed.get_float),
+            ("Denoising start", "denoising_start", parsed.get_float),
+            ("Prior CFG scale", "prior_guidance_scale", parsed.get_float),
+            ("Prior steps", "prior_steps", parsed.get_int),
         ):
             value = convert(key)
             if value is not None:
@@ -444,7 +456,19 @@ class SessionModel(QObject):
         self.status_changed.emit(message)
 
     def _on_worker_model_ready(self, info: ModelInfo) -> None:
+        # A model of another family gets that family's defaults (guidance, strength, steps, its own settings);
+        # another model of the same family keeps what the artist set, across restarts too.
+        previous = profile_of_info(self._model_info) if self._model_info else self.settings.params_profile
         self._model_info = info
+        profile = profile_of_info(info)
+        if profile != previous:
+            spec = spec_for(profile)
+            self.update_params(**spec.slider_defaults)
+            self.status_changed.emit(
+                f"{spec.label}: its defaults are set (guidance {spec.guidance_scale:g}, strength "
+                f"{spec.strength:g}, {spec.steps} steps)."
+            )
+        self.settings.params_profile = profile
         self.model_info_changed.emit(info)
         self._emit_planned_size()
 
@@ -507,6 +531,13 @@ class SessionModel(QObject):
 
     def _emit_planned_size(self) -> None:
         self.planned_size_changed.emit(*self.planned_size())
+
+
+def profile_of_info(info: ModelInfo | None) -> str:
+    """The families.FAMILIES key of a loaded model ("sd" before any loads; the family for older records)."""
+    if info is None:
+        return "sd"
+    return info.profile or info.family
 
 
 def _persist_step(workspace, init: InitImage | None, pending_import: Node | None, parent: str | None):

@@ -11,6 +11,13 @@ from desktop.engine.runtime import RuntimeSettings
 
 MAX_RECENT_MODELS = 10
 DEFAULT_LATENT_BUDGET = 2 * 1024**3
+# The family-specific GenerationParams fields and their types; None (stored as "") = the family's default.
+_FAMILY_FIELDS = {"aesthetic_score": float, "negative_aesthetic_score": float, "denoising_start": float,
+                  "prior_guidance_scale": float, "prior_steps": int}
+
+
+def _optional(raw, kind):
+    return None if raw in ("", None) else kind(float(raw)) if kind is int else kind(raw)
 
 
 class Settings:
@@ -107,6 +114,7 @@ class Settings:
                 strength=float(get("params/strength", params.strength)),
                 guidance_scale=float(get("params/guidance", params.guidance_scale)),
                 steps=int(get("params/steps", params.steps)),
+                **{name: _optional(get(f"params/{name}", ""), kind) for name, kind in _FAMILY_FIELDS.items()},
             )
         except (TypeError, ValueError):  # a hand-edited file must not stop the app from opening
             return params
@@ -118,6 +126,18 @@ class Settings:
         self._qs.setValue("params/strength", params.strength)
         self._qs.setValue("params/guidance", params.guidance_scale)
         self._qs.setValue("params/steps", params.steps)
+        for name in _FAMILY_FIELDS:  # "" = the family's default
+            value = getattr(params, name)
+            self._qs.setValue(f"params/{name}", "" if value is None else value)
+
+    @property
+    def params_profile(self) -> str:
+        """The model family the stored parameters were last set for (families.FAMILIES key; "sd" at first)."""
+        return str(self._qs.value("params/profile", "sd") or "sd")
+
+    @params_profile.setter
+    def params_profile(self, value: str) -> None:
+        self._qs.setValue("params/profile", value)
 
     # --- depth control: the model names, tedious to type again; the map itself is per session ----------
     @property

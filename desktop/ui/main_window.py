@@ -295,7 +295,9 @@ class MainWindow(QMainWindow):
 
     def _on_model_preview_changed(self, image) -> None:
         self._showing_preview = True
-        self.canvas.show_image(image, self._progress_caption)
+        # Families without calibrated preview colours (Kandinsky's MoVQ) say so, so nobody judges colours by it.
+        coarse = " · coarse preview (colours are not the result's)" if self.model.family.coarse_preview else ""
+        self.canvas.show_image(image, self._progress_caption + coarse)
 
 
     def _on_model_progress_changed(self, step: int, total: int, eta: float) -> None:

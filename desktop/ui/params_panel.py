@@ -6,9 +6,14 @@ from PySide6.QtCore import QRegularExpression
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
 
+from desktop.engine.families import AESTHETIC, DENOISING_START, FAMILIES, PRIOR
 from desktop.engine.params import MAX_SEED
 
 from .slider_field import SliderField
+
+
+# Every family-specific default, for a field whose family is not loaded (its row is hidden then anyway).
+_ALL_DEFAULTS = {k: v for spec in FAMILIES.values() for k, v in spec.extra_defaults.items() if v is not None}
 
 
 class ParamsPanel(QWidget):
@@ -37,6 +42,7 @@ class ParamsPanel(QWidget):
         self.reuse_seed_button.setToolTip("Put the seed of the last result in the field")
         self.last_seed_label = QLabel("")
         self.last_seed_label.setObjectName("lastSeedLabel")
+        self._build_family_fields()
         self.size_label = QLabel("")
         self.size_label.setObjectName("sizeLabel")
         self.size_label.setToolTip("The size the next run will use: the image's aspect at the model's natural resolution, in multiples of 8.")
@@ -49,15 +55,30 @@ class ParamsPanel(QWidget):
         layout.addRow("Strength", self.strength)
         layout.addRow("Guidance", self.guidance)
         layout.addRow("Steps", self.steps)
+        layout.addRow("Aesthetic score", self.aesthetic)
+        layout.addRow("Negative aesthetic", self.negative_aesthetic)
+        layout.addRow("Denoising start", self.denoising_start)
+        layout.addRow("Prior guidance", self.prior_guidance)
+        layout.addRow("Prior steps", self.prior_steps)
+        self._layout = layout
         layout.addRow("Seed", seed_row)
         layout.addRow("", self.last_seed_label)
         layout.addRow("Size", self.size_label)
 
+        self._show_family_controls()
         self._sync(model.params)
         self._on_model_planned_size_changed(*model.planned_size())
         self.strength.value_changed.connect(lambda v: model.update_params(strength=round(v, 2)))
         self.guidance.value_changed.connect(lambda v: model.update_params(guidance_scale=round(v, 1)))
         self.steps.value_changed.connect(lambda v: model.update_params(steps=int(v)))
+        self.aesthetic.value_changed.connect(lambda v: model.update_params(aesthetic_score=round(v, 1)))
+        self.negative_aesthetic.value_changed.connect(
+            lambda v: model.update_params(negative_aesthetic_score=round(v, 1)))
+        # 0 shows as "off": the run uses the strength, as without the field.
+        self.denoising_start.value_changed.connect(lambda v: model.update_params(denoising_start=round(v, 2) or None))
+        self.prior_guidance.value_changed.connect(lambda v: model.update_params(prior_guidance_scale=round(v, 1)))
+        self.prior_steps.value_changed.connect(lambda v: model.update_params(prior_steps=int(v)))
+        model.model_info_changed.connect(self._on_model_model_info_changed)
         self.seed_edit.textEdited.connect(self._on_seed_edit_text_edited)
         self.reuse_seed_button.clicked.connect(self._on_reuse_seed_button_clicked)
         model.params_changed.connect(self._sync)
@@ -65,6 +86,38 @@ class ParamsPanel(QWidget):
         model.result_ready.connect(self._on_model_result_ready)
         model.init_image_changed.connect(self._on_model_init_image_changed)
         self._on_model_init_image_changed(model.init_image)
+
+    def _build_family_fields(self) -> None:
+        """The controls only some families accept; shown for the loaded model's family alone."""
+        self.aesthetic = SliderField(0.0, 10.0, 0.5, 1, "aestheticScoreSpin")
+        self.aesthetic.setToolTip("SDXL refiner: the aesthetic rating to aim for (trained on about 1–10; 6 is usual).")
+        self.negative_aesthetic = SliderField(0.0, 10.0, 0.5, 1, "negativeAestheticScoreSpin")
+        self.negative_aesthetic.setToolTip("SDXL refiner: the rating to steer away from (2.5 is usual).")
+        self.denoising_start = SliderField(0.0, 0.99, 0.01, 2, "denoisingStartSpin")
+        self.denoising_start.spin.setSpecialValueText("off")
+        self.denoising_start.setToolTip(
+            "SDXL refiner: start at this fraction of the schedule, as when refining a base model's latents "
+            "(overrides the strength). Off: the strength decides."
+        )
+        self.prior_guidance = SliderField(0.0, 30.0, 0.5, 1, "priorGuidanceSpin")
+        self.prior_guidance.setToolTip("Kandinsky: how strictly the prior turns the prompt into an image embedding.")
+        self.prior_steps = SliderField(1, 100, 1, 0, "priorStepsSpin")
+        self.prior_steps.setToolTip("Kandinsky: denoising steps of the prior, which runs before the image steps.")
+        self._family_rows = {
+            AESTHETIC: (self.aesthetic, self.negative_aesthetic),
+            DENOISING_START: (self.denoising_start,),
+            PRIOR: (self.prior_guidance, self.prior_steps),
+        }
+
+    def _show_family_controls(self) -> None:
+        family = self._model.family
+        for control, widgets in self._family_rows.items():
+            for widget in widgets:
+                self._layout.setRowVisible(widget, family.accepts(control))
+
+    def _on_model_model_info_changed(self, info) -> None:
+        self._show_family_controls()
+        self._sync(self._model.params)
 
     def _on_seed_edit_text_edited(self, text: str) -> None:
         seed = int(text) if text else None
@@ -83,7 +136,7 @@ class ParamsPanel(QWidget):
 
     def _on_model_init_image_changed(self, init) -> None:
         # Strength only means something when there is an image to start from.
-        self.strength.setEnabled(init is not None)
+        self.strength.setEnabled(init is not None and self._model.params.denoising_start is None)
 
     def _on_model_planned_size_changed(self, width: int, height: int) -> None:
         source = "from the image" if self._model.init_image else "text-to-image"
@@ -93,6 +146,13 @@ class ParamsPanel(QWidget):
         self.strength.set_value(params.strength)
         self.guidance.set_value(params.guidance_scale)
         self.steps.set_value(params.steps)
+        # None means "the family's default": show that value.
+        for field, name in ((self.aesthetic, "aesthetic_score"), (self.negative_aesthetic, "negative_aesthetic_score"),
+                            (self.prior_guidance, "prior_guidance_scale"), (self.prior_steps, "prior_steps")):
+            value = getattr(params, name)
+            field.set_value(_ALL_DEFAULTS[name] if value is None else value)
+        self.denoising_start.set_value(params.denoising_start or 0.0)
+        self.strength.setEnabled(self._model.init_image is not None and params.denoising_start is None)
         text = "" if params.seed is None else str(params.seed)
         if self.seed_edit.text() != text:
             self.seed_edit.setText(text)
