@@ -105,6 +105,18 @@ def _generate_parser() -> argparse.ArgumentParser:
     depth.add_argument("--control-scale", type=_float_in(0.0, 2.0, "control scale"), default=0.8)
     depth.add_argument("--control-start", type=_float_in(0.0, 1.0, "control start"), default=0.0)
     depth.add_argument("--control-end", type=_float_in(0.0, 1.0, "control end"), default=1.0)
+    family = parser.add_argument_group("model families", "settings only some families take; left out, the "
+                                       "family's default is used (and ignored by families that do not take it)")
+    family.add_argument("--aesthetic-score", type=_float_in(0.0, 10.0, "aesthetic score"),
+                        help="SDXL refiner: the rating to aim for (default 6.0)")
+    family.add_argument("--negative-aesthetic-score", type=_float_in(0.0, 10.0, "negative aesthetic score"),
+                        help="SDXL refiner: the rating to steer away from (default 2.5)")
+    family.add_argument("--denoising-start", type=float,
+                        help="SDXL refiner: start at this fraction of the schedule, instead of --strength")
+    family.add_argument("--prior-guidance", type=_float_in(0.0, 50.0, "prior guidance"),
+                        help="Kandinsky 2.2: guidance of the prior (default 4.0)")
+    family.add_argument("--prior-steps", type=_int_in(1, 500, "prior steps"),
+                        help="Kandinsky 2.2: steps of the prior (default 25)")
     return parser
 
 
@@ -128,7 +140,9 @@ def run_generate(argv: list[str]) -> int:
         strength=args.strength, guidance_scale=args.guidance, steps=args.steps, seed=args.seed,
         width=args.width, height=args.height, device=args.device, control_image=args.control_image,
         controlnet=args.controlnet, control_scale=args.control_scale, control_start=args.control_start,
-        control_end=args.control_end,
+        control_end=args.control_end, aesthetic_score=args.aesthetic_score,
+        negative_aesthetic_score=args.negative_aesthetic_score, denoising_start=args.denoising_start,
+        prior_guidance_scale=args.prior_guidance, prior_steps=args.prior_steps,
     )
     try:
         params.validate()
