@@ -117,6 +117,14 @@ def _generate_parser() -> argparse.ArgumentParser:
                         help="Kandinsky 2.2: guidance of the prior (default 4.0)")
     family.add_argument("--prior-steps", type=_int_in(1, 500, "prior steps"),
                         help="Kandinsky 2.2: steps of the prior (default 25)")
+    memory = parser.add_argument_group("devices and memory", "as in the window's File ▸ Settings…")
+    memory.add_argument("--dtype", choices=("auto", "fp16", "bf16", "fp32"), default="auto",
+                        help="precision (auto: fp16 on a GPU, fp32 on the CPU)")
+    memory.add_argument("--offload", choices=("none", "model", "sequential"), default="none",
+                        help="CPU offload, for GPUs short of memory")
+    memory.add_argument("--vae-tiling", action="store_true", help="decode large images tile by tile")
+    memory.add_argument("--attention-slicing", action="store_true", help="attention in slices (less memory)")
+    memory.add_argument("--compile", action="store_true", help="torch.compile the UNet (CUDA; slow first run)")
     return parser
 
 
@@ -162,10 +170,15 @@ def run_generate(argv: list[str]) -> int:
             print(message, file=sys.stderr)
 
         engine = Engine(status=status, allow_pickles=args.allow_pickles)
+        from desktop.engine.runtime import RuntimeSettings
+
+        engine.configure(RuntimeSettings(dtype=args.dtype, offload=args.offload, vae_tiling=args.vae_tiling,
+                                         vae_slicing=args.vae_tiling, attention_slicing=args.attention_slicing,
+                                         compile_unet=args.compile, channels_last=args.compile))
         if args.estimate_depth:
             params = params.replace(control_image=str(_estimate_depth(init, args, folder, status)))
         result = engine.generate(params)
-        for note in result.notes:
+        for note in (*result.model.runtime_notes, *result.notes):
             status(note)
         path = save_result(result, output.parent if output else default_output_dir(args.data_dir), output)
     except RestyleError as exc:

@@ -121,3 +121,19 @@ def test_a_single_file_checkpoint_is_accepted_by_model(tiny_model, tmp_path, dat
                  "--output", str(out), "--data-dir", str(data_dir)])
     assert code == 0, capsys.readouterr().err
     assert Image.open(out).size == (64, 64)
+
+
+def test_precision_and_memory_flags_change_the_run_and_say_what_could_not_apply(tiny_model, tmp_path, data_dir,
+                                                                               capsys):
+    paths = {dtype: tmp_path / f"{dtype}.png" for dtype in ("fp32", "bf16")}
+    for dtype, path in paths.items():
+        assert _generate(tiny_model, "--seed", "3", "--dtype", dtype, "--vae-tiling", "--output", str(path),
+                         data_dir=data_dir) == 0
+    fp32, bf16 = (np.asarray(Image.open(p).convert("RGB")).astype(int) for p in paths.values())
+    assert not np.array_equal(fp32, bf16)  # bf16 really ran: close, not equal
+    assert np.abs(fp32 - bf16).mean() < 40
+    capsys.readouterr()
+    assert _generate(tiny_model, "--seed", "3", "--dtype", "fp16", "--offload", "model", data_dir=data_dir) == 0
+    err = capsys.readouterr().err
+    assert "fp16 is slow and inexact on the CPU, so Restyle runs in fp32 there." in err
+    assert "CPU offload only helps a GPU" in err
