@@ -12,11 +12,15 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop import APP_NAME, __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from desktop.engine.errors import RestyleError
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -130,7 +134,7 @@ def _generate_parser() -> argparse.ArgumentParser:
 
 def run_generate(argv: list[str]) -> int:
     """``restyle generate``: the same engine as the window, without Qt."""
-    from desktop.engine.errors import ErrorKind, RestyleError
+    from desktop.engine.errors import RestyleError
     from desktop.engine.params import GenerationParams
     from desktop.paths import data_dir, default_output_dir, setup_logging
 
@@ -182,9 +186,7 @@ def run_generate(argv: list[str]) -> int:
             status(note)
         path = save_result(result, output.parent if output else default_output_dir(args.data_dir), output)
     except RestyleError as exc:
-        log.warning("generate failed: %s", exc.message)
-        code = EXIT_BAD_INPUT if exc.kind in (ErrorKind.BAD_INPUT, ErrorKind.MODEL_MISSING) else EXIT_FAILED
-        return _fail(code, exc.message if code == EXIT_BAD_INPUT else f"{exc.message} (log: {log_file})")
+        return _fail_with(exc, "generate", log_file)
     except Exception:  # noqa: BLE001 - the user gets one line; the traceback goes to the log
         log.exception("generate crashed")
         return _fail(EXIT_FAILED, f"Generation failed unexpectedly; the details are in {log_file}")
@@ -232,6 +234,15 @@ def _estimate_depth(init, args: argparse.Namespace, folder: Path, status) -> Pat
 def _fail(code: int, message: str) -> int:
     print(f"restyle: {message}", file=sys.stderr)
     return code
+
+
+def _fail_with(exc: RestyleError, what: str, log_file) -> int:
+    """Exit 2 with the sentence for what the user gave; 1 (and where the log is) for anything else."""
+    from desktop.engine.errors import ErrorKind
+
+    log.warning("%s failed: %s", what, exc.message)
+    code = EXIT_BAD_INPUT if exc.kind in (ErrorKind.BAD_INPUT, ErrorKind.MODEL_MISSING) else EXIT_FAILED
+    return _fail(code, exc.message if code == EXIT_BAD_INPUT else f"{exc.message} (log: {log_file})")
 
 
 def main(argv: list[str] | None = None) -> int:

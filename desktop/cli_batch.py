@@ -13,7 +13,7 @@ import logging
 import sys
 from pathlib import Path
 
-from desktop.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, _fail, _generate_parser, _OneLineParser
+from desktop.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, _fail, _fail_with, _generate_parser, _OneLineParser
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def batch_parser() -> argparse.ArgumentParser:
 def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
     """Run ``restyle batch``; ``on_file_done(input, output)`` is called after each finished file."""
     from desktop.engine.batch import run_batch
-    from desktop.engine.errors import ErrorKind, RestyleError
+    from desktop.engine.errors import RestyleError
     from desktop.engine.params import GenerationParams
     from desktop.paths import data_dir, setup_logging
 
@@ -60,9 +60,7 @@ def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
     except KeyboardInterrupt:
         return _fail(EXIT_FAILED, "Interrupted. Finished files are kept; run the same command again to do the rest.")
     except RestyleError as exc:
-        log.warning("batch failed: %s", exc.message)
-        code = EXIT_BAD_INPUT if exc.kind in (ErrorKind.BAD_INPUT, ErrorKind.MODEL_MISSING) else EXIT_FAILED
-        return _fail(code, exc.message if code == EXIT_BAD_INPUT else f"{exc.message} (log: {log_file})")
+        return _fail_with(exc, "batch", log_file)
     except Exception:  # noqa: BLE001 - the user gets one line; the traceback goes to the log
         log.exception("batch crashed")
         return _fail(EXIT_FAILED, f"The batch failed unexpectedly; the details are in {log_file}")

@@ -11,7 +11,7 @@ import logging
 import sys
 from pathlib import Path
 
-from desktop.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, _fail, _float_in, _int_in, _OneLineParser
+from desktop.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, _fail, _fail_with, _float_in, _int_in, _OneLineParser
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def upscale_parser() -> argparse.ArgumentParser:
 
 def run_upscale_command(argv: list[str]) -> int:
     """Run ``restyle upscale``."""
-    from desktop.engine.errors import ErrorKind, RestyleError
+    from desktop.engine.errors import RestyleError
     from desktop.engine.upscale import UpscaleParams
     from desktop.paths import data_dir, default_output_dir, setup_logging
 
@@ -78,9 +78,7 @@ def run_upscale_command(argv: list[str]) -> int:
             status(note)
         path = save_result(result, output.parent if output else default_output_dir(args.data_dir), output)
     except RestyleError as exc:
-        log.warning("upscale failed: %s", exc.message)
-        code = EXIT_BAD_INPUT if exc.kind in (ErrorKind.BAD_INPUT, ErrorKind.MODEL_MISSING) else EXIT_FAILED
-        return _fail(code, exc.message if code == EXIT_BAD_INPUT else f"{exc.message} (log: {log_file})")
+        return _fail_with(exc, "upscale", log_file)
     except Exception:  # noqa: BLE001 - the user gets one line; the traceback goes to the log
         log.exception("upscale crashed")
         return _fail(EXIT_FAILED, f"The upscale failed unexpectedly; the details are in {log_file}")

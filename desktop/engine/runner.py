@@ -23,7 +23,7 @@ from .params import GenerationParams, GenerationResult, ModelInfo, StepInfo, eff
 from .output import sampler_name
 from .preview_stream import PreviewStream
 from .prompt_embeds import prompt_call_kwargs
-from .runtime import (RuntimeSettings, apply_in_place, is_out_of_memory, load_device, out_of_memory_error, place,
+from .runtime import (RuntimeSettings, apply_in_place, free_hooks, is_out_of_memory, load_device, out_of_memory_error, place,
                       resolve_runtime, torch_dtype)
 
 log = logging.getLogger(__name__)
@@ -247,12 +247,12 @@ class Engine:
             with torch.inference_mode():
                 output = pipe(**call, callback_on_step_end=step_end, callback_on_step_end_tensor_inputs=["latents"])
         except _Cancelled:
-            _free_hooks(pipe)
+            free_hooks(pipe)
             raise RestyleError(ErrorKind.CANCELLED, "Cancelled; nothing was saved.") from None
         except Exception as exc:
             if not is_out_of_memory(exc):
                 raise
-            _free_hooks(pipe)
+            free_hooks(pipe)
             raise out_of_memory_error(self.runtime, info.device, (params.width, params.height)) from exc
         if cancelled():
             raise RestyleError(ErrorKind.CANCELLED, "Cancelled; nothing was saved.")
@@ -293,16 +293,6 @@ class Engine:
                 width = height = info.natural_size
         params.require_a_start()
         return params.replace(seed=seed, width=width, height=height)
-
-
-def _free_hooks(pipe) -> None:
-    """After an exception mid-call, offload hooks must be reset by hand (the pipeline did not finish)."""
-    free = getattr(pipe, "maybe_free_model_hooks", None)
-    if free is not None:
-        try:
-            free()
-        except Exception:  # noqa: BLE001 - cleanup must never hide the real error
-            log.exception("freeing model hooks failed")
 
 
 def quiet_libraries() -> None:

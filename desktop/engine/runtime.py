@@ -196,6 +196,16 @@ def is_out_of_memory(exc: BaseException) -> bool:
     return "OutOfMemory" in name or (isinstance(exc, RuntimeError) and "out of memory" in text)
 
 
+def free_hooks(pipe) -> None:
+    """After an exception mid-call, offload hooks must be reset by hand (the pipeline did not finish)."""
+    free = getattr(pipe, "maybe_free_model_hooks", None)
+    if free is not None:
+        try:
+            free()
+        except Exception:  # noqa: BLE001 - cleanup must never hide the real error
+            log.exception("freeing model hooks failed")
+
+
 def free_memory() -> None:
     """Give back what the failed attempt held: Python garbage first, then the allocator's cache."""
     import torch

@@ -27,6 +27,7 @@ from .models import _first_line, _model_index, load_cached_or_download, resolve_
 from .output import sampler_name
 from .params import DEVICES, MAX_SEED, GenerationParams, GenerationResult, ModelInfo, StepInfo, random_seed
 from .previews import latent_preview
+from .runtime import free_hooks
 
 log = logging.getLogger(__name__)
 
@@ -327,10 +328,10 @@ class Upscaler:
                 else:
                     result_image = output.images[0].crop((0, 0, *out_size))
         except _Cancelled:
-            _free_hooks(pipe)
+            free_hooks(pipe)
             raise RestyleError(ErrorKind.CANCELLED, "Cancelled; nothing was saved.") from None
         except torch.OutOfMemoryError as exc:
-            _free_hooks(pipe)
+            free_hooks(pipe)
             raise RestyleError(
                 ErrorKind.OUT_OF_MEMORY,
                 f"The device ran out of memory making the {out_size[0]}×{out_size[1]} {params.label}. Turn on VAE "
@@ -372,12 +373,3 @@ def _pad_image(image, multiple: int):
         return image
     array = np.pad(np.asarray(image.convert("RGB")), ((0, pad_h), (0, pad_w), (0, 0)), mode="edge")
     return Image.fromarray(array)
-
-
-def _free_hooks(pipe) -> None:
-    free = getattr(pipe, "maybe_free_model_hooks", None)
-    if free is not None:
-        try:
-            free()
-        except Exception:  # noqa: BLE001 - cleanup must never hide the real error
-            log.exception("freeing model hooks failed")

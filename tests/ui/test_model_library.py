@@ -1,7 +1,6 @@
 """The model library dialog, opened from the model picker of the real window."""
 
 import pytest
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
 from desktop.worker.background import running_jobs
