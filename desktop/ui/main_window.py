@@ -96,7 +96,9 @@ class MainWindow(QMainWindow):
         scroll = QScrollArea()
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(360)
+        # As wide as the panels need plus the vertical scroll bar, so there is never a sideways scroll bar.
+        scroll.setMinimumWidth(max(360, side.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+                                   + 2 * scroll.frameWidth()))
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.side_tabs)
         splitter.addWidget(left)
