@@ -8,6 +8,9 @@ import tempfile
 # Before anything imports Qt or huggingface_hub: no screen, no network, no user cache.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["HF_HUB_OFFLINE"] = "1"
+# The user's own cache is remembered for the real-weights tests (tests/real), which only read from it.
+os.environ.setdefault("RESTYLE_USER_HF_CACHE", os.environ.get("HF_HUB_CACHE") or os.path.join(
+    os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface"), "hub"))
 os.environ["HF_HUB_CACHE"] = tempfile.mkdtemp(prefix="restyle-hf-cache-")
 os.environ.pop("RESTYLE_DATA_DIR", None)
 # The tiny models gain nothing from torch's intra-op threads, and on a busy 2-core machine the spinning OpenMP
