@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage, QKeySequence
@@ -36,7 +37,9 @@ from .prompt_panel import PromptPanel
 from .queue_actions import QueueActions
 from .queue_panel import QueuePanel
 from .qt_images import pil_to_qimage
-from .settings_dialog import SettingsDialog
+
+if TYPE_CHECKING:
+    from .settings_dialog import SettingsDialog
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
 PRELOAD_DELAY_MS = 150
@@ -341,6 +344,8 @@ class MainWindow(QMainWindow):
 
     def settings_dialog(self) -> SettingsDialog:
         """Open the device and memory settings (non-blocking; returned so tests can drive it)."""
+        from .settings_dialog import SettingsDialog  # imported when first opened: the window shows sooner
+
         dialog = SettingsDialog(self.model.devices, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()

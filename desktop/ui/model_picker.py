@@ -3,9 +3,13 @@ the model library."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from .model_library import ModelLibraryDialog
+if TYPE_CHECKING:  # the dialog is imported when first opened: the window shows sooner
+    from .model_library import ModelLibraryDialog
+
 
 NO_MODEL_HINT = (
     "No model chosen. Type a Hugging Face id such as stable-diffusion-v1-5/stable-diffusion-v1-5 "
@@ -73,6 +77,8 @@ class ModelPicker(QWidget):
     def open_library(self) -> ModelLibraryDialog:
         """Show the model library (made once; it stays alive, so downloads go on while it is closed)."""
         if self.library is None:
+            from .model_library import ModelLibraryDialog
+
             self.library = ModelLibraryDialog(self._model, self.window())
             self.library.model_chosen.connect(self._on_library_model_chosen)
         else:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
-from desktop.engine.prompt_syntax import parse_prompt
 
-from .prompt_highlighter import PromptHighlighter, token_summary
+ATTACH_DELAY_MS = 200  # after the first paint (about 90 ms after the panel is built), like the model preload
 
 
 class PromptPanel(QWidget):
@@ -25,8 +25,9 @@ class PromptPanel(QWidget):
         self.negative_edit.setTabChangesFocus(True)
         self.negative_edit.setMaximumHeight(70)
         self.prompt_edit.setMaximumHeight(110)
-        self.prompt_highlighter = PromptHighlighter(self.prompt_edit.document())
-        self.negative_highlighter = PromptHighlighter(self.negative_edit.document())
+        # The highlighters and the token counter (parser, text formats: about 20 ms of imports) are attached just
+        # after the window first paints, or at the first keystroke if that comes sooner, so they never delay it.
+        self.prompt_highlighter = self.negative_highlighter = None
         self.prompt_tokens = QLabel()
         self.prompt_tokens.setObjectName("promptTokenLabel")
         self.negative_tokens = QLabel()
@@ -46,7 +47,7 @@ class PromptPanel(QWidget):
             layout.addLayout(header)
             layout.addWidget(edit)
         self._sync(model.params)
-        self._count_tokens()
+        QTimer.singleShot(ATTACH_DELAY_MS, self, self._count_tokens)  # attaches the highlighters
         self.prompt_edit.textChanged.connect(self._on_prompt_edit_text_changed)
         self.negative_edit.textChanged.connect(self._on_negative_edit_text_changed)
         model.params_changed.connect(self._sync)
@@ -59,7 +60,24 @@ class PromptPanel(QWidget):
         self._count_tokens()
         self._model.update_params(negative_prompt=self.negative_edit.toPlainText())
 
+    def _attach_highlighters(self) -> None:
+        if self.prompt_highlighter is not None:
+            return
+        from .prompt_highlighter import PromptHighlighter
+
+        self.prompt_highlighter = PromptHighlighter(self.prompt_edit.document())
+        self.negative_highlighter = PromptHighlighter(self.negative_edit.document())
+        # A new highlighter colours its document on a queued call and ignores edits until then; run that call
+        # now, so text typed in this same event is coloured too.
+        for highlighter in (self.prompt_highlighter, self.negative_highlighter):
+            QCoreApplication.sendPostedEvents(highlighter, QEvent.Type.MetaCall)
+
     def _count_tokens(self) -> None:
+        self._attach_highlighters()
+        from desktop.engine.prompt_syntax import parse_prompt
+
+        from .prompt_highlighter import token_summary
+
         for edit, label in ((self.prompt_edit, self.prompt_tokens), (self.negative_edit, self.negative_tokens)):
             text = edit.toPlainText()
             label.setText(token_summary(parse_prompt(text)) if text.strip() else "")

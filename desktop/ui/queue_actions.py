@@ -3,10 +3,14 @@ queue raises (jobs waiting from last time, a finished sweep grid)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QFileDialog, QInputDialog
 
-from .queue_dialogs import ChainDialog, SweepDialog
+if TYPE_CHECKING:  # the dialogs are imported when first opened: the window shows sooner
+    from .queue_dialogs import ChainDialog, SweepDialog
+
 
 
 class QueueActions:
@@ -39,6 +43,8 @@ class QueueActions:
 
     def sweep_dialog(self) -> SweepDialog:
         """Open the sweep dialog (window-modal, not blocking)."""
+        from .queue_dialogs import SweepDialog
+
         self.dialog = SweepDialog(self._session, self._window)
         self.dialog.accepted.connect(self.show_queue)
         self.dialog.open()
@@ -46,6 +52,8 @@ class QueueActions:
 
     def chain_dialog(self) -> ChainDialog:
         """Open the planned-chain dialog (window-modal, not blocking)."""
+        from .queue_dialogs import ChainDialog
+
         self.dialog = ChainDialog(self._session, self._window)
         self.dialog.accepted.connect(self.show_queue)
         self.dialog.open()

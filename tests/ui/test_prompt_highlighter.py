@@ -95,3 +95,14 @@ def test_the_window_counts_tokens_and_says_when_a_prompt_goes_in_chunks(qtbot, o
     prompt.setPlainText("a (watercolour:1.2) cat")
     assert kinds_of(prompt, prompt.toPlainText(), "watercolour") == {"up"}
     assert window.model.params.prompt == "a (watercolour:1.2) cat"
+
+
+def test_a_prompt_already_there_is_coloured_soon_after_the_window_shows(qtbot, open_window):
+    """The highlighters attach after the first paint (not to delay it), without waiting for a keystroke."""
+    window = open_window()
+    prompt = window.findChild(QPlainTextEdit, "promptEdit")
+    prompt.blockSignals(True)  # as if restored with the window, not typed
+    prompt.setPlainText("a (castle:1.4)")
+    prompt.blockSignals(False)
+    qtbot.waitUntil(lambda: kinds_of(prompt, prompt.toPlainText(), "castle") == {"up"}, timeout=3000)
+    assert window.findChild(QLabel, "promptTokenLabel").text() == "about 2 of 75 tokens"
