@@ -134,3 +134,30 @@ def verdict(label: str, value: float, target: float, unit: str = "") -> bool:
     shown = (fmt.format(value) + unit, fmt.format(target) + unit)
     print(f"{label} {shown[0]} (target <= {shown[1]}): {'PASS' if ok else 'FAIL'}")
     return ok
+
+
+def wait_for(signal, failed, timeout_s: float = 600.0):
+    """Run a Qt event loop until ``signal`` fires; return its arguments. ``failed`` firing raises."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop, got = QEventLoop(), {}
+
+    def done(*args):
+        got["args"] = args
+        loop.quit()
+
+    def fail(kind, message):
+        got["error"] = f"{kind}: {message}"
+        loop.quit()
+
+    signal.connect(done)
+    failed.connect(fail)
+    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
+    loop.exec()
+    signal.disconnect(done)
+    failed.disconnect(fail)
+    if "error" in got:
+        raise RuntimeError(got["error"])
+    if "args" not in got:
+        raise TimeoutError(f"no signal within {timeout_s} s")
+    return got["args"]

@@ -34,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import OtherLoad, build_tiny, median, print_machine, setup_env, temp_dir
+from _common import OtherLoad, build_tiny, median, print_machine, setup_env, temp_dir, wait_for
 
 OVERHEAD_TARGET = 0.98
 FASTEST_TARGET = 1.45
@@ -149,31 +149,7 @@ def build_full_size(name: str, folder: Path, device: str) -> Path:
 
 
 # --- timing ----------------------------------------------------------------------------------------------------
-def wait_for(signal, failed, timeout_s: float = 1800.0):
-    """Run a Qt event loop until ``signal`` fires; return its arguments. ``failed`` firing raises."""
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop, got = QEventLoop(), {}
-
-    def done(*args):
-        got["args"] = args
-        loop.quit()
-
-    def fail(kind, message):
-        got["error"] = f"{kind}: {message}"
-        loop.quit()
-
-    signal.connect(done)
-    failed.connect(fail)
-    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-    loop.exec()
-    signal.disconnect(done)
-    failed.disconnect(fail)
-    if "error" in got:
-        raise RuntimeError(got["error"])
-    if "args" not in got:
-        raise TimeoutError(f"no signal within {timeout_s} s")
-    return got["args"]
+COMPILE_TIMEOUT_S = 1800.0  # a first compiled run of the SDXL UNet can take many minutes
 
 
 class Bench:
@@ -198,7 +174,7 @@ class Bench:
         self.host.worker.preview.connect(lambda image, step, total: self.previews.append(step))
         self.runtime = RuntimeSettings(device=device, dtype=dtype)
         self.host.submit(LoadModelRequest(str(folder), device, runtime=self.runtime))
-        (info,) = wait_for(self.host.worker.model_ready, self.host.worker.failed)
+        (info,) = wait_for(self.host.worker.model_ready, self.host.worker.failed, COMPILE_TIMEOUT_S)
         print(f"  app loaded {info.display_name}: {info.pipeline_class} on {info.device} ({info.dtype})")
         self.params = GenerationParams(model=str(folder), prompt=PROMPT, guidance_scale=7.5, steps=steps, seed=SEED,
                                        width=size, height=size, device=device)
@@ -225,7 +201,7 @@ class Bench:
         self.sync()
         started = time.perf_counter()
         self.host.submit(GenerateRequest(self.params, str(self.out), runtime=runtime or self.runtime))
-        (result,) = wait_for(self.host.worker.finished, self.host.worker.failed)
+        (result,) = wait_for(self.host.worker.finished, self.host.worker.failed, COMPILE_TIMEOUT_S)
         elapsed = time.perf_counter() - started
         # On CUDA previews arrive a step or two late (never waited for), so the last ones may be left out.
         assert Path(result.output_path).is_file(), "PNG missing"

@@ -30,38 +30,12 @@ import sys
 import time
 from pathlib import Path
 
-from _common import OtherLoad, build_tiny, median, print_machine, setup_env, temp_dir, verdict, write_init_png
+from _common import (OtherLoad, build_tiny, median, print_machine, setup_env, temp_dir, verdict, wait_for,
+                     write_init_png)
 
 TARGET = 1.03
 PROMPT = "a watercolour painting of a lighthouse at dusk"
 SEED = 1234
-
-
-def wait_for(signal, failed, timeout_s: float = 600.0):
-    """Run a Qt event loop until ``signal`` fires; return its arguments. ``failed`` firing raises."""
-    from PySide6.QtCore import QEventLoop, QTimer
-
-    loop, got = QEventLoop(), {}
-
-    def done(*args):
-        got["args"] = args
-        loop.quit()
-
-    def fail(kind, message):
-        got["error"] = f"{kind}: {message}"
-        loop.quit()
-
-    signal.connect(done)
-    failed.connect(fail)
-    QTimer.singleShot(int(timeout_s * 1000), loop.quit)
-    loop.exec()
-    signal.disconnect(done)
-    failed.disconnect(fail)
-    if "error" in got:
-        raise RuntimeError(got["error"])
-    if "args" not in got:
-        raise TimeoutError(f"no signal within {timeout_s} s")
-    return got["args"]
 
 
 def main() -> int:
