@@ -10,14 +10,8 @@ from desktop.model.session import SessionModel
 from desktop.model.settings import Settings
 from desktop.worker import EstimateDepthRequest, GenerateRequest
 
-from .test_session import RecordingHost
 
 NO_IMAGE = "Drop or open an image first: depth is estimated from the init image."
-
-
-@pytest.fixture()
-def host():
-    return RecordingHost()
 
 
 @pytest.fixture()

@@ -5,7 +5,6 @@ from desktop.model.session import SessionModel
 from desktop.model.settings import Settings
 from desktop.worker import GenerateRequest, LoadModelRequest
 
-from .test_session import host, model  # noqa: F401 - the fixtures
 
 
 def test_new_settings_are_kept_and_travel_with_the_next_requests(model, host, data_dir, make_image):

@@ -13,12 +13,8 @@ from desktop.model.session import Phase, SessionModel
 from desktop.model.settings import Settings
 from desktop.worker import GenerateRequest
 
-from .test_session import RecordingHost, _info
-
-
-@pytest.fixture()
-def host():
-    return RecordingHost()
+from .recording_host import RecordingHost
+from .test_session import _info
 
 
 def _session(data_dir, host):

@@ -2,52 +2,12 @@
 
 from pathlib import Path
 
-import pytest
-from PySide6.QtCore import QObject, Signal
 
 from desktop.engine.metadata import parse_parameters_text
 from desktop.engine.params import GenerationResult, ModelInfo
 from desktop.model.session import Phase, SessionModel
 from desktop.model.settings import Settings
 from desktop.worker import GenerateRequest, LoadModelRequest
-
-
-class _Worker(QObject):
-    status = Signal(str)
-    model_ready = Signal(object)
-    progress = Signal(int, int, float)
-    preview = Signal(object, int, int)
-    finished = Signal(object)
-    failed = Signal(str, str)
-    cancelled = Signal(int)
-    job_done = Signal(int)
-    depth_ready = Signal(int, str)
-    out_of_memory = Signal(int, object)
-    memory_changed = Signal(object)
-    devices_found = Signal(object)
-
-
-class RecordingHost:
-    def __init__(self):
-        self.worker = _Worker()
-        self.requests = []
-        self.cancels = 0
-
-    def submit(self, request):
-        self.requests.append(request)
-
-    def cancel_all(self):
-        self.cancels += 1
-
-
-@pytest.fixture()
-def host():
-    return RecordingHost()
-
-
-@pytest.fixture()
-def model(qapp, data_dir, host):
-    return SessionModel(Settings(data_dir, default_output_dir=data_dir / "out"), host)
 
 
 def _info(natural=512):

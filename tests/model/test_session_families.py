@@ -1,23 +1,9 @@
 """The session follows the loaded model's family: defaults on a family change, sizes, restored settings."""
 
-import pytest
 
 from desktop.engine.metadata import parse_parameters_text
 from desktop.engine.params import ModelInfo
-from desktop.model.session import SessionModel
-from desktop.model.settings import Settings
 
-from .test_session import RecordingHost
-
-
-@pytest.fixture()
-def host():
-    return RecordingHost()
-
-
-@pytest.fixture()
-def model(qapp, data_dir, host):
-    return SessionModel(Settings(data_dir, default_output_dir=data_dir / "out"), host)
 
 
 def _info(profile, family=None, natural=768):
