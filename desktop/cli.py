@@ -126,7 +126,7 @@ def _generate_parser() -> argparse.ArgumentParser:
                         help="precision (auto: fp16 on a GPU, fp32 on the CPU)")
     memory.add_argument("--offload", choices=("none", "model", "sequential"), default="none",
                         help="CPU offload, for GPUs short of memory")
-    memory.add_argument("--vae-tiling", action="store_true", help="decode large images tile by tile")
+    memory.add_argument("--vae-tiling", action="store_true", help="decode large images tile by tile (and a batch one image at a time)")
     memory.add_argument("--attention-slicing", action="store_true", help="attention in slices (less memory)")
     memory.add_argument("--compile", action="store_true", help="torch.compile the UNet (CUDA; slow first run)")
     return parser
