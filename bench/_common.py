@@ -47,10 +47,10 @@ def build_tiny(folder: Path, *, in_subprocess: bool = False) -> Path:
     ``in_subprocess`` keeps torch/diffusers out of this process (for benchmarks that measure first imports).
     """
     if not in_subprocess:
-        from desktop.engine.tiny import build_tiny_sd
+        from desktop.testing.tiny import build_tiny_sd
 
         return build_tiny_sd(folder)
-    code = "import sys; from desktop.engine.tiny import build_tiny_sd; build_tiny_sd(sys.argv[1])"
+    code = "import sys; from desktop.testing.tiny import build_tiny_sd; build_tiny_sd(sys.argv[1])"
     subprocess.run([sys.executable, "-c", code, str(folder)], check=True, env=os.environ.copy(),
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return folder

@@ -34,7 +34,15 @@ import sys
 import time
 from pathlib import Path
 
-from _common import OtherLoad, build_tiny, median, print_machine, setup_env, temp_dir, wait_for
+from _common import (
+    OtherLoad,
+    build_tiny,
+    median,
+    print_machine,
+    setup_env,
+    temp_dir,
+    wait_for,
+)
 
 OVERHEAD_TARGET = 0.98
 FASTEST_TARGET = 1.45
@@ -124,10 +132,14 @@ def check_configs() -> bool:
 def build_full_size(name: str, folder: Path, device: str) -> Path:
     """Save a full-size random-weight ``name`` pipeline in fp16 at ``folder`` (built on ``device``: fast init)."""
     import torch
-    from diffusers import (EulerDiscreteScheduler, PNDMScheduler, StableDiffusionPipeline,
-                           StableDiffusionXLPipeline)
+    from diffusers import (
+        EulerDiscreteScheduler,
+        PNDMScheduler,
+        StableDiffusionPipeline,
+        StableDiffusionXLPipeline,
+    )
 
-    from desktop.engine.tiny import offline_clip_tokenizer
+    from desktop.testing.tiny import offline_clip_tokenizer
 
     torch.manual_seed(0)
     with torch.device(device):
@@ -159,8 +171,8 @@ class Bench:
         import torch
         from diffusers import AutoPipelineForText2Image
 
-        from desktop.engine.params import GenerationParams
-        from desktop.engine.runtime import RuntimeSettings
+        from desktop.core.params import GenerationParams
+        from desktop.core.runtime import RuntimeSettings
         from desktop.worker import LoadModelRequest, WorkerHost
 
         self.torch, self.device, self.steps, self.out = torch, device, steps, out
@@ -271,7 +283,7 @@ def measure(name: str, folder: Path, device: str, dtype: str, args, out: Path) -
 
 
 def _compile_mode() -> str:
-    from desktop.engine.runtime import COMPILE_MODE
+    from desktop.core.runtime import COMPILE_MODE
 
     return COMPILE_MODE
 

@@ -29,8 +29,8 @@ def build(folder: Path, count: int, seed: int = 0):
     """A workspace of ``count`` generations: mostly chains, one in five starting a branch somewhere earlier."""
     from PIL import Image
 
-    from desktop.model.history import Node, timestamp
-    from desktop.model.workspace import Workspace, write_node_image
+    from desktop.core.history import Node, timestamp
+    from desktop.core.workspace import Workspace, write_node_image
 
     ws, _ = Workspace.open(folder)
     rng = random.Random(seed)
@@ -75,7 +75,7 @@ def main() -> int:
     args = parser.parse_args()
     print_machine()
 
-    from desktop.model.workspace import Workspace
+    from desktop.core.workspace import Workspace
 
     with temp_dir() as tmp:
         folder = Path(tmp) / "history"

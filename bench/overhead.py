@@ -1,6 +1,6 @@
 """Overhead of the app's worker over a bare diffusers call. Target: app / bare <= 1.03.
 
-Both paths run the same tiny random SD 1.x model (desktop.engine.tiny), img2img on a SIZE×SIZE init image,
+Both paths run the same tiny random SD 1.x model (desktop.testing.tiny), img2img on a SIZE×SIZE init image,
 the same prompt, strength, guidance 7.5, step count and seed, on the CPU in this one process:
 
 - bare: ``AutoPipelineForImage2Image.from_pretrained(tiny, dtype=torch.float32)``, progress bar off, one
@@ -30,8 +30,17 @@ import sys
 import time
 from pathlib import Path
 
-from _common import (OtherLoad, build_tiny, median, print_machine, setup_env, temp_dir, verdict, wait_for,
-                     write_init_png)
+from _common import (
+    OtherLoad,
+    build_tiny,
+    median,
+    print_machine,
+    setup_env,
+    temp_dir,
+    verdict,
+    wait_for,
+    write_init_png,
+)
 
 TARGET = 1.03
 PROMPT = "a watercolour painting of a lighthouse at dusk"
@@ -57,7 +66,7 @@ def main() -> int:
     from PIL import Image
 
     from desktop.app import ensure_application
-    from desktop.engine.params import GenerationParams
+    from desktop.core.params import GenerationParams
     from desktop.engine.runner import quiet_libraries
     from desktop.worker import GenerateRequest, LoadModelRequest, WorkerHost
 
@@ -93,8 +102,8 @@ def main() -> int:
         last, persist_times = {}, []
         if not args.no_history:
             # What the window's session hands the worker: write the history node (picture, latents, thumbnail).
+            from desktop.core.workspace import Workspace
             from desktop.model.session import _persist_step
-            from desktop.model.workspace import Workspace
 
             workspace, _ = Workspace.open(tmp / "workspace")
 
@@ -176,7 +185,7 @@ def preview_cost(result, steps: int, rounds: int = 5) -> float:
 
 def save_cost(result, folder: Path, rounds: int = 5) -> float:
     """Seconds for one save_result (PNG encode + A1111 metadata) of the result image."""
-    from desktop.engine.output import save_result
+    from desktop.core.output import save_result
 
     started = time.perf_counter()
     for _ in range(rounds):

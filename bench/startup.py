@@ -26,7 +26,15 @@ import sys
 import time
 from pathlib import Path
 
-from _common import OtherLoad, build_tiny, median, print_machine, setup_env, temp_dir, verdict
+from _common import (
+    OtherLoad,
+    build_tiny,
+    median,
+    print_machine,
+    setup_env,
+    temp_dir,
+    verdict,
+)
 
 TARGET_S = 0.6
 CHILD = Path(__file__).with_name("_startup_child.py")

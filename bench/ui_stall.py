@@ -38,8 +38,17 @@ import threading
 import time
 from pathlib import Path
 
-from _common import (OtherLoad, build_tiny, median, percentile, print_machine, setup_env, temp_dir, verdict,
-                     write_init_png)
+from _common import (
+    OtherLoad,
+    build_tiny,
+    median,
+    percentile,
+    print_machine,
+    setup_env,
+    temp_dir,
+    verdict,
+    write_init_png,
+)
 
 TARGET_MS = 50.0
 HEAVY = ("torch", "diffusers", "transformers")

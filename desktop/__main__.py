@@ -2,6 +2,6 @@
 
 import sys
 
-from desktop.cli import main
+from desktop.launcher import main
 
 sys.exit(main())

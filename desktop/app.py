@@ -9,11 +9,11 @@ from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow
 
 from desktop import APP_NAME, __version__
-from desktop.cli import parse_gui_args
+from desktop.cli.gui_args import parse_gui_args
+from desktop.core.paths import data_dir as resolve_data_dir
+from desktop.core.paths import setup_logging
 from desktop.model.session import SessionModel
 from desktop.model.settings import Settings
-from desktop.paths import data_dir as resolve_data_dir
-from desktop.paths import setup_logging
 from desktop.ui.main_window import MainWindow
 from desktop.worker import WorkerHost
 

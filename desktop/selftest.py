@@ -48,8 +48,8 @@ def run_self_test(data_dir: str | None = None) -> int:
     """Run every check, print one line each, and return the exit code."""
     _prepare_environment()
     started = time.perf_counter()
-    from desktop.paths import data_dir as resolve_data_dir
-    from desktop.paths import setup_logging
+    from desktop.core.paths import data_dir as resolve_data_dir
+    from desktop.core.paths import setup_logging
 
     folder = resolve_data_dir(data_dir)
     log_file = setup_logging(folder)
@@ -121,7 +121,7 @@ def _import_window():
 
 
 def _build_model(workdir: Path):
-    from desktop.engine.tiny import build_tiny_sd
+    from desktop.testing.tiny import build_tiny_sd
 
     return build_tiny_sd(workdir / "tiny-sd", seed=0)
 
@@ -141,7 +141,7 @@ def _make_init_image(workdir: Path):
 def _generate_on_worker(app, model: Path, init: Path, output_dir: Path, log_file: str):
     from PySide6.QtCore import QEventLoop, QTimer
 
-    from desktop.engine.params import GenerationParams
+    from desktop.core.params import GenerationParams
     from desktop.worker import GenerateRequest, WorkerHost
 
     params = GenerationParams(model=str(model), prompt=PROMPT, init_image=str(init), strength=1.0, steps=2,
@@ -169,7 +169,7 @@ def _generate_on_worker(app, model: Path, init: Path, output_dir: Path, log_file
 
 
 def _check_png(result):
-    from desktop.engine.metadata import parse_parameters_text, read_parameters
+    from desktop.core.metadata import parse_parameters_text, read_parameters
 
     path = Path(result.output_path or "")
     if not path.is_file():

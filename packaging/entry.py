@@ -3,7 +3,7 @@
 import multiprocessing
 import sys
 
-from desktop.cli import main
+from desktop.launcher import main
 
 if __name__ == "__main__":
     # torch and transformers may start worker processes; a frozen executable must route them here first.

@@ -50,7 +50,7 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="restyle-shot-"))
     model = args.model
     if model is None:
-        from desktop.engine.tiny import build_tiny_sd
+        from desktop.testing.tiny import build_tiny_sd
 
         model = str(build_tiny_sd(work / "tiny-sd-random"))
     app = ensure_application()

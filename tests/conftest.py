@@ -26,7 +26,7 @@ from PIL import Image  # noqa: E402
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A tiny random SD 1.x model in diffusers format (natural size 64 px), loaded like a real one."""
-    from desktop.engine.tiny import build_tiny_sd
+    from desktop.testing.tiny import build_tiny_sd
 
     return build_tiny_sd(tmp_path_factory.mktemp("models") / "tiny-sd", seed=0)
 
@@ -34,7 +34,7 @@ def tiny_model(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_controlnet(tiny_model, tmp_path_factory) -> Path:
     """A tiny random depth ControlNet made from the tiny SD model's UNet, so it fits that model."""
-    from desktop.engine.tiny_control import build_tiny_controlnet
+    from desktop.testing.tiny_control import build_tiny_controlnet
 
     return build_tiny_controlnet(tmp_path_factory.mktemp("controlnets") / "tiny-depth-cn", tiny_model)
 
@@ -42,7 +42,7 @@ def tiny_controlnet(tiny_model, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_sdxl_controlnet(tmp_path_factory) -> Path:
     """A tiny random ControlNet shaped like an SDXL one: refused on the tiny SD model."""
-    from desktop.engine.tiny_control import build_tiny_sdxl_controlnet
+    from desktop.testing.tiny_control import build_tiny_sdxl_controlnet
 
     return build_tiny_sdxl_controlnet(tmp_path_factory.mktemp("controlnets") / "tiny-sdxl-cn")
 
@@ -50,7 +50,7 @@ def tiny_sdxl_controlnet(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_depth_model(tmp_path_factory) -> Path:
     """A tiny random Depth Anything model folder (transformers format)."""
-    from desktop.engine.tiny_control import build_tiny_depth_model
+    from desktop.testing.tiny_control import build_tiny_depth_model
 
     return build_tiny_depth_model(tmp_path_factory.mktemp("depth") / "tiny-depth", seed=0)
 
@@ -115,7 +115,7 @@ def _no_worker_thread_left():
 @pytest.fixture(scope="session")
 def tiny_sdxl(tmp_path_factory) -> Path:
     """A tiny random SDXL base (two text encoders) in diffusers format, natural size 64 px."""
-    from desktop.engine.tiny_sdxl import build_tiny_sdxl
+    from desktop.testing.tiny_sdxl import build_tiny_sdxl
 
     return build_tiny_sdxl(tmp_path_factory.mktemp("models") / "tiny-sdxl", seed=0)
 
@@ -123,7 +123,7 @@ def tiny_sdxl(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_sdxl_refiner(tmp_path_factory) -> Path:
     """A tiny random SDXL refiner (second text encoder only, aesthetic scores), with the base's VAE."""
-    from desktop.engine.tiny_sdxl import build_tiny_sdxl_refiner
+    from desktop.testing.tiny_sdxl import build_tiny_sdxl_refiner
 
     return build_tiny_sdxl_refiner(tmp_path_factory.mktemp("models") / "tiny-sdxl-refiner", seed=0)
 
@@ -131,7 +131,10 @@ def tiny_sdxl_refiner(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_kandinsky(tmp_path_factory) -> Path:
     """A tiny random Kandinsky 2.2 decoder folder whose model card names its tiny prior (loaded as one)."""
-    from desktop.engine.tiny_kandinsky import build_tiny_kandinsky, build_tiny_kandinsky_prior
+    from desktop.testing.tiny_kandinsky import (
+        build_tiny_kandinsky,
+        build_tiny_kandinsky_prior,
+    )
 
     root = tmp_path_factory.mktemp("models")
     prior = build_tiny_kandinsky_prior(root / "tiny-kandinsky-prior", seed=0)
@@ -155,7 +158,7 @@ def fake_hub(monkeypatch):
     hub = FakeHub()
     monkeypatch.setenv("HF_ENDPOINT", hub.url)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr("desktop.engine.downloads.RETRY_PAUSE_S", 0.01)
+    monkeypatch.setattr("desktop.core.downloads.RETRY_PAUSE_S", 0.01)
     yield hub
     hub.close()
 
@@ -163,7 +166,7 @@ def fake_hub(monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_x2_upscaler(tiny_model, tmp_path_factory) -> Path:
     """A tiny random ×2 latent upscaler sharing ``tiny_model``'s VAE, so that model's latents go straight in."""
-    from desktop.engine.tiny_upscale import build_tiny_latent_upscaler
+    from desktop.testing.tiny_upscale import build_tiny_latent_upscaler
 
     return build_tiny_latent_upscaler(tmp_path_factory.mktemp("upscalers") / "tiny-x2", tiny_model)
 
@@ -171,6 +174,6 @@ def tiny_x2_upscaler(tiny_model, tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_x4_upscaler(tmp_path_factory) -> Path:
     """A tiny random ×4 super-resolution pipeline."""
-    from desktop.engine.tiny_upscale import build_tiny_x4_upscaler
+    from desktop.testing.tiny_upscale import build_tiny_x4_upscaler
 
     return build_tiny_x4_upscaler(tmp_path_factory.mktemp("upscalers") / "tiny-x4")

@@ -1,6 +1,6 @@
-"""The engine: parameters, image I/O, metadata, model loading, pipeline runs and previews.
+"""The engine: model loading, pipeline runs with their step callback, previews, depth estimation, upscalers.
 
-May import torch, diffusers, transformers, PIL and numpy, never Qt. Importing this package is cheap:
-modules that need torch import it themselves, so ``desktop.engine.images`` and ``desktop.engine.metadata``
-can be used from the UI thread without pulling in torch.
+May import torch, diffusers, transformers and desktop.core, never Qt. Used only by desktop.worker (in the window)
+and desktop.cli (headless). Modules import torch inside functions where they can, so importing this package is
+cheap, but the UI and the model never import it at all (import-linter contract).
 """

@@ -11,14 +11,13 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import RestyleError, bad_input, model_missing
-from .models import HUB_ID, PICKLE_SUFFIXES, ModelSource, _first_line, _load_from_hub
+from desktop.core.controlnet import DEFAULT_CONTROLNETS, SCALE_RANGE
+from desktop.core.errors import RestyleError, bad_input, model_missing
+from desktop.core.sources import HUB_ID, PICKLE_SUFFIXES, ModelSource
+from desktop.engine.hub import first_line, load_from_hub
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONTROLNETS = {"sd": "lllyasviel/control_v11f1p_sd15_depth", "sdxl": "diffusers/controlnet-depth-sdxl-1.0"}
-
-SCALE_RANGE = (0.0, 2.0)
 
 # Base pipelines diffusers has a ControlNet sibling for (AutoPipeline's from_pipe maps these, and only these).
 _SUPPORTED_BASES = {
@@ -57,13 +56,13 @@ def load_controlnet(name: str, dtype, device: str, status: Callable[[str], None]
             raise bad_input(f"{name!r} is neither a folder nor a Hugging Face id like {example}.")
         else:
             _check_cached_hub_repo(name)
-            controlnet = _load_from_hub(ControlNetModel, ModelSource(name, name, False), {"dtype": dtype}, status)
+            controlnet = load_from_hub(ControlNetModel, ModelSource(name, name, False), {"dtype": dtype}, status)
             _check_cached_hub_repo(name)  # the download may have brought the config that says what it is
     except RestyleError:
         raise
     except (OSError, ValueError, KeyError) as exc:
         log.exception("loading ControlNet %s failed", name)
-        raise model_missing(f"The ControlNet {name} could not be loaded: {_first_line(exc)}") from exc
+        raise model_missing(f"The ControlNet {name} could not be loaded: {first_line(exc)}") from exc
     return controlnet.to(device)
 
 
@@ -78,11 +77,6 @@ def default_controlnet(base_pipe) -> str:
         # No SD 2.x depth ControlNet is common enough to pick for the user; loading the SD 1.5 one would only fail.
         raise bad_input("There is no default depth ControlNet for SD 2.x models; name one made for SD 2.x.")
     return DEFAULT_CONTROLNETS["sdxl" if family == "SDXL" else "sd"]
-
-
-def controlnet_display_name(name: str) -> str:
-    """A short name for metadata and captions: the folder's or the Hub repo's last part."""
-    return name.strip().replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
 
 
 def check_compatible(controlnet, base_pipe) -> None:

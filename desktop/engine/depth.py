@@ -8,77 +8,18 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
+
+from desktop.core.depth_maps import DEFAULT_DEPTH_MODEL
+from desktop.core.errors import RestyleError, bad_input, model_missing
+from desktop.core.sources import HUB_ID
+from desktop.engine.hub import first_line, load_cached_or_download
 
 from .device import pick_device
-from .errors import RestyleError, bad_input, model_missing
-from .images import describe_size, load_image, resize_for_model
-from .models import HUB_ID, _first_line, load_cached_or_download
 
 log = logging.getLogger(__name__)
-
-DEFAULT_DEPTH_MODEL = "depth-anything/Depth-Anything-V2-Small-hf"
-
-# Up to 2% apart the shapes are the same for the eye: a plain resize distorts nothing visible.
-SAME_ASPECT = 1.02
-# Past this the depth map was made for another picture (a portrait map for a landscape photo).
-MAX_ASPECT_MISMATCH = 1.5
-
-
-def load_depth_map(path: str | os.PathLike) -> Image.Image:
-    """Open a depth map file (8/16-bit grey or RGB) as an upright RGB image with the depth in every channel."""
-    name = os.path.basename(os.fspath(path)) or os.fspath(path)
-    try:
-        with Image.open(path):
-            pass
-    except UnidentifiedImageError:
-        raise bad_input(
-            f"{name} is not an image; a depth map must be a PNG, JPEG or TIFF (grayscale or RGB)."
-        ) from None
-    except OSError:
-        pass  # missing, unreadable or damaged: load_image says which, in its own words
-    # load_image brings 16-bit maps to 8 bits over their full range (65535 -> 255, no clipping) and applies EXIF.
-    grey = load_image(path).convert("L")
-    # One channel copied three times: a colourised map would otherwise feed the ControlNet three different depths.
-    return Image.merge("RGB", (grey, grey, grey))
-
-
-def match_depth_to(depth: Image.Image, size: tuple[int, int]) -> tuple[Image.Image, str | None]:
-    """Bring ``depth`` to exactly ``size``, cropping its centre when the shapes differ; also a note for the user."""
-    depth = depth if depth.mode == "RGB" else depth.convert("RGB")
-    width, height = depth.size
-    target_w, target_h = size
-    source_aspect, target_aspect = width / height, target_w / target_h
-    mismatch = max(source_aspect / target_aspect, target_aspect / source_aspect)
-    if mismatch > MAX_ASPECT_MISMATCH:
-        raise bad_input(
-            f"The depth map is {describe_size(depth.size)} but the image is {describe_size(size)}: their shapes "
-            "differ too much to line up. Use a depth map made from this image, or press Estimate depth."
-        )
-    if mismatch <= SAME_ASPECT:
-        if depth.size == tuple(size):
-            return depth, None
-        note = f"The depth map was resized from {describe_size(depth.size)} to {describe_size(size)}."
-        return resize_for_model(depth, size), note
-    # Cropping keeps the geometry true; stretching would move every edge the ControlNet is meant to keep.
-    if source_aspect > target_aspect:
-        crop_w, crop_h = round(height * target_aspect), height
-        sides = "left and right"
-    else:
-        crop_w, crop_h = width, round(width / target_aspect)
-        sides = "top and bottom"
-    left, top = (width - crop_w) // 2, (height - crop_h) // 2
-    cropped = depth.crop((left, top, left + crop_w, top + crop_h))
-    lost = round(100 * (1 - crop_w * crop_h / (width * height)))
-    resized = "" if cropped.size == tuple(size) else f" and resized to {describe_size(size)}"
-    note = (
-        f"The depth map ({describe_size(depth.size)}) has a different shape from the image, so its centre "
-        f"{describe_size(cropped.size)} was used ({lost}% cut from the {sides}){resized}."
-    )
-    return resize_for_model(cropped, size), note
 
 
 class DepthEstimator:
@@ -154,13 +95,13 @@ def _load_depth_pipeline(model: str, device: str):
         elif not HUB_ID.match(model):
             raise bad_input(f"{model!r} is neither a folder nor a Hugging Face id like {DEFAULT_DEPTH_MODEL}.")
         else:
-            parts = _load_from_hub(model)
+            parts = load_from_hub(model)
         return pipeline("depth-estimation", model=parts[0], image_processor=parts[1], device=device)
     except RestyleError:
         raise
     except (OSError, ValueError, KeyError) as exc:
         log.exception("loading depth model %s failed", model)
-        raise model_missing(f"The depth model {model} could not be loaded: {_first_line(exc)}") from exc
+        raise model_missing(f"The depth model {model} could not be loaded: {first_line(exc)}") from exc
 
 
 def _load_parts(location: str, *, local_only: bool):
@@ -171,7 +112,7 @@ def _load_parts(location: str, *, local_only: bool):
     return net.eval(), processor
 
 
-def _load_from_hub(model: str):
+def load_from_hub(model: str):
     return load_cached_or_download(
         lambda local_only: _load_parts(model, local_only=local_only), model, noun="depth model",
         subject=f"The depth model {model}", advice="choose a local transformers depth model folder",
@@ -180,7 +121,9 @@ def _load_from_hub(model: str):
 
 def _check_depth_folder(folder: Path) -> None:
     """Refuse, before loading, a folder that is not a transformers depth model (say, a diffusers model)."""
-    from transformers.models.auto.modeling_auto import MODEL_FOR_DEPTH_ESTIMATION_MAPPING_NAMES
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_DEPTH_ESTIMATION_MAPPING_NAMES,
+    )
 
     advice = "Choose a transformers depth-estimation model folder such as a copy of Depth-Anything-V2-Small-hf."
     try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .errors import bad_input
+from desktop.core.errors import bad_input
 
 
 def pick_device(preference: str = "auto") -> str:

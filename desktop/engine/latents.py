@@ -11,6 +11,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from desktop.core.files import atomic_write
+
 # Families whose img2img pipelines accept scaled latents as ``image``; Kandinsky always re-encodes with MoVQ.
 LATENT_FAMILIES = ("sd", "sdxl")
 
@@ -61,7 +63,7 @@ def decode_latents(pipe, latents, notes: list[str] | None = None):
             notes.append(f"The VAE gave an empty (NaN) image in {str(vae.dtype).removeprefix('torch.')}, so the "
                          "result was decoded again in fp32.")
     if not bool(torch.isfinite(pixels).all()):
-        from .errors import ErrorKind, RestyleError
+        from desktop.core.errors import ErrorKind, RestyleError
 
         raise RestyleError(ErrorKind.INTERNAL, "The model's VAE turned the result into an empty (NaN) image even in "
                            "fp32. Try fp32 in Settings, or another model.")
@@ -97,16 +99,12 @@ def _decode(pipe, latents, fp32: bool):
 
 def save_latents(latents, path: str | Path, vae_id: str) -> Path:
     """Write latents (first of the batch) as safetensors with the VAE fingerprint; atomic."""
-    import os
-
-    from safetensors.torch import save_file
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    save_file({"latents": latents[:1].detach().cpu().contiguous()}, str(temp), metadata={"vae_id": vae_id})
-    os.replace(temp, path)
-    return path
+    from safetensors.torch import save as to_bytes
+
+    data = to_bytes({"latents": latents[:1].detach().cpu().contiguous()}, metadata={"vae_id": vae_id})
+    return atomic_write(path, data)
 
 
 def load_latents(path: str | Path):

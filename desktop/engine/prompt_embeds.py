@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from .prompt_syntax import CHUNK_TOKENS, ParsedPrompt, parse_prompt
+from desktop.core.prompt_syntax import CHUNK_TOKENS, ParsedPrompt, parse_prompt
 
 log = logging.getLogger(__name__)
 

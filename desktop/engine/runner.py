@@ -11,20 +11,50 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from .controlnet import controlnet_call_kwargs, controlnet_pipelines, default_controlnet, load_controlnet
-from .depth import load_depth_map, match_depth_to
+from desktop.core.depth_maps import load_depth_map, match_depth_to
+from desktop.core.errors import ErrorKind, RestyleError
+from desktop.core.families import (
+    PRIOR,
+    family_call_kwargs,
+    profile_of,
+    refuse_unsupported,
+    resolve_family_params,
+    spec_for,
+)
+from desktop.core.images import fit_size, load_image, resize_for_model
+from desktop.core.output import sampler_name
+from desktop.core.params import (
+    GenerationParams,
+    GenerationResult,
+    ModelInfo,
+    StepInfo,
+    effective_steps,
+    random_seed,
+)
+from desktop.core.runtime import RuntimeSettings
+from desktop.core.sources import family_of, resolve_model
+
+from .controlnet import (
+    controlnet_call_kwargs,
+    controlnet_pipelines,
+    default_controlnet,
+    load_controlnet,
+)
 from .device import pick_device
-from .errors import ErrorKind, RestyleError
-from .families import PRIOR, family_call_kwargs, profile_of, refuse_unsupported, resolve_family_params, spec_for
-from .images import fit_size, load_image, resize_for_model
 from .latents import LATENT_FAMILIES, decode_latents, load_latents, vae_fingerprint
-from .models import family_of, load_img2img_pipeline, natural_size, resolve_model
-from .params import GenerationParams, GenerationResult, ModelInfo, StepInfo, effective_steps, random_seed
-from .output import sampler_name
+from .models import load_img2img_pipeline, natural_size
 from .preview_stream import PreviewStream
 from .prompt_embeds import prompt_call_kwargs
-from .runtime import (RuntimeSettings, apply_in_place, free_hooks, is_out_of_memory, load_device, out_of_memory_error, place,
-                      resolve_runtime, torch_dtype)
+from .runtime import (
+    apply_in_place,
+    free_hooks,
+    is_out_of_memory,
+    load_device,
+    out_of_memory_error,
+    place,
+    resolve_runtime,
+    torch_dtype,
+)
 
 log = logging.getLogger(__name__)
 

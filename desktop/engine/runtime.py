@@ -11,78 +11,22 @@ Importing this module imports no torch: the UI and the session use ``RuntimeSett
 
 from __future__ import annotations
 
-import dataclasses
 import gc
-import importlib.util
 import logging
-import os
-from dataclasses import dataclass
-from typing import Any
 
-from .errors import ErrorKind, RestyleError, bad_input
+from desktop.core.errors import ErrorKind, RestyleError
+from desktop.core.runtime import (
+    COMPILE_MODE,
+    TORCH_DTYPE_NAMES,
+    MemoryReport,
+    RuntimeSettings,
+    default_dtype_name,
+    lighter,
+    process_rss_bytes,
+    xformers_installed,
+)
 
 log = logging.getLogger(__name__)
-
-DEVICES = ("auto", "cuda", "mps", "cpu")
-DTYPES = ("auto", "fp16", "bf16", "fp32")
-OFFLOADS = ("none", "model", "sequential")
-ATTENTIONS = ("sdpa", "xformers")
-# CUDA graphs take away the per-kernel launch cost that dominates a batch-1 UNet step; the first run after a
-# load (and after a new size) compiles for a minute or more.
-COMPILE_MODE = "reduce-overhead"
-TORCH_DTYPE_NAMES = {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}
-OFFLOAD_LABELS = {"model": "model CPU offload", "sequential": "sequential CPU offload"}
-
-
-@dataclass(frozen=True)
-class RuntimeSettings:
-    """Where and how pipelines run. ``device`` travels in GenerationParams; the engine reads the rest."""
-
-    device: str = "auto"  # auto = CUDA → MPS → CPU
-    dtype: str = "auto"  # auto = fp16 on a GPU, fp32 on the CPU
-    offload: str = "none"  # "model": one module on the GPU at a time; "sequential": one layer (very slow)
-    vae_tiling: bool = False  # decode (and encode) large images tile by tile
-    vae_slicing: bool = False  # decode a batch one image at a time
-    attention_slicing: bool = False  # attention in two steps (saves memory, slower with SDPA)
-    attention: str = "sdpa"  # "sdpa" (PyTorch's, the default) or "xformers" when installed
-    compile_unet: bool = False  # torch.compile the UNet: faster steps, slow first run
-    channels_last: bool = False  # NHWC memory format for the UNet (helps with compile on CUDA)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict of every field."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> RuntimeSettings:
-        """Build from a dict, ignoring unknown keys."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
-    def replace(self, **changes: Any) -> RuntimeSettings:
-        """A copy with some fields changed."""
-        return dataclasses.replace(self, **changes)
-
-    def validate(self) -> RuntimeSettings:
-        """Raise a bad-input RestyleError naming the first value that is not one of the choices."""
-        for label, value, choices in (("Device", self.device, DEVICES), ("Precision", self.dtype, DTYPES),
-                                      ("Offload", self.offload, OFFLOADS), ("Attention", self.attention, ATTENTIONS)):
-            if value not in choices:
-                raise bad_input(f"{label} must be one of {', '.join(choices)} (got {value!r}).")
-        return self
-
-    def reload_key(self) -> tuple:
-        """What a change of needs the model loaded again; everything else is switched on the loaded one."""
-        return (self.dtype, self.offload)
-
-
-def xformers_installed() -> bool:
-    """True when the xformers package can be imported (checked without importing it)."""
-    return importlib.util.find_spec("xformers") is not None
-
-
-def default_dtype_name(device: str) -> str:
-    """fp16 where the hardware runs it fast, fp32 on the CPU (fp16 on the CPU is slow and lossy)."""
-    return "fp16" if device.split(":")[0] in ("cuda", "mps") else "fp32"
 
 
 def resolve_runtime(settings: RuntimeSettings, device: str) -> tuple[RuntimeSettings, tuple[str, ...]]:
@@ -180,15 +124,6 @@ def apply_in_place(pipe, settings: RuntimeSettings, previous: RuntimeSettings | 
     return settings
 
 
-# --- out of memory ------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class MemoryOffer:
-    """A lighter setting to retry with after running out of memory."""
-
-    settings: RuntimeSettings
-    label: str  # "VAE tiling", "model CPU offload", …: the retry button says "Retry with <label>"
-
-
 def is_out_of_memory(exc: BaseException) -> bool:
     """True for torch.OutOfMemoryError and the RuntimeErrors MPS and some CUDA paths raise instead."""
     name = type(exc).__name__
@@ -218,21 +153,6 @@ def free_memory() -> None:
         mps.empty_cache()
 
 
-def lighter(settings: RuntimeSettings, device: str, *, loading: bool = False) -> MemoryOffer | None:
-    """The next lighter setting: VAE tiling, then model offload, then sequential offload; None at the end.
-
-    While loading, tiling would not help (nothing has been decoded yet), so offload comes first.
-    """
-    gpu = device.split(":")[0] in ("cuda", "mps")
-    if not loading and not settings.vae_tiling:
-        return MemoryOffer(settings.replace(vae_tiling=True, vae_slicing=True), "VAE tiling")
-    if gpu and settings.offload == "none":
-        return MemoryOffer(settings.replace(offload="model", compile_unet=False), OFFLOAD_LABELS["model"])
-    if gpu and settings.offload == "model":
-        return MemoryOffer(settings.replace(offload="sequential", compile_unet=False), OFFLOAD_LABELS["sequential"])
-    return None
-
-
 def out_of_memory_error(settings: RuntimeSettings, device: str, size: tuple[int, int] | None) -> RestyleError:
     """The error to raise after running out of memory, carrying the next lighter setting as ``suggestion``."""
     free_memory()
@@ -247,41 +167,6 @@ def out_of_memory_error(settings: RuntimeSettings, device: str, size: tuple[int,
         message = f"{where} ran out of memory {what}, even with every memory saving on. Close other programs " \
                   "or choose a smaller model."
     return RestyleError(ErrorKind.OUT_OF_MEMORY, message, suggestion=offer)
-
-
-# --- memory in use ------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class MemoryReport:
-    """What the status bar shows: the device, the precision and the memory in use."""
-
-    device: str  # "cpu", "cuda:0", "mps"
-    dtype: str  # "float16", …
-    used_bytes: int
-    total_bytes: int = 0  # 0 when unknown
-    label: str = "RAM"  # "VRAM" for a GPU's own memory
-
-    def text(self) -> str:
-        """"cuda:0 · float16 · VRAM 5.1/24 GB" or "cpu · float32 · RAM 1.2 GB"."""
-        used = self.used_bytes / 1e9
-        amount = f"{used:.1f}/{self.total_bytes / 1e9:.0f} GB" if self.total_bytes else f"{used:.1f} GB"
-        return f"{self.device} · {self.dtype} · {self.label} {amount}"
-
-
-def process_rss_bytes() -> int:
-    """This process's resident memory, without torch (Linux /proc, else the peak from ``resource``)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as handle:
-            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError, AttributeError):
-        pass
-    try:
-        import resource
-        import sys
-
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return int(peak if sys.platform == "darwin" else peak * 1024)
-    except (ImportError, OSError):
-        return 0
 
 
 def memory_report(device: str, dtype: str) -> MemoryReport:

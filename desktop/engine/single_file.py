@@ -6,7 +6,7 @@ is from the checkpoint's own keys (diffusers' ``infer_diffusers_model_type``), a
 the local Hugging Face cache first, so a checkpoint loads offline once the base model (or just its configs) is
 cached. When it is not there and Restyle is offline, the sentence names the repository to download.
 
-Pickle checkpoints reach this module only when the user allowed them (``models.check_pickle``); diffusers then
+Pickle checkpoints reach this module only when the user allowed them (``core.sources.check_pickle``); diffusers then
 reads them with ``torch.load(weights_only=True)``, which refuses anything that is not plain tensors, and
 ``_read_keys`` does the same.
 """
@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import RestyleError, bad_input, model_missing
+from desktop.core.errors import RestyleError, bad_input, model_missing
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,10 @@ def _read_keys(path: Path) -> dict:
 
 def identify(path: Path) -> tuple[str, str]:
     """(diffusers model type, the Hub repository with its configuration) of a single-file checkpoint."""
-    from diffusers.loaders.single_file_utils import DIFFUSERS_DEFAULT_PIPELINE_PATHS, infer_diffusers_model_type
+    from diffusers.loaders.single_file_utils import (
+        DIFFUSERS_DEFAULT_PIPELINE_PATHS,
+        infer_diffusers_model_type,
+    )
 
     try:
         keys = _read_keys(path)
@@ -76,7 +79,7 @@ def config_folder(repo: str) -> Path | None:
     """The cached diffusers configuration of ``repo``: its Hub cache snapshot or an app-downloaded folder."""
     from huggingface_hub import try_to_load_from_cache
 
-    from .library import hub_cache_dir
+    from desktop.core.hubcache import hub_cache_dir
 
     cached = try_to_load_from_cache(repo, "model_index.json", cache_dir=hub_cache_dir())
     return Path(cached).parent if isinstance(cached, str) else None
@@ -87,7 +90,9 @@ def load_single_file(path: Path, dtype, status: Callable[[str], None] = lambda s
     """Load a single-file checkpoint as an image-to-image pipeline (not yet moved to a device)."""
     import diffusers
 
-    from .models import _first_line, _offline, check_pickle
+    from desktop.core.hubcache import is_offline
+    from desktop.core.sources import check_pickle
+    from desktop.engine.hub import first_line
 
     check_pickle(path, allow_pickles)
     model_type, repo = identify(path)
@@ -96,7 +101,7 @@ def load_single_file(path: Path, dtype, status: Callable[[str], None] = lambda s
                         "and SDXL checkpoints. Use its diffusers version instead.")
     class_name, family = PIPELINES[model_type]
     config = config_folder(repo)
-    if config is None and _offline():
+    if config is None and is_offline():
         raise model_missing(
             f"{path.name} is an {family} checkpoint; loading it needs the configuration of {repo} (a few MB, no "
             "weights), which is not in the local Hugging Face cache, and Restyle is offline. Download that model "
@@ -119,4 +124,4 @@ def load_single_file(path: Path, dtype, status: Callable[[str], None] = lambda s
             import pickle
 
             raise _unreadable(path, pickle.UnpicklingError(str(exc))) from exc
-        raise model_missing(f"{path.name} could not be loaded as an {family} checkpoint: {_first_line(exc)}") from exc
+        raise model_missing(f"{path.name} could not be loaded as an {family} checkpoint: {first_line(exc)}") from exc

@@ -11,7 +11,6 @@ Not thread-safe, like the Engine: one thread owns an ``Upscaler``.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import os
 import time
@@ -19,29 +18,27 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from desktop.core.errors import ErrorKind, RestyleError, bad_input, model_missing
+from desktop.core.images import load_image
+from desktop.core.output import sampler_name
+from desktop.core.params import GenerationParams, GenerationResult, ModelInfo, StepInfo
+from desktop.core.sources import resolve_model
+from desktop.core.upscale import (
+    DEFAULT_MODELS,
+    LABELS,
+    X2,
+    UpscaleParams,
+    check_output_fits,
+)
+from desktop.engine.hub import first_line, load_cached_or_download, model_index
+
 from .device import default_dtype, pick_device
-from .errors import ErrorKind, RestyleError, bad_input, model_missing
-from .images import load_image
 from .latents import decode_latents, load_latents, vae_fingerprint
-from .models import _first_line, _model_index, load_cached_or_download, resolve_model
-from .output import sampler_name
-from .params import DEVICES, MAX_SEED, GenerationParams, GenerationResult, ModelInfo, StepInfo, random_seed
 from .previews import latent_preview
 from .runtime import free_hooks
 
 log = logging.getLogger(__name__)
 
-X2, X4 = "x2", "x4"
-KINDS = (X2, X4)
-FACTORS = {X2: 2, X4: 4}
-LABELS = {X2: "upscale ×2 latent", X4: "super-resolution ×4"}
-DEFAULT_MODELS = {X2: "stabilityai/sd-x2-latent-upscaler", X4: "stabilityai/stable-diffusion-x4-upscaler"}
-# The ×2 upscaler was trained for guidance 0 and about 20 steps (its model card); ×4 keeps diffusers' guidance.
-DEFAULT_STEPS = {X2: 20, X4: 30}
-DEFAULT_GUIDANCE = {X2: 0.0, X4: 9.0}
-NOISE_LEVEL_RANGE = (0, 350)  # the x4 upscaler's max_noise_level
-DEFAULT_NOISE_LEVEL = 20
-MAX_OUTPUT_SIDE = 16384
 
 StepCallback = Callable[[StepInfo], None]
 CancelCheck = Callable[[], bool]
@@ -50,81 +47,6 @@ MemoryProbe = Callable[[str], "int | None"]
 
 class _Cancelled(Exception):
     """Raised from the legacy callback: the loop stops at once and the decode never runs."""
-
-
-@dataclass(frozen=True)
-class UpscaleParams:
-    """One upscale of one picture: which kind, with which prompt, steps, seed and (×4) noise level."""
-
-    kind: str  # "x2" (latent upscaler) | "x4" (super-resolution)
-    image: str  # the picture to upscale (a file path)
-    prompt: str = ""
-    negative_prompt: str = ""
-    steps: int | None = None  # None: the kind's default
-    guidance_scale: float | None = None  # None: the kind's default
-    noise_level: int = DEFAULT_NOISE_LEVEL  # ×4 only: how much noise is added to the low-res picture first
-    seed: int | None = None  # None: a random one, recorded
-    model: str = ""  # "" = the kind's default Hub id; or a local diffusers folder
-    device: str = "auto"
-    vae_tiling: bool = False  # decode in tiles: much larger outputs fit in memory
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict of every field."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> UpscaleParams:
-        """Build from a dict, ignoring unknown keys."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
-    def replace(self, **changes: Any) -> UpscaleParams:
-        """A copy with some fields changed."""
-        return dataclasses.replace(self, **changes)
-
-    @property
-    def factor(self) -> int:
-        """2 or 4."""
-        return FACTORS[self.kind]
-
-    @property
-    def label(self) -> str:
-        """What was done, in words: "upscale ×2 latent" or "super-resolution ×4"."""
-        return LABELS[self.kind]
-
-    def resolved(self) -> UpscaleParams:
-        """With the model, steps, guidance and seed filled in, as the run will use them."""
-        return self.replace(
-            model=self.model.strip() or DEFAULT_MODELS[self.kind],
-            steps=DEFAULT_STEPS[self.kind] if self.steps is None else self.steps,
-            guidance_scale=DEFAULT_GUIDANCE[self.kind] if self.guidance_scale is None else self.guidance_scale,
-            seed=random_seed() if self.seed is None else self.seed,
-        )
-
-    def validate(self) -> UpscaleParams:
-        """Raise a bad-input RestyleError with an actionable sentence for the first invalid value."""
-        if self.kind not in KINDS:
-            raise bad_input(f"Unknown upscale {self.kind!r}: use x2 (latent upscaler) or x4 (super-resolution).")
-        if not self.image:
-            raise bad_input("Choose an image to upscale first.")
-        if self.steps is not None and not 1 <= self.steps <= 500:
-            raise bad_input(f"Upscale steps must be between 1 and 500 (got {self.steps}).")
-        if self.guidance_scale is not None and not 0.0 <= self.guidance_scale <= 50.0:
-            raise bad_input(f"Guidance scale must be between 0 and 50 (got {self.guidance_scale:g}).")
-        if not NOISE_LEVEL_RANGE[0] <= self.noise_level <= NOISE_LEVEL_RANGE[1]:
-            raise bad_input(f"The noise level must be between 0 and 350 (got {self.noise_level}).")
-        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
-            raise bad_input(f"The seed must be a whole number from 0 to {MAX_SEED} (got {self.seed}).")
-        if self.device not in DEVICES:
-            raise bad_input(f"Device must be one of {', '.join(DEVICES)} (got {self.device!r}).")
-        return self
-
-
-# --- memory -------------------------------------------------------------------------------------------------------
-def decode_bytes(width: int, height: int, dtype_bytes: int, channels: int = 256) -> int:
-    """Rough peak memory of a VAE decode at ``width``×``height``: SD's decoder keeps about three 256-channel
-    activations at full resolution alive at once (its last up-blocks run at 256 and 128 channels)."""
-    return width * height * channels * dtype_bytes * 3
 
 
 def available_memory(device: str) -> int | None:
@@ -143,29 +65,6 @@ def available_memory(device: str) -> int | None:
         return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return None
-
-
-def check_output_fits(kind: str, size: tuple[int, int], device: str, dtype_bytes: int, free: int | None,
-                      tiling: bool) -> None:
-    """Refuse, before anything runs, an output whose VAE decode would not fit in ``free`` bytes (unless tiling)."""
-    width, height = size
-    if max(width, height) > MAX_OUTPUT_SIDE:
-        raise bad_input(f"The {LABELS[kind]} result would be {width}×{height} pixels, larger than Restyle writes "
-                        f"({MAX_OUTPUT_SIDE} px a side). Upscale a smaller image.")
-    if tiling or free is None:
-        return
-    need = decode_bytes(width, height, dtype_bytes)
-    if need > free:
-        where = "the GPU has" if device == "cuda" else "this machine has"
-        raise bad_input(
-            f"The {LABELS[kind]} result would be {width}×{height} pixels; decoding it needs about {_gb(need)} but "
-            f"{where} {_gb(free)} free. Turn on VAE tiling (it decodes in tiles, with far less memory), "
-            "or upscale a smaller image."
-        )
-
-
-def _gb(n: int) -> str:
-    return f"{n / 1e9:.1f} GB" if n >= 1e8 else f"{n / 1e6:.0f} MB"
 
 
 # --- running ------------------------------------------------------------------------------------------------------
@@ -201,12 +100,15 @@ class Upscaler:
         if cached is not None and cached.key == key:
             return cached
         self._pipes.pop(kind, None)  # drop the old one first, so both never share memory
-        from diffusers import StableDiffusionLatentUpscalePipeline, StableDiffusionUpscalePipeline
+        from diffusers import (
+            StableDiffusionLatentUpscalePipeline,
+            StableDiffusionUpscalePipeline,
+        )
 
         cls = StableDiffusionLatentUpscalePipeline if kind == X2 else StableDiffusionUpscalePipeline
         dtype = default_dtype(device)
         kwargs: dict = {"dtype": dtype}
-        if "safety_checker" in _model_index(source):
+        if "safety_checker" in model_index(source):
             kwargs.update(safety_checker=None)
         started = time.perf_counter()
         try:
@@ -225,7 +127,7 @@ class Upscaler:
             log.exception("loading upscaler %s failed", source.location)
             raise model_missing(
                 f"{source.display_name} could not be loaded as a {LABELS[kind]} model ({cls.__name__}): "
-                f"{_first_line(exc)}"
+                f"{first_line(exc)}"
             ) from exc
         pipe.set_progress_bar_config(disable=True)
         pipe = pipe.to(device)

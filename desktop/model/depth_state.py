@@ -12,8 +12,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.engine.errors import RestyleError
-from desktop.engine.params import GenerationParams
+from desktop.core.errors import RestyleError
+from desktop.core.params import GenerationParams
 from desktop.worker import EstimateDepthRequest
 from desktop.worker.inference import NO_IMAGE_FOR_DEPTH
 
@@ -78,7 +78,7 @@ class DepthState(QObject):
     # --- actions -----------------------------------------------------------------------------------------
     def load_file(self, path: str | Path) -> bool:
         """Use the depth map at ``path`` (8/16-bit grey or RGB); a bad file is reported, the old map kept."""
-        from desktop.engine.depth import load_depth_map
+        from desktop.core.depth_maps import load_depth_map
 
         path = Path(path)
         try:
@@ -116,7 +116,7 @@ class DepthState(QObject):
         else:
             from PIL import ImageOps
 
-            from desktop.engine.depth import load_depth_map
+            from desktop.core.depth_maps import load_depth_map
 
             try:
                 inverted = ImageOps.invert(load_depth_map(self._original))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.engine.errors import RestyleError
-from desktop.engine.params import GenerationParams
-from desktop.engine.runtime import MemoryOffer, MemoryReport, RuntimeSettings
+from desktop.core.errors import RestyleError
+from desktop.core.params import GenerationParams
+from desktop.core.runtime import MemoryOffer, MemoryReport, RuntimeSettings
 
 DEVICE_NAMES = {"cuda": "CUDA GPU", "mps": "Apple GPU (MPS)", "cpu": "CPU"}
 

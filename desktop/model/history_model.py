@@ -10,10 +10,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.engine.errors import RestyleError
-
-from .history import Node
-from .workspace import OpenReport, Workspace
+from desktop.core.errors import RestyleError
+from desktop.core.history import Node
+from desktop.core.workspace import OpenReport, Workspace
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +97,8 @@ class HistoryModel(QObject):
         """Save the nodes as one captioned grid PNG; one node alone exports its whole chain from the root."""
         from PIL import Image
 
-        from desktop.engine.grid import make_grid
-        from desktop.ui_text import node_caption
+        from desktop.core.captions import node_caption
+        from desktop.core.grid import make_grid
 
         if len(node_ids) == 1:
             node_ids = [n.id for n in self.tree.path_to_root(node_ids[0])]

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.engine.errors import RestyleError
-from desktop.engine.images import SUPPORTED_SUFFIXES
-from desktop.engine.params import MAX_SEED, GenerationParams, random_seed
+from desktop.core.errors import RestyleError
+from desktop.core.images import SUPPORTED_SUFFIXES
+from desktop.core.params import MAX_SEED, GenerationParams, random_seed
 
 from .queue import Group, Job, JobQueue, new_job_id
 
@@ -299,7 +299,7 @@ class QueueRunner(QObject):
         """Save a finished sweep's grid: every cell that ended, labelled with its value."""
         from PIL import Image
 
-        from desktop.engine.grid import make_grid
+        from desktop.core.grid import make_grid
 
         workspace = self._session.history.workspace
         cells = [(n, label) for n, label in zip(group.nodes, group.labels) if n and n in workspace.tree]

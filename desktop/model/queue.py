@@ -19,7 +19,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from .workspace import _write_atomic
+from desktop.core.files import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -238,7 +238,7 @@ class JobQueue(QObject):
         text = json.dumps(data, ensure_ascii=False)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomic(self.path, lambda h: h.write(text.encode("utf-8")))
+            atomic_write(self.path, text)
         except OSError:
             log.exception("could not save the queue to %s", self.path)
 

@@ -13,20 +13,29 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.engine.errors import RestyleError
-from desktop.engine.families import spec_for
-from desktop.engine.images import fit_size, load_image
-from desktop.engine.metadata import ParsedParameters, parse_parameters_text, read_parameters
-from desktop.engine.params import GenerationParams, GenerationResult, ModelInfo
-from desktop.worker import EngineOptionsRequest, GenerateRequest, LoadModelRequest, UpscaleRequest
+from desktop.core.errors import RestyleError
+from desktop.core.families import spec_for
+from desktop.core.history import Node, replay_plan, timestamp
+from desktop.core.images import fit_size, load_image
+from desktop.core.metadata import (
+    ParsedParameters,
+    parse_parameters_text,
+    read_parameters,
+)
+from desktop.core.params import GenerationParams, GenerationResult, ModelInfo
+from desktop.worker import (
+    EngineOptionsRequest,
+    GenerateRequest,
+    HistoryTarget,
+    LoadModelRequest,
+    UpscaleRequest,
+)
 
 from .depth_state import DepthState, replay_depth
 from .device_state import DeviceState
-from .history import Node, replay_plan, timestamp
 from .history_model import HistoryModel
 from .jobs import QueueRunner
 from .settings import Settings
-from .workspace import write_depth_image, write_node_image
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +289,7 @@ class SessionModel(QObject):
         options.setdefault("vae_tiling", self.settings.upscale_vae_tiling or self.devices.runtime.vae_tiling)
         try:
             request = upscale_request(workspace, node_id, kind, str(self.settings.output_dir),
-                                      _persist_step(workspace, None, None, node_id), prompt=p.prompt,
+                                      HistoryTarget(workspace, node_id), prompt=p.prompt,
                                       negative_prompt=p.negative_prompt, seed=p.seed, device=self.devices.runtime.device,
                                       **options)
         except RestyleError as exc:
@@ -398,9 +407,10 @@ class SessionModel(QObject):
             parent = node_id
         self._pending_import = pending_import
         init_latents = workspace.latent_path(parent) if parent and parent in workspace.tree else None
-        persist = _persist_step(workspace, self._init, pending_import, parent)
+        target = HistoryTarget(workspace, parent, pending_import, self._init.image if pending_import else None,
+                               str(self._init.path) if pending_import else None)
         self._current = GenerateRequest(params, str(self.settings.output_dir),
-                                        init_latents=str(init_latents) if init_latents else None, persist=persist,
+                                        init_latents=str(init_latents) if init_latents else None, history=target,
                                         runtime=self.devices.runtime)
         self._set_phase(Phase.RUNNING)
         self.progress_changed.emit(0, 0, -1.0)
@@ -538,39 +548,3 @@ def profile_of_info(info: ModelInfo | None) -> str:
     if info is None:
         return "sd"
     return info.profile or info.family
-
-
-def _persist_step(workspace, init: InitImage | None, pending_import: Node | None, parent: str | None):
-    """The function the worker runs after saving the output: it writes the history pictures (thread-safe
-    file writes only); the index is updated on the UI thread when the result arrives."""
-    from dataclasses import replace
-
-    def persist(result: GenerationResult) -> GenerationResult:
-        from desktop.engine.latents import save_latents
-        from desktop.engine.output import parameters_text
-
-        nodes = []
-        if pending_import is not None:
-            write_node_image(workspace.folder, pending_import, init.image, read_parameters(init.path))
-            nodes.append(pending_import)
-        node_id = workspace.new_node_id()
-        depth_name = None
-        if result.depth_map is not None:
-            # Before the node's picture, which names it: a crash in between leaves an unused file, not a dangling name.
-            depth_name = write_depth_image(workspace.folder, node_id, result.depth_map)
-        latent_name = None
-        if result.latents is not None:
-            latent_name = f"{node_id}.safetensors"
-            save_latents(result.latents, workspace.folder / "latents" / latent_name, result.model.vae_id)
-        upscale = result.upscale.to_dict() if result.upscale is not None else None
-        node = Node(id=node_id, parent=parent, kind="upscale" if upscale else "generation", image=f"{node_id}.png",
-                    created=timestamp(), width=result.image.width, height=result.image.height,
-                    params=result.params.to_dict(), model=result.model.name, model_hash=result.model.vae_id,
-                    seed=result.seed, latent=latent_name, vae_id=result.model.vae_id, chain_mode=result.chain_mode,
-                    depth=depth_name, upscale=upscale)
-        write_node_image(workspace.folder, node, result.image, parameters_text(result))
-        workspace.thumbnail_path(node)  # made here, off the UI thread
-        nodes.append(node)
-        return replace(result, history_nodes=tuple(nodes), latents=None)
-
-    return persist

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
-from desktop.engine.params import GenerationParams
-from desktop.engine.runtime import RuntimeSettings
+from desktop.core.params import GenerationParams
+from desktop.core.runtime import RuntimeSettings
 
 MAX_RECENT_MODELS = 10
 DEFAULT_LATENT_BUDGET = 2 * 1024**3

@@ -6,11 +6,11 @@ to the worker like any generation, so progress, previews, cancel and the history
 
 from __future__ import annotations
 
-from desktop.engine.upscale import DEFAULT_NOISE_LEVEL, UpscaleParams
+from desktop.core.upscale import DEFAULT_NOISE_LEVEL, UpscaleParams
 from desktop.worker import UpscaleRequest
 
 
-def upscale_request(workspace, node_id: str, kind: str, output_dir: str, persist, *, prompt: str = "",
+def upscale_request(workspace, node_id: str, kind: str, output_dir: str, history, *, prompt: str = "",
                     negative_prompt: str = "", seed: int | None = None, device: str = "auto",
                     noise_level: int = DEFAULT_NOISE_LEVEL, steps: int | None = None, vae_tiling: bool = False,
                     model: str = "") -> UpscaleRequest:
@@ -27,4 +27,4 @@ def upscale_request(workspace, node_id: str, kind: str, output_dir: str, persist
         steps=steps, noise_level=noise_level, seed=seed, model=model, device=device, vae_tiling=vae_tiling,
     ).validate()
     latents = workspace.latent_path(node)
-    return UpscaleRequest(params, output_dir, source_latents=str(latents) if latents else None, persist=persist)
+    return UpscaleRequest(params, output_dir, source_latents=str(latents) if latents else None, history=history)

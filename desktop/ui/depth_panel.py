@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.engine.controlnet import DEFAULT_CONTROLNETS
-from desktop.engine.depth import DEFAULT_DEPTH_MODEL
+from desktop.core.controlnet import DEFAULT_CONTROLNETS
+from desktop.core.depth_maps import DEFAULT_DEPTH_MODEL
 
 from .canvas import dropped_file
 from .qt_images import pil_to_qimage
@@ -36,8 +36,8 @@ STALE = "The image changed since this map was estimated. Press Estimate depth to
 
 def _depth_qimage(path: Path, max_side: int | None = None) -> QImage | None:
     """The depth map as the engine reads it (16-bit and EXIF handled), optionally shrunk; None if unreadable."""
-    from desktop.engine.depth import load_depth_map
-    from desktop.engine.errors import RestyleError
+    from desktop.core.depth_maps import load_depth_map
+    from desktop.core.errors import RestyleError
 
     try:
         image = load_depth_map(path)

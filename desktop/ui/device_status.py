@@ -7,7 +7,7 @@ import dataclasses
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QLabel, QWidget
 
-from desktop.engine.runtime import process_rss_bytes
+from desktop.core.runtime import process_rss_bytes
 
 REFRESH_MS = 5000
 

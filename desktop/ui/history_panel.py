@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
-from desktop.ui_text import node_caption, node_tooltip
-
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -18,6 +16,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from desktop.core.captions import node_caption, node_tooltip
 
 
 class HistoryItemModel(QAbstractItemModel):

@@ -7,13 +7,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
-from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QImage, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QDesktopServices,
+    QGuiApplication,
+    QImage,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
-    QMessageBox,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QScrollArea,
     QSplitter,
     QTabWidget,
@@ -22,21 +28,21 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import APP_NAME
-from desktop.ui_text import node_caption
+from desktop.core.captions import node_caption
 
 from .banner import Banner
 from .canvas import Canvas
 from .depth_panel import DepthPanel
 from .device_status import DeviceStatus
 from .history_panel import HistoryPanel
-from .upscale_dialog import UpscaleActions
 from .model_picker import ModelPicker
 from .params_panel import ParamsPanel
 from .progress_panel import ProgressPanel
 from .prompt_panel import PromptPanel
+from .qt_images import pil_to_qimage
 from .queue_actions import QueueActions
 from .queue_panel import QueuePanel
-from .qt_images import pil_to_qimage
+from .upscale_dialog import UpscaleActions
 
 if TYPE_CHECKING:
     from .settings_dialog import SettingsDialog
@@ -344,7 +350,9 @@ class MainWindow(QMainWindow):
 
     def settings_dialog(self) -> SettingsDialog:
         """Open the device and memory settings (non-blocking; returned so tests can drive it)."""
-        from .settings_dialog import SettingsDialog  # imported when first opened: the window shows sooner
+        from .settings_dialog import (
+            SettingsDialog,  # imported when first opened: the window shows sooner
+        )
 
         dialog = SettingsDialog(self.model.devices, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -7,13 +7,28 @@ the dialog is modeless, so the app stays usable while a download runs, and closi
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QDialog, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QMessageBox, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDialog,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
-from desktop.engine.errors import RestyleError
-from desktop.engine.library import LibraryEntry
-from desktop.engine.models import HUB_ID, check_pickle
+from desktop.core.errors import RestyleError
+from desktop.core.library import LibraryEntry
+from desktop.core.runtime import default_dtype_name
+from desktop.core.sources import HUB_ID, check_pickle
 from desktop.worker.background import BackgroundJob
 
 COLUMNS = ("Model", "Role", "Family", "Size", "Licence", "Installed")
@@ -144,7 +159,7 @@ class ModelLibraryDialog(QDialog):
         if self._scanning:
             self._rescan = True  # the running scan may predate the change: scan again when it ends
             return
-        from desktop.engine.library import library_entries
+        from desktop.core.library import library_entries
 
         paths, hidden = self._settings.library_paths, self._settings.hidden_models
         self.status_label.setText(self.status_label.text() or "Looking for installed models…")
@@ -214,7 +229,7 @@ class ModelLibraryDialog(QDialog):
 
     def start_download(self, repo: str) -> None:
         """Download ``repo`` in the background, showing bytes and rate on the progress bar."""
-        from desktop.engine.downloads import download
+        from desktop.core.downloads import download
 
         allow_pickles = self._settings.allow_pickles
         fp16 = _fp16_hint(self._session)
@@ -325,7 +340,7 @@ class ModelLibraryDialog(QDialog):
         self.refresh()
 
     def _delete_download(self, repo: str) -> None:
-        from desktop.engine.library import remove_download
+        from desktop.core.library import remove_download
 
         job = BackgroundJob(lambda report, cancelled: remove_download(repo), "remove")
         job.succeeded.connect(lambda freed: (self._say(f"Deleted {repo}: {human_size(freed)} freed."),
@@ -336,21 +351,23 @@ class ModelLibraryDialog(QDialog):
 
 
 def _is_catalogue(name: str) -> bool:
-    from desktop.engine.catalogue import catalogue_entry
+    from desktop.core.catalogue import catalogue_entry
 
     return catalogue_entry(name) is not None
 
 
 def _fp16_hint(session) -> bool | None:
-    """fp16 if the loaded model runs in half precision, fp32 if it does not, None when nothing is loaded yet."""
+    """Whether to fetch fp16 weights: as the loaded model runs; else as the worker's first device would run
+    (fp16 on a GPU, fp32 on the CPU); None before the worker has said what it has."""
     info = getattr(session, "model_info", None)
-    return None if info is None else info.dtype in ("float16", "bfloat16")
+    if info is not None:
+        return info.dtype in ("float16", "bfloat16")
+    devices = getattr(getattr(session, "devices", None), "available", None)
+    if not devices:
+        return None
+    return default_dtype_name(devices[0]) == "fp16"
 
 
 def _runs_in_fp16(hint: bool | None) -> bool:
-    """Whether to fetch fp16 weights; asks torch (on the job's thread) when no model has told us yet."""
-    if hint is not None:
-        return hint
-    from desktop.engine.device import default_dtype, pick_device
-
-    return "16" in str(default_dtype(pick_device("auto")))
+    """Whether to fetch fp16 weights; fp32 ones (which every device runs) when nothing has told us yet."""
+    return bool(hint)

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRegularExpression
 from PySide6.QtGui import QRegularExpressionValidator
-from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QWidget,
+)
 
-from desktop.engine.families import AESTHETIC, DENOISING_START, FAMILIES, PRIOR
-from desktop.engine.params import MAX_SEED
+from desktop.core.families import AESTHETIC, DENOISING_START, FAMILIES, PRIOR
+from desktop.core.params import MAX_SEED
 
 from .slider_field import SliderField
-
 
 # Every family-specific default, for a field whose family is not loaded (its row is hidden then anyway).
 _ALL_DEFAULTS = {k: v for spec in FAMILIES.values() for k, v in spec.extra_defaults.items() if v is not None}

@@ -1,6 +1,6 @@
 """Colours prompt weighting as the artist types: warm for emphasis, cool for de-emphasis, markup dimmed.
 
-Uses the engine's own parser (``desktop.engine.prompt_syntax``, plain Python), so the colours show exactly what
+Uses the engine's own parser (``desktop.core.prompt_syntax``, plain Python), so the colours show exactly what
 the text encoder will be given. Unmatched brackets get a red wavy underline: they are read as plain text.
 """
 
@@ -9,9 +9,21 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat, QTextDocument
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+    QTextDocument,
+)
 
-from desktop.engine.prompt_syntax import CHUNK_TOKENS, ParsedPrompt, chunk_count, estimate_tokens, parse_prompt
+from desktop.core.prompt_syntax import (
+    CHUNK_TOKENS,
+    ParsedPrompt,
+    chunk_count,
+    estimate_tokens,
+    parse_prompt,
+)
 
 UP_COLOUR = QColor(230, 120, 20)  # emphasis: orange
 DOWN_COLOUR = QColor(60, 120, 220)  # de-emphasis: blue

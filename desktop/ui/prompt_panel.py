@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
-
 ATTACH_DELAY_MS = 200  # after the first paint (about 90 ms after the panel is built), like the model preload
 
 
@@ -74,7 +73,7 @@ class PromptPanel(QWidget):
 
     def _count_tokens(self) -> None:
         self._attach_highlighters()
-        from desktop.engine.prompt_syntax import parse_prompt
+        from desktop.core.prompt_syntax import parse_prompt
 
         from .prompt_highlighter import token_summary
 

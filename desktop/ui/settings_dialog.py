@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.engine.runtime import RuntimeSettings, xformers_installed
+from desktop.core.runtime import RuntimeSettings, xformers_installed
 from desktop.model.device_state import DEVICE_NAMES
 
 DTYPE_LABELS = {"auto": "Automatic (fp16 on a GPU, fp32 on the CPU)", "fp16": "fp16 (half)", "bf16": "bf16",

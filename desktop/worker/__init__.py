@@ -4,8 +4,15 @@ May import QtCore and QtGui's QImage (images cross threads as QImage that own th
 lazily, on the worker thread, so importing this package never imports torch.
 """
 
+from .history_writer import HistoryTarget
 from .host import WorkerHost
-from .requests import EngineOptionsRequest, EstimateDepthRequest, GenerateRequest, LoadModelRequest, UpscaleRequest
+from .requests import (
+           EngineOptionsRequest,
+           EstimateDepthRequest,
+           GenerateRequest,
+           LoadModelRequest,
+           UpscaleRequest,
+)
 
-__all__ = ["WorkerHost", "EngineOptionsRequest", "EstimateDepthRequest", "GenerateRequest", "LoadModelRequest",
+__all__ = ["WorkerHost", "HistoryTarget", "EngineOptionsRequest", "EstimateDepthRequest", "GenerateRequest", "LoadModelRequest",
            "UpscaleRequest"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QThread, Signal
 
-from desktop.engine.errors import ErrorKind, RestyleError
+from desktop.core.errors import ErrorKind, RestyleError
 
 log = logging.getLogger(__name__)
 

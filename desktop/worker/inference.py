@@ -10,9 +10,15 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
-from desktop.engine.errors import ErrorKind, RestyleError
+from desktop.core.errors import ErrorKind, RestyleError
 
-from .requests import EngineOptionsRequest, EstimateDepthRequest, GenerateRequest, LoadModelRequest, UpscaleRequest
+from .requests import (
+    EngineOptionsRequest,
+    EstimateDepthRequest,
+    GenerateRequest,
+    LoadModelRequest,
+    UpscaleRequest,
+)
 
 log = logging.getLogger(__name__)
 
@@ -125,8 +131,9 @@ class InferenceWorker(QObject):
         if not request.image_path:
             raise RestyleError(ErrorKind.BAD_INPUT, NO_IMAGE_FOR_DEPTH)
         self._get_engine()  # quiets the libraries' own progress bars and warnings, once
-        from desktop.engine.depth import DEFAULT_DEPTH_MODEL, DepthEstimator
-        from desktop.engine.images import load_image
+        from desktop.core.depth_maps import DEFAULT_DEPTH_MODEL
+        from desktop.core.images import load_image
+        from desktop.engine.depth import DepthEstimator
 
         image = load_image(request.image_path)
         model = request.model.strip() or DEFAULT_DEPTH_MODEL
@@ -190,13 +197,15 @@ class InferenceWorker(QObject):
     def _save_and_report(self, result, request) -> None:
         from dataclasses import replace
 
-        from desktop.engine.output import save_result
+        from desktop.core.output import save_result
+
+        from .history_writer import write_to_history
 
         # Saved before anyone is told it is done: a crash after this point loses nothing.
         path = save_result(result, request.output_dir)
         result = replace(result, output_path=str(path))
-        if request.persist is not None:
-            result = request.persist(result)
+        if request.history is not None:
+            result = write_to_history(request.history, result)
         notes = "".join(f" {note}" for note in result.notes)  # e.g. the depth map had to be cropped
         self.status.emit(f"Saved {path.name} (seed {result.seed}, {result.elapsed:.1f} s).{notes}")
         self.finished.emit(result)

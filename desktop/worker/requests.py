@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from desktop.engine.params import GenerationParams
-from desktop.engine.runtime import RuntimeSettings
+from desktop.core.params import GenerationParams
+from desktop.core.runtime import RuntimeSettings
+
+from .history_writer import HistoryTarget
 
 _ids = itertools.count(1)
 
@@ -34,9 +35,9 @@ class GenerateRequest:
     # A latent cache of the init image; used when the loaded model has the same VAE.
     init_latents: str | None = None
     runtime: RuntimeSettings | None = None  # applied before the run (a change of precision reloads the model)
-    # Runs on the worker thread once the PNG is saved, before anyone hears of the result: the session uses
-    # it to write the history node, so a finished image is on disk before it is shown as done.
-    persist: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
+    # Where the result goes in the history; the worker writes it there once the PNG is saved, before anyone
+    # hears of the result (history_writer.py). None: the PNG only.
+    history: HistoryTarget | None = field(default=None, compare=False, repr=False)
     # Set from the UI thread; read between steps. Each request has its own, so a cancel can reach a job
     # still waiting in the queue (the pipeline's own _interrupt is reset at every call and would lose it).
     cancel_event: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
@@ -61,7 +62,7 @@ class UpscaleRequest:
     output_dir: str
     job_id: int = field(default_factory=lambda: next(_ids))
     source_latents: str | None = None  # the picture's latent cache: ×2 takes it as is when the VAE matches
-    persist: Callable[[Any], Any] | None = field(default=None, compare=False, repr=False)
+    history: HistoryTarget | None = field(default=None, compare=False, repr=False)
     cancel_event: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
 
 

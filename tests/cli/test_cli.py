@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from desktop.cli import main
-from desktop.engine.metadata import parse_parameters_text, read_parameters
+from desktop.core.metadata import parse_parameters_text, read_parameters
 
 
 def _generate(tiny_model, *extra, data_dir):
@@ -101,7 +101,7 @@ def test_the_installed_command_reports_a_bad_argument_in_one_line(tmp_path):
 
 
 def test_a_pickle_model_is_refused_with_the_same_sentence_as_everywhere(tmp_path, data_dir, capsys):
-    from desktop.engine.models import pickle_refusal
+    from desktop.core.sources import pickle_refusal
 
     path = tmp_path / "style.ckpt"
     path.write_bytes(b"x")
@@ -111,7 +111,7 @@ def test_a_pickle_model_is_refused_with_the_same_sentence_as_everywhere(tmp_path
 
 
 def test_a_single_file_checkpoint_is_accepted_by_model(tiny_model, tmp_path, data_dir, hub_cache, capsys):
-    from desktop.engine.tiny_single import save_tiny_single_file
+    from desktop.testing.tiny_single import save_tiny_single_file
     from tests.hub_helpers import add_to_cache
 
     add_to_cache(hub_cache, "stable-diffusion-v1-5/stable-diffusion-v1-5", tiny_model)

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from desktop.cli import main
-from desktop.cli_batch import run_batch_command
-from desktop.engine.batch import MANIFEST_NAME
-from desktop.engine.metadata import parse_parameters_text, read_parameters
+from desktop.cli.batch import run_batch_command
+from desktop.core.batch import MANIFEST_NAME
+from desktop.core.metadata import parse_parameters_text, read_parameters
 
 
 def _args(tiny_model, in_dir, out_dir, data_dir, *extra):

@@ -3,7 +3,7 @@
 import pytest
 
 from desktop.cli import main
-from desktop.engine.metadata import parse_parameters_text, read_parameters
+from desktop.core.metadata import parse_parameters_text, read_parameters
 
 
 def _generate(tiny_model, *extra, data_dir):

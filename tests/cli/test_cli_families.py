@@ -1,7 +1,7 @@
 """``restyle generate`` with the settings only some families take."""
 
 from desktop.cli import main
-from desktop.engine.metadata import parse_parameters_text, read_parameters
+from desktop.core.metadata import parse_parameters_text, read_parameters
 
 
 def _generate(model, *extra, data_dir):

@@ -3,7 +3,7 @@
 from PIL import Image
 
 from desktop.cli import main
-from desktop.engine.metadata import parse_parameters_text, read_parameters
+from desktop.core.metadata import parse_parameters_text, read_parameters
 
 
 def test_x4_writes_the_png_with_its_noise_level(tiny_x4_upscaler, make_image, tmp_path, data_dir, capsys):

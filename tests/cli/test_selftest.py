@@ -8,8 +8,8 @@ import tempfile
 
 import pytest
 
-from desktop.cli import main
-from desktop.engine import tiny
+from desktop.testing import tiny
+from desktop.launcher import main
 
 
 @pytest.fixture()

@@ -4,20 +4,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from desktop.core.errors import ErrorKind, RestyleError
 from desktop.engine.controlnet import (
     check_compatible,
     controlnet_call_kwargs,
     controlnet_pipelines,
     load_controlnet,
 )
-from desktop.engine.errors import ErrorKind, RestyleError
 
 
 @pytest.fixture(scope="module")
 def base(tiny_model):
     import torch
 
-    from desktop.engine.models import load_img2img_pipeline, resolve_model
+    from desktop.core.sources import resolve_model
+    from desktop.engine.models import load_img2img_pipeline
 
     return load_img2img_pipeline(resolve_model(str(tiny_model)), "cpu", torch.float32)
 
@@ -115,7 +116,11 @@ def test_an_sdxl_controlnet_is_refused_on_an_sd_1_model(base, tiny_sdxl_controln
 
 def test_the_controlnet_pipelines_share_the_loaded_modules_without_a_reload(base, tiny_controlnet, monkeypatch):
     import torch
-    from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image, DiffusionPipeline
+    from diffusers import (
+        AutoPipelineForImage2Image,
+        AutoPipelineForText2Image,
+        DiffusionPipeline,
+    )
 
     controlnet = load_controlnet(str(tiny_controlnet), torch.float32, "cpu")
     loads = []

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from desktop.engine.depth import DepthEstimator, estimate_depth, load_depth_map, match_depth_to
-from desktop.engine.errors import ErrorKind, RestyleError
+from desktop.core.depth_maps import load_depth_map, match_depth_to
+from desktop.core.errors import ErrorKind, RestyleError
+from desktop.engine.depth import DepthEstimator, estimate_depth
 
 
 def _refusal(call, *args, **kwargs) -> RestyleError:

@@ -4,9 +4,10 @@ server errors, into the Hugging Face cache where the engine then loads the model
 import numpy as np
 import pytest
 
-from desktop.engine.downloads import DownloadCancelled, RemoteFile, download, select_files
-from desktop.engine.errors import ErrorKind, RestyleError
-from desktop.engine.library import library_entries, remove_download, repo_folder
+from desktop.core.downloads import DownloadCancelled, RemoteFile, download, select_files
+from desktop.core.errors import ErrorKind, RestyleError
+from desktop.core.hubcache import repo_folder
+from desktop.core.library import library_entries, remove_download
 
 REPO = "artist/tiny-style"
 JUNK = {
@@ -46,7 +47,7 @@ def test_only_the_needed_files_are_fetched_with_byte_progress_and_the_model_load
     assert entry.installed and entry.app_downloaded
     # The engine finds it in the cache, offline, by its Hub id.
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    from desktop.engine.params import GenerationParams
+    from desktop.core.params import GenerationParams
     from desktop.engine.runner import Engine
 
     params = GenerationParams(model=REPO, prompt="x", init_image=str(make_image(size=(64, 64))), steps=2, seed=1)

@@ -7,12 +7,12 @@ import sys
 import numpy as np
 import pytest
 
-from desktop.engine.errors import ErrorKind, RestyleError
-from desktop.engine.families import FAMILIES, spec_for
+from desktop.core.errors import ErrorKind, RestyleError
+from desktop.core.families import FAMILIES, spec_for
+from desktop.core.metadata import parse_parameters_text
+from desktop.core.output import parameters_text
+from desktop.core.params import GenerationParams
 from desktop.engine.latents import save_latents
-from desktop.engine.output import parameters_text
-from desktop.engine.metadata import parse_parameters_text
-from desktop.engine.params import GenerationParams
 from desktop.engine.runner import Engine
 
 
@@ -32,7 +32,7 @@ def _fields(result):
 
 
 def test_the_defaults_table_is_readable_without_torch():
-    code = ("import sys; from desktop.engine.families import FAMILIES, spec_for; "
+    code = ("import sys; from desktop.core.families import FAMILIES, spec_for; "
             "assert spec_for('kandinsky22').guidance_scale == 4.0; "
             "assert 'torch' not in sys.modules, 'families imported torch'")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,4 +1,4 @@
-"""Tests for desktop.engine.images: every mode to RGB, clear errors, and the model size rule."""
+"""Tests for desktop.core.images: every mode to RGB, clear errors, and the model size rule."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from desktop.engine.errors import ErrorKind, RestyleError
-from desktop.engine.images import (
+from desktop.core.errors import ErrorKind, RestyleError
+from desktop.core.images import (
     SUPPORTED_SUFFIXES,
     describe_size,
     fit_size,

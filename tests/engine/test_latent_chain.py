@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 import torch
 
+from desktop.core.params import GenerationParams
 from desktop.engine.latents import load_latents, save_latents
-from desktop.engine.params import GenerationParams
 from desktop.engine.runner import Engine
-from desktop.engine.tiny import build_tiny_sd
+from desktop.testing.tiny import build_tiny_sd
 
 
 @pytest.fixture(scope="module")

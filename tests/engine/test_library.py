@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from desktop.engine.catalogue import CATALOGUE
-from desktop.engine.errors import RestyleError
-from desktop.engine.library import library_entries, remove_download, scan_user_path
+from desktop.core.catalogue import CATALOGUE
+from desktop.core.errors import RestyleError
+from desktop.core.library import library_entries, remove_download, scan_user_path
 from tests.hub_helpers import add_to_cache
 
 SD15 = "stable-diffusion-v1-5/stable-diffusion-v1-5"
@@ -58,7 +58,7 @@ def test_hidden_cached_models_leave_the_list(hub_cache, tiny_model):
 
 
 def test_user_folders_hold_diffusers_folders_and_checkpoint_files(tmp_path, tiny_model):
-    from desktop.engine.tiny_single import save_tiny_single_file
+    from desktop.testing.tiny_single import save_tiny_single_file
 
     models = tmp_path / "models"
     models.mkdir()

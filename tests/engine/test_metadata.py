@@ -1,4 +1,4 @@
-"""Tests for desktop.engine.metadata: A1111 "parameters" text, written and read back from files."""
+"""Tests for desktop.core.metadata: A1111 "parameters" text, written and read back from files."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from desktop.engine.errors import ErrorKind, RestyleError
-from desktop.engine.metadata import (
+from desktop.core.errors import ErrorKind, RestyleError
+from desktop.core.metadata import (
     ParsedParameters,
     build_parameters_text,
     parse_parameters_text,

@@ -1,7 +1,7 @@
 import pytest
 
-from desktop.engine.errors import ErrorKind, RestyleError
-from desktop.engine.models import family_of, resolve_model
+from desktop.core.errors import ErrorKind, RestyleError
+from desktop.core.sources import family_of, resolve_model
 
 
 def _refusal(name):

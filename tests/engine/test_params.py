@@ -1,7 +1,7 @@
 import pytest
 
-from desktop.engine.errors import ErrorKind, RestyleError
-from desktop.engine.params import GenerationParams, effective_steps
+from desktop.core.errors import ErrorKind, RestyleError
+from desktop.core.params import GenerationParams, effective_steps
 
 
 def test_params_round_trip_through_a_dict():

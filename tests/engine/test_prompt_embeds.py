@@ -10,8 +10,8 @@ import torch
 # A worktree set up before compel joined pyproject.toml lacks it; scripts/setup (and so CI) installs it.
 pytest.importorskip("compel", reason="compel is not installed: run scripts/setup")
 
+from desktop.core.prompt_syntax import parse_prompt
 from desktop.engine.prompt_embeds import encode_prompts, prompt_call_kwargs
-from desktop.engine.prompt_syntax import parse_prompt
 
 PROMPT = "a photo of a {} sitting on a red mat"
 

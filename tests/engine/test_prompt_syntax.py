@@ -2,7 +2,7 @@
 
 import pytest
 
-from desktop.engine.prompt_syntax import chunk_count, estimate_tokens, parse_prompt
+from desktop.core.prompt_syntax import chunk_count, estimate_tokens, parse_prompt
 
 
 def weights(prompt: str) -> dict[str, float]:

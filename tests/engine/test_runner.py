@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from desktop.engine.errors import ErrorKind, RestyleError
-from desktop.engine.metadata import parse_parameters_text, read_parameters
-from desktop.engine.output import save_result
-from desktop.engine.params import GenerationParams
+from desktop.core.errors import ErrorKind, RestyleError
+from desktop.core.metadata import parse_parameters_text, read_parameters
+from desktop.core.output import save_result
+from desktop.core.params import GenerationParams
 from desktop.engine.runner import Engine
 
 

@@ -3,12 +3,17 @@
 import numpy as np
 import pytest
 import torch
-from diffusers import AutoencoderKL, AutoPipelineForImage2Image, StableDiffusionImg2ImgPipeline
+from diffusers import (
+    AutoencoderKL,
+    AutoPipelineForImage2Image,
+    StableDiffusionImg2ImgPipeline,
+)
 
-from desktop.engine.errors import ErrorKind, RestyleError
-from desktop.engine.params import GenerationParams
+from desktop.core.errors import ErrorKind, RestyleError
+from desktop.core.params import GenerationParams
+from desktop.core.runtime import RuntimeSettings, lighter
 from desktop.engine.runner import Engine
-from desktop.engine.runtime import RuntimeSettings, lighter, memory_report, resolve_runtime
+from desktop.engine.runtime import memory_report, resolve_runtime
 
 
 def _params(tiny_model, init, **changes):

@@ -6,9 +6,9 @@ import pickle
 import numpy as np
 import pytest
 
-from desktop.engine.errors import ErrorKind, RestyleError
-from desktop.engine.models import resolve_model
-from desktop.engine.params import GenerationParams
+from desktop.core.errors import ErrorKind, RestyleError
+from desktop.core.params import GenerationParams
+from desktop.core.sources import resolve_model
 from desktop.engine.runner import Engine
 from tests.hub_helpers import add_to_cache
 
@@ -18,7 +18,7 @@ SD15 = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tiny_model, tmp_path_factory):
     """The tiny model as one LDM-style .safetensors file, as model-sharing sites publish checkpoints."""
-    from desktop.engine.tiny_single import save_tiny_single_file
+    from desktop.testing.tiny_single import save_tiny_single_file
 
     return save_tiny_single_file(tiny_model, tmp_path_factory.mktemp("ckpt") / "tiny-style.safetensors")
 

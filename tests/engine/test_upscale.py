@@ -5,13 +5,14 @@ import numpy as np
 import pytest
 import torch
 
-from desktop.engine.errors import ErrorKind, RestyleError
+from desktop.core.errors import ErrorKind, RestyleError
+from desktop.core.metadata import parse_parameters_text
+from desktop.core.output import parameters_text
+from desktop.core.params import GenerationParams
+from desktop.core.upscale import UpscaleParams, decode_bytes
 from desktop.engine.latents import save_latents
-from desktop.engine.metadata import parse_parameters_text
-from desktop.engine.output import parameters_text
-from desktop.engine.params import GenerationParams
 from desktop.engine.runner import Engine
-from desktop.engine.upscale import UpscaleParams, Upscaler, decode_bytes
+from desktop.engine.upscale import Upscaler
 
 PLENTY = lambda device: 1 << 40  # noqa: E731 - an injected memory probe: a terabyte free
 

@@ -4,9 +4,9 @@ saved file keeps the prompt as typed, and the user is told what was done."""
 import numpy as np
 import pytest
 
-from desktop.engine.metadata import parse_parameters_text, read_parameters
-from desktop.engine.output import save_result
-from desktop.engine.params import GenerationParams
+from desktop.core.metadata import parse_parameters_text, read_parameters
+from desktop.core.output import save_result
+from desktop.core.params import GenerationParams
 from desktop.engine.runner import Engine
 
 try:

@@ -1,10 +1,9 @@
 """Device and memory settings in the session, with a recording stand-in for the worker (no torch)."""
 
-from desktop.engine.runtime import MemoryOffer, MemoryReport, RuntimeSettings
+from desktop.core.runtime import MemoryOffer, MemoryReport, RuntimeSettings
 from desktop.model.session import SessionModel
 from desktop.model.settings import Settings
 from desktop.worker import GenerateRequest, LoadModelRequest
-
 
 
 def test_new_settings_are_kept_and_travel_with_the_next_requests(model, host, data_dir, make_image):

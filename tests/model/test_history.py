@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from desktop.model.history import HistoryTree, Node, ReplayStep, new_node_id, replay_plan, timestamp
+from desktop.core.history import (
+    HistoryTree,
+    Node,
+    ReplayStep,
+    new_node_id,
+    replay_plan,
+    timestamp,
+)
 
 
 def make_node(node_id: str, parent: str | None = None, kind: str = "generation", **params) -> Node:

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from desktop.engine.params import GenerationResult
+from desktop.core.params import GenerationResult
 from desktop.model.jobs import parse_sweep_values
 from desktop.model.session import Phase, SessionModel
 from desktop.model.settings import Settings
+from desktop.worker.history_writer import write_to_history
 from desktop.worker import GenerateRequest
 
 from .recording_host import RecordingHost
@@ -35,10 +36,10 @@ def _runs(host):
 
 
 def _finish(host, request, size=(64, 48), color=(90, 90, 90)):
-    """Play the worker: write the result through the session's persist step, then report it done."""
+    """Play the worker: write the result where the request says it goes in the history, then report it done."""
     result = GenerationResult(image=Image.new("RGB", size, color), params=request.params, model=_info(),
                               steps_run=3, sampler="PLMS", elapsed=0.1, output_path="/out/x.png")
-    result = request.persist(result)
+    result = write_to_history(request.history, result)
     host.worker.finished.emit(result)
     host.worker.job_done.emit(request.job_id)
     return result.history_nodes[-1]
@@ -181,7 +182,7 @@ def test_a_sweep_uses_one_seed_and_saves_a_labelled_grid_with_every_cell_a_node(
     assert [n.params["strength"] for n in nodes] == [0.4, 0.6, 1.0]
     assert all(n.id in model.history.tree for n in nodes)
 
-    from desktop.engine.grid import CAPTION_HEIGHT, GAP, TITLE_HEIGHT
+    from desktop.core.grid import CAPTION_HEIGHT, GAP, TITLE_HEIGHT
 
     grid = Image.open(ready.args[0]).convert("RGB")
     cell = 160  # results smaller than the narrowest cell sit in its middle, unscaled
@@ -246,7 +247,7 @@ def test_a_sweep_cut_by_a_restart_and_a_failed_cell_still_gets_its_grid(model, h
             qtbot.waitSignal(again.status_changed, check_params_cb=lambda m: "did not finish" in m):
         _finish(other, _runs(other)[1], color=(0, 0, 250))
     grid = Image.open(ready.args[0]).convert("RGB")
-    from desktop.engine.grid import GAP, TITLE_HEIGHT
+    from desktop.core.grid import GAP, TITLE_HEIGHT
 
     middle = TITLE_HEIGHT + GAP + 80
     assert grid.getpixel((GAP + 80, middle)) == (250, 0, 0)  # steps 2, made before the restart
@@ -264,7 +265,7 @@ def test_a_reorder_keeps_the_running_job_first(model, host):
 
 
 def test_out_of_memory_keeps_the_job_pauses_the_queue_and_the_lighter_retry_runs_it(model, host, qtbot):
-    from desktop.engine.runtime import MemoryOffer, RuntimeSettings
+    from desktop.core.runtime import MemoryOffer, RuntimeSettings
 
     model.jobs.enqueue_batch(3)
     first = _runs(host)[0]

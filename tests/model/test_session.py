@@ -2,9 +2,8 @@
 
 from pathlib import Path
 
-
-from desktop.engine.metadata import parse_parameters_text
-from desktop.engine.params import GenerationResult, ModelInfo
+from desktop.core.metadata import parse_parameters_text
+from desktop.core.params import GenerationResult, ModelInfo
 from desktop.model.session import Phase, SessionModel
 from desktop.model.settings import Settings
 from desktop.worker import GenerateRequest, LoadModelRequest

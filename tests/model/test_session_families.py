@@ -1,9 +1,8 @@
 """The session follows the loaded model's family: defaults on a family change, sizes, restored settings."""
 
 
-from desktop.engine.metadata import parse_parameters_text
-from desktop.engine.params import ModelInfo
-
+from desktop.core.metadata import parse_parameters_text
+from desktop.core.params import ModelInfo
 
 
 def _info(profile, family=None, natural=768):

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from desktop.engine.errors import ErrorKind, RestyleError
-from desktop.engine.metadata import png_info, read_parameters
-from desktop.model.history import Node, timestamp
-from desktop.model.workspace import NODE_CHUNK, OpenReport, Workspace, write_node_image
+from desktop.core.errors import ErrorKind, RestyleError
+from desktop.core.history import Node, timestamp
+from desktop.core.metadata import png_info, read_parameters
+from desktop.core.workspace import NODE_CHUNK, OpenReport, Workspace, write_node_image
 
 REPO = Path(__file__).resolve().parents[2]
 PARAMS_TEXT = "a lighthouse\nSteps: 4, Sampler: Euler, CFG scale: 7.5, Seed: 7, Size: 16x16"
@@ -203,8 +203,8 @@ def test_an_entry_whose_picture_is_gone_is_dropped_and_its_children_move_up(ws, 
 CHILD = """
 import random, sys
 from PIL import Image
-from desktop.model.history import Node, timestamp
-from desktop.model.workspace import Workspace, write_node_image
+from desktop.core.history import Node, timestamp
+from desktop.core.workspace import Workspace, write_node_image
 ws, _ = Workspace.open(sys.argv[1])
 picture, made, rng = Image.new("RGB", (16, 16), (40, 80, 120)), [], random.Random(0)
 while True:
@@ -248,7 +248,7 @@ def test_a_process_killed_mid_write_loses_nothing_it_finished(tmp_path, attempt)
 
 
 def test_a_depth_map_lives_beside_its_node_and_goes_with_it(ws, chain, tmp_path):
-    from desktop.model.workspace import write_depth_image
+    from desktop.core.workspace import write_depth_image
 
     photo, a, b, c = chain
     node_id = ws.new_node_id()

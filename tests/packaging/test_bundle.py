@@ -109,7 +109,7 @@ def test_the_deb_installs_into_a_fresh_root_runs_there_with_the_usual_folders_an
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert ran.stdout.strip().splitlines()[-1].startswith("self-test passed in ")
     source = subprocess.run(
-        [sys.executable, "-c", "from desktop.paths import data_dir, log_path; from huggingface_hub import constants;"
+        [sys.executable, "-c", "from desktop.core.paths import data_dir, log_path; from huggingface_hub import constants;"
          "d = data_dir(); print(f'data folder: {d}; Hub cache: {constants.HF_HUB_CACHE}; log: {log_path(d)}')"],
         capture_output=True, text=True, check=True, env=env, cwd=ROOT).stdout.strip()
     first = ran.stdout.splitlines()[0]

@@ -30,7 +30,7 @@ def cached_snapshot(repo: str) -> str:
 
 
 def _restyle(model: str, image: str, size: int):
-    from desktop.engine.params import GenerationParams
+    from desktop.core.params import GenerationParams
     from desktop.engine.runner import Engine
 
     params = GenerationParams(model=model, prompt="a watercolour landscape", init_image=image, strength=0.6,
@@ -61,8 +61,9 @@ def test_sdxl_restyles_a_picture(make_image):
 
 def test_sd15_result_goes_through_the_x2_latent_upscaler_without_a_decode_round_trip(make_image, tmp_path):
     """The SD 1.5 VAE and the upscaler's sd-vae-ft-mse share the latent space, so ×2 takes the latents as they are."""
+    from desktop.core.upscale import UpscaleParams
     from desktop.engine.latents import save_latents
-    from desktop.engine.upscale import Upscaler, UpscaleParams
+    from desktop.engine.upscale import Upscaler
 
     sd15, x2 = cached_snapshot(SD15), cached_snapshot(X2)
     result = _restyle(sd15, str(make_image("photo.png", (512, 512))), 512)

@@ -8,9 +8,15 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage
-from PySide6.QtWidgets import QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton
+from PySide6.QtWidgets import (
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+)
 
-from desktop.engine.metadata import parse_parameters_text, read_parameters
+from desktop.core.metadata import parse_parameters_text, read_parameters
 
 from .conftest import TIMEOUT, drop_files
 

@@ -105,8 +105,8 @@ def test_a_server_error_is_shown_as_a_sentence(library, fake_hub, tiny_model, qt
 
 def test_remove_asks_first_and_deletes_only_what_restyle_downloaded(library, fake_hub, hub_cache, tiny_model, qtbot,
                                                                     monkeypatch):
-    from desktop.engine.downloads import download
-    from desktop.engine.library import repo_folder
+    from desktop.core.downloads import download
+    from desktop.core.hubcache import repo_folder
 
     fake_hub.add_folder(REPO, tiny_model)
     download(REPO)
@@ -138,7 +138,7 @@ def test_remove_asks_first_and_deletes_only_what_restyle_downloaded(library, fak
 
 
 def test_add_checkpoint_file_refuses_pickles_until_allowed(library, tmp_path, tiny_model, qtbot):
-    from desktop.engine.tiny_single import save_tiny_single_file
+    from desktop.testing.tiny_single import save_tiny_single_file
 
     window, dialog = library()
     checkpoint = save_tiny_single_file(tiny_model, tmp_path / "comic.safetensors")

@@ -3,7 +3,12 @@
 from PySide6.QtGui import QTextCharFormat
 from PySide6.QtWidgets import QLabel, QPlainTextEdit
 
-from desktop.ui.prompt_highlighter import DOWN_COLOUR, MARKUP_COLOUR, UP_COLOUR, PromptHighlighter
+from desktop.ui.prompt_highlighter import (
+    DOWN_COLOUR,
+    MARKUP_COLOUR,
+    UP_COLOUR,
+    PromptHighlighter,
+)
 
 
 def char_formats(edit: QPlainTextEdit) -> dict[int, QTextCharFormat]:

@@ -122,7 +122,7 @@ def test_a_sweep_from_the_dialog_makes_history_nodes_and_a_grid(qtbot, open_wind
 
 
 def test_a_planned_chain_across_two_models(qtbot, open_window, tiny_model, make_image, tmp_path):
-    from desktop.engine.tiny import build_tiny_sd
+    from desktop.testing.tiny import build_tiny_sd
 
     other = build_tiny_sd(tmp_path / "other-tiny", seed=1, vae_seed=1)
     window = open_window(["--model", str(tiny_model)])  # no image: step 1 is text to image

@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QPushButton
 
-from desktop.engine.metadata import parse_parameters_text, read_parameters
-from desktop.model.workspace import Workspace
+from desktop.core.metadata import parse_parameters_text, read_parameters
+from desktop.core.workspace import Workspace
 from desktop.ui.upscale_dialog import UpscaleDialog
 
 from .conftest import TIMEOUT

@@ -3,8 +3,8 @@
 import torch
 from diffusers import StableDiffusionImg2ImgPipeline
 
-from desktop.engine.params import GenerationParams
-from desktop.engine.runtime import RuntimeSettings
+from desktop.core.params import GenerationParams
+from desktop.core.runtime import RuntimeSettings
 from desktop.worker import GenerateRequest, LoadModelRequest
 
 from .conftest import TIMEOUT

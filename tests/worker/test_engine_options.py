@@ -10,7 +10,7 @@ def test_a_pickle_loads_only_after_the_setting_allows_it(qtbot, host, tiny_model
     import torch
     from safetensors.torch import load_file
 
-    from desktop.engine.tiny_single import save_tiny_single_file
+    from desktop.testing.tiny_single import save_tiny_single_file
 
     add_to_cache(hub_cache, "stable-diffusion-v1-5/stable-diffusion-v1-5", tiny_model)
     pickle = tmp_path / "style.ckpt"

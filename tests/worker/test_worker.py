@@ -2,9 +2,8 @@
 
 from pathlib import Path
 
-
-from desktop.engine.metadata import read_parameters
-from desktop.engine.params import GenerationParams
+from desktop.core.metadata import read_parameters
+from desktop.core.params import GenerationParams
 from desktop.worker import GenerateRequest, LoadModelRequest, WorkerHost
 
 from .conftest import TIMEOUT

@@ -10,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import ErrorKind, RestyleError, bad_input
+from .files import atomic_write
 from .images import SUPPORTED_SUFFIXES, load_image
 from .params import GenerationParams, random_seed
 
@@ -110,15 +109,7 @@ class Manifest:
         self.files[source.name] = {"output": output.name, "settings": key, "size": stat.st_size,
                                    "mtime_ns": stat.st_mtime_ns, "seed": seed}
         data = json.dumps({"version": MANIFEST_VERSION, "files": self.files}, indent=1, ensure_ascii=False)
-        temp = self.path.with_name(f".{self.path.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            with open(temp, "w", encoding="utf-8") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, self.path)
-        finally:
-            temp.unlink(missing_ok=True)
+        atomic_write(self.path, data)
 
 
 def run_batch(engine, in_dir: str | Path, out_dir: str | Path, params: GenerationParams, *,

@@ -25,9 +25,10 @@ from pathlib import Path, PurePosixPath
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from desktop.engine.errors import bad_input
-from desktop.engine.metadata import read_parameters
+from desktop.core.errors import bad_input
+from desktop.core.metadata import read_parameters
 
+from .files import atomic_write, is_temp_name
 from .history import HistoryTree, Node, new_node_id, timestamp
 
 log = logging.getLogger(__name__)
@@ -40,49 +41,13 @@ FOLDERS = ("images", "latents", "thumbs", "depth")
 _THUMB = 128
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename in ``folder`` durable (POSIX); Windows cannot open folders and does not need it."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(target: Path, write, *, durable: bool = True) -> None:
-    """Call ``write(handle)`` on a temp file beside ``target``, then rename it over ``target``."""
-    # Dot-prefixed and .tmp-suffixed so open() skips leftovers; the random part keeps threads apart.
-    temp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temp, "xb") as handle:
-            write(handle)
-            if durable:
-                handle.flush()
-                os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    if durable:
-        _fsync_dir(target.parent)
-
-
-def _is_temp(name: str) -> bool:
-    return name.startswith(".") and name.endswith(".tmp")
-
-
 def _remove_stale_temps(*folders: Path, age_s: float = 600.0) -> None:
     """Delete temp files a killed process left; only old ones, in case another process is writing now."""
     cutoff = time.time() - age_s
     for folder in folders:
         for entry in os.scandir(folder):
             try:
-                if _is_temp(entry.name) and entry.is_file() and entry.stat().st_mtime < cutoff:
+                if is_temp_name(entry.name) and entry.is_file() and entry.stat().st_mtime < cutoff:
                     os.remove(entry.path)
             except OSError:
                 pass
@@ -108,7 +73,7 @@ def write_node_image(folder: Path, node: Node, image: Image.Image, parameters_te
     picture = _png_ready(image)
     try:
         images.mkdir(parents=True, exist_ok=True)
-        _write_atomic(images / node.image, lambda h: picture.save(h, format="PNG", pnginfo=info, compress_level=4))
+        atomic_write(images / node.image, lambda h: picture.save(h, format="PNG", pnginfo=info, compress_level=4))
     except OSError as exc:
         raise bad_input(f"Restyle could not save the picture in {images}: {exc.strerror or exc}.") from None
     return images / node.image
@@ -124,7 +89,7 @@ def write_depth_image(folder: Path, node_id: str, image: Image.Image) -> str:
     picture = _png_ready(image)
     try:
         target.mkdir(parents=True, exist_ok=True)
-        _write_atomic(target / name, lambda h: picture.save(h, format="PNG", compress_level=4))
+        atomic_write(target / name, lambda h: picture.save(h, format="PNG", compress_level=4))
     except OSError as exc:
         raise bad_input(f"Restyle could not save the depth map in {target}: {exc.strerror or exc}.") from None
     return name
@@ -204,7 +169,7 @@ class Workspace:
             raise bad_input(f"Restyle could not create the history folder {folder}: {reason}.") from None
         _remove_stale_temps(folder, folder / "images", folder / "thumbs", folder / "depth")
         # Temp files of a killed write are never complete pictures: skip them.
-        on_disk = {e.name for e in os.scandir(folder / "images") if e.is_file() and not _is_temp(e.name)}
+        on_disk = {e.name for e in os.scandir(folder / "images") if e.is_file() and not is_temp_name(e.name)}
         index_path = folder / INDEX_NAME
         indexed, corrupt = _read_index(index_path)
         # open() writes an index before any picture exists, so pictures without one mean it was lost.
@@ -286,7 +251,7 @@ class Workspace:
             image.thumbnail((size, size), reducing_gap=2.0)
             thumb = _png_ready(image)
             # A thumbnail is a cache: no fsync, a lost one is simply made again.
-            _write_atomic(target, lambda h: thumb.save(h, format="PNG", compress_level=1), durable=False)
+            atomic_write(target, lambda h: thumb.save(h, format="PNG", compress_level=1), durable=False)
         return target
 
     # --- changes -----------------------------------------------------------------------------------------
@@ -314,7 +279,7 @@ class Workspace:
         with self._lock:
             data = json.dumps({"version": INDEX_VERSION, "nodes": self.tree.to_list()}, ensure_ascii=False)
             try:
-                _write_atomic(self.folder / INDEX_NAME, lambda h: h.write(data.encode("utf-8")))
+                atomic_write(self.folder / INDEX_NAME, lambda h: h.write(data.encode("utf-8")))
             except OSError as exc:
                 reason = exc.strerror or exc
                 raise bad_input(f"Restyle could not save the history in {self.folder}: {reason}.") from None
@@ -396,7 +361,7 @@ class Workspace:
                         archive.write(source, name, compress_type=zipfile.ZIP_STORED)
 
         try:
-            _write_atomic(path, write)
+            atomic_write(path, write)
         except OSError as exc:
             raise bad_input(f"Restyle could not write {path.name}: {exc.strerror or exc}.") from None
         return path

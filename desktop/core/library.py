@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import struct
 from dataclasses import dataclass
@@ -22,27 +21,12 @@ from pathlib import Path
 
 from .catalogue import CATALOGUE, catalogue_entry
 from .errors import bad_input
+from .hubcache import hub_cache_dir, repo_folder
+from .sources import PICKLE_SUFFIXES
 
 log = logging.getLogger(__name__)
 
 MARKER = "restyle-download.json"
-PICKLES = (".ckpt", ".pt", ".pth", ".bin")
-
-
-def hub_cache_dir() -> Path:
-    """The Hugging Face cache folder, read from the environment now (huggingface_hub reads it once at import)."""
-    for name in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
-        if os.environ.get(name):
-            return Path(os.environ[name]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "huggingface" / "hub"
-
-
-def repo_folder(repo: str, cache_dir: Path | None = None) -> Path:
-    """The cache folder of a model repository (``models--owner--name``)."""
-    return (cache_dir or hub_cache_dir()) / ("models--" + repo.replace("/", "--"))
 
 
 @dataclass(frozen=True)
@@ -122,7 +106,7 @@ def scan_hub_cache(cache_dir: Path | None = None) -> list[LibraryEntry]:
 def _usable(snapshot: Path) -> bool:
     """A snapshot that holds a model (configuration and some weights), not only a stray file or two."""
     has_config = (snapshot / "model_index.json").is_file() or (snapshot / "config.json").is_file()
-    has_weights = any(snapshot.rglob("*.safetensors")) or any(p for s in PICKLES for p in snapshot.rglob("*" + s))
+    has_weights = any(snapshot.rglob("*.safetensors")) or any(p for s in PICKLE_SUFFIXES for p in snapshot.rglob("*" + s))
     return has_config and has_weights
 
 
@@ -136,7 +120,7 @@ def _marker(repo_path: Path) -> dict | None:
 def scan_user_path(path: Path) -> list[LibraryEntry]:
     """A user folder or file as library entries: a diffusers folder, a folder of models, or a checkpoint."""
     if path.is_file():
-        return [_file_entry(path)] if path.suffix.lower() in (".safetensors", *PICKLES) else []
+        return [_file_entry(path)] if path.suffix.lower() in (".safetensors", *PICKLE_SUFFIXES) else []
     if not path.is_dir():
         return []
     if (path / "model_index.json").is_file():

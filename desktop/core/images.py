@@ -10,7 +10,7 @@ import warnings
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from desktop.engine.errors import bad_input
+from desktop.core.errors import bad_input
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 

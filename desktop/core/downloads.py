@@ -40,7 +40,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ErrorKind, RestyleError, bad_input, model_missing
-from .library import MARKER, hub_cache_dir, repo_folder
+from .hubcache import hub_cache_dir, is_offline, repo_folder
+from .library import MARKER
 
 log = logging.getLogger(__name__)
 
@@ -98,10 +99,6 @@ class Progress:
 def endpoint() -> str:
     """The Hub endpoint ($HF_ENDPOINT, else huggingface.co)."""
     return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
-
-
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
 # ---- choosing files -------------------------------------------------------------------------------------------
@@ -211,7 +208,7 @@ def _connection_error(exc: BaseException, repo: str) -> RestyleError:
 
 def fetch_plan(repo: str, *, fp16: bool, allow_pickles: bool = False, configs_only: bool = False) -> DownloadPlan:
     """Ask the Hub for the repository's files and choose the ones to fetch."""
-    if _offline():
+    if is_offline():
         raise model_missing(f"Restyle is offline (HF_HUB_OFFLINE is set), so it cannot download {repo}. Unset it "
                             "and try again, or add a local folder or checkpoint file instead.")
     url = f"{endpoint()}/api/models/{urllib.parse.quote(repo)}?blobs=true"

@@ -24,8 +24,12 @@ def _mark(folder: Path, seed: int) -> None:
 def build_tiny_latent_upscaler(folder: str | Path, sd_model: str | Path, seed: int = 0) -> Path:
     """Save a tiny ×2 latent upscaler sharing the VAE of the tiny SD model at ``sd_model``; returns ``folder``."""
     import torch
-    from diffusers import (AutoencoderKL, EulerDiscreteScheduler, StableDiffusionLatentUpscalePipeline,
-                           UNet2DConditionModel)
+    from diffusers import (
+        AutoencoderKL,
+        EulerDiscreteScheduler,
+        StableDiffusionLatentUpscalePipeline,
+        UNet2DConditionModel,
+    )
     from transformers import CLIPTextConfig, CLIPTextModel
 
     folder = Path(folder)
@@ -65,8 +69,13 @@ def build_tiny_latent_upscaler(folder: str | Path, sd_model: str | Path, seed: i
 def build_tiny_x4_upscaler(folder: str | Path, seed: int = 0) -> Path:
     """Save a tiny ×4 super-resolution pipeline (its own three-level VAE: latents at pixel size ÷ 1, output ×4)."""
     import torch
-    from diffusers import (AutoencoderKL, DDIMScheduler, DDPMScheduler, StableDiffusionUpscalePipeline,
-                           UNet2DConditionModel)
+    from diffusers import (
+        AutoencoderKL,
+        DDIMScheduler,
+        DDPMScheduler,
+        StableDiffusionUpscalePipeline,
+        UNet2DConditionModel,
+    )
     from transformers import CLIPTextConfig, CLIPTextModel
 
     folder = Path(folder)

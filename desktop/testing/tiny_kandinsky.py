@@ -70,7 +70,12 @@ def build_tiny_kandinsky_prior(folder: str | Path, seed: int = 0) -> Path:
 def build_tiny_kandinsky(folder: str | Path, prior: str | Path, seed: int = 0) -> Path:
     """Save a tiny Kandinsky 2.2 decoder at ``folder`` whose model card names ``prior`` (a prior folder)."""
     import torch
-    from diffusers import DDPMScheduler, KandinskyV22Pipeline, UNet2DConditionModel, VQModel
+    from diffusers import (
+        DDPMScheduler,
+        KandinskyV22Pipeline,
+        UNet2DConditionModel,
+        VQModel,
+    )
 
     folder = Path(folder)
     torch.manual_seed(seed)

@@ -6,13 +6,13 @@ import json
 import math
 import os
 import re
-import secrets
 from dataclasses import dataclass
 
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from desktop.engine.errors import bad_input
+from desktop.core.errors import bad_input
+from desktop.core.files import atomic_write
 
 # The reader A1111 and most other tools use: the last line is parameters when this matches 3+ times.
 _PARAM_RE = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
@@ -124,31 +124,13 @@ def save_png_with_parameters(image: Image.Image, path: str | os.PathLike, text: 
     target = os.fspath(path)
     name = os.path.basename(target)
     folder = os.path.dirname(os.path.abspath(target))
-    temp = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.tmp")
     if image.mode not in ("1", "L", "LA", "I;16", "P", "RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
     try:
-        # os.open with 0o666 lets the umask decide permissions; mkstemp would leave the PNG owner-only.
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                image.save(handle, format="PNG", pnginfo=png_info(text), compress_level=4)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, target)
-        except BaseException:
-            _remove_quietly(temp)
-            raise
+        atomic_write(target, lambda handle: image.save(handle, format="PNG", pnginfo=png_info(text), compress_level=4))
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise bad_input(f"Restyle could not save {name} in {folder}: {reason}.") from None
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def read_parameters(path: str | os.PathLike) -> str | None:

@@ -1,6 +1,6 @@
 """The chain history as a tree: every result is a node, and any node can be the start of a new branch.
 
-Pure Python, no Qt and no file access: `desktop.model.workspace` keeps the tree on disk, the session model
+Pure Python, no Qt and no file access: `desktop.core.workspace` keeps the tree on disk, the session model
 observes it. Nodes are plain dataclasses that round-trip through JSON-safe dicts.
 """
 

@@ -89,10 +89,16 @@ def build_tiny_sdxl_controlnet(folder: str | Path, seed: int = 0) -> Path:
 def build_tiny_depth_model(folder: str | Path, seed: int = 0) -> Path:
     """Save a tiny random Depth Anything model and its image processor at ``folder`` and return the path."""
     import torch
-    from transformers import DepthAnythingConfig, DepthAnythingForDepthEstimation, Dinov2Config
+    from transformers import (
+        DepthAnythingConfig,
+        DepthAnythingForDepthEstimation,
+        Dinov2Config,
+    )
 
     try:  # transformers 5 has a PIL flavour that needs no torchvision; 4.x has only this one
-        from transformers.models.dpt.image_processing_pil_dpt import DPTImageProcessorPil as Processor
+        from transformers.models.dpt.image_processing_pil_dpt import (
+            DPTImageProcessorPil as Processor,
+        )
     except ImportError:
         from transformers import DPTImageProcessor as Processor
 

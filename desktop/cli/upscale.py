@@ -11,14 +11,23 @@ import logging
 import sys
 from pathlib import Path
 
-from desktop.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, _fail, _fail_with, _float_in, _int_in, _OneLineParser
+from .common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    OneLineParser,
+    fail,
+    fail_with,
+    float_in,
+    int_in,
+)
 
 log = logging.getLogger(__name__)
 
 
 def upscale_parser() -> argparse.ArgumentParser:
     """The parser of ``restyle upscale``."""
-    parser = _OneLineParser(prog="restyle upscale", description="Upscale an image 2× in latent space "
+    parser = OneLineParser(prog="restyle upscale", description="Upscale an image 2× in latent space "
                             "(sd-x2-latent-upscaler) or 4× with the super-resolution model (stable-diffusion-x4-upscaler).")
     parser.add_argument("image", metavar="IMAGE", help="the picture to upscale")
     kind = parser.add_mutually_exclusive_group(required=True)
@@ -26,12 +35,12 @@ def upscale_parser() -> argparse.ArgumentParser:
     kind.add_argument("--x4", dest="kind", action="store_const", const="x4", help="super-resolution, 4×")
     parser.add_argument("--prompt", default="", help="what the picture shows (guides the upscaler)")
     parser.add_argument("--negative", default="")
-    parser.add_argument("--steps", type=_int_in(1, 500, "steps"), default=None, help="default 20 (×2), 30 (×4)")
-    parser.add_argument("--guidance", type=_float_in(0.0, 50.0, "guidance"), default=None,
+    parser.add_argument("--steps", type=int_in(1, 500, "steps"), default=None, help="default 20 (×2), 30 (×4)")
+    parser.add_argument("--guidance", type=float_in(0.0, 50.0, "guidance"), default=None,
                         help="default 0 (×2), 9 (×4)")
-    parser.add_argument("--noise-level", type=_int_in(0, 350, "noise level"), default=20,
+    parser.add_argument("--noise-level", type=int_in(0, 350, "noise level"), default=20,
                         help="×4 only: noise added before upscaling (default 20)")
-    parser.add_argument("--seed", type=_int_in(0, 2**32 - 1, "seed"), default=None)
+    parser.add_argument("--seed", type=int_in(0, 2**32 - 1, "seed"), default=None)
     parser.add_argument("--model", default="", help="the upscaler (Hub id or local folder); default per kind")
     parser.add_argument("--latents", default=None, metavar="FILE.safetensors",
                         help="×2 only: the picture's latent cache (from a Restyle workspace), used without re-encoding")
@@ -44,28 +53,28 @@ def upscale_parser() -> argparse.ArgumentParser:
 
 def run_upscale_command(argv: list[str]) -> int:
     """Run ``restyle upscale``."""
-    from desktop.engine.errors import RestyleError
-    from desktop.engine.upscale import UpscaleParams
-    from desktop.paths import data_dir, default_output_dir, setup_logging
+    from desktop.core.errors import RestyleError
+    from desktop.core.paths import data_dir, default_output_dir, setup_logging
+    from desktop.core.upscale import UpscaleParams
 
     args = upscale_parser().parse_args(argv)
     log_file = setup_logging(data_dir(args.data_dir))
     output = Path(args.output).expanduser() if args.output else None
     if output is not None and output.suffix.lower() != ".png":
-        return _fail(EXIT_BAD_INPUT, f"--output must be a .png file (got {output.name}).")
+        return fail(EXIT_BAD_INPUT, f"--output must be a .png file (got {output.name}).")
     if args.latents and args.kind != "x2":
-        return _fail(EXIT_BAD_INPUT, "--latents is only used with --x2: the ×4 upscaler works on pixels.")
+        return fail(EXIT_BAD_INPUT, "--latents is only used with --x2: the ×4 upscaler works on pixels.")
     if args.kind != "x4" and args.noise_level != 20:
-        return _fail(EXIT_BAD_INPUT, "--noise-level is only used with --x4.")
+        return fail(EXIT_BAD_INPUT, "--noise-level is only used with --x4.")
     params = UpscaleParams(kind=args.kind, image=args.image, prompt=args.prompt, negative_prompt=args.negative,
                            steps=args.steps, guidance_scale=args.guidance, noise_level=args.noise_level,
                            seed=args.seed, model=args.model, device=args.device, vae_tiling=args.vae_tiling)
     try:
-        from desktop.engine.images import load_image
+        from desktop.core.images import load_image
 
         params.validate()
         load_image(args.image)  # fail fast, before the slow model load
-        from desktop.engine.output import save_result
+        from desktop.core.output import save_result
         from desktop.engine.runner import quiet_libraries
         from desktop.engine.upscale import Upscaler
 
@@ -78,10 +87,10 @@ def run_upscale_command(argv: list[str]) -> int:
             status(note)
         path = save_result(result, output.parent if output else default_output_dir(args.data_dir), output)
     except RestyleError as exc:
-        return _fail_with(exc, "upscale", log_file)
+        return fail_with(exc, "upscale", log_file)
     except Exception:  # noqa: BLE001 - the user gets one line; the traceback goes to the log
         log.exception("upscale crashed")
-        return _fail(EXIT_FAILED, f"The upscale failed unexpectedly; the details are in {log_file}")
+        return fail(EXIT_FAILED, f"The upscale failed unexpectedly; the details are in {log_file}")
     print(f"{path} ({result.upscale.label}, seed {result.seed}, {result.image.width}×{result.image.height}, "
           f"{result.elapsed:.1f} s)")
     return EXIT_OK

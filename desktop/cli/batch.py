@@ -13,7 +13,8 @@ import logging
 import sys
 from pathlib import Path
 
-from desktop.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, _fail, _fail_with, _generate_parser, _OneLineParser
+from .common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, OneLineParser, fail, fail_with
+from .generate import generate_parser
 
 log = logging.getLogger(__name__)
 
@@ -24,11 +25,11 @@ SHARED_FLAGS = ("model", "prompt", "negative", "strength", "guidance", "steps", 
 
 def batch_parser() -> argparse.ArgumentParser:
     """The parser of ``restyle batch``, built from the generate parser's own actions."""
-    parser = _OneLineParser(prog="restyle batch", description="Restyle every image of a folder with the same "
+    parser = OneLineParser(prog="restyle batch", description="Restyle every image of a folder with the same "
                             "settings. Interrupted? Run the same command again: finished files are skipped.")
     parser.add_argument("in_dir", metavar="IN_DIR", help="the folder holding the images")
     parser.add_argument("out_dir", metavar="OUT_DIR", help="where the PNGs (and restyle-batch.json) go")
-    for action in _generate_parser()._actions:  # noqa: SLF001 - reuse the exact definitions and checks
+    for action in generate_parser()._actions:  # noqa: SLF001 - reuse the exact definitions and checks
         if action.dest in SHARED_FLAGS:
             parser._add_action(action)  # noqa: SLF001
     return parser
@@ -36,10 +37,10 @@ def batch_parser() -> argparse.ArgumentParser:
 
 def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
     """Run ``restyle batch``; ``on_file_done(input, output)`` is called after each finished file."""
-    from desktop.engine.batch import run_batch
-    from desktop.engine.errors import RestyleError
-    from desktop.engine.params import GenerationParams
-    from desktop.paths import data_dir, setup_logging
+    from desktop.core.batch import run_batch
+    from desktop.core.errors import RestyleError
+    from desktop.core.params import GenerationParams
+    from desktop.core.paths import data_dir, setup_logging
 
     args = batch_parser().parse_args(argv)
     log_file = setup_logging(data_dir(args.data_dir))
@@ -54,16 +55,16 @@ def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
         from desktop.engine.runner import Engine
 
         if not Path(args.in_dir).expanduser().is_dir():  # before the slow engine import
-            return _fail(EXIT_BAD_INPUT, f"{args.in_dir} is not a folder: give the folder holding the images.")
+            return fail(EXIT_BAD_INPUT, f"{args.in_dir} is not a folder: give the folder holding the images.")
         report = run_batch(Engine(status=status, allow_pickles=args.allow_pickles), args.in_dir, args.out_dir, params, status=status,
                            on_file_done=on_file_done)
     except KeyboardInterrupt:
-        return _fail(EXIT_FAILED, "Interrupted. Finished files are kept; run the same command again to do the rest.")
+        return fail(EXIT_FAILED, "Interrupted. Finished files are kept; run the same command again to do the rest.")
     except RestyleError as exc:
-        return _fail_with(exc, "batch", log_file)
+        return fail_with(exc, "batch", log_file)
     except Exception:  # noqa: BLE001 - the user gets one line; the traceback goes to the log
         log.exception("batch crashed")
-        return _fail(EXIT_FAILED, f"The batch failed unexpectedly; the details are in {log_file}")
+        return fail(EXIT_FAILED, f"The batch failed unexpectedly; the details are in {log_file}")
     print(report.summary())
     for name, reason in report.failed:
         print(f"restyle: {name}: {reason}", file=sys.stderr)

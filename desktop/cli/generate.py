@@ -1,6 +1,4 @@
-"""The command line: ``restyle [IMAGE] [--model M]`` opens the window, ``restyle generate …`` runs headless,
-``restyle batch IN_DIR OUT_DIR …`` restyles a folder (cli_batch.py), ``restyle upscale IMAGE --x2|--x4 …``
-upscales one (cli_upscale.py), ``restyle --self-test`` checks the install without a window (exit 0 passed, 1 failed).
+"""``restyle generate …``: one picture headless, saved as a PNG with AUTOMATIC1111-compatible metadata.
 
 Exit codes of ``generate``: 0 success; 2 with one line on stderr for a bad argument, an unreadable image or a
 missing model; 1 for anything else, with the log file's path.
@@ -12,75 +10,25 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from desktop import APP_NAME, __version__
+from .common import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    OneLineParser,
+    fail,
+    fail_with,
+    float_in,
+    int_in,
+)
 
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 log = logging.getLogger(__name__)
 
-if TYPE_CHECKING:
-    from desktop.engine.errors import RestyleError
 
+def generate_parser() -> argparse.ArgumentParser:
+    from desktop.core.params import DEVICES, MAX_SEED
 
-class _OneLineParser(argparse.ArgumentParser):
-    """argparse that reports a bad argument in one line (no usage block) and exits 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see {self.prog} --help)\n")
-
-
-def _gui_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(prog="restyle", description=f"{APP_NAME}: restyle your images with diffusion models.",
-                            epilog="Headless: restyle generate --help")
-    parser.add_argument("image", nargs="?", help="an image to open as the init image")
-    parser.add_argument("--model", help="a Hugging Face id, a local diffusers folder or a .safetensors checkpoint")
-    parser.add_argument("--data-dir", help="keep settings, logs and outputs in this folder")
-    parser.add_argument("--self-test", action="store_true", help="check the install headless with a tiny "
-                        "random model (offline, no window) and exit: 0 passed, 1 failed")
-    # For start-up benchmarks and bundle checks, not for users: open the window, print the moment it first
-    # painted, exit 0.
-    parser.add_argument("--exit-when-shown", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
-    return parser
-
-
-def parse_gui_args(argv: list[str]) -> argparse.Namespace:
-    """The window's arguments: [IMAGE] [--model M] [--data-dir D]."""
-    return _gui_parser().parse_args(argv)
-
-
-def _float_in(low: float, high: float, name: str):
-    def convert(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, not {text!r}") from None
-        if not low <= value <= high or (name == "strength" and value == 0):
-            raise argparse.ArgumentTypeError(f"{name} must be {'above' if name == 'strength' else 'from'} {low:g} "
-                                             f"{'and at most' if name == 'strength' else 'to'} {high:g} (got {text})")
-        return value
-
-    return convert
-
-
-def _int_in(low: int, high: int, name: str):
-    def convert(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number, not {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{name} must be from {low} to {high} (got {text})")
-        return value
-
-    return convert
-
-
-def _generate_parser() -> argparse.ArgumentParser:
-    from desktop.engine.params import DEVICES, MAX_SEED
-
-    parser = _OneLineParser(prog="restyle generate", description="Generate one image headless and save it as PNG "
+    parser = OneLineParser(prog="restyle generate", description="Generate one image headless and save it as PNG "
                             "with AUTOMATIC1111-compatible metadata.")
     parser.add_argument("--model", required=True,
                         help="a Hugging Face id, a local diffusers folder or a .safetensors checkpoint")
@@ -89,12 +37,12 @@ def _generate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--prompt", required=True)
     parser.add_argument("--init", help="the image to restyle (omit for text-to-image)")
     parser.add_argument("--negative", default="", help="negative prompt")
-    parser.add_argument("--strength", type=_float_in(0.0, 1.0, "strength"), default=0.75)
-    parser.add_argument("--guidance", type=_float_in(0.0, 50.0, "guidance"), default=7.5)
-    parser.add_argument("--steps", type=_int_in(1, 500, "steps"), default=30)
-    parser.add_argument("--seed", type=_int_in(0, MAX_SEED, "seed"), help="empty: random (the seed used is printed)")
-    parser.add_argument("--width", type=_int_in(64, 4096, "width"))
-    parser.add_argument("--height", type=_int_in(64, 4096, "height"))
+    parser.add_argument("--strength", type=float_in(0.0, 1.0, "strength"), default=0.75)
+    parser.add_argument("--guidance", type=float_in(0.0, 50.0, "guidance"), default=7.5)
+    parser.add_argument("--steps", type=int_in(1, 500, "steps"), default=30)
+    parser.add_argument("--seed", type=int_in(0, MAX_SEED, "seed"), help="empty: random (the seed used is printed)")
+    parser.add_argument("--width", type=int_in(64, 4096, "width"))
+    parser.add_argument("--height", type=int_in(64, 4096, "height"))
     parser.add_argument("--output", help="the PNG to write (default: a new file in the output folder)")
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--data-dir", help="keep logs (and default outputs) in this folder")
@@ -106,20 +54,20 @@ def _generate_parser() -> argparse.ArgumentParser:
                        "(default: depth-anything/Depth-Anything-V2-Small-hf)")
     depth.add_argument("--controlnet", default="", help="a depth ControlNet: Hub id or diffusers folder "
                        "(default: the one for the model's family)")
-    depth.add_argument("--control-scale", type=_float_in(0.0, 2.0, "control scale"), default=0.8)
-    depth.add_argument("--control-start", type=_float_in(0.0, 1.0, "control start"), default=0.0)
-    depth.add_argument("--control-end", type=_float_in(0.0, 1.0, "control end"), default=1.0)
+    depth.add_argument("--control-scale", type=float_in(0.0, 2.0, "control scale"), default=0.8)
+    depth.add_argument("--control-start", type=float_in(0.0, 1.0, "control start"), default=0.0)
+    depth.add_argument("--control-end", type=float_in(0.0, 1.0, "control end"), default=1.0)
     family = parser.add_argument_group("model families", "settings only some families take; left out, the "
                                        "family's default is used (and ignored by families that do not take it)")
-    family.add_argument("--aesthetic-score", type=_float_in(0.0, 10.0, "aesthetic score"),
+    family.add_argument("--aesthetic-score", type=float_in(0.0, 10.0, "aesthetic score"),
                         help="SDXL refiner: the rating to aim for (default 6.0)")
-    family.add_argument("--negative-aesthetic-score", type=_float_in(0.0, 10.0, "negative aesthetic score"),
+    family.add_argument("--negative-aesthetic-score", type=float_in(0.0, 10.0, "negative aesthetic score"),
                         help="SDXL refiner: the rating to steer away from (default 2.5)")
     family.add_argument("--denoising-start", type=float,
                         help="SDXL refiner: start at this fraction of the schedule, instead of --strength")
-    family.add_argument("--prior-guidance", type=_float_in(0.0, 50.0, "prior guidance"),
+    family.add_argument("--prior-guidance", type=float_in(0.0, 50.0, "prior guidance"),
                         help="Kandinsky 2.2: guidance of the prior (default 4.0)")
-    family.add_argument("--prior-steps", type=_int_in(1, 500, "prior steps"),
+    family.add_argument("--prior-steps", type=int_in(1, 500, "prior steps"),
                         help="Kandinsky 2.2: steps of the prior (default 25)")
     memory = parser.add_argument_group("devices and memory", "as in the window's File ▸ Settings…")
     memory.add_argument("--dtype", choices=("auto", "fp16", "bf16", "fp32"), default="auto",
@@ -134,19 +82,19 @@ def _generate_parser() -> argparse.ArgumentParser:
 
 def run_generate(argv: list[str]) -> int:
     """``restyle generate``: the same engine as the window, without Qt."""
-    from desktop.engine.errors import RestyleError
-    from desktop.engine.params import GenerationParams
-    from desktop.paths import data_dir, default_output_dir, setup_logging
+    from desktop.core.errors import RestyleError
+    from desktop.core.params import GenerationParams
+    from desktop.core.paths import data_dir, default_output_dir, setup_logging
 
-    args = _generate_parser().parse_args(argv)
+    args = generate_parser().parse_args(argv)
     folder = data_dir(args.data_dir)
     log_file = setup_logging(folder)
     output = Path(args.output).expanduser() if args.output else None
     if output is not None and output.suffix.lower() != ".png":
-        return _fail(EXIT_BAD_INPUT, f"--output must be a .png file (got {output.name}).")
+        return fail(EXIT_BAD_INPUT, f"--output must be a .png file (got {output.name}).")
     depth_refusal = _check_depth_args(args)
     if depth_refusal:
-        return _fail(EXIT_BAD_INPUT, depth_refusal)
+        return fail(EXIT_BAD_INPUT, depth_refusal)
     params = GenerationParams(
         model=args.model, prompt=args.prompt, negative_prompt=args.negative, init_image=args.init,
         strength=args.strength, guidance_scale=args.guidance, steps=args.steps, seed=args.seed,
@@ -160,21 +108,21 @@ def run_generate(argv: list[str]) -> int:
         params.validate()
         init = None
         if args.init:
-            from desktop.engine.images import load_image
+            from desktop.core.images import load_image
 
             init = load_image(args.init)  # fail fast, before the slow model load
         if args.control_image:
-            from desktop.engine.depth import load_depth_map
+            from desktop.core.depth_maps import load_depth_map
 
             load_depth_map(args.control_image)
-        from desktop.engine.output import save_result
+        from desktop.core.output import save_result
         from desktop.engine.runner import Engine
 
         def status(message: str) -> None:
             print(message, file=sys.stderr)
 
         engine = Engine(status=status, allow_pickles=args.allow_pickles)
-        from desktop.engine.runtime import RuntimeSettings
+        from desktop.core.runtime import RuntimeSettings
 
         engine.configure(RuntimeSettings(dtype=args.dtype, offload=args.offload, vae_tiling=args.vae_tiling,
                                          vae_slicing=args.vae_tiling, attention_slicing=args.attention_slicing,
@@ -186,10 +134,10 @@ def run_generate(argv: list[str]) -> int:
             status(note)
         path = save_result(result, output.parent if output else default_output_dir(args.data_dir), output)
     except RestyleError as exc:
-        return _fail_with(exc, "generate", log_file)
+        return fail_with(exc, "generate", log_file)
     except Exception:  # noqa: BLE001 - the user gets one line; the traceback goes to the log
         log.exception("generate crashed")
-        return _fail(EXIT_FAILED, f"Generation failed unexpectedly; the details are in {log_file}")
+        return fail(EXIT_FAILED, f"Generation failed unexpectedly; the details are in {log_file}")
     print(f"{path} (seed {result.seed}, {result.image.width}×{result.image.height}, {result.elapsed:.1f} s)")
     return EXIT_OK
 
@@ -214,8 +162,9 @@ def _estimate_depth(init, args: argparse.Namespace, folder: Path, status) -> Pat
     """Estimate the depth of the init image into the data folder's inputs/ (kept, so the run can be repeated)."""
     import datetime as _dt
 
-    from desktop.engine.depth import DEFAULT_DEPTH_MODEL, DepthEstimator
-    from desktop.engine.errors import bad_input
+    from desktop.core.depth_maps import DEFAULT_DEPTH_MODEL
+    from desktop.core.errors import bad_input
+    from desktop.engine.depth import DepthEstimator
 
     model = args.depth_model.strip() or DEFAULT_DEPTH_MODEL
     status(f"Estimating depth with {Path(model).name or model}…")
@@ -229,44 +178,3 @@ def _estimate_depth(init, args: argparse.Namespace, folder: Path, status) -> Pat
         raise bad_input(f"The estimated depth map could not be saved in {target.parent}: {reason}.") from None
     status(f"Depth map saved as {target}.")
     return target
-
-
-def _fail(code: int, message: str) -> int:
-    print(f"restyle: {message}", file=sys.stderr)
-    return code
-
-
-def _fail_with(exc: RestyleError, what: str, log_file) -> int:
-    """Exit 2 with the sentence for what the user gave; 1 (and where the log is) for anything else."""
-    from desktop.engine.errors import ErrorKind
-
-    log.warning("%s failed: %s", what, exc.message)
-    code = EXIT_BAD_INPUT if exc.kind in (ErrorKind.BAD_INPUT, ErrorKind.MODEL_MISSING) else EXIT_FAILED
-    return _fail(code, exc.message if code == EXIT_BAD_INPUT else f"{exc.message} (log: {log_file})")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``restyle`` command."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "generate":
-        return run_generate(argv[1:])
-    if argv and argv[0] == "upscale":
-        from desktop.cli_upscale import run_upscale_command
-
-        return run_upscale_command(argv[1:])
-    if argv and argv[0] == "batch":
-        from desktop.cli_batch import run_batch_command
-
-        return run_batch_command(argv[1:])
-    args = parse_gui_args(argv)  # reports bad arguments before any window appears
-    if args.self_test:
-        from desktop.selftest import run_self_test
-
-        return run_self_test(args.data_dir)
-    from desktop.app import run_gui
-
-    return run_gui(argv)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Model sources: what the user named (a Hub id, a diffusers folder or a single-file checkpoint), checked without
+loading anything, and the one pickle refusal used everywhere (torch-free).
+
+Pickle checkpoints (.ckpt/.pt/.pth/.bin) can run arbitrary code when unpickled. They are refused everywhere by
+one function, ``check_pickle``, unless the user allowed them; even then the engine reads them only with
+``torch.load(weights_only=True)``, which refuses anything but tensors and plain containers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import RestyleError, bad_input, model_missing
+
+HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
+
+
+PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
+
+
+EXAMPLE_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model comes from: a local folder or a Hub id."""
+
+    name: str  # as the user wrote it
+    location: str  # folder path, file path or Hub id
+    is_local: bool
+    single_file: bool = False  # a one-file checkpoint (.safetensors, or an allowed pickle)
+
+    @property
+    def display_name(self) -> str:
+        """A short name for captions and metadata."""
+        if self.single_file:
+            return Path(self.location).stem
+        return Path(self.location).name if self.is_local else self.location.split("/")[-1]
+
+
+def pickle_refusal(path: Path) -> RestyleError:
+    """The one sentence for a pickle checkpoint the user has not allowed (the picker, the CLI and the library)."""
+    return bad_input(
+        f"{path.name} is a pickle checkpoint ({path.suffix}), which can run arbitrary code when it is opened; "
+        "Restyle does not open these by default. Use a .safetensors or diffusers version of the model, or turn on "
+        "\"Allow pickle checkpoints\" in the model library (--allow-pickles on the command line) if you trust "
+        "the file: it is then read as weights only, never as code."
+    )
+
+
+def check_pickle(path: Path, allow_pickles: bool) -> None:
+    """Raise the pickle refusal for a .ckpt/.pt/.pth/.bin path unless pickles are allowed."""
+    if Path(path).suffix.lower() in PICKLE_SUFFIXES and not allow_pickles:
+        raise pickle_refusal(Path(path))
+
+
+def _looks_like_path(name: str) -> bool:
+    """Hub ids are "owner/name"; anything that exists on disk or is written like a path is a path."""
+    return (
+        Path(name).expanduser().exists()
+        or name.startswith((".", "~", "/", "\\"))
+        or bool(re.match(r"^[A-Za-z]:[\\/]", name))
+        or Path(name).suffix.lower() in (".safetensors", *PICKLE_SUFFIXES)
+        or name.count("/") > 1
+        or "\\" in name
+    )
+
+
+def resolve_model(name: str, *, allow_pickles: bool = False) -> ModelSource:
+    """Check what the user named and say plainly what is wrong with it; loads nothing."""
+    name = name.strip()
+    if not name:
+        raise bad_input(f"Choose a model first: a Hugging Face id such as {EXAMPLE_ID}, a local diffusers folder "
+                        "or a .safetensors checkpoint.")
+    if _looks_like_path(name):
+        path = Path(name).expanduser()
+        check_pickle(path, allow_pickles)
+        if not path.exists():
+            what = "checkpoint" if path.suffix.lower() in (".safetensors", *PICKLE_SUFFIXES) else "model folder"
+            raise model_missing(f"The {what} {path} does not exist. Choose an existing diffusers folder or file.")
+        if path.is_file():
+            if path.suffix.lower() in (".safetensors", *PICKLE_SUFFIXES):
+                return ModelSource(name, str(path.resolve()), True, single_file=True)
+            raise model_missing(
+                f"{path.name} is a file, not a model. Choose a diffusers model folder or a .safetensors checkpoint."
+            )
+        if not (path / "model_index.json").is_file():
+            raise model_missing(
+                f"{path} is not a diffusers model folder (it has no model_index.json). "
+                "Choose the folder that contains model_index.json."
+            )
+        return ModelSource(name, str(path.resolve()), True)
+    if not HUB_ID.match(name):
+        raise bad_input(f"{name!r} is neither a folder nor a Hugging Face id like {EXAMPLE_ID}.")
+    return ModelSource(name, name, False)
+
+
+def family_of(pipeline_class: str) -> str:
+    """The model family of a pipeline class name, which decides previews and defaults."""
+    if "StableDiffusionXL" in pipeline_class:
+        return "sdxl"
+    if "Kandinsky" in pipeline_class:
+        return "kandinsky22"
+    if "StableDiffusion" in pipeline_class or "LatentConsistency" in pipeline_class:
+        return "sd"
+    return "other"

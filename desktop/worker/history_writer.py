@@ -1,0 +1,61 @@
+"""Writing a finished result into the history, on the worker thread, as the request names it.
+
+The session says where a result belongs (``HistoryTarget``: the workspace, the parent node, a picture from outside
+that becomes a root); the worker writes the pictures, the depth map and the latent cache before anyone hears of
+the result, so a finished image is on disk before it is shown as done. The index itself is updated on the UI
+thread when the result arrives; a crash in between is repaired on the next open, because every picture carries
+its own node record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from desktop.core.history import Node, timestamp
+from desktop.core.metadata import read_parameters
+from desktop.core.output import parameters_text
+from desktop.core.params import GenerationResult
+from desktop.core.workspace import Workspace, write_depth_image, write_node_image
+
+
+@dataclass(frozen=True)
+class HistoryTarget:
+    """Where a result goes in the history: under ``parent``, after writing ``pending_import`` when there is one."""
+
+    workspace: Workspace
+    parent: str | None
+    pending_import: Node | None = None  # a picture from outside: a new root, written with the result
+    import_image: Any = None  # its pixels (PIL.Image), as the session loaded them
+    import_path: str | None = None  # where it came from (its A1111 text is kept with it)
+
+
+def write_to_history(target: HistoryTarget, result: GenerationResult) -> GenerationResult:
+    """Write the result's node (and the pending import) into the workspace; returns the result naming them."""
+    from desktop.engine.latents import save_latents
+
+    workspace = target.workspace
+    nodes = []
+    if target.pending_import is not None:
+        text = read_parameters(target.import_path) if target.import_path else None
+        write_node_image(workspace.folder, target.pending_import, target.import_image, text)
+        nodes.append(target.pending_import)
+    node_id = workspace.new_node_id()
+    depth_name = None
+    if result.depth_map is not None:
+        # Before the node's picture, which names it: a crash in between leaves an unused file, not a dangling name.
+        depth_name = write_depth_image(workspace.folder, node_id, result.depth_map)
+    latent_name = None
+    if result.latents is not None:
+        latent_name = f"{node_id}.safetensors"
+        save_latents(result.latents, workspace.folder / "latents" / latent_name, result.model.vae_id)
+    upscale = result.upscale.to_dict() if result.upscale is not None else None
+    node = Node(id=node_id, parent=target.parent, kind="upscale" if upscale else "generation", image=f"{node_id}.png",
+                created=timestamp(), width=result.image.width, height=result.image.height,
+                params=result.params.to_dict(), model=result.model.name, model_hash=result.model.vae_id,
+                seed=result.seed, latent=latent_name, vae_id=result.model.vae_id, chain_mode=result.chain_mode,
+                depth=depth_name, upscale=upscale)
+    write_node_image(workspace.folder, node, result.image, parameters_text(result))
+    workspace.thumbnail_path(node)  # made here, off the UI thread
+    nodes.append(node)
+    return replace(result, history_nodes=(*nodes,), latents=None)
