@@ -14,8 +14,15 @@ from PIL.PngImagePlugin import PngInfo
 from desktop.core.errors import bad_input
 from desktop.core.files import atomic_write
 
-# The reader A1111 and most other tools use: the last line is parameters when this matches 3+ times.
-_PARAM_RE = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+# The reader A1111 and most other tools use: the last line is parameters when
+#     \s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)
+# matches 3+ times. That pattern is quadratic: where no key follows, findall retries at every character of a run
+# of key characters and rescans the run each time (a 60 KB line took 21 s). A key can only end where its run of
+# key characters ends, and every try inside one run ends there too; so the same matches come from trying only the
+# first word character of each run (the lookbehind and the possessive ``[ \-/]*+``): one pass, same results.
+_PARAM_RE = re.compile(r'(?<![\w \-/])[ \-/]*+(\w[\w \-/]++):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+# Texts longer than this are not read at all: no tool writes such settings, and a prompt box would choke on it.
+MAX_PARAMETERS_CHARS = 128 * 1024
 _KEY_RE = re.compile(r"\w[\w \-/]+")
 _NEGATIVE_PREFIX = "Negative prompt:"
 _MIN_PARAM_MATCHES = 3
@@ -88,7 +95,13 @@ def _unquote(value: str) -> str:
 
 
 def parse_parameters_text(text: str) -> ParsedParameters:
-    """Split a parameters text back into prompt, negative prompt and fields (A1111's rules)."""
+    """Split a parameters text back into prompt, negative prompt and fields (A1111's rules).
+
+    Linear in the length of the text; a text over ``MAX_PARAMETERS_CHARS`` is refused with a sentence.
+    """
+    if len(text) > MAX_PARAMETERS_CHARS:
+        raise bad_input(f"The picture's settings text is {len(text) // 1024:,} KB long, far longer than any tool "
+                        "writes, so Restyle did not read it; the picture itself opened as usual.")
     *lines, last = text.replace("\r\n", "\n").strip().split("\n")
     matches = _PARAM_RE.findall(last)
     if len(matches) < _MIN_PARAM_MATCHES:

@@ -30,7 +30,8 @@ CHUNK_TOKENS = 75  # what CLIP reads at once, besides its start and end markers
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
 _COLON_WEIGHT = re.compile(r":\s*(" + _NUMBER + r")\s*\)")
 _SUFFIX_NUMBER = re.compile(r"(?:\d+(?:\.\d*)?|\.\d+)(?![\w.])")
-_SUFFIX_SIGNS = re.compile(r"(\++|-+)(?![\w+-])")
+_SUFFIX_SIGNS = re.compile(r"(\+++|-++)(?![\w+-])")
+_SIGN_RUN = re.compile(r"\++|-+")
 _BREAK = re.compile(r"\bBREAK\b")
 _COMPEL_OPERATOR = re.compile(r"\)\.(blend|and|swap)\(")
 _ESCAPABLE = "()[]\\+-"
@@ -101,12 +102,18 @@ _BREAK_MARK = object()
 
 
 def parse_prompt(source: str) -> ParsedPrompt:
-    """Parse a prompt written in AUTOMATIC1111 and/or Compel weighting syntax; never raises."""
+    """Parse a prompt written in AUTOMATIC1111 and/or Compel weighting syntax; never raises.
+
+    Linear in the prompt's length (a prompt restored from a picture may be long): weights are collected as
+    ranges and multiplied in once at the end, instead of rescaling everything inside a bracket at each close.
+    """
     out: list = []  # [char, source index, weight] per character of text, or _BREAK_MARK
+    scales: list[tuple[int, int, float]] = []  # (start, end, weight) over indices into out
     syntax: list[Span] = []
     problems: list[Problem] = []
     stack: list[tuple[str, int, int]] = []  # (bracket, source index, index into out)
     barrier = 0  # a word+ suffix never reaches back past a bracket
+    word_start = 0  # index into out just after the last word stop or BREAK
     i, n = 0, len(source)
 
     while i < n:
@@ -126,16 +133,16 @@ def parse_prompt(source: str) -> ParsedPrompt:
             match = _COLON_WEIGHT.match(source, i)
             if match:
                 opener = stack.pop()
-                _scale(out, opener[2], float(match.group(1)))
+                scales.append((opener[2], len(out), float(match.group(1))))
                 syntax.append(Span(i, match.end()))
                 barrier = len(out)
-                i = _group_suffix(source, match.end(), out, opener, syntax, weighted=True)
+                i = _group_suffix(source, match.end(), scales, (opener[2], len(out)), syntax, weighted=True)
                 continue
         if ch == ")" and stack and stack[-1][0] == "(":
             opener = stack.pop()
             syntax.append(Span(i, i + 1))
             barrier = len(out)
-            i = _group_suffix(source, i + 1, out, opener, syntax, weighted=False)
+            i = _group_suffix(source, i + 1, scales, (opener[2], len(out)), syntax, weighted=False)
             continue
         if ch == "]" and stack and stack[-1][0] == "[":
             opener = stack.pop()
@@ -143,7 +150,7 @@ def parse_prompt(source: str) -> ParsedPrompt:
             if ":" in inner or "|" in inner:
                 problems.append(Problem(opener[1], i + 1, "AUTOMATIC1111 prompt editing and alternation "
                                         "([a:b:when], [a|b]) are not supported: the text was only de-emphasised."))
-            _scale(out, opener[2], DOWN_A1111)
+            scales.append((opener[2], len(out), DOWN_A1111))
             syntax.append(Span(i, i + 1))
             barrier = len(out)
             i += 1
@@ -158,30 +165,31 @@ def parse_prompt(source: str) -> ParsedPrompt:
             if match:
                 signs = match.group(1)
                 weight = (UP if signs[0] == "+" else DOWN_COMPEL) ** len(signs)
-                start = len(out)
-                while start > barrier and out[start - 1] is not _BREAK_MARK and out[start - 1][0] not in _WORD_STOP:
-                    start -= 1
-                for item in out[start:]:
-                    item[2] *= weight
+                scales.append((max(barrier, word_start), len(out), weight))
                 syntax.append(Span(i, match.end()))
                 i = match.end()
                 continue
+            # Not a suffix here, so not anywhere in this run of signs either: they are all text.
+            run_end = _SIGN_RUN.match(source, i).end()
+            out.extend([source[k], k, 1.0] for k in range(i, run_end))
+            i = run_end
+            continue
         if ch == "B":
             match = _BREAK.match(source, i)
             if match and (i == 0 or not source[i - 1].isalnum()):
                 out.append(_BREAK_MARK)
                 syntax.append(Span(i, match.end()))
-                barrier = len(out)
+                barrier = word_start = len(out)
                 i = match.end()
                 continue
         out.append([ch, i, 1.0])
+        if ch in _WORD_STOP:
+            word_start = len(out)
         i += 1
 
-    # Brackets never closed are plain characters: put them back where they stood, last first so indices hold.
-    for bracket, position, index in reversed(stack):
-        out.insert(index, [bracket, position, 1.0])
-        syntax.remove(Span(position, position + 1))
-        problems.append(Problem(position, position + 1, f"An unmatched '{bracket}' was read as plain text."))
+    _apply_scales(out, scales)
+    if stack:
+        out, syntax = _restore_unclosed(out, syntax, stack, problems)
     for match in _COMPEL_OPERATOR.finditer(source):
         problems.append(Problem(match.start() + 1, match.end() - 1,
                                 f"Compel's .{match.group(1)}() is not supported: it was read as text."))
@@ -189,7 +197,8 @@ def parse_prompt(source: str) -> ParsedPrompt:
     return ParsedPrompt(source, _chunks(out), _weighted_spans(out), tuple(syntax), tuple(problems))
 
 
-def _group_suffix(source: str, i: int, out: list, opener: tuple, syntax: list[Span], *, weighted: bool) -> int:
+def _group_suffix(source: str, i: int, scales: list, group: tuple[int, int], syntax: list[Span], *,
+                  weighted: bool) -> int:
     """After a ')': apply Compel's (text)1.3 / (text)++ suffix, else A1111's ×1.1 unless (text:w) gave a weight."""
     number = _SUFFIX_NUMBER.match(source, i)
     signs = None if number else _SUFFIX_SIGNS.match(source, i)
@@ -201,17 +210,49 @@ def _group_suffix(source: str, i: int, out: list, opener: tuple, syntax: list[Sp
         end = signs.end()
     else:
         if not weighted:
-            _scale(out, opener[2], UP)
+            scales.append((*group, UP))
         return i
-    _scale(out, opener[2], weight)
+    scales.append((*group, weight))
     syntax.append(Span(i, end))
     return end
 
 
-def _scale(out: list, start: int, weight: float) -> None:
-    for item in out[start:]:
-        if item is not _BREAK_MARK:
-            item[2] *= weight
+def _apply_scales(out: list, scales: list[tuple[int, int, float]]) -> None:
+    """Multiply each item's weight by every range that holds it, in one sweep.
+
+    The ranges nest (brackets close in order, and a word's suffix never reaches back past a bracket), so a stack
+    of the ranges open at each index, each with the product of those around it, gives every item its weight.
+    """
+    if not scales:
+        return
+    ordered = sorted((r for r in scales if r[1] > r[0]), key=lambda r: (r[0], -r[1]))
+    open_ranges: list[tuple[int, float]] = []  # (end, product of this range and those around it)
+    k = 0
+    for index, item in enumerate(out):
+        while open_ranges and open_ranges[-1][0] <= index:
+            open_ranges.pop()
+        while k < len(ordered) and ordered[k][0] == index:
+            _, end, weight = ordered[k]
+            open_ranges.append((end, (open_ranges[-1][1] if open_ranges else 1.0) * weight))
+            k += 1
+        if open_ranges and item is not _BREAK_MARK:
+            item[2] *= open_ranges[-1][1]
+
+
+def _restore_unclosed(out: list, syntax: list[Span], stack: list[tuple[str, int, int]],
+                      problems: list[Problem]) -> tuple[list, list[Span]]:
+    """Brackets never closed are plain characters: put them back where they stood (one pass, not one per bracket)."""
+    inserts: dict[int, list] = {}
+    for bracket, position, index in stack:
+        inserts.setdefault(index, []).append([bracket, position, 1.0])
+        problems.append(Problem(position, position + 1, f"An unmatched '{bracket}' was read as plain text."))
+    merged: list = []
+    for index in range(len(out) + 1):
+        merged.extend(inserts.get(index, ()))
+        if index < len(out):
+            merged.append(out[index])
+    unclosed = {Span(position, position + 1) for _, position, _ in stack}
+    return merged, [span for span in syntax if span not in unclosed]
 
 
 def _chunks(out: list) -> tuple[tuple[Fragment, ...], ...]:
@@ -221,13 +262,14 @@ def _chunks(out: list) -> tuple[tuple[Fragment, ...], ...]:
         if item is not _BREAK_MARK:
             current.append(item)
             continue
-        fragments: list[Fragment] = []
+        runs: list[tuple[list[str], float]] = []  # characters joined once per run, not once per character
         for char, _, weight in current:
             weight = round(weight, 4)
-            if fragments and fragments[-1].weight == weight:
-                fragments[-1] = Fragment(fragments[-1].text + char, weight)
+            if runs and runs[-1][1] == weight:
+                runs[-1][0].append(char)
             else:
-                fragments.append(Fragment(char, weight))
+                runs.append(([char], weight))
+        fragments = [Fragment("".join(chars), weight) for chars, weight in runs]
         # Text with no words adds no tokens; Compel cannot place an empty fragment, so leave those out.
         kept = tuple(f for f in fragments if f.text.strip())
         if kept or not chunks:
@@ -239,7 +281,7 @@ def _chunks(out: list) -> tuple[tuple[Fragment, ...], ...]:
 
 
 def _weighted_spans(out: list) -> tuple[Span, ...]:
-    spans: list[Span] = []
+    spans: list[list] = []  # [start, end, weight], made Spans once at the end
     for item in out:
         if item is _BREAK_MARK:
             continue
@@ -247,11 +289,11 @@ def _weighted_spans(out: list) -> tuple[Span, ...]:
         weight = round(weight, 4)
         if weight == 1.0 or char.isspace():
             continue
-        if spans and spans[-1].weight == weight and spans[-1].end >= position - 1:
-            spans[-1] = Span(spans[-1].start, position + 1, weight)
+        if spans and spans[-1][2] == weight and spans[-1][1] >= position - 1:
+            spans[-1][1] = position + 1
         else:
-            spans.append(Span(position, position + 1, weight))
-    return tuple(spans)
+            spans.append([position, position + 1, weight])
+    return tuple(Span(*span) for span in spans)
 
 
 def estimate_tokens(text: str) -> int:

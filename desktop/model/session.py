@@ -234,7 +234,10 @@ class SessionModel(QObject):
         self.status_changed.emit(f"{path.name}: {image.width}×{image.height}, runs at {width}×{height}.")
         text = read_parameters(path) if node_id is None else None
         if text:
-            self.metadata_found.emit(parse_parameters_text(text))
+            try:
+                self.metadata_found.emit(parse_parameters_text(text))
+            except RestyleError as exc:  # a settings text no tool writes: say so, keep the picture
+                self.status_changed.emit(exc.message)
         return True
 
     def estimate_depth(self) -> bool:
