@@ -21,6 +21,7 @@ from .common import (
     float_in,
     int_in,
 )
+from .style_flags import add_style_flags, style_params
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def generate_parser() -> argparse.ArgumentParser:
                         help="Kandinsky 2.2: guidance of the prior (default 4.0)")
     family.add_argument("--prior-steps", type=int_in(1, 500, "prior steps"),
                         help="Kandinsky 2.2: steps of the prior (default 25)")
+    add_style_flags(parser)
     memory = parser.add_argument_group("devices and memory", "as in the window's File ▸ Settings…")
     memory.add_argument("--dtype", choices=("auto", "fp16", "bf16", "fp32"), default="auto",
                         help="precision (auto: fp16 on a GPU, fp32 on the CPU)")
@@ -102,7 +104,7 @@ def run_generate(argv: list[str]) -> int:
         controlnet=args.controlnet, control_scale=args.control_scale, control_start=args.control_start,
         control_end=args.control_end, aesthetic_score=args.aesthetic_score,
         negative_aesthetic_score=args.negative_aesthetic_score, denoising_start=args.denoising_start,
-        prior_guidance_scale=args.prior_guidance, prior_steps=args.prior_steps,
+        prior_guidance_scale=args.prior_guidance, prior_steps=args.prior_steps, **style_params(args),
     )
     try:
         params.validate()

@@ -10,26 +10,12 @@ from desktop import APP_NAME, __version__
 from .controlnet import controlnet_display_name
 from .metadata import build_parameters_text, save_png_with_parameters
 from .params import GenerationParams, GenerationResult
-
-# A1111's names for the schedulers, so other tools show the sampler they know.
-SAMPLER_NAMES = {
-    "PNDMScheduler": "PLMS",
-    "DDIMScheduler": "DDIM",
-    "EulerDiscreteScheduler": "Euler",
-    "EulerAncestralDiscreteScheduler": "Euler a",
-    "LMSDiscreteScheduler": "LMS",
-    "DPMSolverMultistepScheduler": "DPM++ 2M",
-    "DPMSolverSinglestepScheduler": "DPM++ SDE",
-    "UniPCMultistepScheduler": "UniPC",
-    "HeunDiscreteScheduler": "Heun",
-    "DDPMScheduler": "DDPM",
-    "LCMScheduler": "LCM",
-}
+from .samplers import AUTOMATIC, sampler_for_scheduler, schedule_label
 
 
-def sampler_name(scheduler_class: str) -> str:
-    """The A1111 name of a diffusers scheduler class (the class name itself when unknown)."""
-    return SAMPLER_NAMES.get(scheduler_class, scheduler_class)
+def sampler_name(scheduler_class: str, config: dict | None = None) -> str:
+    """The A1111 name of a diffusers scheduler as configured (the class name itself when unknown)."""
+    return sampler_for_scheduler(scheduler_class, config)[0]
 
 
 def parameters_text(result: GenerationResult) -> str:
@@ -38,6 +24,8 @@ def parameters_text(result: GenerationResult) -> str:
     fields: list[tuple[str, object]] = [
         ("Steps", p.steps),
         ("Sampler", result.sampler),
+        # A1111 ≥ 1.6 writes the schedule apart from the sampler; "Automatic" is left out, as the model's own.
+        ("Schedule type", schedule_label(p.schedule) if p.schedule != AUTOMATIC else None),
         ("CFG scale", p.guidance_scale),
         ("Seed", result.seed),
         ("Size", f"{result.image.width}x{result.image.height}"),

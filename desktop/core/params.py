@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import bad_input
+from .samplers import SAMPLERS, SCHEDULES, sampler_spec
 
 MAX_SEED = 2**32 - 1
 STEPS_RANGE = (1, 500)
@@ -47,6 +48,11 @@ class GenerationParams:
     denoising_start: float | None = None  # SDXL refiner: start at this fraction of the schedule (overrides strength)
     prior_guidance_scale: float | None = None  # Kandinsky 2.2 prior
     prior_steps: int | None = None  # Kandinsky 2.2 prior
+    # The sampler by its AUTOMATIC1111 name ("DPM++ 2M"; "" = the model's own scheduler) and the schedule type
+    # (samplers.SCHEDULES key: automatic, karras, exponential, sgm_uniform); see core/samplers.py. The engine
+    # fills in the names really used, so a result records them.
+    sampler: str = ""
+    schedule: str = "automatic"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of every field."""
@@ -111,7 +117,14 @@ class GenerationParams:
                 f"(got start {self.control_start:g}, end {self.control_end:g})."
             )
         self._validate_family_fields()
+        self._validate_sampler()
         return self
+
+    def _validate_sampler(self) -> None:
+        if self.sampler and sampler_spec(self.sampler) is None:
+            raise bad_input(f"{self.sampler!r} is not a sampler Restyle knows; choose one of: {', '.join(SAMPLERS)}.")
+        if self.schedule not in SCHEDULES:
+            raise bad_input(f"{self.schedule!r} is not a schedule type; choose one of: {', '.join(SCHEDULES)}.")
 
     def _validate_family_fields(self) -> None:
         for label, value in (("Aesthetic score", self.aesthetic_score),

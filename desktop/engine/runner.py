@@ -22,7 +22,6 @@ from desktop.core.families import (
     spec_for,
 )
 from desktop.core.images import fit_size, load_image, resize_for_model
-from desktop.core.output import sampler_name
 from desktop.core.params import (
     GenerationParams,
     GenerationResult,
@@ -55,6 +54,7 @@ from .runtime import (
     resolve_runtime,
     torch_dtype,
 )
+from .styles import StyleState
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ class _Loaded:
     # weighs about a third of the UNet, and artists switch depth on and off far more often than ControlNets.
     control: tuple[str, object, object] | None = None
     applied: RuntimeSettings | None = None  # the device and memory settings in force on these pipelines
+    styles: StyleState | None = None  # sampler, LoRAs, embeddings and references already on this model
 
 
 class Engine:
@@ -136,7 +137,7 @@ class Engine:
             profile=profile_of(pipe),
             runtime_notes=notes,
         )
-        self._loaded = _Loaded(key, info, pipe, applied=applied)
+        self._loaded = _Loaded(key, info, pipe, applied=applied, styles=StyleState(pipe, family))
         log.info("loaded %s as %s on %s in %.2fs", source.location, pipeline_class, device, time.perf_counter() - started)
         return info
 
@@ -233,6 +234,9 @@ class Engine:
         else:
             pipe = control_pipes[1] if control_pipes else self._txt2img()
             num_steps = params.steps
+        styled = self._loaded.styles.prepare_run(pipe, params)  # sampler (and style tools), no reload
+        params = styled.params
+        notes.extend(styled.notes)
         # Plain text as typed, or weighted / long prompts as embeddings (the pipelines share one text encoder).
         prompt_kwargs, prompt_notes = prompt_call_kwargs(pipe, info.family, params.prompt, params.negative_prompt)
         call.update(prompt_kwargs)
@@ -302,7 +306,7 @@ class Engine:
             params=params,
             model=info,
             steps_run=steps_done,
-            sampler=sampler_name(type(pipe.scheduler).__name__),
+            sampler=params.sampler,
             elapsed=time.perf_counter() - started,
             latents=latents,
             chain_mode=None if init is None else ("latent" if latent_init is not None else "pixels"),

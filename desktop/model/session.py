@@ -23,6 +23,7 @@ from desktop.core.metadata import (
     read_parameters,
 )
 from desktop.core.params import GenerationParams, GenerationResult, ModelInfo
+from desktop.core.samplers import sampler_fields
 from desktop.worker import (
     EngineOptionsRequest,
     GenerateRequest,
@@ -330,6 +331,7 @@ class SessionModel(QObject):
             value = convert(key)
             if value is not None:
                 changes[field] = value
+        changes.update(sampler_fields(parsed.fields))
         try:
             GenerationParams(model=self._params.model or "x", **changes).validate()
         except RestyleError as exc:
