@@ -146,7 +146,8 @@ def wait_for(signal, failed, timeout_s: float = 600.0):
         got["args"] = args
         loop.quit()
 
-    def fail(kind, message):
+    def fail(*args):  # the worker's (job id, kind, message) or a background job's (kind, message)
+        kind, message = args[-2:]
         got["error"] = f"{kind}: {message}"
         loop.quit()
 

@@ -151,7 +151,7 @@ def _generate_on_worker(app, model: Path, init: Path, output_dir: Path, log_file
     host = WorkerHost(log_file)
     try:
         host.worker.finished.connect(lambda result: outcome.setdefault("result", result))
-        host.worker.failed.connect(lambda kind, message: outcome.setdefault("error", f"{message} ({kind})"))
+        host.worker.failed.connect(lambda _job, kind, message: outcome.setdefault("error", f"{message} ({kind})"))
         host.worker.status.connect(lambda message: log.info("worker: %s", message))
         host.worker.job_done.connect(lambda job_id: loop.quit())
         QTimer.singleShot(GENERATION_TIMEOUT_S * 1000, loop.quit)

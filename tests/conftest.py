@@ -98,18 +98,28 @@ def make_image(tmp_path):
 
 @pytest.fixture(autouse=True)
 def _no_worker_thread_left():
-    """Fail any test that leaves an inference thread running (and stop it so others are not affected)."""
+    """Fail any test that leaves an inference thread or a background job (download, scan, fetch) running, and
+    stop them so others are not affected."""
     yield
     import sys
 
-    if "desktop.worker.host" not in sys.modules:
-        return
-    from desktop.worker.host import running_hosts
+    left = []
+    if "desktop.worker.host" in sys.modules:
+        from desktop.worker.host import running_hosts
 
-    left = running_hosts()
-    for host in left:
-        host.shutdown()
-    assert not left, f"{len(left)} worker thread(s) left running"
+        hosts = running_hosts()
+        for host in hosts:
+            host.shutdown()
+        left += [f"{len(hosts)} worker thread(s)"] if hosts else []
+    if "desktop.worker.background" in sys.modules:
+        from desktop.worker.background import running_jobs
+
+        jobs = running_jobs()
+        names = [job.objectName() for job in jobs]
+        for job in jobs:
+            job.stop()
+        left += [f"background job(s) {', '.join(names)}"] if jobs else []
+    assert not left, f"left running: {'; '.join(left)}"
 
 
 @pytest.fixture(scope="session")

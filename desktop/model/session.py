@@ -6,7 +6,6 @@ no widgets and imports no torch (images from the worker arrive as QImage objects
 
 from __future__ import annotations
 
-import enum
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop.core.errors import RestyleError
 from desktop.core.families import spec_for
-from desktop.core.history import Node, replay_plan, timestamp
+from desktop.core.history import Node, timestamp
 from desktop.core.images import fit_size, load_image
 from desktop.core.metadata import (
     ParsedParameters,
@@ -29,13 +28,15 @@ from desktop.worker import (
     GenerateRequest,
     HistoryTarget,
     LoadModelRequest,
-    UpscaleRequest,
 )
 
-from .depth_state import DepthState, replay_depth
+from .depth_state import DepthState
 from .device_state import DeviceState
 from .history_model import HistoryModel
-from .jobs import QueueRunner
+from .memory_retry import MemoryRetry
+from .queue_runner import QueueRunner
+from .run_chain import RunChain
+from .run_state import Phase, RunState
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -43,20 +44,7 @@ log = logging.getLogger(__name__)
 DEFAULT_NATURAL_SIZE = 512  # SD 1.5's, shown until the real model reports its own
 
 
-class Phase(str, enum.Enum):
-    """What the session is doing."""
-
-    IDLE = "idle"
-    RUNNING = "running"
-    CANCELLING = "cancelling"
-
-
-@dataclass
-class _Chain:
-    """Runs still to come after the current one: auto-continue passes or the steps of a replay."""
-
-    strengths: list[float]  # loopback: strength of each remaining pass
-    replay: list | None = None  # ReplayStep objects still to run
+__all__ = ["InitImage", "Phase", "SessionModel", "profile_of_info"]
 
 
 @dataclass(frozen=True)
@@ -87,7 +75,7 @@ class SessionModel(QObject):
     status_changed = Signal(str)
     metadata_found = Signal(object)  # ParsedParameters of a dropped image
     # Out of memory with a lighter setting to offer: the sentence and the setting's name ("VAE tiling").
-    out_of_memory_offered = Signal(str, str)
+    out_of_memory_offered = Signal(str, str)  # forwarded from MemoryRetry
 
     def __init__(self, settings: Settings, worker_host, *, log_path: str = ""):
         super().__init__()
@@ -97,8 +85,8 @@ class SessionModel(QObject):
         self._params = settings.last_params(settings.model)
         self._init: InitImage | None = None
         self._model_info: ModelInfo | None = None
-        self._phase = Phase.IDLE
-        self._current: GenerateRequest | None = None
+        self.run = RunState(worker_host)  # what is running: the one answer (run_state.py)
+        self.run.phase_changed.connect(self.phase_changed)
         self.last_result: GenerationResult | None = None
         self.history = HistoryModel(settings)
         self.history.error_raised.connect(self.error_raised)
@@ -109,15 +97,15 @@ class SessionModel(QObject):
         self.devices = DeviceState(settings, worker_host)
         self.devices.error_raised.connect(self.error_raised)
         self.devices.runtime_changed.connect(self._on_devices_runtime_changed)
-        self._last_run: tuple[GenerationParams, bool] | None = None  # what a retry after out of memory re-runs
-        self._retry_run = False
         self._init_node: str | None = None  # the history node the init image is, when it is one
-        self._auto_continue: tuple[bool, int, float | None] = (False, 1, None)
-        self._chain: _Chain | None = None
         self._pending_import: Node | None = None  # the imported root the run in progress will write
-        self.jobs = QueueRunner(self)  # queued runs, sweeps, batches, planned chains (jobs.py)
+        self.chain = RunChain(self)  # auto-continue passes and replay steps (run_chain.py)
+        self.jobs = QueueRunner(self)  # queued runs, sweeps, batches, planned chains (queue_runner.py)
         self.jobs.error_raised.connect(self.error_raised)
         self.jobs.status_changed.connect(self.status_changed)
+        self.memory = MemoryRetry(self.devices, rerun=self.start_run, reload=self.preload_model,
+                                  requeue=self.jobs.take_retry)  # out-of-memory offers (memory_retry.py)
+        self.memory.offered.connect(self.out_of_memory_offered)
         worker = worker_host.worker
         worker.status.connect(self._on_worker_status)
         worker.model_ready.connect(self._on_worker_model_ready)
@@ -148,8 +136,8 @@ class SessionModel(QObject):
 
     @property
     def phase(self) -> Phase:
-        """Idle, running or cancelling."""
-        return self._phase
+        """Idle, running or cancelling (RunState holds the one answer)."""
+        return self.run.phase
 
     @property
     def last_output_path(self) -> Path | None:
@@ -203,16 +191,7 @@ class SessionModel(QObject):
 
     def retry_lighter(self) -> bool:
         """After running out of memory: turn on the offered lighter setting (persisted) and run again."""
-        if self._refuse_while_busy() or self.devices.take_offer() is None:
-            return False
-        if self._retry_run and self.jobs.take_retry():  # a queued job ran out: it runs again, then the queue
-            return True
-        if not self._retry_run or self._last_run is None:  # it ran out while loading: load again
-            if self._params.model:
-                self._submit_load()
-            return True
-        base, use_depth_panel = self._last_run
-        return self._start_run(base, use_depth_panel=use_depth_panel)
+        return not self._refuse_while_busy() and self.memory.retry()
 
     def load_init_image(self, path: str | Path, *, node_id: str | None = None) -> bool:
         """Make the image at ``path`` the init image; a bad file is reported, the old image kept.
@@ -261,30 +240,18 @@ class SessionModel(QObject):
     def set_auto_continue(self, enabled: bool, passes: int, end_strength: float | None) -> None:
         """Loopback: chain every new result into the next run, ``passes`` in a row, strength going linearly
         from the slider's value to ``end_strength`` (None: constant)."""
-        self._auto_continue = (enabled, max(1, passes), end_strength)
+        self.chain.set_auto_continue(enabled, passes, end_strength)
 
     def replay(self, node_id: str, changes: dict) -> bool:
         """Re-run the branch from its root to ``node_id`` with ``changes``; the results form a sibling branch."""
-        if self._refuse_while_busy():
-            return False
-        tree = self.history.tree
-        root = tree.path_to_root(node_id)[0]
-        try:
-            steps = replay_plan(tree, node_id, changes, root_image=str(self.history.workspace.image_path(root)))
-            for step in steps:
-                GenerationParams.from_dict({**step.params, "width": None, "height": None}).validate()
-        except (ValueError, RestyleError) as exc:
-            self.error_raised.emit("bad_input", getattr(exc, "message", None) or str(exc))
-            return False
-        self._chain = _Chain(strengths=[], replay=steps)
-        return self._run_next_replay_step(previous=None)
+        return not self._refuse_while_busy() and self.chain.replay(node_id, changes)
 
     def upscale(self, node_id: str, kind: str, **options) -> bool:
         """Upscale a history node ("x2": latent upscaler, "x4": super-resolution with ``noise_level``); the result
         becomes its child. ``options``: noise_level, steps, vae_tiling, model (see ``upscale_request``)."""
         if self._refuse_while_busy() or node_id not in self.history.tree:
             return False
-        from .upscale_actions import upscale_request
+        from .upscale_requests import upscale_request
 
         workspace = self.history.workspace
         p = self._params
@@ -299,11 +266,9 @@ class SessionModel(QObject):
         except RestyleError as exc:
             self.error_raised.emit(exc.kind.value, exc.message)
             return False
-        self._chain = None
-        self._current = request
-        self._set_phase(Phase.RUNNING)
+        self.chain.stop()
         self.progress_changed.emit(0, 0, -1.0)
-        self._host.submit(request)
+        self.run.start(request)
         return True
 
     def clear_init_image(self) -> None:
@@ -346,30 +311,23 @@ class SessionModel(QObject):
         if self.depth.estimating:  # pressed Estimate then Generate: the run is meant to use the new map
             self.status_changed.emit("The depth map is still being estimated: generate once it is shown.")
             return False
-        if self._phase is not Phase.IDLE or self._chain is not None:
+        if self.phase is not Phase.IDLE or self.chain.active:
             return self.jobs.enqueue_generate()
-        curve = self.loopback_strengths()
-        self._chain = _Chain(strengths=curve[1:]) if curve else None
-        return self._start_run(self._params)
+        return self.chain.start_loopback()
 
     def loopback_strengths(self) -> list[float]:
         """The strength of each auto-continue pass the next Generate makes; [] when it makes one run."""
-        enabled, passes, end = self._auto_continue
-        strength = self._params.strength
-        if not (enabled and passes > 1 and self._init is not None):
-            return []
-        last = strength if end is None else end
-        return [round(strength + (last - strength) * k / (passes - 1), 3) for k in range(passes)]
+        return self.chain.loopback_strengths()
 
-    # --- used by the queue (jobs.py) ---------------------------------------------------------------------
+    # --- used by the queue (queue_runner.py) ---------------------------------------------------------------------
     def idle_for_queue(self) -> bool:
         """True when no loopback pass or replay step is still to come, so a queued job may start."""
-        return self._chain is None
+        return not self.chain.active
 
     def start_job_run(self, params: GenerationParams) -> bool:
         """Run a queued job's exact parameters from the current init image (set by the queue)."""
-        self._chain = None
-        return self._start_run(params, use_depth_panel=False)
+        self.chain.stop()
+        return self.start_run(params, use_depth_panel=False)
 
     def init_node_for_queue(self) -> str | None:
         """The history node of the init image, importing a picture from outside now so every queued run from
@@ -377,7 +335,7 @@ class SessionModel(QObject):
         if self._init is None or self._init_node is not None:
             return self._init_node
         pending = self._pending_import
-        if self._current is not None and pending is not None and pending.source == str(self._init.path):
+        if self.run.request is not None and pending is not None and pending.source == str(self._init.path):
             return pending.id  # the run in progress imports it: the queued ones hang under the same root
         try:
             node = self.history.workspace.add_import(self._init.path, self._init.image)
@@ -388,16 +346,16 @@ class SessionModel(QObject):
         self.history.history_reset.emit()
         return node.id
 
-    def _start_run(self, base: GenerationParams, *, use_depth_panel: bool = True) -> bool:
-        self._last_run = (base, use_depth_panel)
-        self.devices.drop_offer()
+    def start_run(self, base: GenerationParams, *, use_depth_panel: bool = True) -> bool:
+        """Start one run of ``base`` from the current init image (the queue, the chain and a retry call this)."""
+        self.memory.remember_run(base, use_depth_panel)
         params = self.devices.apply(base.replace(init_image=str(self._init.path) if self._init else None))
         if use_depth_panel:  # a replay keeps the depth settings each step was made with
             params = self.depth.apply(params)
         try:
             params.validate().require_a_start()
         except RestyleError as exc:
-            self._chain = None
+            self.chain.stop()
             self.error_raised.emit(exc.kind.value, exc.message)
             return False
         workspace = self.history.workspace
@@ -414,56 +372,17 @@ class SessionModel(QObject):
         init_latents = workspace.latent_path(parent) if parent and parent in workspace.tree else None
         target = HistoryTarget(workspace, parent, pending_import, self._init.image if pending_import else None,
                                str(self._init.path) if pending_import else None)
-        self._current = GenerateRequest(params, str(self.settings.output_dir),
-                                        init_latents=str(init_latents) if init_latents else None, history=target,
-                                        runtime=self.devices.runtime)
-        self._set_phase(Phase.RUNNING)
+        request = GenerateRequest(params, str(self.settings.output_dir),
+                                  init_latents=str(init_latents) if init_latents else None, history=target,
+                                  runtime=self.devices.runtime)
         self.progress_changed.emit(0, 0, -1.0)
-        self._host.submit(self._current)
+        self.run.start(request)
         return True
-
-    def _continue_chain(self, result: GenerationResult) -> None:
-        """After a result: start the next loopback pass or replay step, if any."""
-        chain = self._chain
-        if chain is None or self.history.selected_id is None:
-            return
-        if chain.replay is not None:
-            self._run_next_replay_step(previous=result)
-        elif chain.strengths:
-            strength = chain.strengths.pop(0)
-            if self.continue_from(self.history.selected_id):
-                self._start_run(self._params.replace(strength=strength))
-        else:
-            self._chain = None
-
-    def _run_next_replay_step(self, previous: GenerationResult | None) -> bool:
-        chain = self._chain
-        if not chain or not chain.replay:
-            self._chain = None
-            if previous is not None:
-                self.status_changed.emit("Replay finished: the new branch sits beside the old one.")
-            return False
-        step = chain.replay.pop(0)
-        # The size is fitted again, so a replay with another model runs at that model's own resolution.
-        params = GenerationParams.from_dict({**step.params, "width": None, "height": None})
-        if step.source_id in self.history.tree:
-            params = replay_depth(params, self.history.tree.get(step.source_id), self.history.workspace)
-        if step.chain_previous:
-            ok = previous is not None and self.continue_from(previous.history_nodes[-1].id)
-        elif step.parent is not None:
-            ok = self.continue_from(step.parent)
-        else:
-            self.clear_init_image()
-            ok = True
-        return ok and self._start_run(params, use_depth_panel=False)
 
     def cancel(self) -> None:
         """Stop the run within one step; the half-made image is discarded."""
-        self._chain = None  # a cancel also stops the passes or replay steps still to come
-        if self._current is not None and self._phase is Phase.RUNNING:
-            self._current.cancel_event.set()
-            self._host.cancel_all()
-            self._set_phase(Phase.CANCELLING)
+        self.chain.stop()  # a cancel also stops the passes or replay steps still to come
+        if self.run.cancel():
             self.status_changed.emit("Cancelling…")
 
     # --- worker signals ----------------------------------------------------------------------------------
@@ -488,12 +407,12 @@ class SessionModel(QObject):
         self._emit_planned_size()
 
     def _on_worker_preview(self, image, step: int, total: int) -> None:
-        if self._phase is Phase.RUNNING:
+        if self.phase is Phase.RUNNING:
             self.preview_changed.emit(image)
 
     def _on_worker_finished(self, result: GenerationResult) -> None:
         self.last_result = result
-        self._current = None
+        request = self.run.request
         if result.history_nodes:
             try:
                 self.history.add_nodes(list(result.history_nodes))
@@ -505,44 +424,37 @@ class SessionModel(QObject):
                     self._init_node = result.history_nodes[0].id  # the imported root, for the next run
                 self.history.select(node.id)
         self.result_ready.emit(result)  # before going idle, so observers never see idle without the result
-        self._set_phase(Phase.IDLE)
-        self._continue_chain(result)
+        if request is not None:
+            self.run.end(request.job_id)
+        self.chain.after_result(result)
         self.jobs.run_ended(result)
 
-    def _on_worker_failed(self, kind: str, message: str) -> None:
-        # An upscale's own sentence already suggests VAE tiling; the offer would re-run the last generation.
-        upscaling = isinstance(self._current, UpscaleRequest)
-        if kind == "out_of_memory" and self.devices.offer is not None and not upscaling:
-            self._retry_run = self._current is not None  # a run (re-run it) or a model load (load again)
-            self.out_of_memory_offered.emit(message, self.devices.offer.label)
-            return
-        self.error_raised.emit(kind, message)
+    def _on_worker_failed(self, job_id: int, kind: str, message: str) -> None:
+        self.run.record_failure(job_id, kind)
+        running = self.run.request if self.run.is_running(job_id) else None
+        if not self.memory.offer(kind, message, running=running):
+            self.error_raised.emit(kind, message)
 
     def _on_devices_runtime_changed(self, runtime) -> None:
         # Applied now when nothing runs (a new precision reloads the model); else the next run carries it.
-        if self._phase is Phase.IDLE and self._params.model:
+        if self.phase is Phase.IDLE and self._params.model:
             self._submit_load()
 
     def _on_worker_job_done(self, job_id: int) -> None:
         # Whatever ended the run (failure, cancel; success is handled above), the session is free again.
         # A failed preload (another job id) leaves a queued run alone.
-        if self._current is not None and self._current.job_id == job_id:
-            cancelled = self._current.cancel_event.is_set()
-            self._current = None
-            self._set_phase(Phase.IDLE)
-            self.jobs.run_ended(None, cancelled=cancelled)
+        ended = self.run.end(job_id)
+        if ended is not None:
+            _request, cancelled, failure = ended
+            self.chain.stop()
+            self.jobs.run_ended(None, cancelled=cancelled, failure=failure)
 
     def _refuse_while_busy(self) -> bool:
         """True (and says why) when a run is in progress, so another cannot start."""
-        if self._phase is Phase.IDLE:
+        if self.phase is Phase.IDLE:
             return False
         self.status_changed.emit("A run is in progress: wait for it or cancel it first.")
         return True
-
-    def _set_phase(self, phase: Phase) -> None:
-        if phase is not self._phase:
-            self._phase = phase
-            self.phase_changed.emit(phase.value)
 
     def _emit_planned_size(self) -> None:
         self.planned_size_changed.emit(*self.planned_size())

@@ -42,7 +42,7 @@ from .prompt_panel import PromptPanel
 from .qt_images import pil_to_qimage
 from .queue_actions import QueueActions
 from .queue_panel import QueuePanel
-from .upscale_dialog import UpscaleActions
+from .upscale_actions import UpscaleActions
 
 if TYPE_CHECKING:
     from .settings_dialog import SettingsDialog

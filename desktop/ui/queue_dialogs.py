@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.model.jobs import SWEEP_PARAMETERS, parse_sweep_values
+from desktop.model.queue_runner import SWEEP_PARAMETERS, parse_sweep_values
 
 # The comparisons the diffusers guide shows, as starting points.
 SWEEP_EXAMPLES = {"strength": "0.4, 0.6, 1.0", "guidance": "0.1, 5, 10", "steps": "10, 20, 30"}

@@ -41,7 +41,7 @@ class InferenceWorker(QObject):
     progress = Signal(int, int, float)  # step, total, ETA seconds (-1 while unknown)
     preview = Signal(QImage, int, int)  # preview, step, total
     finished = Signal(object)  # GenerationResult with output_path set
-    failed = Signal(str, str)  # ErrorKind value, one sentence for the user
+    failed = Signal(int, str, str)  # job id, ErrorKind value, one sentence for the user
     cancelled = Signal(int)  # job id
     job_done = Signal(int)  # job id, after every request whatever its outcome
     depth_ready = Signal(int, str)  # job id, path of the saved depth map
@@ -106,11 +106,11 @@ class InferenceWorker(QObject):
                 log.warning("job %s failed: %s", request.job_id, exc.message)
                 if exc.kind is ErrorKind.OUT_OF_MEMORY and exc.suggestion is not None:
                     self.out_of_memory.emit(request.job_id, exc.suggestion)
-                self.failed.emit(exc.kind.value, exc.message)
+                self.failed.emit(request.job_id, exc.kind.value, exc.message)
         except Exception as exc:  # noqa: BLE001 - the thread must survive anything the libraries throw
             log.error("job %s crashed:\n%s", request.job_id, traceback.format_exc())
             kind, message = _classify(exc)
-            self.failed.emit(kind.value, f"{message} Details are in the log: {self._log_path}")
+            self.failed.emit(request.job_id, kind.value, f"{message} Details are in the log: {self._log_path}")
         finally:
             try:
                 self._report_memory()

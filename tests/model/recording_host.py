@@ -1,15 +1,20 @@
-"""A stand-in for the worker host: it records requests, and its worker's signals are emitted by hand."""
+"""A stand-in for the worker host: it records requests, and its worker's signals are emitted by hand.
+
+Its signals are the real worker's, name for name and type for type (test_recording_host.py checks it), so a
+session test cannot pass against a signal the real worker does not have.
+"""
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
 
 
 class _Worker(QObject):
     status = Signal(str)
     model_ready = Signal(object)
     progress = Signal(int, int, float)
-    preview = Signal(object, int, int)
+    preview = Signal(QImage, int, int)
     finished = Signal(object)
-    failed = Signal(str, str)
+    failed = Signal(int, str, str)
     cancelled = Signal(int)
     job_done = Signal(int)
     depth_ready = Signal(int, str)

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from desktop.core.params import GenerationResult
-from desktop.model.jobs import parse_sweep_values
+from desktop.model.queue_runner import parse_sweep_values
 from desktop.model.session import Phase, SessionModel
 from desktop.model.settings import Settings
 from desktop.worker.history_writer import write_to_history
@@ -46,7 +46,7 @@ def _finish(host, request, size=(64, 48), color=(90, 90, 90)):
 
 
 def _fail(host, request):
-    host.worker.failed.emit("internal", "boom")
+    host.worker.failed.emit(request.job_id, "internal", "boom")
     host.worker.job_done.emit(request.job_id)
 
 
@@ -272,7 +272,7 @@ def test_out_of_memory_keeps_the_job_pauses_the_queue_and_the_lighter_retry_runs
     offer = MemoryOffer(RuntimeSettings(vae_tiling=True, vae_slicing=True), "VAE tiling")
     host.worker.out_of_memory.emit(first.job_id, offer)
     with qtbot.waitSignal(model.status_changed, check_params_cb=lambda m: "Out of memory" in m):
-        host.worker.failed.emit("out_of_memory", "The GPU ran out of memory.")
+        host.worker.failed.emit(first.job_id, "out_of_memory", "The GPU ran out of memory.")
         host.worker.job_done.emit(first.job_id)
     jobs = model.jobs.queue.jobs
     assert [j.state for j in jobs] == ["waiting"] * 3 and model.jobs.queue.paused  # nothing lost, nothing started

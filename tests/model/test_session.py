@@ -109,9 +109,9 @@ def test_a_failed_preload_does_not_end_the_run_waiting_behind_it(model, host, ma
     model.generate()
     run = host.requests[-1]
     with qtbot.waitSignal(model.error_raised):
-        host.worker.failed.emit("model_missing", "gone")
+        host.worker.failed.emit(preload.job_id, "model_missing", "gone")
         host.worker.job_done.emit(preload.job_id)
     assert model.phase is Phase.RUNNING
-    host.worker.failed.emit("model_missing", "gone")
+    host.worker.failed.emit(run.job_id, "model_missing", "gone")
     host.worker.job_done.emit(run.job_id)
     assert model.phase is Phase.IDLE

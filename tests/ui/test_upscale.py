@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QDialog, QPushButton
 
 from desktop.core.metadata import parse_parameters_text, read_parameters
 from desktop.core.workspace import Workspace
-from desktop.ui.upscale_dialog import UpscaleDialog
+from desktop.ui.upscale_actions import UpscaleDialog
 
 from .conftest import TIMEOUT
 

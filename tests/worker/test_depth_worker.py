@@ -27,7 +27,7 @@ def test_estimating_without_an_image_is_refused(qtbot, host, tmp_path):
     request = EstimateDepthRequest("", str(tmp_path / "depth.png"))
     with qtbot.waitSignal(host.worker.failed, timeout=TIMEOUT) as failed:
         host.submit(request)
-    assert failed.args == ["bad_input", "Drop or open an image first: depth is estimated from the init image."]
+    assert failed.args == [request.job_id, "bad_input", "Drop or open an image first: depth is estimated from the init image."]
     assert not (tmp_path / "depth.png").exists()
 
 
@@ -36,7 +36,7 @@ def test_a_folder_that_is_not_a_depth_model_fails_with_a_sentence_and_the_worker
     bad = EstimateDepthRequest(str(make_image()), str(tmp_path / "a.png"), str(tiny_model), "cpu")
     with qtbot.waitSignal(host.worker.failed, timeout=TIMEOUT) as failed:
         host.submit(bad)
-    assert failed.args[0] == "model_missing" and "not a depth model folder" in failed.args[1]
+    assert failed.args[:2] == [bad.job_id, "model_missing"] and "not a depth model folder" in failed.args[2]
     with qtbot.waitSignal(host.worker.depth_ready, timeout=TIMEOUT):
         host.submit(EstimateDepthRequest(str(make_image()), str(tmp_path / "b.png"), str(tiny_depth_model), "cpu"))
     assert Path(tmp_path / "b.png").is_file() and not (tmp_path / "a.png").exists()

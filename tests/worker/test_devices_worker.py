@@ -46,11 +46,11 @@ def test_out_of_memory_is_offered_a_lighter_setting_and_the_worker_keeps_working
     monkeypatch.setattr(StableDiffusionImg2ImgPipeline, "__call__", first_call_runs_out)
     offers, failures = [], []
     host.worker.out_of_memory.connect(lambda job, offer: offers.append((job, offer)))
-    host.worker.failed.connect(lambda kind, message: failures.append((kind, message)))
+    host.worker.failed.connect(lambda job, kind, message: failures.append((job, kind, message)))
     request = _request(tiny_model, make_image(size=(64, 64)), tmp_path)
     with qtbot.waitSignal(host.worker.job_done, timeout=TIMEOUT):
         host.submit(request)
-    assert failures == [("out_of_memory", "The computer ran out of memory at 64×64. Turn on VAE tiling and try again?")]
+    assert failures == [(request.job_id, "out_of_memory", "The computer ran out of memory at 64×64. Turn on VAE tiling and try again?")]
     (job, offer), = offers
     assert job == request.job_id and offer.settings.vae_tiling
     with qtbot.waitSignal(host.worker.finished, timeout=TIMEOUT) as done:

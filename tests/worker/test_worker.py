@@ -74,8 +74,9 @@ def test_a_missing_model_fails_with_a_sentence_and_the_worker_keeps_working(qtbo
                                                                              tmp_path):
     missing = tmp_path / "no-such-model"
     with qtbot.waitSignal(host.worker.failed, timeout=TIMEOUT) as failed:
-        host.submit(_request(missing, make_image(), tmp_path / "out"))
-    kind, message = failed.args
+        host.submit(request := _request(missing, make_image(), tmp_path / "out"))
+    job, kind, message = failed.args
+    assert job == request.job_id  # failed names its job, like cancelled and job_done
     assert kind == "model_missing" and "no-such-model" in message and "does not exist" in message
     with qtbot.waitSignal(host.worker.finished, timeout=TIMEOUT):
         host.submit(_request(tiny_model, make_image(), tmp_path / "out", steps=2))
@@ -95,7 +96,7 @@ def test_an_unexpected_crash_becomes_a_sentence_with_the_log_path(qtbot, tiny_mo
             host.submit(_request(tiny_model, make_image(), tmp_path / "out"))
     finally:
         host.shutdown()
-    kind, message = failed.args
+    _job, kind, message = failed.args
     assert kind == "internal" and "/logs/restyle.log" in message and "boom" not in message
 
 

@@ -73,9 +73,7 @@ class QueueRunner(QObject):
         self._session = session
         self.queue = JobQueue(session.settings.data_dir / QUEUE_FILE)
         self._detached = False
-        self._failure_kind: str | None = None  # the ErrorKind value of the running job's failure
         self._retry_job: str | None = None  # a job kept after running out of memory, for the lighter retry
-        session._host.worker.failed.connect(self._on_worker_failed)
 
     def detach(self) -> None:
         """Stop recording: the window is closing, and the running job must stay queued for the next start."""
@@ -221,16 +219,17 @@ class QueueRunner(QObject):
         return self.queue.move(job_id, delta)
 
     # --- running -----------------------------------------------------------------------------------------
-    def run_ended(self, result, *, cancelled: bool = False) -> None:
-        """Called by the session after every run (``result`` None when it failed or was cancelled): record it if
-        it was a job's, then start the next. A cancel pauses the queue."""
+    def run_ended(self, result, *, cancelled: bool = False, failure: str | None = None) -> None:
+        """Called by the session after every run (``result`` None when it failed or was cancelled, ``failure`` the
+        ErrorKind value it failed with): record it if it was a job's, then start the next. A cancel pauses the
+        queue."""
         if self._detached:
             return
         if cancelled:
             self.queue.set_paused(True)
             if self.queue.waiting_count():
                 self.status_changed.emit("Cancelled. The queue is paused: press Resume to go on.")
-        kind, self._failure_kind = self._failure_kind, None
+        kind = failure
         job = self.queue.running()
         if job is not None:
             if result is not None and result.history_nodes:
@@ -260,9 +259,6 @@ class QueueRunner(QObject):
         self.resume()
         return True
 
-    def _on_worker_failed(self, kind: str, message: str) -> None:
-        self._failure_kind = kind
-
     def _start_next(self) -> None:
         session = self._session
         while (not self.queue.paused and session.phase.value == "idle" and session.idle_for_queue()
@@ -276,7 +272,6 @@ class QueueRunner(QObject):
     def _start(self, job: Job) -> bool:
         """Start a job on the session; False (the job failed, its dependents blocked) when it cannot."""
         session = self._session
-        self._failure_kind = None
         self.queue.start(job.id)
         tree = session.history.tree
         if job.init_node is not None and job.init_node in tree:
