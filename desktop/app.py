@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 from desktop import APP_NAME, __version__
 from desktop.cli.gui_args import parse_gui_args
 from desktop.core.paths import data_dir as resolve_data_dir
-from desktop.core.paths import setup_logging
+from desktop.core.paths import default_output_dir, setup_logging
 from desktop.model.session import SessionModel
 from desktop.model.settings import Settings
 from desktop.ui.main_window import MainWindow
@@ -42,9 +42,7 @@ def build_main_window(argv: list[str] | None = None, *, data_dir=None) -> QMainW
     explicit = data_dir or args.data_dir
     folder = resolve_data_dir(explicit)
     log_file = setup_logging(folder)
-    # An explicit data folder (tests, portable installs) keeps outputs inside it as well.
-    default_output = folder / "outputs" if explicit or _env_data_dir() else None
-    settings = Settings(folder, default_output_dir=default_output)
+    settings = Settings(folder, default_output_dir=default_output_dir(explicit))
     host = WorkerHost(str(log_file))
     model = SessionModel(settings, host, log_path=str(log_file))
     if args.model:
@@ -68,12 +66,6 @@ def _set_icon(window) -> None:
     icon = base / "resources" / "restyle.png"
     if icon.is_file():
         window.setWindowIcon(QIcon(str(icon)))
-
-
-def _env_data_dir() -> bool:
-    import os
-
-    return bool(os.environ.get("RESTYLE_DATA_DIR"))
 
 
 def run_gui(argv: list[str]) -> int:

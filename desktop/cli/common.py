@@ -20,28 +20,21 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
-def float_in(low: float, high: float, name: str):
-    def convert(text: str) -> float:
+def in_range(name: str, flag: str | None = None):
+    """An argparse type for the parameter ``name`` of the ranges table: same bounds and sentence as the window."""
+    from desktop.core.ranges import RANGES
+
+    limits = RANGES[name]
+    what = flag or name.replace("_", " ")
+
+    def convert(text: str) -> float | int:
         try:
-            value = float(text)
+            value = int(text) if limits.whole else float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number, not {text!r}") from None
-        if not low <= value <= high or (name == "strength" and value == 0):
-            raise argparse.ArgumentTypeError(f"{name} must be {'above' if name == 'strength' else 'from'} {low:g} "
-                                             f"{'and at most' if name == 'strength' else 'to'} {high:g} (got {text})")
-        return value
-
-    return convert
-
-
-def int_in(low: int, high: int, name: str):
-    def convert(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a whole number, not {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"{name} must be from {low} to {high} (got {text})")
+            kind = "a whole number" if limits.whole else "a number"
+            raise argparse.ArgumentTypeError(f"{what} must be {kind}, not {text!r}") from None
+        if not limits.contains(value):
+            raise argparse.ArgumentTypeError(f"{what} must be {limits.bounds_text()} (got {text})")
         return value
 
     return convert

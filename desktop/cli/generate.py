@@ -18,8 +18,7 @@ from .common import (
     OneLineParser,
     fail,
     fail_with,
-    float_in,
-    int_in,
+    in_range,
 )
 from .style_flags import add_style_flags, style_params
 
@@ -27,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 def generate_parser() -> argparse.ArgumentParser:
-    from desktop.core.params import DEVICES, MAX_SEED
+    from desktop.core.runtime import DEVICES, DTYPES, OFFLOADS
 
     parser = OneLineParser(prog="restyle generate", description="Generate one image headless and save it as PNG "
                             "with AUTOMATIC1111-compatible metadata.")
@@ -38,12 +37,12 @@ def generate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--prompt", required=True)
     parser.add_argument("--init", help="the image to restyle (omit for text-to-image)")
     parser.add_argument("--negative", default="", help="negative prompt")
-    parser.add_argument("--strength", type=float_in(0.0, 1.0, "strength"), default=0.75)
-    parser.add_argument("--guidance", type=float_in(0.0, 50.0, "guidance"), default=7.5)
-    parser.add_argument("--steps", type=int_in(1, 500, "steps"), default=30)
-    parser.add_argument("--seed", type=int_in(0, MAX_SEED, "seed"), help="empty: random (the seed used is printed)")
-    parser.add_argument("--width", type=int_in(64, 4096, "width"))
-    parser.add_argument("--height", type=int_in(64, 4096, "height"))
+    parser.add_argument("--strength", type=in_range("strength"), default=0.75)
+    parser.add_argument("--guidance", type=in_range("guidance_scale", "guidance"), default=7.5)
+    parser.add_argument("--steps", type=in_range("steps"), default=30)
+    parser.add_argument("--seed", type=in_range("seed"), help="empty: random (the seed used is printed)")
+    parser.add_argument("--width", type=in_range("width"))
+    parser.add_argument("--height", type=in_range("height"))
     parser.add_argument("--output", help="the PNG to write (default: a new file in the output folder)")
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--data-dir", help="keep logs (and default outputs) in this folder")
@@ -55,26 +54,26 @@ def generate_parser() -> argparse.ArgumentParser:
                        "(default: depth-anything/Depth-Anything-V2-Small-hf)")
     depth.add_argument("--controlnet", default="", help="a depth ControlNet: Hub id or diffusers folder "
                        "(default: the one for the model's family)")
-    depth.add_argument("--control-scale", type=float_in(0.0, 2.0, "control scale"), default=0.8)
-    depth.add_argument("--control-start", type=float_in(0.0, 1.0, "control start"), default=0.0)
-    depth.add_argument("--control-end", type=float_in(0.0, 1.0, "control end"), default=1.0)
+    depth.add_argument("--control-scale", type=in_range("control_scale"), default=0.8)
+    depth.add_argument("--control-start", type=in_range("control_start"), default=0.0)
+    depth.add_argument("--control-end", type=in_range("control_end"), default=1.0)
     family = parser.add_argument_group("model families", "settings only some families take; left out, the "
                                        "family's default is used (and ignored by families that do not take it)")
-    family.add_argument("--aesthetic-score", type=float_in(0.0, 10.0, "aesthetic score"),
+    family.add_argument("--aesthetic-score", type=in_range("aesthetic_score"),
                         help="SDXL refiner: the rating to aim for (default 6.0)")
-    family.add_argument("--negative-aesthetic-score", type=float_in(0.0, 10.0, "negative aesthetic score"),
+    family.add_argument("--negative-aesthetic-score", type=in_range("negative_aesthetic_score"),
                         help="SDXL refiner: the rating to steer away from (default 2.5)")
     family.add_argument("--denoising-start", type=float,
                         help="SDXL refiner: start at this fraction of the schedule, instead of --strength")
-    family.add_argument("--prior-guidance", type=float_in(0.0, 50.0, "prior guidance"),
+    family.add_argument("--prior-guidance", type=in_range("prior_guidance_scale", "prior guidance"),
                         help="Kandinsky 2.2: guidance of the prior (default 4.0)")
-    family.add_argument("--prior-steps", type=int_in(1, 500, "prior steps"),
+    family.add_argument("--prior-steps", type=in_range("prior_steps"),
                         help="Kandinsky 2.2: steps of the prior (default 25)")
     add_style_flags(parser)
     memory = parser.add_argument_group("devices and memory", "as in the window's File ▸ Settings…")
-    memory.add_argument("--dtype", choices=("auto", "fp16", "bf16", "fp32"), default="auto",
+    memory.add_argument("--dtype", choices=DTYPES, default="auto",
                         help="precision (auto: fp16 on a GPU, fp32 on the CPU)")
-    memory.add_argument("--offload", choices=("none", "model", "sequential"), default="none",
+    memory.add_argument("--offload", choices=OFFLOADS, default="none",
                         help="CPU offload, for GPUs short of memory")
     memory.add_argument("--vae-tiling", action="store_true", help="decode large images tile by tile (and a batch one image at a time)")
     memory.add_argument("--attention-slicing", action="store_true", help="attention in slices (less memory)")

@@ -18,8 +18,7 @@ from .common import (
     OneLineParser,
     fail,
     fail_with,
-    float_in,
-    int_in,
+    in_range,
 )
 
 log = logging.getLogger(__name__)
@@ -35,12 +34,12 @@ def upscale_parser() -> argparse.ArgumentParser:
     kind.add_argument("--x4", dest="kind", action="store_const", const="x4", help="super-resolution, 4×")
     parser.add_argument("--prompt", default="", help="what the picture shows (guides the upscaler)")
     parser.add_argument("--negative", default="")
-    parser.add_argument("--steps", type=int_in(1, 500, "steps"), default=None, help="default 20 (×2), 30 (×4)")
-    parser.add_argument("--guidance", type=float_in(0.0, 50.0, "guidance"), default=None,
+    parser.add_argument("--steps", type=in_range("steps"), default=None, help="default 20 (×2), 30 (×4)")
+    parser.add_argument("--guidance", type=in_range("guidance_scale", "guidance"), default=None,
                         help="default 0 (×2), 9 (×4)")
-    parser.add_argument("--noise-level", type=int_in(0, 350, "noise level"), default=20,
+    parser.add_argument("--noise-level", type=in_range("noise_level", "noise level"), default=20,
                         help="×4 only: noise added before upscaling (default 20)")
-    parser.add_argument("--seed", type=int_in(0, 2**32 - 1, "seed"), default=None)
+    parser.add_argument("--seed", type=in_range("seed"), default=None)
     parser.add_argument("--model", default="", help="the upscaler (Hub id or local folder); default per kind")
     parser.add_argument("--latents", default=None, metavar="FILE.safetensors",
                         help="×2 only: the picture's latent cache (from a Restyle workspace), used without re-encoding")

@@ -5,7 +5,6 @@ from __future__ import annotations
 DEFAULT_CONTROLNETS = {"sd": "lllyasviel/control_v11f1p_sd15_depth", "sdxl": "diffusers/controlnet-depth-sdxl-1.0"}
 
 
-SCALE_RANGE = (0.0, 2.0)
 
 
 def controlnet_display_name(name: str) -> str:

@@ -9,15 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import bad_input
+from .ranges import MAX_SEED, RANGES
+from .runtime import DEVICES
 from .samplers import SAMPLERS, SCHEDULES, sampler_spec
-
-MAX_SEED = 2**32 - 1
-STEPS_RANGE = (1, 500)
-GUIDANCE_RANGE = (0.0, 50.0)
-SIZE_RANGE = (64, 4096)
-DEVICES = ("auto", "cpu", "cuda", "mps")
-CONTROL_SCALE_RANGE = (0.0, 2.0)
-AESTHETIC_RANGE = (0.0, 10.0)
 
 
 @dataclass(frozen=True)
@@ -91,26 +85,19 @@ class GenerationParams:
                 "Choose a model first: a Hugging Face id such as stable-diffusion-v1-5/stable-diffusion-v1-5 "
                 "or a local diffusers folder."
             )
-        if not 0.0 < self.strength <= 1.0:
-            raise bad_input(f"Strength must be above 0 and at most 1 (got {self.strength:g}).")
-        if not GUIDANCE_RANGE[0] <= self.guidance_scale <= GUIDANCE_RANGE[1]:
-            raise bad_input(f"Guidance scale must be between 0 and 50 (got {self.guidance_scale:g}).")
-        if not STEPS_RANGE[0] <= self.steps <= STEPS_RANGE[1]:
-            raise bad_input(f"Steps must be between 1 and 500 (got {self.steps}).")
-        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
-            raise bad_input(f"The seed must be a whole number from 0 to {MAX_SEED} (got {self.seed}).")
+        for name in ("strength", "guidance_scale", "steps"):
+            RANGES[name].check(getattr(self, name))
+        if self.seed is not None:
+            RANGES["seed"].check(self.seed)
         if (self.width is None) != (self.height is None):
             raise bad_input("Give both a width and a height, or neither to fit the size automatically.")
-        for name, value in (("Width", self.width), ("Height", self.height)):
-            if value is None:
-                continue
-            if not SIZE_RANGE[0] <= value <= SIZE_RANGE[1] or value % 8:
-                raise bad_input(f"{name} must be a multiple of 8 between 64 and 4096 (got {value}).")
+        for name in ("width", "height"):
+            if getattr(self, name) is not None:
+                RANGES[name].check(getattr(self, name))
         if self.device not in DEVICES:
             raise bad_input(f"Device must be one of {', '.join(DEVICES)} (got {self.device!r}).")
         # The same sentences as controlnet_call_kwargs, checked here so a bad value never waits for a model load.
-        if not CONTROL_SCALE_RANGE[0] <= self.control_scale <= CONTROL_SCALE_RANGE[1]:
-            raise bad_input(f"Depth strength must be between 0 and 2 (got {self.control_scale:g}).")
+        RANGES["control_scale"].check(self.control_scale)
         if not 0.0 <= self.control_start < self.control_end <= 1.0:
             raise bad_input(
                 "Depth control must start before it ends, both between 0 and 1 "
@@ -127,19 +114,10 @@ class GenerationParams:
             raise bad_input(f"{self.schedule!r} is not a schedule type; choose one of: {', '.join(SCHEDULES)}.")
 
     def _validate_family_fields(self) -> None:
-        for label, value in (("Aesthetic score", self.aesthetic_score),
-                             ("Negative aesthetic score", self.negative_aesthetic_score)):
-            if value is not None and not AESTHETIC_RANGE[0] <= value <= AESTHETIC_RANGE[1]:
-                raise bad_input(f"{label} must be between 0 and 10 (got {value:g}).")
-        if self.denoising_start is not None and not 0.0 < self.denoising_start < 1.0:
-            raise bad_input(
-                f"Denoising start must be above 0 and below 1 (got {self.denoising_start:g}); leave it empty to "
-                "use the strength instead."
-            )
-        if self.prior_guidance_scale is not None and not GUIDANCE_RANGE[0] <= self.prior_guidance_scale <= GUIDANCE_RANGE[1]:
-            raise bad_input(f"Prior guidance must be between 0 and 50 (got {self.prior_guidance_scale:g}).")
-        if self.prior_steps is not None and not STEPS_RANGE[0] <= self.prior_steps <= STEPS_RANGE[1]:
-            raise bad_input(f"Prior steps must be between 1 and 500 (got {self.prior_steps}).")
+        for name in ("aesthetic_score", "negative_aesthetic_score", "denoising_start", "prior_guidance_scale",
+                     "prior_steps"):
+            if getattr(self, name) is not None:
+                RANGES[name].check(getattr(self, name))
 
 
 def random_seed() -> int:

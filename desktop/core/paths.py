@@ -49,7 +49,22 @@ def setup_logging(folder: Path) -> Path:
 
 
 def default_output_dir(explicit: str | os.PathLike | None = None) -> Path:
-    """Where the CLI saves by default: inside an explicit data folder, else ~/Pictures/Restyle."""
+    """Where results go unless the user chose a folder, for the window and the CLI alike: inside an explicit data
+    folder (tests, portable installs), else the user's Pictures folder / Restyle."""
     if explicit or os.environ.get(DATA_DIR_ENV):
         return data_dir(explicit) / "outputs"
-    return Path.home() / "Pictures" / "Restyle"
+    return pictures_dir() / "Restyle"
+
+
+def pictures_dir() -> Path:
+    """The user's Pictures folder: XDG's (localised names included) on Linux, else ~/Pictures."""
+    configured = os.environ.get("XDG_PICTURES_DIR")
+    if not configured:
+        dirs = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "user-dirs.dirs"
+        try:
+            for line in dirs.read_text(encoding="utf-8").splitlines():
+                if line.startswith("XDG_PICTURES_DIR="):
+                    configured = line.split("=", 1)[1].strip().strip('"').replace("$HOME", str(Path.home()))
+        except (OSError, UnicodeDecodeError):
+            pass
+    return Path(configured) if configured else Path.home() / "Pictures"

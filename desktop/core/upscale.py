@@ -6,10 +6,10 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from desktop.core.params import random_seed
-
 from .errors import bad_input
-from .params import DEVICES, MAX_SEED
+from .params import random_seed
+from .ranges import RANGES
+from .runtime import DEVICES
 
 X2, X4 = "x2", "x4"
 
@@ -33,7 +33,6 @@ DEFAULT_STEPS = {X2: 20, X4: 30}
 DEFAULT_GUIDANCE = {X2: 0.0, X4: 9.0}
 
 
-NOISE_LEVEL_RANGE = (0, 350)  # the x4 upscaler's max_noise_level
 
 
 DEFAULT_NOISE_LEVEL = 20
@@ -97,14 +96,11 @@ class UpscaleParams:
             raise bad_input(f"Unknown upscale {self.kind!r}: use x2 (latent upscaler) or x4 (super-resolution).")
         if not self.image:
             raise bad_input("Choose an image to upscale first.")
-        if self.steps is not None and not 1 <= self.steps <= 500:
-            raise bad_input(f"Upscale steps must be between 1 and 500 (got {self.steps}).")
-        if self.guidance_scale is not None and not 0.0 <= self.guidance_scale <= 50.0:
-            raise bad_input(f"Guidance scale must be between 0 and 50 (got {self.guidance_scale:g}).")
-        if not NOISE_LEVEL_RANGE[0] <= self.noise_level <= NOISE_LEVEL_RANGE[1]:
-            raise bad_input(f"The noise level must be between 0 and 350 (got {self.noise_level}).")
-        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
-            raise bad_input(f"The seed must be a whole number from 0 to {MAX_SEED} (got {self.seed}).")
+        if self.steps is not None and not RANGES["steps"].contains(self.steps):
+            raise bad_input("Upscale s" + RANGES["steps"].sentence(self.steps)[1:])
+        for name in ("guidance_scale", "noise_level", "seed"):
+            if getattr(self, name) is not None:
+                RANGES[name].check(getattr(self, name))
         if self.device not in DEVICES:
             raise bad_input(f"Device must be one of {', '.join(DEVICES)} (got {self.device!r}).")
         return self

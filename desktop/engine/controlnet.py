@@ -11,8 +11,9 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from desktop.core.controlnet import DEFAULT_CONTROLNETS, SCALE_RANGE
+from desktop.core.controlnet import DEFAULT_CONTROLNETS
 from desktop.core.errors import RestyleError, bad_input, model_missing
+from desktop.core.ranges import RANGES
 from desktop.core.sources import HUB_ID, PICKLE_SUFFIXES, ModelSource
 from desktop.engine.hub import first_line, load_from_hub
 
@@ -128,8 +129,7 @@ def controlnet_call_kwargs(
     img2img: bool,
 ) -> dict:
     """The extra pipeline arguments for a depth-controlled call; raises bad_input for values out of range."""
-    if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]:
-        raise bad_input(f"Depth strength must be between 0 and 2 (got {scale:g}).")
+    RANGES["control_scale"].check(scale)
     if not (0.0 <= start < end <= 1.0):
         raise bad_input(
             f"Depth control must start before it ends, both between 0 and 1 (got start {start:g}, end {end:g})."

@@ -9,7 +9,13 @@ Building one takes about a millisecond and touches no weights. Built schedulers 
 from __future__ import annotations
 
 from desktop.core.errors import bad_input
-from desktop.core.samplers import AUTOMATIC, SCHEDULES, sampler_for_scheduler, sampler_spec, scheduler_options
+from desktop.core.samplers import (
+    AUTOMATIC,
+    SCHEDULES,
+    sampler_for_scheduler,
+    sampler_spec,
+    scheduler_options,
+)
 
 SWAPPABLE_FAMILIES = ("sd", "sdxl")  # families whose UNet runs with any of the k-diffusion-style schedulers
 

@@ -16,7 +16,8 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop.core.errors import RestyleError
 from desktop.core.images import SUPPORTED_SUFFIXES
-from desktop.core.params import MAX_SEED, GenerationParams, random_seed
+from desktop.core.params import GenerationParams, random_seed
+from desktop.core.ranges import MAX_SEED
 
 from .queue import Group, Job, JobQueue, new_job_id
 

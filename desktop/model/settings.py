@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
+from PySide6.QtCore import QByteArray, QSettings
 
+from desktop.core import paths
+from desktop.core.families import FAMILY_FIELDS
 from desktop.core.params import GenerationParams
+from desktop.core.ranges import RANGES
 from desktop.core.runtime import RuntimeSettings
 
 MAX_RECENT_MODELS = 10
 DEFAULT_LATENT_BUDGET = 2 * 1024**3
 # The family-specific GenerationParams fields and their types; None (stored as "") = the family's default.
-_FAMILY_FIELDS = {"aesthetic_score": float, "negative_aesthetic_score": float, "denoising_start": float,
-                  "prior_guidance_scale": float, "prior_steps": int}
+_FAMILY_FIELDS = {name: int if RANGES[name].whole else float for name in FAMILY_FIELDS}
 
 
 def _optional(raw, kind):
@@ -26,7 +28,8 @@ class Settings:
     def __init__(self, data_dir: Path, *, default_output_dir: Path | None = None):
         self.data_dir = data_dir
         self._qs = QSettings(str(data_dir / "settings.ini"), QSettings.Format.IniFormat)
-        self._default_output_dir = default_output_dir
+        # The app passes core.paths' rule for its data folder; a bare Settings(folder) keeps outputs inside it.
+        self._default_output_dir = default_output_dir or paths.default_output_dir(data_dir)
 
     def sync(self) -> None:
         """Write pending changes to disk now."""
@@ -89,14 +92,9 @@ class Settings:
     # --- output ------------------------------------------------------------------------------------------
     @property
     def output_dir(self) -> Path:
-        """Where results are saved: the user's choice, else Pictures/Restyle (data folder in tests)."""
+        """Where results are saved: the user's choice, else core.paths.default_output_dir (as the CLI's)."""
         stored = self._qs.value("output/dir", "")
-        if stored:
-            return Path(str(stored))
-        if self._default_output_dir is not None:
-            return self._default_output_dir
-        pictures = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.PicturesLocation)
-        return Path(pictures or Path.home()) / "Restyle"
+        return Path(str(stored)) if stored else self._default_output_dir
 
     @output_dir.setter
     def output_dir(self, value: Path) -> None:

@@ -150,7 +150,7 @@ class DepthPanel(QGroupBox):
             "controlnetEdit", "default for the model's family",
             "The depth ControlNet: a Hugging Face id or a local diffusers folder, made for the same family as the "
             f"model. Empty: {DEFAULT_CONTROLNETS['sd']} for SD 1.5, {DEFAULT_CONTROLNETS['sdxl']} for SDXL.")
-        self.scale = SliderField(0.0, 2.0, 0.05, 2, "controlScaleSpin")
+        self.scale = SliderField.for_parameter("control_scale", "controlScaleSpin")
         self.scale.setToolTip("How strongly the depth map holds the composition: 0 ignores it, 0.8 is typical, "
                               "above 1 follows it even against the prompt.")
         self.start_spin = self._spin("controlStartSpin", "When the depth map starts steering, as a fraction of the "

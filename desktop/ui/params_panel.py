@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.families import AESTHETIC, DENOISING_START, FAMILIES, PRIOR
-from desktop.core.params import MAX_SEED
+from desktop.core.ranges import MAX_SEED, RANGES
 
 from .slider_field import SliderField
 
@@ -28,14 +28,14 @@ class ParamsPanel(QWidget):
     def __init__(self, model, parent: QWidget | None = None):
         super().__init__(parent)
         self._model = model
-        self.strength = SliderField(0.01, 1.0, 0.01, 2, "strengthSpin")
+        self.strength = SliderField.for_parameter("strength", "strengthSpin")
         self.strength.setToolTip(
             "How much the image may change: low keeps the picture and restyles the surface, 1.0 repaints it "
             "almost entirely (the input still shows through a little)."
         )
-        self.guidance = SliderField(0.0, 30.0, 0.5, 1, "guidanceSpin")
+        self.guidance = SliderField.for_parameter("guidance_scale", "guidanceSpin")
         self.guidance.setToolTip("How strictly to follow the prompt. 5–9 is typical; very high values look harsh.")
-        self.steps = SliderField(1, 150, 1, 0, "stepsSpin")
+        self.steps = SliderField.for_parameter("steps", "stepsSpin")
         self.steps.setToolTip("Denoising steps. With an init image only steps × strength of them run.")
         self.seed_edit = QLineEdit()
         self.seed_edit.setObjectName("seedEdit")
@@ -95,19 +95,19 @@ class ParamsPanel(QWidget):
 
     def _build_family_fields(self) -> None:
         """The controls only some families accept; shown for the loaded model's family alone."""
-        self.aesthetic = SliderField(0.0, 10.0, 0.5, 1, "aestheticScoreSpin")
+        self.aesthetic = SliderField.for_parameter("aesthetic_score", "aestheticScoreSpin")
         self.aesthetic.setToolTip("SDXL refiner: the aesthetic rating to aim for (trained on about 1–10; 6 is usual).")
-        self.negative_aesthetic = SliderField(0.0, 10.0, 0.5, 1, "negativeAestheticScoreSpin")
+        self.negative_aesthetic = SliderField.for_parameter("negative_aesthetic_score", "negativeAestheticScoreSpin")
         self.negative_aesthetic.setToolTip("SDXL refiner: the rating to steer away from (2.5 is usual).")
-        self.denoising_start = SliderField(0.0, 0.99, 0.01, 2, "denoisingStartSpin")
+        self.denoising_start = SliderField(0.0, RANGES["denoising_start"].high - 0.01, 0.01, 2, "denoisingStartSpin")  # 0 = off
         self.denoising_start.spin.setSpecialValueText("off")
         self.denoising_start.setToolTip(
             "SDXL refiner: start at this fraction of the schedule, as when refining a base model's latents "
             "(overrides the strength). Off: the strength decides."
         )
-        self.prior_guidance = SliderField(0.0, 30.0, 0.5, 1, "priorGuidanceSpin")
+        self.prior_guidance = SliderField.for_parameter("prior_guidance_scale", "priorGuidanceSpin")
         self.prior_guidance.setToolTip("Kandinsky: how strictly the prior turns the prompt into an image embedding.")
-        self.prior_steps = SliderField(1, 100, 1, 0, "priorStepsSpin")
+        self.prior_steps = SliderField.for_parameter("prior_steps", "priorStepsSpin")
         self.prior_steps.setToolTip("Kandinsky: denoising steps of the prior, which runs before the image steps.")
         self._family_rows = {
             AESTHETIC: (self.aesthetic, self.negative_aesthetic),

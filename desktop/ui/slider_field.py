@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QSlider, QSpinBox, QWidget
 
+from desktop.core.ranges import RANGES
+
 
 class SliderField(QWidget):
     """A horizontal slider plus a spin box; ``value_changed`` fires once per real change."""
@@ -35,6 +37,14 @@ class SliderField(QWidget):
         layout.addWidget(self.spin)
         self.slider.valueChanged.connect(self._on_slider_value_changed)
         self.spin.valueChanged.connect(self._on_spin_value_changed)
+
+    @classmethod
+    def for_parameter(cls, name: str, object_name: str, parent: QWidget | None = None) -> SliderField:
+        """A field over the parameter's whole range in the one ranges table (validation and CLI use it too)."""
+        limits = RANGES[name]
+        low = limits.low + limits.step if limits.low_open else limits.low
+        high = limits.high - limits.step if limits.high_open else limits.high
+        return cls(low, high, limits.step, limits.decimals, object_name, parent)
 
     def value(self) -> float:
         """The exact value of the numeric field."""

@@ -42,7 +42,7 @@ def test_estimate_depth_first_then_generate(tiny_model, tiny_controlnet, tiny_de
     (["--controlnet", "owner/cn"], "--controlnet needs --control-image or --estimate-depth"),
     (["--control-image", "DEPTH", "--depth-model", "m"], "--depth-model is only used with --estimate-depth"),
     (["--control-image", "DEPTH", "--control-start", "0.6", "--control-end", "0.4"], "must start before it ends"),
-    (["--control-image", "DEPTH", "--control-scale", "3"], "control scale must be from 0 to 2"),
+    (["--control-image", "DEPTH", "--control-scale", "3"], "control scale must be between 0 and 2"),
     (["--control-image", "DEPTH", "--estimate-depth"], "not allowed with argument"),
 ])
 def test_bad_depth_arguments_exit_2_with_one_line(tiny_model, make_depth, tmp_path, data_dir, capsys, args, words):

@@ -8,8 +8,8 @@ import tempfile
 
 import pytest
 
-from desktop.testing import tiny
 from desktop.launcher import main
+from desktop.testing import tiny
 
 
 @pytest.fixture()

@@ -8,7 +8,13 @@ import pytest
 from desktop.core.metadata import parse_parameters_text, read_parameters
 from desktop.core.output import parameters_text, save_result
 from desktop.core.params import GenerationParams
-from desktop.core.samplers import SAMPLERS, SCHEDULES, parse_sampler, sampler_fields, scheduler_options
+from desktop.core.samplers import (
+    SAMPLERS,
+    SCHEDULES,
+    parse_sampler,
+    sampler_fields,
+    scheduler_options,
+)
 from desktop.engine import runner as runner_module
 from desktop.engine.runner import Engine
 

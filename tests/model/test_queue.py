@@ -11,8 +11,8 @@ from desktop.core.params import GenerationResult
 from desktop.model.queue_runner import parse_sweep_values
 from desktop.model.session import Phase, SessionModel
 from desktop.model.settings import Settings
-from desktop.worker.history_writer import write_to_history
 from desktop.worker import GenerateRequest
+from desktop.worker.history_writer import write_to_history
 
 from .recording_host import RecordingHost
 from .test_session import _info

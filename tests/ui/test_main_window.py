@@ -9,6 +9,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -201,3 +202,20 @@ def test_importing_and_showing_the_window_does_not_import_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                          env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
     assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+def test_restoring_a_png_with_300_steps_and_guidance_40_shows_300_and_40(qtbot, open_window, tiny_model, tmp_path):
+    from PIL import Image
+
+    from desktop.core.metadata import save_png_with_parameters
+
+    png = tmp_path / "elsewhere.png"
+    save_png_with_parameters(Image.new("RGB", (64, 64), (40, 90, 160)), png,
+                             "ink wash\nSteps: 300, Sampler: DDIM, CFG scale: 40, Seed: 5, Size: 64x64")
+    window = open_window(["--model", str(tiny_model)])
+    drop_files(window.canvas, png)
+    qtbot.mouseClick(window.restore_banner.findChild(QPushButton, "restoreBannerAction0"), Qt.MouseButton.LeftButton)
+    assert window.model.params.steps == 300 and window.model.params.guidance_scale == 40
+    # The panel shows what the next run will use, not a value clamped by the slider.
+    assert _find(window, QAbstractSpinBox, "stepsSpin").value() == 300
+    assert _find(window, QAbstractSpinBox, "guidanceSpin").value() == 40
