@@ -187,3 +187,19 @@ def tiny_x4_upscaler(tmp_path_factory) -> Path:
     from desktop.testing.tiny_upscale import build_tiny_x4_upscaler
 
     return build_tiny_x4_upscaler(tmp_path_factory.mktemp("upscalers") / "tiny-x4")
+
+
+@pytest.fixture(scope="session")
+def tiny_sd_inpainting(tmp_path_factory) -> Path:
+    """A tiny random SD 1.5-layout inpainting model (9-channel UNet), natural size 64 px."""
+    from desktop.testing.tiny_inpaint import build_tiny_sd_inpainting
+
+    return build_tiny_sd_inpainting(tmp_path_factory.mktemp("models") / "tiny-sd-inpainting", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl_inpainting(tmp_path_factory) -> Path:
+    """A tiny random SDXL-layout inpainting model (two text encoders, 9-channel UNet), natural size 64 px."""
+    from desktop.testing.tiny_inpaint import build_tiny_sdxl_inpainting
+
+    return build_tiny_sdxl_inpainting(tmp_path_factory.mktemp("models") / "tiny-sdxl-inpainting", seed=0)

@@ -16,12 +16,13 @@ from pathlib import Path
 from .common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, OneLineParser, fail, fail_with
 from .generate import generate_parser
 from .style_flags import STYLE_FLAGS, style_params
+from .mask_args import MASK_DESTS, mask_params
 
 log = logging.getLogger(__name__)
 
 # The generate flags that make sense for every file alike.
 SHARED_FLAGS = ("model", "prompt", "negative", "strength", "guidance", "steps", "seed", "width", "height", "device",
-                "data_dir", "allow_pickles", *STYLE_FLAGS)
+                "data_dir", "allow_pickles", *STYLE_FLAGS, *MASK_DESTS)
 
 
 def batch_parser() -> argparse.ArgumentParser:
@@ -47,7 +48,8 @@ def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
     log_file = setup_logging(data_dir(args.data_dir))
     params = GenerationParams(model=args.model, prompt=args.prompt, negative_prompt=args.negative,
                               strength=args.strength, guidance_scale=args.guidance, steps=args.steps, seed=args.seed,
-                              width=args.width, height=args.height, device=args.device, **style_params(args))
+                              width=args.width, height=args.height, device=args.device, **style_params(args),
+                              **mask_params(args))
 
     def status(message: str) -> None:
         print(message, file=sys.stderr)

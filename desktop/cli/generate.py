@@ -20,6 +20,7 @@ from .common import (
     fail_with,
     in_range,
 )
+from .mask_args import add_mask_arguments, mask_params
 from .style_flags import add_style_flags, style_params
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ def generate_parser() -> argparse.ArgumentParser:
     family.add_argument("--prior-steps", type=in_range("prior_steps"),
                         help="Kandinsky 2.2: steps of the prior (default 25)")
     add_style_flags(parser)
+    add_mask_arguments(parser)
     memory = parser.add_argument_group("devices and memory", "as in the window's File ▸ Settings…")
     memory.add_argument("--dtype", choices=DTYPES, default="auto",
                         help="precision (auto: fp16 on a GPU, fp32 on the CPU)")
@@ -104,6 +106,7 @@ def run_generate(argv: list[str]) -> int:
         control_end=args.control_end, aesthetic_score=args.aesthetic_score,
         negative_aesthetic_score=args.negative_aesthetic_score, denoising_start=args.denoising_start,
         prior_guidance_scale=args.prior_guidance, prior_steps=args.prior_steps, **style_params(args),
+        **mask_params(args),
     )
     try:
         params.validate()
@@ -116,6 +119,10 @@ def run_generate(argv: list[str]) -> int:
             from desktop.core.depth_maps import load_depth_map
 
             load_depth_map(args.control_image)
+        if args.mask:
+            from desktop.core.masks import load_mask
+
+            load_mask(args.mask)
         from desktop.core.output import save_result
         from desktop.engine.runner import Engine
 

@@ -51,11 +51,25 @@ def is_image_name(path: Path) -> bool:
     return path.suffix.lower() in SUPPORTED_SUFFIXES
 
 
+def is_mask_name(path: Path) -> bool:
+    """True for NAME.mask.png (any image suffix): the mask of NAME's picture, not a picture to restyle."""
+    return is_image_name(path) and path.stem.lower().endswith(".mask")
+
+
+def mask_beside(path: Path) -> Path | None:
+    """The NAME.mask.* file beside the picture NAME.*, or None."""
+    for entry in sorted(path.parent.glob(f"{path.stem}.mask.*")):
+        if is_mask_name(entry) and entry.stem[: -len(".mask")] == path.stem:
+            return entry
+    return None
+
+
 def list_folder(folder: Path) -> tuple[list[Path], list[Path]]:
-    """(image files, other files) directly in ``folder``, sorted by name; hidden files and folders are left out."""
+    """(image files, other files) directly in ``folder``, sorted by name; hidden files, folders and the pictures'
+    masks (NAME.mask.png) are left out."""
     images, others = [], []
     for entry in sorted(folder.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith(".") or not entry.is_file():
+        if entry.name.startswith(".") or not entry.is_file() or is_mask_name(entry):
             continue
         (images if is_image_name(entry) else others).append(entry)
     return images, others
@@ -129,6 +143,10 @@ def run_batch(engine, in_dir: str | Path, out_dir: str | Path, params: Generatio
     if in_dir.resolve() == out_dir.resolve():
         raise bad_input("The output folder must differ from the input folder, or the results would be restyled again.")
     params.replace(init_image=str(in_dir)).validate()
+    if params.mask_image:
+        from .masks import load_mask
+
+        load_mask(params.mask_image)  # one unreadable mask for all fails the batch at once, not file by file
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -136,24 +154,34 @@ def run_batch(engine, in_dir: str | Path, out_dir: str | Path, params: Generatio
     for leftover in out_dir.glob(".*.tmp"):  # half-written files of a batch that was killed
         leftover.unlink(missing_ok=True)
     images, others = list_folder(in_dir)
+    shared_mask = Path(params.mask_image).expanduser().resolve() if params.mask_image else None
+    images = [p for p in images if p.resolve() != shared_mask]  # the one mask for all is not restyled itself
     report = BatchReport(not_images=[p.name for p in others])
     for path in others:
         say(f"{path.name} is not an image; skipped.")
     if not images:
         say(f"{in_dir} holds no images ({', '.join(SUPPORTED_SUFFIXES)}).")
     manifest = Manifest(out_dir / MANIFEST_NAME)
-    key = settings_key(params)
     names = output_names(images)
     for index, path in enumerate(images, 1):
+        own_mask = mask_beside(path)
+        file_params = params
+        if own_mask is not None:  # NAME.mask.png beside the picture wins over the one for all
+            stat = own_mask.stat()
+            file_params = params.replace(mask_image=str(own_mask))
+            # Its size and time in the key: a repainted mask makes the file due again.
+            key = settings_key(params.replace(mask_image=f"{own_mask.name}:{stat.st_size}:{stat.st_mtime_ns}"))
+        else:
+            key = settings_key(params)
         if manifest.is_done(path, key, out_dir):
             report.skipped_done.append(path.name)
             say(f"[{index}/{len(images)}] {path.name}: already done; skipped.")
             continue
         try:
             load_image(path)  # a broken file is reported before the model is asked to run
-            run_params = params.replace(init_image=str(path), seed=params.seed if params.seed is not None
-                                        else random_seed())
-            say(f"[{index}/{len(images)}] {path.name}…")
+            run_params = file_params.replace(init_image=str(path), seed=params.seed if params.seed is not None
+                                             else random_seed())
+            say(f"[{index}/{len(images)}] {path.name}{f' (mask {own_mask.name})' if own_mask else ''}…")
             result = engine.generate(run_params)
         except RestyleError as exc:
             if exc.kind is not ErrorKind.BAD_INPUT:

@@ -25,6 +25,7 @@ DENOISING_START = "denoising_start"
 PRIOR = "prior"  # prior_guidance_scale and prior_steps
 TEXT2IMG = "text2img"  # can start from nothing (no init image)
 DEPTH = "depth"  # a depth ControlNet exists for it
+INPAINT = "inpaint"  # diffusers has an inpainting pipeline for it (masked restyle, outpainting)
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,9 @@ class FamilySpec:
 FAMILIES: dict[str, FamilySpec] = {
     spec.key: spec
     for spec in (
-        FamilySpec("sd", "Stable Diffusion 1.x/2.x", 512, 7.5, 0.75, 30, frozenset({TEXT2IMG, DEPTH})),
+        FamilySpec("sd", "Stable Diffusion 1.x/2.x", 512, 7.5, 0.75, 30, frozenset({TEXT2IMG, DEPTH, INPAINT})),
         # diffusers' SDXL pipelines default to guidance 5.0; SDXL looks burnt at SD's 7.5 sooner.
-        FamilySpec("sdxl", "SDXL", 1024, 5.0, 0.75, 30, frozenset({TEXT2IMG, DEPTH})),
+        FamilySpec("sdxl", "SDXL", 1024, 5.0, 0.75, 30, frozenset({TEXT2IMG, DEPTH, INPAINT})),
         # The refiner polishes an image: low strength, the aesthetic scores it was trained with (6.0 / 2.5).
         FamilySpec("sdxl-refiner", "SDXL refiner", 1024, 5.0, 0.3, 30, frozenset({AESTHETIC, DENOISING_START}),
                    {"aesthetic_score": 6.0, "negative_aesthetic_score": 2.5, "denoising_start": None}),
@@ -125,6 +126,11 @@ def refuse_unsupported(params, profile: str, *, img2img: bool) -> None:
         raise bad_input(
             f"The {spec.label} needs a width and height in multiples of {multiple} "
             f"(got {params.width}×{params.height}); leave the size empty to fit it automatically."
+        )
+    if params.uses_mask and not spec.accepts(INPAINT):
+        raise bad_input(
+            f"Masked restyle and outpainting are not available for the {spec.label}: clear the mask and outpainting "
+            "to restyle the whole picture, or use an SD 1.x, 2.x or SDXL model (or their inpainting checkpoints)."
         )
     if params.uses_depth and not spec.accepts(DEPTH) and profile != "other":
         raise bad_input(

@@ -66,6 +66,7 @@ class Node:
     source: str | None = None  # where an imported picture came from
     starred: bool = False
     depth: str | None = None  # file name under depth/: the depth map a ControlNet run was steered by
+    mask: str | None = None  # file name under masks/: the mask of a masked run, lined up with the picture
     upscale: dict | None = None  # UpscaleParams.to_dict() of an upscale (kind "upscale"): what was done to the parent
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,6 +101,8 @@ class Node:
             raise ValueError(f"bad latent name {self.latent!r}")
         if self.depth is not None and not _is_plain_name(self.depth):
             raise ValueError(f"bad depth map name {self.depth!r}")
+        if self.mask is not None and not _is_plain_name(self.mask):
+            raise ValueError(f"bad mask name {self.mask!r}")
         for value in (self.width, self.height):
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValueError("width and height must be whole numbers")

@@ -8,6 +8,7 @@ from pathlib import Path
 from desktop import APP_NAME, __version__
 
 from .controlnet import controlnet_display_name
+from .mask_metadata import mask_fields
 from .metadata import build_parameters_text, save_png_with_parameters
 from .params import GenerationParams, GenerationResult
 from .samplers import AUTOMATIC, sampler_for_scheduler, schedule_label
@@ -32,6 +33,7 @@ def parameters_text(result: GenerationResult) -> str:
         ("Model", result.model.display_name),
         ("Denoising strength", p.strength if p.is_img2img and result.upscale is None else None),
         ("ControlNet 0", controlnet_field(p) if p.uses_depth else None),
+        *mask_fields(p),
         # The family's own settings, present only when the family used them (None is left out).
         ("Aesthetic score", p.aesthetic_score),
         ("Negative aesthetic score", p.negative_aesthetic_score),

@@ -47,6 +47,18 @@ class GenerationParams:
     # fills in the names really used, so a result records them.
     sampler: str = ""
     schedule: str = "automatic"
+    # Masked restyle and outpainting (see masks.py, masked_run.py): used when mask_image or outpaint is set.
+    mask_image: str | None = None  # a grey picture file: white = restyle, black = keep
+    mask_blur: int = 4  # the feathered edge, in pixels (AUTOMATIC1111's default)
+    inpaint_area: str = "whole"  # "whole" picture, or only the "masked" part at the model's full size
+    inpaint_padding: int = 32  # "masked": pixels of context around the masked part
+    inpaint_fill: str = "original"  # what the masked part starts from: "original", "fill" or "noise"
+    outpaint: tuple[int, int, int, int] | None = None  # grow the picture by (left, top, right, bottom) pixels
+
+    def __post_init__(self) -> None:
+        if self.outpaint is not None and not isinstance(self.outpaint, tuple):
+            # JSON brings a list back; a tuple keeps equal parameters equal.
+            object.__setattr__(self, "outpaint", tuple(self.outpaint))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of every field."""
@@ -71,6 +83,11 @@ class GenerationParams:
     def uses_depth(self) -> bool:
         """True when a depth map steers the run through a ControlNet."""
         return self.control_image is not None
+
+    @property
+    def uses_mask(self) -> bool:
+        """True when only part of the picture is restyled: a mask, or outpainting (which masks the new area)."""
+        return self.mask_image is not None or self.outpaint is not None
 
     def require_a_start(self) -> GenerationParams:
         """Refuse a run with neither a prompt nor an init image: there is nothing to generate from."""
@@ -105,6 +122,7 @@ class GenerationParams:
             )
         self._validate_family_fields()
         self._validate_sampler()
+        self._validate_mask_fields()
         return self
 
     def _validate_sampler(self) -> None:
@@ -112,6 +130,21 @@ class GenerationParams:
             raise bad_input(f"{self.sampler!r} is not a sampler Restyle knows; choose one of: {', '.join(SAMPLERS)}.")
         if self.schedule not in SCHEDULES:
             raise bad_input(f"{self.schedule!r} is not a schedule type; choose one of: {', '.join(SCHEDULES)}.")
+
+    def _validate_mask_fields(self) -> None:
+        from .masks import BLUR_RANGE, INPAINT_AREAS, INPAINT_FILLS, PADDING_RANGE, check_outpaint
+
+        if not BLUR_RANGE[0] <= self.mask_blur <= BLUR_RANGE[1]:
+            raise bad_input(f"Mask blur must be from {BLUR_RANGE[0]} to {BLUR_RANGE[1]} pixels (got {self.mask_blur}).")
+        if self.inpaint_area not in INPAINT_AREAS:
+            raise bad_input(f"Inpaint area must be whole or masked (got {self.inpaint_area!r}).")
+        if not PADDING_RANGE[0] <= self.inpaint_padding <= PADDING_RANGE[1]:
+            raise bad_input(f"Masked area padding must be from {PADDING_RANGE[0]} to {PADDING_RANGE[1]} pixels "
+                            f"(got {self.inpaint_padding}).")
+        if self.inpaint_fill not in INPAINT_FILLS:
+            raise bad_input(f"Inpainting fill must be one of {', '.join(INPAINT_FILLS)} (got {self.inpaint_fill!r}).")
+        if self.outpaint is not None:
+            check_outpaint(self.outpaint)
 
     def _validate_family_fields(self) -> None:
         for name in ("aesthetic_score", "negative_aesthetic_score", "denoising_start", "prior_guidance_scale",
@@ -183,6 +216,7 @@ class GenerationResult:
     chain_mode: str | None = None  # "latent" or "pixels" when it continued from an image, None for a fresh start
     history_nodes: tuple = ()  # the history records written for it (set by the session's persist step)
     depth_map: Any = None  # the depth map exactly as the ControlNet saw it (PIL, run size), None without depth
+    mask: Any = None  # a masked run's mask as painted (PIL "L"), lined up with ``image``; None for whole runs
     notes: tuple[str, ...] = ()  # things the user should know about the run (the depth map was cropped, …)
     upscale: Any = None  # the UpscaleParams (resolved) when the result is an upscale of ``params.init_image``
 

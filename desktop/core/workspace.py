@@ -4,6 +4,7 @@
     <folder>/images/<id>.png           every picture, each carrying its own node as JSON in a PNG text chunk
     <folder>/latents/<id>.safetensors  cached latents (written by the engine; only counted and evicted here)
     <folder>/depth/<id>-depth.png      the depth map a ControlNet run used, as the ControlNet saw it
+    <folder>/masks/<id>-mask.png       the mask a masked run used, as painted, lined up with the node's picture
     <folder>/thumbs/<id>.png           thumbnails, made on demand
 
 The pictures are the truth: when the index is lost or damaged it is rebuilt from their chunks. No Qt here.
@@ -37,7 +38,7 @@ NODE_CHUNK = "restyle-node"
 INDEX_VERSION = 1
 INDEX_NAME = "index.json"
 # depth/ is apart from images/ because everything in images/ is a history picture (recovery reads each one).
-FOLDERS = ("images", "latents", "thumbs", "depth")
+FOLDERS = ("images", "latents", "thumbs", "depth", "masks")
 _THUMB = 128
 
 
@@ -84,14 +85,24 @@ def write_depth_image(folder: Path, node_id: str, image: Image.Image) -> str:
 
     Thread-safe like write_node_image. Call it before writing the node's picture, which names this file.
     """
-    name = f"{node_id}-depth.png"
-    target = Path(folder) / "depth"
+    return _write_side_image(Path(folder) / "depth", f"{node_id}-depth.png", image, "the depth map")
+
+
+def write_mask_image(folder: Path, node_id: str, image: Image.Image) -> str:
+    """Save a run's mask as masks/<node_id>-mask.png, atomically; returns the file name for ``Node.mask``.
+
+    Thread-safe like write_node_image. Call it before writing the node's picture, which names this file.
+    """
+    return _write_side_image(Path(folder) / "masks", f"{node_id}-mask.png", image, "the mask")
+
+
+def _write_side_image(target: Path, name: str, image: Image.Image, what: str) -> str:
     picture = _png_ready(image)
     try:
         target.mkdir(parents=True, exist_ok=True)
         atomic_write(target / name, lambda h: picture.save(h, format="PNG", compress_level=4))
     except OSError as exc:
-        raise bad_input(f"Restyle could not save the depth map in {target}: {exc.strerror or exc}.") from None
+        raise bad_input(f"Restyle could not save {what} in {target}: {exc.strerror or exc}.") from None
     return name
 
 
@@ -167,7 +178,7 @@ class Workspace:
         except OSError as exc:
             reason = exc.strerror or exc
             raise bad_input(f"Restyle could not create the history folder {folder}: {reason}.") from None
-        _remove_stale_temps(folder, folder / "images", folder / "thumbs", folder / "depth")
+        _remove_stale_temps(folder, folder / "images", folder / "thumbs", folder / "depth", folder / "masks")
         # Temp files of a killed write are never complete pictures: skip them.
         on_disk = {e.name for e in os.scandir(folder / "images") if e.is_file() and not is_temp_name(e.name)}
         index_path = folder / INDEX_NAME
@@ -241,6 +252,11 @@ class Workspace:
         node = self._node(node_or_id)
         return None if node.depth is None else self.folder / "depth" / node.depth
 
+    def mask_path(self, node_or_id: Node | str) -> Path | None:
+        """Where the mask the node was made with is, or None when it was made without one."""
+        node = self._node(node_or_id)
+        return None if node.mask is None else self.folder / "masks" / node.mask
+
     def thumbnail_path(self, node_or_id: Node | str, size: int = _THUMB) -> Path:
         """The node's thumbnail (fits size×size), made now when missing. Thread-safe; a disk job, not UI work."""
         node = self._node(node_or_id)
@@ -297,6 +313,8 @@ class Workspace:
                     paths.append(self.folder / "latents" / node.latent)
                 if node.depth is not None:
                     paths.append(self.folder / "depth" / node.depth)
+                if node.mask is not None:
+                    paths.append(self.folder / "masks" / node.mask)
                 for path in paths:
                     try:
                         path.unlink(missing_ok=True)
@@ -344,13 +362,15 @@ class Workspace:
 
     # --- one portable file -------------------------------------------------------------------------------
     def export_zip(self, path: Path | str) -> Path:
-        """Write the workspace (index, pictures, latents, depth maps; no thumbnails) as one zip file, atomically."""
+        """Write the workspace (index, pictures, latents, depth maps, masks; no thumbnails) as one zip file,
+        atomically."""
         path = Path(path)
         with self._lock:
             index = json.dumps({"version": INDEX_VERSION, "nodes": self.tree.to_list()}, ensure_ascii=False)
             files = [(f"images/{n.image}", self.image_path(n)) for n in self.tree]
             files += [(f"latents/{n.latent}", self.latent_path(n)) for n in self.tree if n.latent is not None]
             files += [(f"depth/{n.depth}", self.depth_path(n)) for n in self.tree if n.depth is not None]
+            files += [(f"masks/{n.mask}", self.mask_path(n)) for n in self.tree if n.mask is not None]
 
         def write(handle) -> None:
             with zipfile.ZipFile(handle, "w") as archive:

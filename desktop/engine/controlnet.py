@@ -26,6 +26,8 @@ _SUPPORTED_BASES = {
     "StableDiffusionControlNetPipeline", "StableDiffusionControlNetImg2ImgPipeline",
     "StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline",
     "StableDiffusionXLControlNetPipeline", "StableDiffusionXLControlNetImg2ImgPipeline",
+    # Inpainting checkpoints load as these (their ControlNet siblings exist as well).
+    "StableDiffusionInpaintPipeline", "StableDiffusionXLInpaintPipeline",
 }
 
 _SUGGESTIONS = {

@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from desktop.core.depth_maps import load_depth_map, match_depth_to
-from desktop.core.errors import ErrorKind, RestyleError
+from desktop.core.errors import ErrorKind, RestyleError, bad_input
 from desktop.core.families import (
     PRIOR,
     family_call_kwargs,
@@ -22,6 +22,8 @@ from desktop.core.families import (
     spec_for,
 )
 from desktop.core.images import fit_size, load_image, resize_for_model
+from desktop.core.masked_run import MaskedRun, plan_masked_run
+from desktop.core.masks import load_mask
 from desktop.core.params import (
     GenerationParams,
     GenerationResult,
@@ -40,6 +42,7 @@ from .controlnet import (
     load_controlnet,
 )
 from .device import pick_device
+from .inpaint import has_inpainting_unet, inpainting_pipeline, refuse_text_to_image
 from .latents import LATENT_FAMILIES, decode_latents, load_latents, vae_fingerprint
 from .models import load_img2img_pipeline, natural_size
 from .preview_stream import PreviewStream
@@ -75,6 +78,10 @@ class _Loaded:
     # (ControlNet name, img2img, txt2img), made from img2img with from_pipe. One ControlNet at a time: each
     # weighs about a third of the UNet, and artists switch depth on and off far more often than ControlNets.
     control: tuple[str, object, object] | None = None
+    # Inpainting pipelines made with from_pipe, by ControlNet name ("" = none); for an inpainting checkpoint
+    # ``img2img`` itself is one, and every run of it goes through the mask path.
+    inpaint: dict[str, object] = field(default_factory=dict)
+    inpainting_unet: bool = False
     applied: RuntimeSettings | None = None  # the device and memory settings in force on these pipelines
     styles: StyleState | None = None  # sampler, LoRAs, embeddings and references already on this model
 
@@ -117,6 +124,11 @@ class Engine:
         try:
             pipe = load_img2img_pipeline(source, load_device(runtime, device), dtype, self._status,
                                          allow_pickles=self.allow_pickles)
+            inpainting_unet = has_inpainting_unet(pipe)
+            if inpainting_unet:
+                # AutoPipelineForImage2Image maps an inpainting checkpoint to the img2img class, which cannot feed
+                # a 9-channel UNet: the same modules become the family's inpainting pipeline.
+                pipe = inpainting_pipeline(pipe)
             place(pipe, runtime, device)
             applied = apply_in_place(pipe, runtime, None)
         except Exception as exc:
@@ -137,7 +149,8 @@ class Engine:
             profile=profile_of(pipe),
             runtime_notes=notes,
         )
-        self._loaded = _Loaded(key, info, pipe, applied=applied, styles=StyleState(pipe, family))
+        self._loaded = _Loaded(key, info, pipe, applied=applied, styles=StyleState(pipe, family),
+                               inpainting_unet=inpainting_unet)
         log.info("loaded %s as %s on %s in %.2fs", source.location, pipeline_class, device, time.perf_counter() - started)
         return info
 
@@ -165,7 +178,21 @@ class Engine:
         for pipe in (img2img, txt2img):
             place(pipe, loaded.applied, loaded.info.device)
         loaded.control = (name, img2img, txt2img)
+        loaded.inpaint = {k: v for k, v in loaded.inpaint.items() if not k}  # the old ControlNet's go with it
         return img2img, txt2img
+
+    def _inpaint(self, control_name: str = ""):
+        """The inpainting pipeline (with the named ControlNet, or none), sharing the loaded modules; cached."""
+        loaded = self._loaded
+        assert loaded is not None
+        if control_name not in loaded.inpaint:
+            if not control_name and loaded.inpainting_unet:
+                loaded.inpaint[""] = loaded.img2img
+            else:
+                base = self._control_pipelines(control_name)[0] if control_name else loaded.img2img
+                loaded.inpaint[control_name] = inpainting_pipeline(base)
+                place(loaded.inpaint[control_name], loaded.applied, loaded.info.device)
+        return loaded.inpaint[control_name]
 
     def generate(
         self,
@@ -186,13 +213,22 @@ class Engine:
         params.validate()
         cancelled = cancelled or (lambda: False)
         init = load_image(params.init_image) if params.init_image else None
-        # Read before the slow model load, so a file that is not a depth map is refused at once.
+        # Read before the slow model load, so a file that is not a depth map (or a mask) is refused at once.
         depth = load_depth_map(params.control_image) if params.uses_depth else None
+        mask = load_mask(params.mask_image) if params.mask_image else None
+        if params.uses_mask and init is None:
+            raise bad_input("A mask or outpainting needs a picture to work on: drop an image first, or clear the "
+                            "mask to start from a prompt alone.")
         info = self.load(params.model, params.device)
         if cancelled():
             raise RestyleError(ErrorKind.CANCELLED, "Cancelled.")
+        inpainting_unet = self._loaded.inpainting_unet
+        masked_run = init is not None and (params.uses_mask or inpainting_unet)
+        if inpainting_unet and init is None:
+            raise refuse_text_to_image(info)
         latent_init = None
-        if init is not None and init_latents and info.family in LATENT_FAMILIES:
+        # A masked run needs the picture's pixels (the mask is applied to them); its latents are not used.
+        if init is not None and init_latents and info.family in LATENT_FAMILIES and not masked_run:
             cached = load_latents(init_latents)
             if cached is not None and cached[1] == info.vae_id:
                 latent_init = cached[0]
@@ -200,13 +236,29 @@ class Engine:
             # The latents fix the size: the run continues exactly where the parent left off.
             scale = getattr(self._loaded.img2img, "vae_scale_factor", 8)
             params = params.replace(width=latent_init.shape[-1] * scale, height=latent_init.shape[-2] * scale)
+        notes: list[str] = []
+        plan: MaskedRun | None = None
+        if masked_run:
+            refuse_unsupported(params, info.profile, img2img=True)  # before any work on the mask
+            seed = params.seed if params.seed is not None else random_seed()
+            whole = ("This is an inpainting model and no mask was given, so the whole picture was restyled."
+                     if inpainting_unet else None)
+            plan = plan_masked_run(init, mask, params.replace(seed=seed), info.natural_size,
+                                   spec_for(info.profile).size_multiple, whole_if_missing=whole)
+            init = plan.image  # the run's size is the plan's: the crop's for "only masked"
+            params = params.replace(seed=seed, width=plan.size[0], height=plan.size[1])
+            notes.extend(plan.notes)
         params = self._resolve(params, init, info)
         refuse_unsupported(params, info.profile, img2img=init is not None)
         params = resolve_family_params(params, info.profile)  # the family's defaults, recorded in the result
-        notes: list[str] = []
         control = control_pipes = None
         if depth is not None:
-            control, note = match_depth_to(depth, (params.width, params.height))
+            if plan is not None and plan.box is not None:
+                # Lined up with the whole picture first, then cut out like the masked area.
+                full, note = match_depth_to(depth, plan.source.size)
+                control = plan.crop_for_run(full)
+            else:
+                control, note = match_depth_to(depth, (params.width, params.height))
             if note:
                 notes.append(note)
             name = params.controlnet.strip() or default_controlnet(self._loaded.img2img)
@@ -220,7 +272,12 @@ class Engine:
             height=params.height,
             width=params.width,
         )
-        if init is not None:
+        if plan is not None:
+            pipe = self._inpaint(params.controlnet if control_pipes else "")
+            num_steps = effective_steps(params.steps, params.strength)
+            # The inpainting pipelines take height/width (and need them: the mask is resized to them).
+            call.update(image=plan.image, mask_image=plan.mask, strength=params.strength)
+        elif init is not None:
             pipe = control_pipes[0] if control_pipes else self._loaded.img2img
             num_steps = effective_steps(params.steps, params.strength)
             if latent_init is not None:
@@ -301,6 +358,10 @@ class Engine:
                 raise out_of_memory_error(self.runtime, info.device, (params.width, params.height)) from exc
         else:
             image = output.images[0]
+        if plan is not None:
+            # Outside the mask, the picture's own pixels: the VAE's drift never reaches what was meant to stay.
+            image = plan.finish(image)
+            latents = None  # they hold the unblended run; the next run starts from the composited pixels
         return GenerationResult(
             image=image,
             params=params,
@@ -312,6 +373,7 @@ class Engine:
             chain_mode=None if init is None else ("latent" if latent_init is not None else "pixels"),
             depth_map=control,
             notes=tuple(notes),
+            mask=plan.painted if plan is not None else None,
         )
 
     @staticmethod

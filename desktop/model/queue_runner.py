@@ -346,9 +346,9 @@ class QueueRunner(QObject):
             return None
 
     def _snapshot(self, *, text_only: bool = False) -> tuple[GenerationParams | None, tuple]:
-        """The current parameters (depth settings applied) and where the run starts: (node, path)."""
+        """The current parameters (depth settings and mask applied) and where the run starts: (node, path)."""
         session = self._session
-        params = self._validated(session.depth.apply(session.params))
+        params = self._validated(session.mask.apply(session.depth.apply(session.params)))
         if params is None:
             return None, (None, None)
         if text_only or session.init_image is None:

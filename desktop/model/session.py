@@ -12,10 +12,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from desktop.core.depth_maps import load_depth_map
 from desktop.core.errors import RestyleError
 from desktop.core.families import spec_for
 from desktop.core.history import Node, timestamp
 from desktop.core.images import fit_size, load_image
+from desktop.core.mask_metadata import mask_changes_from
 from desktop.core.metadata import (
     ParsedParameters,
     parse_parameters_text,
@@ -33,6 +35,7 @@ from desktop.worker import (
 from .depth_state import DepthState
 from .device_state import DeviceState
 from .history_model import HistoryModel
+from .mask_state import MaskState
 from .memory_retry import MemoryRetry
 from .queue_runner import QueueRunner
 from .run_chain import RunChain
@@ -94,6 +97,9 @@ class SessionModel(QObject):
         self.depth = DepthState(settings, worker_host)
         self.depth.error_raised.connect(self.error_raised)
         self.depth.status_changed.connect(self.status_changed)
+        self.mask = MaskState(settings.data_dir)  # the painted mask and outpainting (mask_state.py)
+        self.mask.error_raised.connect(self.error_raised)
+        self.mask.status_changed.connect(self.status_changed)
         self.devices = DeviceState(settings, worker_host)
         self.devices.error_raised.connect(self.error_raised)
         self.devices.runtime_changed.connect(self._on_devices_runtime_changed)
@@ -209,6 +215,8 @@ class SessionModel(QObject):
         self._init_node = node_id
         self.init_image_changed.emit(self._init)
         self.depth.init_image_changed(self._init)
+        node_mask = self.history.workspace.mask_path(node_id) if node_id in self.history.tree else None
+        self.mask.picture_changed(image.size, node_mask=node_mask, continuing=node_id is not None)
         self._emit_planned_size()
         width, height = self.planned_size()
         self.status_changed.emit(f"{path.name}: {image.width}×{image.height}, runs at {width}×{height}.")
@@ -223,6 +231,17 @@ class SessionModel(QObject):
     def estimate_depth(self) -> bool:
         """Estimate a depth map of the init image on the worker (refused, with a sentence, without one)."""
         return self.depth.estimate(self._params.device)
+
+    def mask_from_depth(self, threshold: float, *, near: bool = True) -> bool:
+        """Make the mask from the depth panel's map: what is nearer (or farther) than ``threshold`` (0–1)."""
+        depth = None
+        if self.depth.path is not None:
+            try:
+                depth = load_depth_map(self.depth.path)
+            except RestyleError as exc:
+                self.error_raised.emit(exc.kind.value, exc.message)
+                return False
+        return self.mask.from_depth(depth, threshold, near=near)
 
     def continue_from(self, node_id: str) -> bool:
         """Make a history node the next init image; running from an older node starts a branch."""
@@ -276,6 +295,7 @@ class SessionModel(QObject):
         self._init = None
         self.init_image_changed.emit(None)
         self.depth.init_image_changed(None)
+        self.mask.picture_changed(None)
         self._emit_planned_size()
 
     def restore_metadata(self, parsed: ParsedParameters) -> None:
@@ -297,6 +317,7 @@ class SessionModel(QObject):
             if value is not None:
                 changes[field] = value
         changes.update(sampler_fields(parsed.fields))
+        changes.update(mask_changes_from(parsed))  # Mask blur, Inpaint area, Masked area padding, Inpainting fill
         try:
             GenerationParams(model=self._params.model or "x", **changes).validate()
         except RestyleError as exc:
@@ -351,7 +372,7 @@ class SessionModel(QObject):
         self.memory.remember_run(base, use_depth_panel)
         params = self.devices.apply(base.replace(init_image=str(self._init.path) if self._init else None))
         if use_depth_panel:  # a replay keeps the depth settings each step was made with
-            params = self.depth.apply(params)
+            params = self.mask.apply(self.depth.apply(params))
         try:
             params.validate().require_a_start()
         except RestyleError as exc:

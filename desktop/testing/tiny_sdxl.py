@@ -81,16 +81,19 @@ def _scheduler():
                                   timestep_spacing="leading")
 
 
+def tiny_sdxl_components(seed: int = 0, *, vae_seed: int = 0) -> dict:
+    """The modules of a tiny SDXL base pipeline with deterministic random weights."""
+    first, second = _text_encoders(seed)
+    return dict(vae=_vae(vae_seed), text_encoder=first, text_encoder_2=second, tokenizer=offline_clip_tokenizer(),
+                tokenizer_2=offline_clip_tokenizer(), unet=_unet(seed, refiner=False), scheduler=_scheduler())
+
+
 def build_tiny_sdxl(folder: str | Path, seed: int = 0, *, vae_seed: int = 0) -> Path:
     """Save a tiny SDXL base text-to-image pipeline (two text encoders) at ``folder`` and return the path."""
     from diffusers import StableDiffusionXLPipeline
 
     folder = Path(folder)
-    first, second = _text_encoders(seed)
-    pipe = StableDiffusionXLPipeline(
-        vae=_vae(vae_seed), text_encoder=first, text_encoder_2=second, tokenizer=offline_clip_tokenizer(),
-        tokenizer_2=offline_clip_tokenizer(), unet=_unet(seed, refiner=False), scheduler=_scheduler(),
-    )
+    pipe = StableDiffusionXLPipeline(**tiny_sdxl_components(seed, vae_seed=vae_seed))
     pipe.save_pretrained(folder, safe_serialization=True)
     _mark(folder, seed, "sdxl-base")
     return folder

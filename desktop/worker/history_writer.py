@@ -1,8 +1,8 @@
 """Writing a finished result into the history, on the worker thread, as the request names it.
 
 The session says where a result belongs (``HistoryTarget``: the workspace, the parent node, a picture from outside
-that becomes a root); the worker writes the pictures, the depth map and the latent cache before anyone hears of
-the result, so a finished image is on disk before it is shown as done. The index itself is updated on the UI
+that becomes a root); the worker writes the pictures, the depth map, the mask and the latent cache before anyone
+hears of the result, so a finished image is on disk before it is shown as done. The index itself is updated on the UI
 thread when the result arrives; a crash in between is repaired on the next open, because every picture carries
 its own node record.
 """
@@ -16,7 +16,7 @@ from desktop.core.history import Node, timestamp
 from desktop.core.metadata import read_parameters
 from desktop.core.output import parameters_text
 from desktop.core.params import GenerationResult
-from desktop.core.workspace import Workspace, write_depth_image, write_node_image
+from desktop.core.workspace import Workspace, write_depth_image, write_mask_image, write_node_image
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ def write_to_history(target: HistoryTarget, result: GenerationResult) -> Generat
     if result.depth_map is not None:
         # Before the node's picture, which names it: a crash in between leaves an unused file, not a dangling name.
         depth_name = write_depth_image(workspace.folder, node_id, result.depth_map)
+    mask_name = write_mask_image(workspace.folder, node_id, result.mask) if result.mask is not None else None
     latent_name = None
     if result.latents is not None:
         latent_name = f"{node_id}.safetensors"
@@ -54,7 +55,7 @@ def write_to_history(target: HistoryTarget, result: GenerationResult) -> Generat
                 created=timestamp(), width=result.image.width, height=result.image.height,
                 params=result.params.to_dict(), model=result.model.name, model_hash=result.model.vae_id,
                 seed=result.seed, latent=latent_name, vae_id=result.model.vae_id, chain_mode=result.chain_mode,
-                depth=depth_name, upscale=upscale)
+                depth=depth_name, upscale=upscale, mask=mask_name)
     write_node_image(workspace.folder, node, result.image, parameters_text(result))
     workspace.thumbnail_path(node)  # made here, off the UI thread
     nodes.append(node)
