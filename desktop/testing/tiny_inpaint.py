@@ -31,16 +31,19 @@ def _nine_channel(unet, seed: int):
     return UNet2DConditionModel.from_config(config)
 
 
+def _save(folder: str | Path, pipeline_class, components: dict, seed: int, kind: str) -> Path:
+    folder = Path(folder)
+    components["unet"] = _nine_channel(components["unet"], seed)
+    pipeline_class(**components).save_pretrained(folder, safe_serialization=True)
+    _mark(folder, seed, kind)
+    return folder
+
+
 def build_tiny_sd_inpainting(folder: str | Path, seed: int = 0) -> Path:
     """Save a tiny SD 1.5-layout inpainting pipeline (9-channel UNet) at ``folder`` and return the path."""
     from diffusers import StableDiffusionInpaintPipeline
 
-    folder = Path(folder)
-    components = tiny_sd_components(seed)
-    components["unet"] = _nine_channel(components["unet"], seed)
-    StableDiffusionInpaintPipeline(**components).save_pretrained(folder, safe_serialization=True)
-    _mark(folder, seed, "sd-inpainting")
-    return folder
+    return _save(folder, StableDiffusionInpaintPipeline, tiny_sd_components(seed), seed, "sd-inpainting")
 
 
 def build_tiny_sdxl_inpainting(folder: str | Path, seed: int = 0) -> Path:
@@ -49,9 +52,4 @@ def build_tiny_sdxl_inpainting(folder: str | Path, seed: int = 0) -> Path:
 
     from .tiny_sdxl import tiny_sdxl_components
 
-    folder = Path(folder)
-    components = tiny_sdxl_components(seed)
-    components["unet"] = _nine_channel(components["unet"], seed)
-    StableDiffusionXLInpaintPipeline(**components).save_pretrained(folder, safe_serialization=True)
-    _mark(folder, seed, "sdxl-inpainting")
-    return folder
+    return _save(folder, StableDiffusionXLInpaintPipeline, tiny_sdxl_components(seed), seed, "sdxl-inpainting")

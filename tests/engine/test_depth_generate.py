@@ -9,6 +9,8 @@ from desktop.core.output import save_result
 from desktop.core.params import GenerationParams
 from desktop.engine.runner import Engine
 
+from .load_spy import spy_loads
+
 
 @pytest.fixture(scope="module")
 def engine():
@@ -31,16 +33,8 @@ def _spy_loads(monkeypatch):
         DiffusionPipeline,
     )
 
-    loads = []
-    for cls in (AutoPipelineForImage2Image, AutoPipelineForText2Image, DiffusionPipeline, ControlNetModel):
-        original = cls.from_pretrained.__func__
-
-        def spy(c, *args, _original=original, _name=cls.__name__, **kwargs):
-            loads.append(_name)
-            return _original(c, *args, **kwargs)
-
-        monkeypatch.setattr(cls, "from_pretrained", classmethod(spy))
-    return loads
+    return spy_loads(monkeypatch, AutoPipelineForImage2Image, AutoPipelineForText2Image, DiffusionPipeline,
+                     ControlNetModel)
 
 
 def test_depth_on_off_on_reuses_the_loaded_model_and_the_controlnet_and_says_so_in_the_metadata(

@@ -11,6 +11,8 @@ from desktop.core.output import save_result
 from desktop.core.params import GenerationParams
 from desktop.engine.runner import Engine
 
+from .load_spy import spy_loads
+
 
 @pytest.fixture(scope="module")
 def engine():
@@ -44,16 +46,8 @@ def _spy_loads(monkeypatch):
     """Count every from_pretrained of a whole pipeline, a model or a ControlNet."""
     from diffusers import AutoPipelineForImage2Image, AutoPipelineForInpainting, DiffusionPipeline, ModelMixin
 
-    loads = []
-    for cls in (AutoPipelineForImage2Image, AutoPipelineForInpainting, DiffusionPipeline, ModelMixin):
-        original = cls.from_pretrained.__func__
-
-        def spy(c, *args, _original=original, _name=cls.__name__, **kwargs):
-            loads.append(_name)
-            return _original(c, *args, **kwargs)
-
-        monkeypatch.setattr(cls, "from_pretrained", classmethod(spy))
-    return loads
+    return spy_loads(monkeypatch, AutoPipelineForImage2Image, AutoPipelineForInpainting, DiffusionPipeline,
+                     ModelMixin)
 
 
 def test_a_plain_checkpoint_restyles_only_the_masked_part_and_switching_reloads_nothing(
