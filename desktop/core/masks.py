@@ -18,8 +18,6 @@ from .errors import bad_input
 from .files import atomic_write
 from .images import describe_size, load_image
 
-BLUR_RANGE = (0, 64)
-PADDING_RANGE = (0, 256)
 OUTPAINT_MAX = 2048  # per side
 INPAINT_AREAS = ("whole", "masked")
 INPAINT_FILLS = ("original", "fill", "noise")

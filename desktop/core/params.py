@@ -132,15 +132,12 @@ class GenerationParams:
             raise bad_input(f"{self.schedule!r} is not a schedule type; choose one of: {', '.join(SCHEDULES)}.")
 
     def _validate_mask_fields(self) -> None:
-        from .masks import BLUR_RANGE, INPAINT_AREAS, INPAINT_FILLS, PADDING_RANGE, check_outpaint
+        from .masks import INPAINT_AREAS, INPAINT_FILLS, check_outpaint
 
-        if not BLUR_RANGE[0] <= self.mask_blur <= BLUR_RANGE[1]:
-            raise bad_input(f"Mask blur must be from {BLUR_RANGE[0]} to {BLUR_RANGE[1]} pixels (got {self.mask_blur}).")
+        RANGES["mask_blur"].check(self.mask_blur)
+        RANGES["inpaint_padding"].check(self.inpaint_padding)
         if self.inpaint_area not in INPAINT_AREAS:
             raise bad_input(f"Inpaint area must be whole or masked (got {self.inpaint_area!r}).")
-        if not PADDING_RANGE[0] <= self.inpaint_padding <= PADDING_RANGE[1]:
-            raise bad_input(f"Masked area padding must be from {PADDING_RANGE[0]} to {PADDING_RANGE[1]} pixels "
-                            f"(got {self.inpaint_padding}).")
         if self.inpaint_fill not in INPAINT_FILLS:
             raise bad_input(f"Inpainting fill must be one of {', '.join(INPAINT_FILLS)} (got {self.inpaint_fill!r}).")
         if self.outpaint is not None:

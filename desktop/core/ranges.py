@@ -83,4 +83,6 @@ RANGES: dict[str, Range] = {
     "prior_guidance_scale": Range("Prior guidance", 0.0, 50.0, 0.5, 1),
     "prior_steps": Range("Prior steps", 1, 500),
     "noise_level": Range("The noise level", 0, 350),
+    "mask_blur": Range("Mask blur", 0, 64, hint="it is in pixels"),
+    "inpaint_padding": Range("Masked area padding", 0, 256, 8, hint="it is in pixels"),
 }
