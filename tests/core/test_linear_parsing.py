@@ -65,8 +65,10 @@ def test_the_fields_are_exactly_what_automatic1111_reads(line):
 @pytest.mark.parametrize("prompt", ["(" * 60_000, "(cat)" * 12_000, "a+)" * 20_000, "a" + "+" * 60_000 + "b",
                                     "[" * 30_000 + "]" * 30_000])
 def test_a_60_kb_prompt_is_parsed_in_one_pass(prompt):
-    # Before: 6 s for 10 K "(" and over 6 minutes for 60 K; the highlighter parses at every keystroke.
-    assert _seconds(parse_prompt, prompt) < 3.0
+    # Before: 6 s for 10 K "(" and over 6 minutes for 60 K; the highlighter parses at every keystroke. The bound
+    # is loose on purpose (a busy 2-core CI machine takes 5 s where an idle one takes 0.3 s): it tells one pass
+    # from a quadratic one, which takes minutes; the speed itself is measured by benchmarks, not tests.
+    assert _seconds(parse_prompt, prompt) < 30.0
 
 
 def test_deep_brackets_still_multiply_and_unclosed_ones_stay_text():
