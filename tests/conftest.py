@@ -203,3 +203,35 @@ def tiny_sdxl_inpainting(tmp_path_factory) -> Path:
     from desktop.testing.tiny_inpaint import build_tiny_sdxl_inpainting
 
     return build_tiny_sdxl_inpainting(tmp_path_factory.mktemp("models") / "tiny-sdxl-inpainting", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_sd3(tmp_path_factory) -> Path:
+    """A tiny random SD 3 (two CLIP encoders and T5, 16-channel latents, patch 2) in diffusers format, 64 px."""
+    from desktop.testing.tiny_flow import build_tiny_sd3
+
+    return build_tiny_sd3(tmp_path_factory.mktemp("models") / "tiny-sd3", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_flux(tmp_path_factory) -> Path:
+    """A tiny random FLUX.1 dev (distilled guidance, packed 16-channel latents) in diffusers format, 64 px."""
+    from desktop.testing.tiny_flow import build_tiny_flux
+
+    return build_tiny_flux(tmp_path_factory.mktemp("models") / "tiny-flux", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_flux_kontext(tmp_path_factory) -> Path:
+    """A tiny random FLUX.1 Kontext with the tiny FLUX's VAE, so FLUX results chain into it in latent space."""
+    from desktop.testing.tiny_flow import build_tiny_flux
+
+    return build_tiny_flux(tmp_path_factory.mktemp("models") / "tiny-flux-kontext", seed=1, kontext=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_flux_schnell(tmp_path_factory) -> Path:
+    """A tiny random FLUX.1 schnell (no guidance input) in diffusers format."""
+    from desktop.testing.tiny_flow import build_tiny_flux
+
+    return build_tiny_flux(tmp_path_factory.mktemp("models") / "tiny-flux-schnell", seed=2, schnell=True)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from .common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, OneLineParser, fail, fail_with
-from .generate import generate_parser
+from .generate import generate_parser, given_sliders, with_family_defaults
 from .style_flags import STYLE_FLAGS, style_params
 from .mask_args import MASK_DESTS, mask_params
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 # The generate flags that make sense for every file alike.
 SHARED_FLAGS = ("model", "prompt", "negative", "strength", "guidance", "steps", "seed", "width", "height", "device",
-                "data_dir", "allow_pickles", *STYLE_FLAGS, *MASK_DESTS)
+                "data_dir", "allow_pickles", "true_cfg", "no_t5", "quantize", *STYLE_FLAGS, *MASK_DESTS)
 
 
 def batch_parser() -> argparse.ArgumentParser:
@@ -47,8 +47,8 @@ def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
     args = batch_parser().parse_args(argv)
     log_file = setup_logging(data_dir(args.data_dir))
     params = GenerationParams(model=args.model, prompt=args.prompt, negative_prompt=args.negative,
-                              strength=args.strength, guidance_scale=args.guidance, steps=args.steps, seed=args.seed,
-                              width=args.width, height=args.height, device=args.device, **style_params(args),
+                              **given_sliders(args), seed=args.seed, width=args.width, height=args.height,
+                              device=args.device, true_cfg_scale=args.true_cfg, **style_params(args),
                               **mask_params(args))
 
     def status(message: str) -> None:
@@ -59,8 +59,12 @@ def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
 
         if not Path(args.in_dir).expanduser().is_dir():  # before the slow engine import
             return fail(EXIT_BAD_INPUT, f"{args.in_dir} is not a folder: give the folder holding the images.")
-        report = run_batch(Engine(status=status, allow_pickles=args.allow_pickles), args.in_dir, args.out_dir, params, status=status,
-                           on_file_done=on_file_done)
+        from desktop.core.runtime import RuntimeSettings
+
+        engine = Engine(status=status, allow_pickles=args.allow_pickles)
+        engine.configure(RuntimeSettings(t5_encoder=not args.no_t5, quantization=args.quantize))
+        params = with_family_defaults(params, engine.load(args.model, args.device).profile, given_sliders(args))
+        report = run_batch(engine, args.in_dir, args.out_dir, params, status=status, on_file_done=on_file_done)
     except KeyboardInterrupt:
         return fail(EXIT_FAILED, "Interrupted. Finished files are kept; run the same command again to do the rest.")
     except RestyleError as exc:

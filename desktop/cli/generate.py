@@ -27,20 +27,24 @@ log = logging.getLogger(__name__)
 
 
 def generate_parser() -> argparse.ArgumentParser:
-    from desktop.core.runtime import DEVICES, DTYPES, OFFLOADS
+    from desktop.core.runtime import DEVICES, DTYPES, OFFLOADS, QUANTIZATIONS
 
     parser = OneLineParser(prog="restyle generate", description="Generate one image headless and save it as PNG "
                             "with AUTOMATIC1111-compatible metadata.")
     parser.add_argument("--model", required=True,
-                        help="a Hugging Face id, a local diffusers folder or a .safetensors checkpoint")
+                        help="a Hugging Face id, a local diffusers folder (SD 1.x/2.x, SDXL, Kandinsky 2.2, SD 3.5, "
+                        "FLUX.1, FLUX.1 Kontext) or a .safetensors / .gguf checkpoint")
     parser.add_argument("--allow-pickles", action="store_true", help="open .ckpt/.pt/.bin pickle checkpoints "
                         "(read as weights only; refused by default because pickles can carry code)")
     parser.add_argument("--prompt", required=True)
     parser.add_argument("--init", help="the image to restyle (omit for text-to-image)")
     parser.add_argument("--negative", default="", help="negative prompt")
-    parser.add_argument("--strength", type=in_range("strength"), default=0.75)
-    parser.add_argument("--guidance", type=in_range("guidance_scale", "guidance"), default=7.5)
-    parser.add_argument("--steps", type=in_range("steps"), default=30)
+    # Left out: the model family's default (SD 1.x 0.75 / 7.5 / 30, FLUX.1 dev 3.5 distilled / 28, schnell 4 steps…).
+    parser.add_argument("--strength", type=in_range("strength"),
+                        help="how much the image may change (default: the family's, 0.75 for most)")
+    parser.add_argument("--guidance", type=in_range("guidance_scale", "guidance"),
+                        help="CFG scale; FLUX.1: the distilled guidance (default: the family's)")
+    parser.add_argument("--steps", type=in_range("steps"), help="denoising steps (default: the family's)")
     parser.add_argument("--seed", type=in_range("seed"), help="empty: random (the seed used is printed)")
     parser.add_argument("--width", type=in_range("width"))
     parser.add_argument("--height", type=in_range("height"))
@@ -70,6 +74,9 @@ def generate_parser() -> argparse.ArgumentParser:
                         help="Kandinsky 2.2: guidance of the prior (default 4.0)")
     family.add_argument("--prior-steps", type=in_range("prior_steps"),
                         help="Kandinsky 2.2: steps of the prior (default 25)")
+    family.add_argument("--true-cfg", type=in_range("true_cfg_scale", "true CFG"), metavar="S",
+                        help="FLUX.1 / Kontext: real classifier-free guidance with the negative prompt, a second "
+                        "pass per step (default 1 = off)")
     add_style_flags(parser)
     add_mask_arguments(parser)
     memory = parser.add_argument_group("devices and memory", "as in the window's File ▸ Settings…")
@@ -80,6 +87,10 @@ def generate_parser() -> argparse.ArgumentParser:
     memory.add_argument("--vae-tiling", action="store_true", help="decode large images tile by tile (and a batch one image at a time)")
     memory.add_argument("--attention-slicing", action="store_true", help="attention in slices (less memory)")
     memory.add_argument("--compile", action="store_true", help="torch.compile the UNet (CUDA; slow first run)")
+    memory.add_argument("--no-t5", action="store_true", help="SD 3.5: leave the T5 text encoder out (about 9.5 GB "
+                        "less; prompts read by CLIP only, 77 tokens, weaker at text and long descriptions)")
+    memory.add_argument("--quantize", choices=QUANTIZATIONS, default="none", help="SD 3.5 / FLUX.1: quantize the "
+                        "transformer and T5 on load (bitsandbytes: CUDA; torchao), where the package is installed")
     return parser
 
 
@@ -100,13 +111,13 @@ def run_generate(argv: list[str]) -> int:
         return fail(EXIT_BAD_INPUT, depth_refusal)
     params = GenerationParams(
         model=args.model, prompt=args.prompt, negative_prompt=args.negative, init_image=args.init,
-        strength=args.strength, guidance_scale=args.guidance, steps=args.steps, seed=args.seed,
+        **given_sliders(args), seed=args.seed,
         width=args.width, height=args.height, device=args.device, control_image=args.control_image,
         controlnet=args.controlnet, control_scale=args.control_scale, control_start=args.control_start,
         control_end=args.control_end, aesthetic_score=args.aesthetic_score,
         negative_aesthetic_score=args.negative_aesthetic_score, denoising_start=args.denoising_start,
-        prior_guidance_scale=args.prior_guidance, prior_steps=args.prior_steps, **style_params(args),
-        **mask_params(args),
+        prior_guidance_scale=args.prior_guidance, prior_steps=args.prior_steps, true_cfg_scale=args.true_cfg,
+        **style_params(args), **mask_params(args),
     )
     try:
         params.validate()
@@ -134,7 +145,9 @@ def run_generate(argv: list[str]) -> int:
 
         engine.configure(RuntimeSettings(dtype=args.dtype, offload=args.offload, vae_tiling=args.vae_tiling,
                                          vae_slicing=args.vae_tiling, attention_slicing=args.attention_slicing,
-                                         compile_unet=args.compile, channels_last=args.compile))
+                                         compile_unet=args.compile, channels_last=args.compile,
+                                         t5_encoder=not args.no_t5, quantization=args.quantize))
+        params = with_family_defaults(params, engine.load(args.model, args.device).profile, given_sliders(args))
         if args.estimate_depth:
             params = params.replace(control_image=str(_estimate_depth(init, args, folder, status)))
         result = engine.generate(params)
@@ -148,6 +161,21 @@ def run_generate(argv: list[str]) -> int:
         return fail(EXIT_FAILED, f"Generation failed unexpectedly; the details are in {log_file}")
     print(f"{path} (seed {result.seed}, {result.image.width}×{result.image.height}, {result.elapsed:.1f} s)")
     return EXIT_OK
+
+
+def given_sliders(args: argparse.Namespace) -> dict:
+    """The strength, guidance and steps the user gave (the others take the model family's defaults)."""
+    names = {"strength": "strength", "guidance_scale": "guidance", "steps": "steps"}
+    return {field: getattr(args, flag) for field, flag in names.items() if getattr(args, flag, None) is not None}
+
+
+def with_family_defaults(params, profile: str, given: dict):
+    """``params`` with the family's strength, guidance and steps where the user gave none."""
+    from desktop.core.families import spec_for
+
+    spec = spec_for(profile)
+    defaults = {"strength": spec.strength, "guidance_scale": spec.guidance_scale, "steps": spec.steps}
+    return params.replace(**{**defaults, **given})
 
 
 def _check_depth_args(args: argparse.Namespace) -> str | None:

@@ -18,7 +18,7 @@ from typing import Any
 # The optional controls a family may accept (the panels show exactly these).
 # The GenerationParams fields only some families take; None = the loaded family's default.
 FAMILY_FIELDS = ("aesthetic_score", "negative_aesthetic_score", "denoising_start", "prior_guidance_scale",
-                 "prior_steps")
+                 "prior_steps", "true_cfg_scale")
 
 AESTHETIC = "aesthetic_score"  # aesthetic_score and negative_aesthetic_score
 DENOISING_START = "denoising_start"
@@ -26,6 +26,16 @@ PRIOR = "prior"  # prior_guidance_scale and prior_steps
 TEXT2IMG = "text2img"  # can start from nothing (no init image)
 DEPTH = "depth"  # a depth ControlNet exists for it
 INPAINT = "inpaint"  # diffusers has an inpainting pipeline for it (masked restyle, outpainting)
+TRUE_CFG = "true_cfg"  # FLUX: real classifier-free guidance (and so a negative prompt) on top of distilled guidance
+
+
+# T5 reads the prompt as plain words: no (word:1.2) weights, no 75-token chunks, its own token limit.
+_T5_NOTE = "T5 reads up to {limit} tokens of plain words; (word:1.2) weights are not applied."
+
+# The families that denoise with a transformer over 16-channel latents (flow matching): SD 3 and FLUX.
+FLOW_FAMILIES = ("sd3", "flux")
+# Maximum T5 tokens per profile (diffusers' max_sequence_length; FLUX schnell and SD 3 were trained with 256).
+T5_TOKENS = {"sd3": 256, "sd3-turbo": 256, "flux": 512, "flux-schnell": 256, "flux-kontext": 512}
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,11 @@ class FamilySpec:
     extra_defaults: dict[str, Any] = field(default_factory=dict)
     coarse_preview: bool = False  # True: the live preview is a per-channel stretch, not calibrated colours
     size_multiple: int = 8  # sides are rounded to this (Kandinsky's UNet needs latents in multiples of 8)
+    uses_strength: bool = True  # False: the init picture is a condition (FLUX Kontext), every step runs
+    uses_guidance: bool = True  # False: guidance-free distillations (FLUX schnell, SD 3.5 Large Turbo)
+    guidance_label: str = "Guidance"  # FLUX dev's guidance is a distilled input, not classifier-free guidance
+    negative_prompt: str = "always"  # "always", "true_cfg" (only with true CFG above 1) or "never"
+    text_encoder_note: str = ""  # what the prompt goes through (T5 has no A1111 weights; its token limit)
 
     def accepts(self, control: str) -> bool:
         """True when the family's pipelines take this control."""
@@ -68,6 +83,27 @@ FAMILIES: dict[str, FamilySpec] = {
         # prior steps; its DDPM decoder wants more steps than SD's schedulers.
         FamilySpec("kandinsky22", "Kandinsky 2.2", 768, 4.0, 0.3, 50, frozenset({TEXT2IMG, PRIOR}),
                    {"prior_guidance_scale": 4.0, "prior_steps": 25}, coarse_preview=True, size_multiple=64),
+        # SD 3 / 3.5: the model cards recommend guidance 3.5–4.5 with 28–40 steps; flow matching, 16-px sides
+        # (VAE factor 8 × patch 2). Large Turbo is distilled to 4 steps without guidance.
+        FamilySpec("sd3", "Stable Diffusion 3.5", 1024, 4.5, 0.75, 28, frozenset({TEXT2IMG}), size_multiple=16,
+                   text_encoder_note=_T5_NOTE.format(limit=256)),
+        FamilySpec("sd3-turbo", "Stable Diffusion 3.5 Turbo", 1024, 0.0, 0.75, 4, frozenset({TEXT2IMG}),
+                   size_multiple=16, uses_guidance=False, text_encoder_note=_T5_NOTE.format(limit=256)),
+        # FLUX.1 dev is guidance-distilled: "guidance" is an input of the transformer (3.5 as the model card),
+        # one pass per step; true CFG (a second pass with the negative prompt) is optional. Sides in 16s (2×2
+        # packing of the 8× latents).
+        FamilySpec("flux", "FLUX.1", 1024, 3.5, 0.75, 28, frozenset({TEXT2IMG, TRUE_CFG}),
+                   {"true_cfg_scale": 1.0}, size_multiple=16, guidance_label="Distilled guidance",
+                   negative_prompt="true_cfg", text_encoder_note=_T5_NOTE.format(limit=512)),
+        # schnell: timestep-distilled to 4 steps, no guidance input at all, T5 reads 256 tokens.
+        FamilySpec("flux-schnell", "FLUX.1 schnell", 1024, 0.0, 0.75, 4, frozenset({TEXT2IMG}), size_multiple=16,
+                   uses_guidance=False, negative_prompt="never", text_encoder_note=_T5_NOTE.format(limit=256)),
+        # Kontext edits by instruction: the picture is a condition, not a start point, so there is no strength;
+        # the model card uses guidance 2.5 and 28 steps.
+        FamilySpec("flux-kontext", "FLUX.1 Kontext", 1024, 2.5, 1.0, 28, frozenset({TEXT2IMG, TRUE_CFG}),
+                   {"true_cfg_scale": 1.0}, size_multiple=16, uses_strength=False,
+                   guidance_label="Distilled guidance", negative_prompt="true_cfg",
+                   text_encoder_note=_T5_NOTE.format(limit=512)),
         FamilySpec("other", "other", 512, 7.5, 0.75, 30, frozenset({TEXT2IMG})),
     )
 }
@@ -91,6 +127,15 @@ def profile_of(pipe) -> str:
         return "sdxl"
     if "Kandinsky" in name and "V22" in name:
         return "kandinsky22"
+    if "StableDiffusion3" in name:
+        # Large Turbo has Large's architecture and config; only its name tells it apart.
+        return "sd3-turbo" if "turbo" in str(getattr(pipe, "name_or_path", "")).lower() else "sd3"
+    if name.startswith("Flux"):
+        if "Kontext" in name:
+            return "flux-kontext"
+        transformer = getattr(pipe, "transformer", None)
+        guidance = getattr(getattr(transformer, "config", None), "guidance_embeds", True)
+        return "flux" if guidance else "flux-schnell"  # schnell has no guidance input
     if "StableDiffusion" in name or "LatentConsistency" in name:
         return "sd"
     return "other"
@@ -132,6 +177,9 @@ def refuse_unsupported(params, profile: str, *, img2img: bool) -> None:
             f"Masked restyle and outpainting are not available for the {spec.label}: clear the mask and outpainting "
             "to restyle the whole picture, or use an SD 1.x, 2.x or SDXL model (or their inpainting checkpoints)."
         )
+    if profile == "flux-kontext" and params.uses_depth:
+        raise bad_input("FLUX.1 Kontext edits by instruction and takes no depth map: switch depth off and say what "
+                        "to keep in the prompt (\"keep the pose and the faces\").")
     if params.uses_depth and not spec.accepts(DEPTH) and profile != "other":
         raise bad_input(
             f"Depth control is not available for the {spec.label}: switch depth off, or use an SD 1.x, 2.x or "
@@ -155,4 +203,13 @@ def family_call_kwargs(params, profile: str, *, img2img: bool) -> dict[str, Any]
             kwargs.update(height=params.width, width=params.height)
         else:
             kwargs.update(height=params.height, width=params.width)
+    elif profile in T5_TOKENS:
+        # SD 3 and FLUX size their output from height/width (1024 px when left out), image-to-image too.
+        kwargs.update(height=params.height, width=params.width, max_sequence_length=T5_TOKENS[profile])
+        if spec_for(profile).accepts(TRUE_CFG):
+            kwargs["true_cfg_scale"] = params.true_cfg_scale
+        if profile == "flux-kontext":
+            # The run's own size, not Kontext's preferred resolutions: max_area caps the area at width × height
+            # and the picture is not first resized to a preferred size.
+            kwargs.update(max_area=params.width * params.height, _auto_resize=False)
     return kwargs

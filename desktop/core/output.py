@@ -8,6 +8,7 @@ from pathlib import Path
 from desktop import APP_NAME, __version__
 
 from .controlnet import controlnet_display_name
+from .families import spec_for
 from .mask_metadata import mask_fields
 from .metadata import build_parameters_text, save_png_with_parameters
 from .params import GenerationParams, GenerationResult
@@ -27,11 +28,12 @@ def parameters_text(result: GenerationResult) -> str:
         ("Sampler", result.sampler),
         # A1111 ≥ 1.6 writes the schedule apart from the sampler; "Automatic" is left out, as the model's own.
         ("Schedule type", schedule_label(p.schedule) if p.schedule != AUTOMATIC else None),
-        ("CFG scale", p.guidance_scale),
+        *guidance_fields(result),
         ("Seed", result.seed),
         ("Size", f"{result.image.width}x{result.image.height}"),
         ("Model", result.model.display_name),
-        ("Denoising strength", p.strength if p.is_img2img and result.upscale is None else None),
+        ("Denoising strength", p.strength if p.is_img2img and result.upscale is None and _uses_strength(result)
+         else None),
         ("ControlNet 0", controlnet_field(p) if p.uses_depth else None),
         *mask_fields(p),
         # The family's own settings, present only when the family used them (None is left out).
@@ -45,6 +47,20 @@ def parameters_text(result: GenerationResult) -> str:
         ("Restyle model", result.model.name),
     ]
     return build_parameters_text(p.prompt, p.negative_prompt, fields)
+
+
+def guidance_fields(result: GenerationResult) -> list[tuple[str, object]]:
+    """``CFG scale``, and for FLUX the distilled guidance as Forge writes it (``Distilled CFG Scale``), with
+    ``CFG scale`` then the true CFG (1 = off)."""
+    p = result.params
+    spec = spec_for(result.model.profile or result.model.family)
+    if spec.guidance_label == "Distilled guidance":
+        return [("CFG scale", p.true_cfg_scale or 1.0), ("Distilled CFG Scale", p.guidance_scale)]
+    return [("CFG scale", p.guidance_scale if spec.uses_guidance else 1.0)]
+
+
+def _uses_strength(result: GenerationResult) -> bool:
+    return spec_for(result.model.profile or result.model.family).uses_strength
 
 
 def upscale_fields(result: GenerationResult) -> list[tuple[str, object]]:

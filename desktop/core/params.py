@@ -47,6 +47,8 @@ class GenerationParams:
     # fills in the names really used, so a result records them.
     sampler: str = ""
     schedule: str = "automatic"
+    # FLUX: real classifier-free guidance with the negative prompt (a second pass per step); 1 = off.
+    true_cfg_scale: float | None = None
     # Masked restyle and outpainting (see masks.py, masked_run.py): used when mask_image or outpaint is set.
     mask_image: str | None = None  # a grey picture file: white = restyle, black = keep
     mask_blur: int = 4  # the feathered edge, in pixels (AUTOMATIC1111's default)
@@ -145,7 +147,7 @@ class GenerationParams:
 
     def _validate_family_fields(self) -> None:
         for name in ("aesthetic_score", "negative_aesthetic_score", "denoising_start", "prior_guidance_scale",
-                     "prior_steps"):
+                     "prior_steps", "true_cfg_scale"):
             if getattr(self, name) is not None:
                 RANGES[name].check(getattr(self, name))
 

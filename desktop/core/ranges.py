@@ -82,6 +82,7 @@ RANGES: dict[str, Range] = {
                              hint="leave it empty to use the strength instead"),
     "prior_guidance_scale": Range("Prior guidance", 0.0, 50.0, 0.5, 1),
     "prior_steps": Range("Prior steps", 1, 500),
+    "true_cfg_scale": Range("True CFG", 1.0, 50.0, 0.5, 1, hint="1 turns it off"),
     "noise_level": Range("The noise level", 0, 350),
     "mask_blur": Range("Mask blur", 0, 64, hint="it is in pixels"),
     "inpaint_padding": Range("Masked area padding", 0, 256, 8, hint="it is in pixels"),

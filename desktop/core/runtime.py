@@ -20,6 +20,7 @@ DTYPES = ("auto", "fp16", "bf16", "fp32")
 OFFLOADS = ("none", "model", "sequential")
 
 
+QUANTIZATIONS = ("none", "bnb-8bit", "bnb-4bit", "torchao-int8")
 ATTENTIONS = ("sdpa", "xformers")
 
 
@@ -47,6 +48,12 @@ class RuntimeSettings:
     attention: str = "sdpa"  # "sdpa" (PyTorch's, the default) or "xformers" when installed
     compile_unet: bool = False  # torch.compile the UNet: faster steps, slow first run
     channels_last: bool = False  # NHWC memory format for the UNet (helps with compile on CUDA)
+    # SD 3: load the T5 text encoder (4.7 B parameters, about 9.5 GB in 16 bits). Without it prompts are read
+    # by the two CLIP encoders only (77 tokens, weaker at text in the picture and long descriptions).
+    t5_encoder: bool = True
+    # Quantize the transformer (and T5) of SD 3 / FLUX on load: "none", "bnb-8bit", "bnb-4bit" (bitsandbytes),
+    # "torchao-int8" (torchao); each only where its package is installed.
+    quantization: str = "none"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of every field."""
@@ -65,14 +72,15 @@ class RuntimeSettings:
     def validate(self) -> RuntimeSettings:
         """Raise a bad-input RestyleError naming the first value that is not one of the choices."""
         for label, value, choices in (("Device", self.device, DEVICES), ("Precision", self.dtype, DTYPES),
-                                      ("Offload", self.offload, OFFLOADS), ("Attention", self.attention, ATTENTIONS)):
+                                      ("Offload", self.offload, OFFLOADS), ("Attention", self.attention, ATTENTIONS),
+                                      ("Quantization", self.quantization, QUANTIZATIONS)):
             if value not in choices:
                 raise bad_input(f"{label} must be one of {', '.join(choices)} (got {value!r}).")
         return self
 
     def reload_key(self) -> tuple:
         """What a change of needs the model loaded again; everything else is switched on the loaded one."""
-        return (self.dtype, self.offload)
+        return (self.dtype, self.offload, self.t5_encoder, self.quantization)
 
 
 def xformers_installed() -> bool:

@@ -151,6 +151,8 @@ def _alias(text: str) -> SamplerSpec | None:
 def sampler_for_scheduler(class_name: str, config: dict | None = None) -> tuple[str, str]:
     """(A1111 name, schedule key) of a diffusers scheduler as configured, for a model's own scheduler."""
     config = config or {}
+    if class_name == "FlowMatchEulerDiscreteScheduler":
+        return "Euler", AUTOMATIC  # SD 3 and FLUX's own sampler, as Forge and ComfyUI name it
     candidates = [spec for spec in SAMPLERS.values() if spec.scheduler == class_name]
     name = class_name
     for spec in candidates:

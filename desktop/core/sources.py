@@ -18,6 +18,8 @@ HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*(/[\w.\-]+)?$")
 
 
 PICKLE_SUFFIXES = (".ckpt", ".pt", ".pth", ".bin")
+# One-file checkpoints read as weights: safetensors, and GGUF-quantized transformers (SD 3.5, FLUX).
+WEIGHT_SUFFIXES = (".safetensors", ".gguf")
 
 
 EXAMPLE_ID = "stable-diffusion-v1-5/stable-diffusion-v1-5"
@@ -30,7 +32,7 @@ class ModelSource:
     name: str  # as the user wrote it
     location: str  # folder path, file path or Hub id
     is_local: bool
-    single_file: bool = False  # a one-file checkpoint (.safetensors, or an allowed pickle)
+    single_file: bool = False  # a one-file checkpoint (.safetensors, .gguf, or an allowed pickle)
 
     @property
     def display_name(self) -> str:
@@ -62,7 +64,7 @@ def _looks_like_path(name: str) -> bool:
         Path(name).expanduser().exists()
         or name.startswith((".", "~", "/", "\\"))
         or bool(re.match(r"^[A-Za-z]:[\\/]", name))
-        or Path(name).suffix.lower() in (".safetensors", *PICKLE_SUFFIXES)
+        or Path(name).suffix.lower() in (*WEIGHT_SUFFIXES, *PICKLE_SUFFIXES)
         or name.count("/") > 1
         or "\\" in name
     )
@@ -78,10 +80,10 @@ def resolve_model(name: str, *, allow_pickles: bool = False) -> ModelSource:
         path = Path(name).expanduser()
         check_pickle(path, allow_pickles)
         if not path.exists():
-            what = "checkpoint" if path.suffix.lower() in (".safetensors", *PICKLE_SUFFIXES) else "model folder"
+            what = "checkpoint" if path.suffix.lower() in (*WEIGHT_SUFFIXES, *PICKLE_SUFFIXES) else "model folder"
             raise model_missing(f"The {what} {path} does not exist. Choose an existing diffusers folder or file.")
         if path.is_file():
-            if path.suffix.lower() in (".safetensors", *PICKLE_SUFFIXES):
+            if path.suffix.lower() in (*WEIGHT_SUFFIXES, *PICKLE_SUFFIXES):
                 return ModelSource(name, str(path.resolve()), True, single_file=True)
             raise model_missing(
                 f"{path.name} is a file, not a model. Choose a diffusers model folder or a .safetensors checkpoint."
@@ -103,6 +105,10 @@ def family_of(pipeline_class: str) -> str:
         return "sdxl"
     if "Kandinsky" in pipeline_class:
         return "kandinsky22"
+    if "StableDiffusion3" in pipeline_class:
+        return "sd3"
+    if pipeline_class.startswith("Flux"):
+        return "flux"
     if "StableDiffusion" in pipeline_class or "LatentConsistency" in pipeline_class:
         return "sd"
     return "other"

@@ -14,7 +14,8 @@ from pathlib import Path
 from desktop.core.files import atomic_write
 
 # Families whose img2img pipelines accept scaled latents as ``image``; Kandinsky always re-encodes with MoVQ.
-LATENT_FAMILIES = ("sd", "sdxl")
+# SD 3 and FLUX (Kontext too) take their 16-channel latents back, FLUX's unpacked (see flow.py).
+LATENT_FAMILIES = ("sd", "sdxl", "sd3", "flux")
 
 
 def vae_fingerprint(vae) -> str:
@@ -79,7 +80,9 @@ def _decode(pipe, latents, fp32: bool):
     if fp32 and original != torch.float32:
         vae.to(dtype=torch.float32)
     try:
-        weights_dtype = next(iter(vae.post_quant_conv.parameters())).dtype
+        # SD 3 and FLUX VAEs have no post_quant_conv; the decoder's first conv has the same dtype.
+        first = vae.post_quant_conv if vae.post_quant_conv is not None else vae.decoder.conv_in
+        weights_dtype = next(iter(first.parameters())).dtype
         # The execution device, not vae.device: under offload the VAE waits on the CPU until it runs.
         device = getattr(pipe, "_execution_device", vae.device)
         x = latents.to(device=device, dtype=weights_dtype)
@@ -89,7 +92,8 @@ def _decode(pipe, latents, fp32: bool):
             std = torch.tensor(std).view(1, -1, 1, 1).to(x.device, x.dtype)
             x = x * std / vae.config.scaling_factor + mean
         else:
-            x = x / vae.config.scaling_factor
+            # SD 3 and FLUX latents are also shifted: scaled = (z - shift) × scale, as their pipelines decode them.
+            x = x / vae.config.scaling_factor + (getattr(vae.config, "shift_factor", None) or 0.0)
         with torch.inference_mode():
             return vae.decode(x, return_dict=False)[0].float()
     finally:

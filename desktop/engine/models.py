@@ -18,18 +18,19 @@ from pathlib import Path
 
 from desktop.core.errors import RestyleError, model_missing
 from desktop.core.sources import ModelSource
+from desktop.engine.flow_files import flow_load_kwargs
 from desktop.engine.hub import first_line, load_from_hub, model_index, weights_variant
 
 log = logging.getLogger(__name__)
 
 
 def load_img2img_pipeline(source: ModelSource, device: str, dtype, status: Callable[[str], None] = lambda s: None,
-                          *, allow_pickles: bool = False):
+                          *, allow_pickles: bool = False, runtime=None):
     """Load the image-to-image pipeline for ``source`` on ``device``; raises RestyleError on failure."""
     if source.single_file:
         from .single_file import load_single_file
 
-        pipe = load_single_file(Path(source.location), dtype, status, allow_pickles=allow_pickles)
+        pipe = load_single_file(Path(source.location), dtype, status, allow_pickles=allow_pickles, runtime=runtime)
         pipe.set_progress_bar_config(disable=True)
         return pipe.to(device)
     from diffusers import AutoPipelineForImage2Image
@@ -40,6 +41,7 @@ def load_img2img_pipeline(source: ModelSource, device: str, dtype, status: Calla
         # Artists restyle their own pictures locally; the checker blacks out false positives and costs
         # memory. Like the other desktop tools, Restyle runs without it.
         kwargs.update(safety_checker=None, requires_safety_checker=False)
+    kwargs.update(flow_load_kwargs(index, runtime, dtype))  # SD 3 without T5; quantized SD 3 / FLUX weights
     try:
         if source.is_local:
             status(f"Loading {source.display_name}…")
@@ -59,10 +61,13 @@ def load_img2img_pipeline(source: ModelSource, device: str, dtype, status: Calla
 
 def natural_size(pipe, family: str) -> int:
     """The side the model was trained at: UNet sample size × VAE scale factor, with family defaults."""
-    unet = getattr(pipe, "unet", None)
+    unet = getattr(pipe, "unet", None) or getattr(pipe, "transformer", None)  # SD 3's transformer has one too
     scale = getattr(pipe, "vae_scale_factor", 8)
     sample = getattr(getattr(unet, "config", None), "sample_size", None)
     if isinstance(sample, int) and sample > 0:
         return int(sample * scale)
-    return {"sdxl": 1024, "kandinsky22": 768}.get(family, 512)
+    vae_sample = getattr(getattr(getattr(pipe, "vae", None), "config", None), "sample_size", None)
+    if family == "flux" and isinstance(vae_sample, int) and vae_sample > 0:
+        return vae_sample  # FLUX's transformer has no sample size; its VAE's (1024 px) is the trained one
+    return {"sdxl": 1024, "kandinsky22": 768, "sd3": 1024, "flux": 1024}.get(family, 512)
 

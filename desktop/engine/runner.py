@@ -42,6 +42,8 @@ from .controlnet import (
     load_controlnet,
 )
 from .device import pick_device
+from .flow import adjust_prompts, denoiser, unpacked
+from .flow_files import check_quantization
 from .inpaint import has_inpainting_unet, inpainting_pipeline, refuse_text_to_image
 from .latents import LATENT_FAMILIES, decode_latents, load_latents, vae_fingerprint
 from .models import load_img2img_pipeline, natural_size
@@ -122,8 +124,9 @@ class Engine:
         dtype = torch_dtype(runtime.dtype)
         started = time.perf_counter()
         try:
+            check_quantization(runtime.quantization, device)
             pipe = load_img2img_pipeline(source, load_device(runtime, device), dtype, self._status,
-                                         allow_pickles=self.allow_pickles)
+                                         allow_pickles=self.allow_pickles, runtime=runtime)
             inpainting_unet = has_inpainting_unet(pipe)
             if inpainting_unet:
                 # AutoPipelineForImage2Image maps an inpainting checkpoint to the img2img class, which cannot feed
@@ -173,7 +176,7 @@ class Engine:
             return loaded.control[1], loaded.control[2]
         loaded.control = None  # drop the old ControlNet before loading the next, so both never share memory
         base = loaded.img2img
-        controlnet = load_controlnet(name, base.unet.dtype, loaded.info.device, self._status)
+        controlnet = load_controlnet(name, denoiser(base).dtype, loaded.info.device, self._status)
         img2img, txt2img = controlnet_pipelines(base, controlnet)  # refuses a ControlNet of another family
         for pipe in (img2img, txt2img):
             place(pipe, loaded.applied, loaded.info.device)
@@ -272,6 +275,7 @@ class Engine:
             height=params.height,
             width=params.width,
         )
+        uses_strength = spec_for(info.profile).uses_strength
         if plan is not None:
             pipe = self._inpaint(params.controlnet if control_pipes else "")
             num_steps = effective_steps(params.steps, params.strength)
@@ -279,13 +283,15 @@ class Engine:
             call.update(image=plan.image, mask_image=plan.mask, strength=params.strength)
         elif init is not None:
             pipe = control_pipes[0] if control_pipes else self._loaded.img2img
-            num_steps = effective_steps(params.steps, params.strength)
+            num_steps = effective_steps(params.steps, params.strength) if uses_strength else params.steps
             if latent_init is not None:
                 # The execution device, not unet.device: under offload the UNet sits on the CPU (or meta).
-                image_arg = latent_init.to(device=pipe._execution_device, dtype=pipe.unet.dtype)
+                image_arg = latent_init.to(device=pipe._execution_device, dtype=denoiser(pipe).dtype)
             else:
                 image_arg = resize_for_model(init, (params.width, params.height))
-            call.update(image=image_arg, strength=params.strength)
+            call.update(image=image_arg)
+            if uses_strength:  # FLUX Kontext takes the picture as a condition: every step runs, no strength
+                call["strength"] = params.strength
             # The img2img pipelines size the output from the image; passing height/width is not accepted by all.
             call.pop("height"), call.pop("width")
         else:
@@ -298,6 +304,7 @@ class Engine:
         prompt_kwargs, prompt_notes = prompt_call_kwargs(pipe, info.family, params.prompt, params.negative_prompt)
         call.update(prompt_kwargs)
         notes.extend(prompt_notes)
+        adjust_prompts(call, pipe, params, info.profile, notes)
         if control is not None:
             # ControlNet img2img does take height/width, and needs them when the two images differ (#5953).
             call.update(controlnet_call_kwargs(control, params.control_scale, params.control_start,
@@ -308,7 +315,8 @@ class Engine:
         keep_latents = info.family in LATENT_FAMILIES
         if keep_latents:
             call["output_type"] = "latent"  # decoded below, so the latents can be cached for chaining
-        expected_total = min(int(num_steps * params.strength), num_steps) if init is not None else num_steps
+        expected_total = (min(int(num_steps * params.strength), num_steps) if init is not None and uses_strength
+                          else num_steps)
 
         started = time.perf_counter()
         steps_done = 0
@@ -323,7 +331,8 @@ class Engine:
             elapsed = time.perf_counter() - started
             eta = elapsed / steps_done * (total - steps_done) if steps_done else None
             if on_step is not None:
-                preview = previews.take(tensors["latents"])  # on CUDA: a step or two late, never a sync
+                # FLUX's packed latents unpacked first (views on the device); on CUDA a step or two late, no sync.
+                preview = previews.take(unpacked(pipeline, tensors["latents"], params.width, params.height))
                 on_step(StepInfo(steps_done, total, preview, elapsed, eta))
             return tensors
 
@@ -349,9 +358,10 @@ class Engine:
             raise RestyleError(ErrorKind.CANCELLED, "Cancelled; nothing was saved.")
         latents = None
         if keep_latents:
-            latents = output.images[:1].detach().cpu()
+            held = unpacked(pipe, output.images[:1], params.width, params.height)
+            latents = held.detach().cpu()
             try:
-                image = decode_latents(pipe, output.images[:1], notes)  # redone in fp32 if fp16 gives NaN
+                image = decode_latents(pipe, held, notes)  # redone in fp32 if fp16 gives NaN
             except Exception as exc:
                 if not is_out_of_memory(exc):
                     raise

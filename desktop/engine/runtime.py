@@ -113,7 +113,8 @@ def apply_in_place(pipe, settings: RuntimeSettings, previous: RuntimeSettings | 
             pipe.enable_xformers_memory_efficient_attention()
         elif previous is not None and previous.attention == "xformers":
             pipe.disable_xformers_memory_efficient_attention()
-    unet = getattr(pipe, "unet", None)
+    # The denoiser: the UNet, or the transformer of SD 3 and FLUX (compiled the same way).
+    unet = getattr(pipe, "unet", None) or getattr(pipe, "transformer", None)
     if unet is not None and changed("channels_last"):
         unet.to(memory_format=torch.channels_last if settings.channels_last else torch.contiguous_format)
     if unet is not None and changed("compile_unet"):

@@ -35,6 +35,10 @@ def _read_keys(path: Path) -> dict:
     """The checkpoint's keys mapped to empty tensors of the right shape (no weights are read for safetensors)."""
     import torch
 
+    if path.suffix.lower() == ".gguf":
+        from .flow_files import read_gguf_keys
+
+        return read_gguf_keys(path)
     if path.suffix.lower() == ".safetensors":
         from safetensors import safe_open
 
@@ -60,6 +64,11 @@ def identify(path: Path) -> tuple[str, str]:
         raise _unreadable(path, exc) from exc
     if not keys:
         raise bad_input(f"{path.name} holds no weights Restyle can read.")
+    from .flow_files import TRANSFORMER_BASES, transformer_type
+
+    flow = transformer_type(keys, path)  # an SD 3.5 or FLUX transformer (GGUF or safetensors)
+    if flow is not None:
+        return flow, TRANSFORMER_BASES[flow][1]
     model_type = infer_diffusers_model_type(keys)
     repo = DIFFUSERS_DEFAULT_PIPELINE_PATHS.get(model_type, {}).get("pretrained_model_name_or_path", "")
     return model_type, repo
@@ -86,7 +95,7 @@ def config_folder(repo: str) -> Path | None:
 
 
 def load_single_file(path: Path, dtype, status: Callable[[str], None] = lambda s: None, *,
-                     allow_pickles: bool = False):
+                     allow_pickles: bool = False, runtime=None):
     """Load a single-file checkpoint as an image-to-image pipeline (not yet moved to a device)."""
     import diffusers
 
@@ -96,9 +105,13 @@ def load_single_file(path: Path, dtype, status: Callable[[str], None] = lambda s
 
     check_pickle(path, allow_pickles)
     model_type, repo = identify(path)
+    from .flow_files import TRANSFORMER_BASES, load_transformer_file
+
+    if model_type in TRANSFORMER_BASES:
+        return load_transformer_file(path, model_type, dtype, status, runtime)
     if model_type not in PIPELINES:
         raise bad_input(f"{path.name} looks like a {model_type} checkpoint; Restyle loads single-file SD 1.x, SD 2.x "
-                        "and SDXL checkpoints. Use its diffusers version instead.")
+                        "and SDXL checkpoints and SD 3.5 / FLUX.1 transformers (.safetensors or .gguf). Use its diffusers version instead.")
     class_name, family = PIPELINES[model_type]
     config = config_folder(repo)
     if config is None and is_offline():

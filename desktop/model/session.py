@@ -318,6 +318,9 @@ class SessionModel(QObject):
                 changes[field] = value
         changes.update(sampler_fields(parsed.fields))
         changes.update(mask_changes_from(parsed))  # Mask blur, Inpaint area, Masked area padding, Inpainting fill
+        distilled = parsed.get_float("Distilled CFG Scale")
+        if distilled is not None:  # FLUX (as Forge writes it): CFG scale is then the true CFG, 1 = off
+            changes.update(guidance_scale=distilled, true_cfg_scale=max(1.0, changes.get("guidance_scale", 1.0)))
         try:
             GenerationParams(model=self._params.model or "x", **changes).validate()
         except RestyleError as exc:

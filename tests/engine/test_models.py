@@ -53,7 +53,10 @@ def test_nonsense_is_neither_a_folder_nor_an_id():
         ("StableDiffusionImg2ImgPipeline", "sd"),
         ("StableDiffusionXLImg2ImgPipeline", "sdxl"),
         ("KandinskyV22CombinedPipeline", "kandinsky22"),
-        ("FluxPipeline", "other"),
+        ("FluxPipeline", "flux"),
+        ("FluxKontextPipeline", "flux"),
+        ("StableDiffusion3Img2ImgPipeline", "sd3"),
+        ("PixArtAlphaPipeline", "other"),
     ],
 )
 def test_family_of_pipeline_classes(cls, family):
