@@ -1,6 +1,7 @@
 """A history workspace on disk, written so that a crash or a kill at any moment loses no finished result.
 
-    <folder>/index.json                the tree (HistoryTree.to_list), replaced atomically after every change
+    <folder>/index.json                the tree (HistoryTree.to_list) as of journal record ``seq``, replaced atomically
+    <folder>/journal.jsonl             every change since, one fsync'd line each (journal.py), written off the UI thread
     <folder>/images/<id>.png           every picture, each carrying its own node as JSON in a PNG text chunk
     <folder>/latents/<id>.safetensors  cached latents (written by the engine; only counted and evicted here)
     <folder>/depth/<id>-depth.png      the depth map a ControlNet run used, as the ControlNet saw it
@@ -19,6 +20,7 @@ import secrets
 import shutil
 import threading
 import time
+import weakref
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -31,6 +33,7 @@ from desktop.core.metadata import read_parameters
 
 from .files import atomic_write, is_temp_name
 from .history import HistoryTree, Node, new_node_id, timestamp
+from .journal import JOURNAL_NAME, Journal, cut_torn_tail, read_journal
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,8 @@ INDEX_NAME = "index.json"
 # depth/ is apart from images/ because everything in images/ is a history picture (recovery reads each one).
 FOLDERS = ("images", "latents", "thumbs", "depth", "masks")
 _THUMB = 128
+# Workspaces open in this process by folder: opening one again first writes out the other's queued changes.
+_open_workspaces: weakref.WeakValueDictionary[str, Workspace] = weakref.WeakValueDictionary()
 
 
 def _remove_stale_temps(*folders: Path, age_s: float = 600.0) -> None:
@@ -129,23 +134,73 @@ class OpenReport:
     message: str | None
 
 
-def _read_index(path: Path) -> tuple[list[Node], bool]:
-    """The valid nodes of index.json and whether anything in it was damaged."""
+def _read_index(path: Path) -> tuple[list[Node], bool, int]:
+    """The valid nodes of index.json, whether anything in it was damaged, and the last journal record it holds."""
     try:
         data = json.loads(path.read_bytes())
     except FileNotFoundError:
-        return [], False
+        return [], False, 0
     except (OSError, ValueError):
-        return [], True
+        return [], True, 0
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
-        return [], True
+        return [], True, 0
+    seq = data.get("seq", 0)
     nodes, damaged = [], False
     for item in data["nodes"]:
         try:
             nodes.append(Node.from_dict(item))
         except (ValueError, TypeError):
             damaged = True  # the node's own picture will bring it back
-    return nodes, damaged
+    return nodes, damaged, seq if isinstance(seq, int) and not isinstance(seq, bool) else 0
+
+
+def _replay(nodes: list[Node], records: list[dict], after: int) -> tuple[list[Node], list[Node], int]:
+    """Apply the journal records newer than the index; returns the nodes, those deleted, and the last record."""
+    fresh = [r for r in records if r["seq"] > after]
+    if not fresh:
+        return nodes, [], after
+    tree = HistoryTree()
+    tree.add_all(nodes)
+    deleted: list[Node] = []
+    for record in fresh:
+        op = record["op"]
+        try:
+            if op == "add":
+                node = Node.from_dict(record["node"])
+                if node.id not in tree:
+                    tree.add_all([node])  # a parent deleted meanwhile makes it a root rather than lost
+            elif op == "star" and record["id"] in tree:
+                tree.set_starred(record["id"], bool(record["flag"]))
+            elif op == "delete" and record["id"] in tree:
+                deleted += tree.remove_subtree(record["id"])
+            elif op == "latents":
+                for node_id in record["ids"]:
+                    if node_id in tree:
+                        tree.get(node_id).latent = None
+        except (KeyError, TypeError, ValueError):
+            log.warning("skipped a damaged history journal record %s", record.get("seq"))
+    return list(tree), deleted, max(after, *(r["seq"] for r in fresh))
+
+
+def _remove_node_files(folder: Path, nodes: list[Node]) -> None:
+    """Delete deleted nodes' pictures, thumbnails (every size), latents and depth maps."""
+    paths = []
+    for node in nodes:
+        paths.append(folder / "images" / node.image)
+        if node.latent is not None:
+            paths.append(folder / "latents" / node.latent)
+        if node.depth is not None:
+            paths.append(folder / "depth" / node.depth)
+        if node.mask is not None:
+            paths.append(folder / "masks" / node.mask)
+    ids = {node.id for node in nodes}
+    with os.scandir(folder / "thumbs") as entries:  # one pass over the folder, not one per node and size
+        paths += [Path(e.path) for e in entries if e.name[:-4].split("-", 1)[0] in ids]
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("Could not delete %s: %s", path, exc)
 
 
 def _surviving_ancestor(parent: str | None, dropped: dict[str, str | None]) -> str | None:
@@ -160,11 +215,17 @@ def _surviving_ancestor(parent: str | None, dropped: dict[str, str | None]) -> s
 class Workspace:
     """A history tree and the folder that holds its pictures; every change is saved before returning."""
 
-    def __init__(self, folder: Path | str, tree: HistoryTree | None = None):
+    def __init__(self, folder: Path | str, tree: HistoryTree | None = None, seq: int = 0):
         self.folder = Path(folder)
         self.tree = tree if tree is not None else HistoryTree()
-        # Guards the tree and index.json, in case a change arrives from another thread.
+        # Guards the tree and the sequence numbers, in case a change arrives from another thread.
         self._lock = threading.RLock()
+        # Held while an index is written and the journal emptied; always taken before _lock.
+        self._index_lock = threading.Lock()
+        self._seq = seq  # the last journal record made
+        self._journal: Journal | None = None  # started by the first change
+        self.latent_budget: int | None = None  # bytes; checked on the journal thread after each new node
+        self._latent_sizes_seen: dict[str, int] = {}
 
     @classmethod
     def open(cls, folder: Path | str) -> tuple[Workspace, OpenReport]:
@@ -172,6 +233,9 @@ class Workspace:
         folder = Path(folder)
         if folder.exists() and not folder.is_dir():
             raise bad_input(f"{folder} is a file, not a history folder: choose a folder.")
+        already = _open_workspaces.get(str(folder.resolve()))
+        if already is not None:
+            already.flush()
         try:
             for name in FOLDERS:
                 (folder / name).mkdir(parents=True, exist_ok=True)
@@ -182,7 +246,16 @@ class Workspace:
         # Temp files of a killed write are never complete pictures: skip them.
         on_disk = {e.name for e in os.scandir(folder / "images") if e.is_file() and not is_temp_name(e.name)}
         index_path = folder / INDEX_NAME
-        indexed, corrupt = _read_index(index_path)
+        indexed, corrupt, seq = _read_index(index_path)
+        journal_path = folder / JOURNAL_NAME
+        cut_torn_tail(journal_path)
+        from_index = len(indexed)
+        indexed, deleted, seq = _replay(indexed, read_journal(journal_path), seq)
+        # With the index lost, the journal's new nodes count as recovered, like those read from the pictures.
+        from_journal = max(0, len(indexed) - from_index) if corrupt else 0
+        if deleted:  # deleted, but killed before the files went: finish the job
+            _remove_node_files(folder, deleted)
+            on_disk -= {node.image for node in deleted}
         # open() writes an index before any picture exists, so pictures without one mean it was lost.
         corrupt = corrupt or (not index_path.exists() and any(n.endswith(".png") for n in on_disk))
 
@@ -209,8 +282,9 @@ class Workspace:
         tree = HistoryTree()
         tree.add_all(kept)  # index order is creation order
         tree.add_all(sorted(recovered, key=lambda n: (n.created, n.id)))
-        workspace = cls(folder, tree)
-        report = _report(len(recovered), len(dropped), corrupt)
+        workspace = cls(folder, tree, seq)
+        _open_workspaces[str(folder.resolve())] = workspace
+        report = _report(len(recovered) + from_journal, len(dropped), corrupt)
         latents_fixed = workspace._forget_missing_latents()
         if corrupt and index_path.exists():
             # Keep the damaged file beside the rebuilt one: it may still hold stars the pictures do not.
@@ -283,61 +357,93 @@ class Workspace:
         return node
 
     def add_node(self, node: Node) -> None:
-        """Add a node whose picture write_node_image already saved, and save the index."""
+        """Add a node whose picture write_node_image already saved; journalled off this thread."""
         if not (self.folder / "images" / node.image).is_file():
             raise ValueError(f"the picture of node {node.id} has not been written")
         with self._lock:
             self.tree.add(node)
-            self.save_index()
+            self._record({"op": "add", "node": node.to_dict()},
+                         self._keep_latent_budget if node.latent is not None else None)
+
+    def set_starred(self, node_id: str, flag: bool) -> None:
+        """Star or unstar a node; journalled off this thread."""
+        with self._lock:
+            self.tree.set_starred(node_id, flag)
+            self._record({"op": "star", "id": node_id, "flag": bool(flag)})
+
+    def delete_subtree(self, node_id: str) -> list[Node]:
+        """Delete a node and its descendants; their files go once the deletion is on disk. Returns the nodes."""
+        with self._lock:
+            removed = self.tree.remove_subtree(node_id)
+            # Files after the record: a kill in between is finished by the next open, which replays the record.
+            self._record({"op": "delete", "id": node_id}, lambda: _remove_node_files(self.folder, removed))
+        return removed
+
+    def _record(self, record: dict, after=None) -> None:
+        """Journal one change (the lock is held); ``after`` runs on the journal thread once it is on disk."""
+        self._seq += 1
+        record["seq"] = self._seq
+        if self._journal is None:
+            self._journal = Journal(self.folder / JOURNAL_NAME, self._compact)
+        self._journal.append(record, after)
+
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        """Wait until every change so far is on disk; False when that took longer than ``timeout``."""
+        return self._journal is None or self._journal.flush(timeout)
+
+    def close(self) -> None:
+        """Write the changes still queued and stop the journal thread (another workspace is opening)."""
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+    @property
+    def journal_error(self) -> str | None:
+        """The last failure to write a change, in words, or None."""
+        return None if self._journal is None else self._journal.error
 
     def save_index(self) -> None:
-        """Write index.json atomically: until the rename, the previous index stays whole."""
-        with self._lock:
-            data = json.dumps({"version": INDEX_VERSION, "nodes": self.tree.to_list()}, ensure_ascii=False)
+        """Write index.json atomically and empty the journal: until the rename, the previous pair stays whole."""
+        with self._index_lock, self._lock:
+            nodes, seq = list(self.tree), self._seq
             try:
-                atomic_write(self.folder / INDEX_NAME, lambda h: h.write(data.encode("utf-8")))
+                self._write_index(nodes, seq)
             except OSError as exc:
                 reason = exc.strerror or exc
                 raise bad_input(f"Restyle could not save the history in {self.folder}: {reason}.") from None
 
-    def delete_subtree(self, node_id: str) -> list[Node]:
-        """Delete a node, its descendants and their files, and save the index; returns the removed nodes."""
-        with self._lock:
-            removed = self.tree.remove_subtree(node_id)
-            # Files before the index: a crash in between then drops these nodes on the next open instead of
-            # bringing them back as recovered pictures.
-            for node in removed:
-                paths = [self.image_path(node), self.folder / "thumbs" / f"{node.id}.png"]
-                paths += (self.folder / "thumbs").glob(f"{node.id}-*.png")
-                if node.latent is not None:
-                    paths.append(self.folder / "latents" / node.latent)
-                if node.depth is not None:
-                    paths.append(self.folder / "depth" / node.depth)
-                if node.mask is not None:
-                    paths.append(self.folder / "masks" / node.mask)
-                for path in paths:
-                    try:
-                        path.unlink(missing_ok=True)
-                    except OSError as exc:
-                        log.warning("Could not delete %s: %s", path, exc)
-            self.save_index()
-        return removed
+    def _compact(self) -> None:
+        """On the journal thread: fold the journal into a fresh index, without holding up changes meanwhile."""
+        with self._index_lock:
+            with self._lock:
+                nodes, seq = list(self.tree), self._seq
+            # Node by node, so the UI thread gets the interpreter between nodes; a node changed after the
+            # snapshot is written as it is now, and its later record replays to the same result.
+            self._write_index(nodes, seq)
 
-    def set_starred(self, node_id: str, flag: bool) -> None:
-        """Star or unstar a node and save the index."""
-        with self._lock:
-            self.tree.set_starred(node_id, flag)
-            self.save_index()
+    def _write_index(self, nodes: list[Node], seq: int) -> None:
+        parts = [json.dumps(node.to_dict(), ensure_ascii=False) for node in nodes]
+        data = f'{{"version": {INDEX_VERSION}, "seq": {seq}, "nodes": [{", ".join(parts)}]}}'.encode("utf-8")
+        atomic_write(self.folder / INDEX_NAME, lambda h: h.write(data))
+        if self._journal is not None:
+            self._journal.truncate()  # every record in it is at most ``seq``: the index holds them now
+        else:
+            (self.folder / JOURNAL_NAME).unlink(missing_ok=True)
 
     # --- latent cache ------------------------------------------------------------------------------------
     def _latent_sizes(self) -> list[tuple[Node, int]]:
-        sizes = []
+        """Cached latents and their sizes, oldest node first; each file is measured once."""
+        sizes, seen = [], self._latent_sizes_seen
         for node in self.tree:
             if node.latent is not None:
-                try:
-                    sizes.append((node, (self.folder / "latents" / node.latent).stat().st_size))
-                except OSError:
-                    sizes.append((node, 0))
+                size = seen.get(node.latent)
+                if size is None:
+                    try:
+                        size = (self.folder / "latents" / node.latent).stat().st_size
+                    except OSError:
+                        size = 0
+                    seen[node.latent] = size
+                sizes.append((node, size))
         return sizes
 
     def latent_bytes(self) -> int:
@@ -347,18 +453,26 @@ class Workspace:
     def enforce_latent_budget(self, max_bytes: int) -> list[str]:
         """Delete the oldest cached latents until the rest fit in ``max_bytes``; returns the ids evicted."""
         with self._lock:
-            sizes = sorted(self._latent_sizes(), key=lambda pair: pair[0].created)
+            sizes = self._latent_sizes()
             total, evicted = sum(size for _, size in sizes), []
-            for node, size in sizes:
+            for node, size in sorted(sizes, key=lambda pair: pair[0].created) if total > max_bytes else ():
                 if total <= max_bytes:
                     break
                 (self.folder / "latents" / node.latent).unlink(missing_ok=True)
+                self._latent_sizes_seen.pop(node.latent, None)
                 node.latent = None
                 total -= size
                 evicted.append(node.id)
             if evicted:
-                self.save_index()
+                self._record({"op": "latents", "ids": evicted})
         return evicted
+
+    def _keep_latent_budget(self) -> None:
+        """On the journal thread, after a node with latents: evict the oldest when over ``latent_budget``."""
+        if self.latent_budget is not None:
+            evicted = self.enforce_latent_budget(self.latent_budget)
+            if evicted:
+                log.info("latent cache over budget: evicted %d", len(evicted))
 
     # --- one portable file -------------------------------------------------------------------------------
     def export_zip(self, path: Path | str) -> Path:

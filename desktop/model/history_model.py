@@ -20,7 +20,10 @@ log = logging.getLogger(__name__)
 class HistoryModel(QObject):
     """The open workspace, which node is selected, and star/delete/navigate/save/open."""
 
-    history_reset = Signal()  # the tree's structure or labels changed
+    history_reset = Signal()  # another workspace was opened: everything changed
+    nodes_added = Signal(list)  # ids, parents before children
+    node_changed = Signal(str)  # starred or unstarred
+    nodes_removed = Signal(list)  # the Node objects deleted, the branch's own root first
     selection_changed = Signal(object)  # node id or None
     error_raised = Signal(str, str)
     status_changed = Signal(str)
@@ -29,6 +32,7 @@ class HistoryModel(QObject):
         super().__init__()
         self.settings = settings
         self.workspace, self.open_report = Workspace.open(settings.workspace_dir)
+        self.workspace.latent_budget = settings.latent_budget_bytes
         last = settings.selected_node
         self._selected: str | None = last if last in self.workspace.tree else None
 
@@ -52,25 +56,32 @@ class HistoryModel(QObject):
             self.selection_changed.emit(node_id)
 
     def add_nodes(self, nodes: list[Node]) -> None:
-        """Index nodes whose pictures the worker already wrote (saved at once), then trim the latent cache."""
+        """Index nodes whose pictures the worker already wrote; the journal thread saves them and trims the
+        latent cache."""
+        added = []
         for node in nodes:
             if node.id not in self.tree:
                 self.workspace.add_node(node)
-        evicted = self.workspace.enforce_latent_budget(self.settings.latent_budget_bytes)
-        if evicted:
-            log.info("latent cache over budget: evicted %d", len(evicted))
-        self.history_reset.emit()
+                added.append(node.id)
+        if added:
+            self.nodes_added.emit(added)
+
+    def import_picture(self, source: Path, image) -> Node:
+        """Copy a picture from outside into the workspace as a new root."""
+        node = self.workspace.add_import(source, image)
+        self.nodes_added.emit([node.id])
+        return node
 
     def set_starred(self, node_id: str, flag: bool) -> None:
-        """Star or unstar a node (saved at once)."""
+        """Star or unstar a node (journalled at once, off this thread)."""
         self.workspace.set_starred(node_id, flag)
-        self.history_reset.emit()
+        self.node_changed.emit(node_id)
 
     def delete(self, node_id: str) -> list[Node]:
         """Delete a node and everything made from it; the selection moves to its parent."""
         parent = self.tree.get(node_id).parent
         removed = self.workspace.delete_subtree(node_id)
-        self.history_reset.emit()  # first, so views drop the deleted rows before the selection moves
+        self.nodes_removed.emit(removed)  # first, so views drop the deleted rows before the selection moves
         if self._selected in {n.id for n in removed}:
             self._selected = None
             self.select(parent)
@@ -148,7 +159,13 @@ class HistoryModel(QObject):
         self.status_changed.emit(f"Opened {path.name} ({len(workspace.tree)} images).")
         return True
 
+    def close(self) -> None:
+        """Write every change still queued (the app is closing)."""
+        self.workspace.close()
+
     def _switch(self, workspace: Workspace, report: OpenReport) -> None:
+        self.workspace.close()
+        workspace.latent_budget = self.settings.latent_budget_bytes
         self.workspace, self.open_report = workspace, report
         self.settings.workspace_dir = workspace.folder
         self._selected = None

@@ -362,12 +362,11 @@ class SessionModel(QObject):
         if self.run.request is not None and pending is not None and pending.source == str(self._init.path):
             return pending.id  # the run in progress imports it: the queued ones hang under the same root
         try:
-            node = self.history.workspace.add_import(self._init.path, self._init.image)
+            node = self.history.import_picture(self._init.path, self._init.image)
         except (RestyleError, ValueError, OSError):
             log.exception("could not import %s for the queue", self._init.path)
             return None
         self._init_node = node.id
-        self.history.history_reset.emit()
         return node.id
 
     def start_run(self, base: GenerationParams, *, use_depth_panel: bool = True) -> bool:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtCore import QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QDoubleSpinBox,
     QGridLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSpinBox,
     QTreeView,
@@ -17,98 +17,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.captions import node_caption, node_tooltip
+from .history_items import HistoryItemModel
 
-
-class HistoryItemModel(QAbstractItemModel):
-    """A Qt item model over the session's HistoryTree; thumbnails load only when a row is shown."""
-
-    def __init__(self, session, parent=None):
-        super().__init__(parent)
-        self._session = session
-        self._icons: dict[str, QIcon] = {}
-        self._rows: dict[str, int] = {}
-        # Indexes carry the id string as their internal pointer: keep every id object alive for as long as the
-        # model lives, so a stale index never points at a freed string (ids are tiny).
-        self._alive: dict[str, str] = {}
-        self._reindex()
-        session.history.history_reset.connect(self._on_session_history_reset)
-
-    @property
-    def _tree(self):
-        return self._session.history.tree
-
-    def _reindex(self) -> None:
-        self._rows = {}
-        for root_row, root in enumerate(self._tree.roots()):
-            self._rows[root.id] = root_row
-        for node in self._tree:
-            for row, child in enumerate(self._tree.children(node.id)):
-                self._rows[child.id] = row
-
-    def _on_session_history_reset(self) -> None:
-        self.beginResetModel()
-        self._icons = {k: v for k, v in self._icons.items() if k in self._tree}
-        self._reindex()
-        self.endResetModel()
-
-    def _make_index(self, row: int, node_id: str) -> QModelIndex:
-        return self.createIndex(row, 0, self._alive.setdefault(node_id, node_id))
-
-    def node_index(self, node_id: str) -> QModelIndex:
-        """The index of a node, or an invalid index."""
-        if node_id not in self._tree or node_id not in self._rows:
-            return QModelIndex()
-        return self._make_index(self._rows[node_id], node_id)
-
-    def node_at(self, index: QModelIndex):
-        """The node an index points at, or None (also for a node deleted since)."""
-        if not index.isValid() or index.internalPointer() not in self._tree:
-            return None
-        return self._tree.get(index.internalPointer())
-
-    def _siblings(self, parent_id: str | None):
-        return self._tree.children(parent_id) if parent_id else self._tree.roots()
-
-    def index(self, row, column, parent=QModelIndex()):  # noqa: B008 - Qt signature
-        if parent.isValid() and self.node_at(parent) is None:
-            return QModelIndex()
-        siblings = self._siblings(parent.internalPointer() if parent.isValid() else None)
-        if column != 0 or not 0 <= row < len(siblings):
-            return QModelIndex()
-        return self._make_index(row, siblings[row].id)
-
-    def parent(self, index=QModelIndex()):  # noqa: B008 - Qt signature
-        node = self.node_at(index)
-        return self.node_index(node.parent) if node is not None and node.parent else QModelIndex()
-
-    def rowCount(self, parent=QModelIndex()):  # noqa: N802, B008 - Qt override
-        if parent.column() > 0:
-            return 0
-        if parent.isValid() and self.node_at(parent) is None:
-            return 0
-        return len(self._siblings(parent.internalPointer() if parent.isValid() else None))
-
-    def columnCount(self, parent=QModelIndex()):  # noqa: N802, B008 - Qt override
-        return 1
-
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        node = self.node_at(index)
-        if node is None:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return node_caption(node)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return node_tooltip(node)
-        if role == Qt.ItemDataRole.DecorationRole:
-            icon = self._icons.get(node.id)
-            if icon is None:
-                icon = QIcon(QPixmap(str(self._session.history.workspace.thumbnail_path(node))))
-                self._icons[node.id] = icon
-            return icon
-        if role == Qt.ItemDataRole.UserRole:
-            return node.id
-        return None
+EXPAND_ROWS = 200  # rows opened up at start; every expanded row costs the view a little on each change
+EXPAND_FILTERED_ROWS = 2000  # a filter's result is opened further: it is what the user asked to see
+FILTER_DELAY_MS = 30  # a short pause in typing before the history narrows (one narrowing per burst of keys)
 
 
 class HistoryPanel(QWidget):
@@ -131,6 +44,24 @@ class HistoryPanel(QWidget):
         self.view.setUniformRowHeights(True)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.view.setExpandsOnDoubleClick(False)
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setObjectName("historyFilter")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.filter_edit.setPlaceholderText("Find: words, model:, lora:, sampler:, is:starred, after:, size:…")
+        self.filter_edit.setToolTip(
+            "Words of the prompt (all must appear), and any of:\n"
+            "model:sdxl   lora:ink   sampler:euler   is:starred (or ★)\n"
+            "after:2026-11-01   before:2026-11-30   size:1024x768   size:>1000   size:<600\n"
+            "Matches are shown with their ancestors greyed, so each chain stays readable.")
+        self.filter_label = QLabel("")
+        self.filter_label.setObjectName("historyFilterLabel")
+        self.filter_label.setWordWrap(True)
+        self.filter_label.hide()
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(FILTER_DELAY_MS)
+        self._filter_timer.timeout.connect(self.apply_filter)
+        self._expanding = False
         self.continue_button = QPushButton("Continue from here")
         self.continue_button.setObjectName("continueButton")
         self.continue_button.setToolTip("Use the selected image as the next init image (Ctrl+Shift+Enter, or "
@@ -197,11 +128,17 @@ class HistoryPanel(QWidget):
         self.empty_label.setWordWrap(True)
         layout.addWidget(QLabel("History"))
         layout.addWidget(self.empty_label)
+        layout.addWidget(self.filter_edit)
+        layout.addWidget(self.filter_label)
         layout.addWidget(self.view, 1)
         layout.addLayout(buttons)
         layout.addLayout(loop)
 
         self.view.selectionModel().currentChanged.connect(self._on_view_current_changed)
+        self.view.expanded.connect(self._on_view_expanded)
+        self.filter_edit.textChanged.connect(lambda _text: self._filter_timer.start())
+        self.filter_edit.returnPressed.connect(self.apply_filter)
+        self.item_model.filter_changed.connect(self._on_item_model_filter_changed)
         self.view.doubleClicked.connect(lambda _index: session.continue_from_selected())
         self.continue_button.clicked.connect(session.continue_from_selected)
         self.star_button.clicked.connect(self._on_star_button_clicked)
@@ -216,8 +153,10 @@ class HistoryPanel(QWidget):
         session.history.selection_changed.connect(self._on_session_selection_changed)
         self._on_session_selection_changed(session.history.selected_id)
         self.empty_label.setVisible(len(session.history.tree) == 0)
-        self.view.expandAll()
+        self.expand_recent()
         session.history.history_reset.connect(self._on_session_history_reset)
+        session.history.nodes_added.connect(self._on_session_history_changed)
+        session.history.nodes_removed.connect(self._on_session_history_changed)
 
     def selected_ids(self) -> list[str]:
         """Ids of the selected rows in tree order."""
@@ -225,9 +164,59 @@ class HistoryPanel(QWidget):
         order = {node.id: n for n, node in enumerate(self._session.history.tree)}
         return sorted(ids, key=order.get)
 
+    def apply_filter(self) -> None:
+        """Narrow the tree to what the filter box says (now, without waiting for the typing pause)."""
+        self._filter_timer.stop()
+        self.item_model.set_filter(self.filter_edit.text())
+        self.expand_recent(EXPAND_FILTERED_ROWS if self.filter_edit.text().strip() else EXPAND_ROWS)
+        self._on_session_selection_changed(self._session.history.selected_id)
+
+    def expand_recent(self, budget: int = EXPAND_ROWS) -> None:
+        """Open up the newest branches, whole, until about ``budget`` rows show; older ones stay folded."""
+        model, count = self.item_model, 0
+        for row in range(model.rowCount()):
+            count += self._expand_branch(model.index(row, 0), budget - count)
+            if count >= budget:
+                break
+
+    def _expand_branch(self, index: QModelIndex, budget: int) -> int:
+        """Expand a node and its descendants, breadth first, within ``budget`` rows; returns the rows opened."""
+        model, opened, level = self.item_model, 0, [index]
+        self._expanding = True  # expanding here must not start another walk from the expanded signal
+        try:
+            while level and opened < budget:
+                below = []
+                for parent in level:
+                    rows = model.rowCount(parent)
+                    if rows and opened < budget:
+                        self.view.expand(parent)
+                        opened += rows
+                        below += [model.index(r, 0, parent) for r in range(rows)]
+                level = below
+        finally:
+            self._expanding = False
+        return opened
+
+    def _on_view_expanded(self, index: QModelIndex) -> None:
+        if not self._expanding:  # the user opened a folded branch: open the whole branch (within reason)
+            self._expand_branch(index, EXPAND_ROWS)
+
+    def _on_item_model_filter_changed(self, matched: int, shown: int) -> None:
+        problems = self.item_model.filter.problems
+        if matched < 0 and not problems:
+            self.filter_label.hide()
+            return
+        text = "" if matched < 0 else (f"{matched} match{'es' if matched != 1 else ''}"
+                                       + (f" (with {shown - matched} ancestors greyed)" if shown > matched else ""))
+        self.filter_label.setText("; ".join([text, *problems]) if text else "; ".join(problems))
+        self.filter_label.show()
+
+    def _on_session_history_changed(self, _items) -> None:
+        self.empty_label.setVisible(len(self._session.history.tree) == 0)
+
     def _on_session_history_reset(self) -> None:
         self.empty_label.setVisible(len(self._session.history.tree) == 0)
-        self.view.expandAll()
+        self.expand_recent()
         self._on_session_selection_changed(self._session.history.selected_id)
 
     def _on_view_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:

@@ -380,5 +380,6 @@ class MainWindow(QMainWindow):
         self.model.settings.store_window_state(self.saveGeometry(), self.saveState())
         self.model.settings.sync()
         self.model.jobs.detach()  # the run cut short by closing stays queued for the next start
+        self.model.history.close()  # history changes still queued for the journal are written now
         self._host.shutdown()
         super().closeEvent(event)

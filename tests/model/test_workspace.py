@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from desktop.core.errors import ErrorKind, RestyleError
-from desktop.core.history import Node, timestamp
+from desktop.core.history import HistoryTree, Node, timestamp
 from desktop.core.metadata import png_info, read_parameters
 from desktop.core.workspace import NODE_CHUNK, OpenReport, Workspace, write_node_image
 
@@ -98,6 +98,7 @@ def test_deleting_a_branch_removes_its_files_and_keeps_the_rest(ws, chain):
     b.latent = latent.name
     removed = ws.delete_subtree(a.id)
     assert {n.id for n in removed} == {a.id, b.id}
+    assert ws.flush()  # the files go once the deletion is on disk
     for node in (a, b):
         assert not (ws.folder / "images" / node.image).exists()
         assert not (ws.folder / "thumbs" / f"{node.id}.png").exists()
@@ -203,45 +204,87 @@ def test_an_entry_whose_picture_is_gone_is_dropped_and_its_children_move_up(ws, 
 CHILD = """
 import random, sys
 from PIL import Image
+from desktop.core import journal
 from desktop.core.history import Node, timestamp
 from desktop.core.workspace import Workspace, write_node_image
+journal.COMPACT_AFTER = 7  # compact often, so kills land in the middle of compactions too
 ws, _ = Workspace.open(sys.argv[1])
-picture, made, rng = Image.new("RGB", (16, 16), (40, 80, 120)), [], random.Random(0)
+picture, rng = Image.new("RGB", (16, 16), (40, 80, 120)), random.Random(int(sys.argv[2]))
 while True:
-    node_id = ws.new_node_id()
-    parent = made[-1] if made and rng.random() < 0.8 else (rng.choice(made) if made else None)
-    node = Node(node_id, parent, "generation", node_id + ".png", timestamp(), 16, 16, {"seed": len(made)})
-    write_node_image(ws.folder, node, picture, "a test\\nSteps: 1, Seed: 1, Size: 16x16")
-    ws.add_node(node)
-    made.append(node_id)
-    print(node_id, flush=True)
+    ids, roll = [n.id for n in ws.tree], rng.random()
+    if len(ids) < 3 or roll < 0.6:
+        node_id = ws.new_node_id()
+        parent = ids[-1] if ids and rng.random() < 0.8 else (rng.choice(ids) if ids else None)
+        print("do add", node_id, parent or "-", flush=True)
+        node = Node(node_id, parent, "generation", node_id + ".png", timestamp(), 16, 16, {"seed": len(ids)})
+        write_node_image(ws.folder, node, picture, "a test\\nSteps: 1, Seed: 1, Size: 16x16")
+        ws.add_node(node)
+    elif roll < 0.9:
+        node_id = rng.choice(ids)
+        flag = not ws.tree.get(node_id).starred
+        print("do star", node_id, int(flag), flush=True)
+        ws.set_starred(node_id, flag)
+    else:
+        node_id = rng.choice(ids[1:])
+        print("do delete", node_id, flush=True)
+        ws.delete_subtree(node_id)
+    ws.flush()  # from here on the change is on disk
+    print("done", flush=True)
 """
 
 
-@pytest.mark.parametrize("attempt", range(3))
-def test_a_process_killed_mid_write_loses_nothing_it_finished(tmp_path, attempt):
+def _apply(tree: HistoryTree, op: list[str]) -> None:
+    """Replay one change the writer printed on a bare mirror of its tree."""
+    if op[0] == "add":
+        tree.add(Node(op[1], None if op[2] == "-" else op[2], "generation", f"{op[1]}.png", "", 16, 16))
+    elif op[0] == "star":
+        tree.set_starred(op[1], op[2] == "1")
+    else:
+        tree.remove_subtree(op[1])
+
+
+def _state(tree: HistoryTree) -> dict:
+    return {n.id: (n.parent, n.starred) for n in tree}
+
+
+@pytest.mark.parametrize("attempt", range(4))
+def test_a_process_killed_mid_change_loses_nothing_it_finished(tmp_path, attempt):
+    """Adds, stars and deletes through the journal (with compactions); a kill -9 at a random moment."""
     folder = tmp_path / "history"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(folder)], stdout=subprocess.PIPE,
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(folder), str(attempt)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
-    printed = []
+    lines = []
     try:
-        while len(printed) < 20 + attempt * 3:
+        while sum(line == "done" for line in lines) < 25 + attempt * 6:
             line = child.stdout.readline()
             assert line, f"the writer stopped early: {child.stderr.read()}"
-            printed.append(line.strip())
+            lines.append(line.strip())
         time.sleep(random.uniform(0, 0.02))
         os.kill(child.pid, signal.SIGKILL)
     finally:
         out, _ = child.communicate(timeout=30)
-    printed += out.split()  # ids it finished between our last read and the kill
+    lines += out.splitlines()  # what it printed between our last read and the kill
     assert child.returncode == -signal.SIGKILL
 
+    finished, pending = HistoryTree(), None
+    for line in lines:
+        if line.startswith("do "):
+            pending = line.split()[1:]
+        elif line == "done":
+            _apply(finished, pending)
+            pending = None
     ws, report = Workspace.open(folder)
     assert not report.corrupt_index and report.dropped == 0
-    assert set(printed) <= {n.id for n in ws.tree}
-    # At most one more: the node it was storing (picture only, or indexed but not yet printed).
-    assert len(ws.tree) - len(printed) <= 1 and report.recovered <= 1
+    # Every finished change is there; the one in progress is either wholly there or wholly not.
+    allowed = [_state(finished)]
+    if pending is not None:
+        _apply(finished, pending)
+        allowed.append(_state(finished))
+    assert _state(ws.tree) in allowed
+    assert report.recovered <= 1
+    on_disk = sorted(p.name for p in (folder / "images").iterdir() if not p.name.startswith("."))
+    assert on_disk == sorted(n.image for n in ws.tree)  # a deleted branch's pictures are gone, no others
     for node in ws.tree:
         with Image.open(ws.image_path(node)) as image:
             image.load()
@@ -268,4 +311,4 @@ def test_a_depth_map_lives_beside_its_node_and_goes_with_it(ws, chain, tmp_path)
     assert opened.depth_path(node_id).read_bytes() == depth.read_bytes()
 
     ws.delete_subtree(photo.id)
-    assert not depth.exists()
+    assert ws.flush() and not depth.exists()

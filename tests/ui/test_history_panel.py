@@ -106,6 +106,7 @@ def test_star_delete_and_tree_navigation(qtbot, open_window, tiny_model, make_im
     image_files = [history.workspace.image_path(n) for n in (first, second)]
     qtbot.mouseClick(_button(window, "deleteButton"), Qt.MouseButton.LeftButton)
     assert first.id not in history.tree and second.id not in history.tree
+    assert history.workspace.flush()  # the files go on the journal thread, once the deletion is on disk
     assert not any(p.exists() for p in image_files)
     assert history.selected_id == first.parent  # the selection moved to the parent
 

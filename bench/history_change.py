@@ -1,0 +1,146 @@
+"""What a big history costs the window: the time to show it, and how long a change holds the UI thread.
+
+Targets: a star, a new result or a delete holds the UI thread <= 5 ms at 10,000 nodes; a 100,000-node workspace
+shows its window in <= 2 s.
+
+For each NODES count, builds a workspace (chains with side branches, see history_open.py; ``fast`` pictures) as
+the default workspace of a temp data folder, then launches one fresh process that builds the main window, shows
+it, and after its first paint times, through the session's HistoryModel as the panels use it:
+
+- star: ``set_starred`` on the newest node, then the event passes that follow (view updates, repaint);
+- new result: ``add_nodes`` for a result whose picture is already written (the worker writes it), likewise;
+- delete: ``delete`` of a leaf that is not selected, likewise;
+- select: ``select`` of the new result (what a finished run does next; the canvas loads the picture).
+
+Each is the wall time of the call plus three ``processEvents`` passes, median (and max) of REPEATS; "shown" is
+process launch to first paint, as bench/history_window.py measures it.
+
+    .venv/bin/python bench/history_change.py [--nodes 1000 10000 100000] [--repeats 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from _common import median, print_machine, setup_env, temp_dir, verdict
+from history_open import build
+
+CHANGE_TARGET_MS = 5.0
+OPEN_TARGET_S = 2.0
+CHILD = r"""
+import json, os, sys, time
+from PySide6.QtCore import QEvent, QObject, QTimer
+from desktop.app import build_main_window, ensure_application
+app = ensure_application()
+window = build_main_window([], data_dir=sys.argv[1])
+repeats = int(sys.argv[2])
+
+
+def settle():
+    for _ in range(3):
+        app.processEvents()
+
+
+def timed(action):
+    start = time.perf_counter()
+    action()
+    settle()
+    return (time.perf_counter() - start) * 1000
+
+
+def measure():
+    shown = time.monotonic()
+    from PIL import Image
+    from desktop.core.history import Node, timestamp
+    from desktop.core.workspace import write_node_image
+    history = window.model.history
+    ws = history.workspace
+    nodes = len(history.tree)
+    settle()
+    times = {"star": [], "new result": [], "delete": [], "select": []}
+    newest = [n.id for n in history.tree][-1]
+    for _ in range(repeats):
+        flag = not history.tree.get(newest).starred
+        times["star"].append(timed(lambda: history.set_starred(newest, flag)))
+    picture, parent, made = Image.new("RGB", (32, 32), (90, 120, 200)), newest, []
+    for n in range(repeats):
+        node_id = ws.new_node_id()
+        node = Node(node_id, parent, "generation", node_id + ".png", timestamp(), 32, 32,
+                    {"model": "sd15", "prompt": f"a new result {n}", "seed": n}, model="sd15", seed=n)
+        write_node_image(ws.folder, node, picture, None)  # the worker's part, not the UI thread's
+        times["new result"].append(timed(lambda: history.add_nodes([node])))
+        times["select"].append(timed(lambda: history.select(node_id)))
+        made.append(node_id)
+        parent = node_id
+    history.select(newest)
+    for node_id in reversed(made):  # each is a leaf when its turn comes
+        times["delete"].append(timed(lambda: history.delete(node_id)))
+    print(json.dumps({"shown": shown, "nodes": nodes, "times": times}), flush=True)
+    os._exit(0)
+
+
+class FirstPaint(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint and not getattr(self, "done", False):
+            self.done = True
+            QTimer.singleShot(0, measure)
+        return False
+
+
+painted = FirstPaint()
+app.installEventFilter(painted)
+window.show()
+app.exec()
+"""
+
+
+def launch(data_dir: Path, repeats: int) -> dict:
+    """One fresh process: seconds from launch to first paint, and the change timings it reports."""
+    launched = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", CHILD, str(data_dir), str(repeats)], capture_output=True,
+                          text=True, env=os.environ.copy(), timeout=600)
+    line = next((x for x in done.stdout.splitlines() if x.startswith("{")), None)
+    if line is None:
+        raise SystemExit(f"child failed:\n{done.stderr[-2000:]}")
+    result = json.loads(line)
+    result["shown"] -= launched
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--repeats", type=int, default=15)
+    args = parser.parse_args()
+    setup_env()
+    print_machine()
+    ok = True
+    for count in args.nodes:
+        with temp_dir() as tmp:
+            data = Path(tmp) / "data"
+            started = time.perf_counter()
+            build(data / "workspaces" / "default", count, fast=True)
+            print(f"{count} nodes: built in {time.perf_counter() - started:.1f} s")
+            launch(data, 2)  # warm-up: file cache, thumbnails of the first screenful
+            result = launch(data, args.repeats)
+        assert result["nodes"] == count, result["nodes"]
+        print(f"    window shown after {result['shown']:.3f} s")
+        for op, values in result["times"].items():
+            print(f"    {op:10s} holds the UI thread: median {median(values):.1f} ms, max {max(values):.1f} ms "
+                  f"(n={len(values)})")
+        if count == 10000:
+            for op in ("star", "new result", "delete"):
+                ok &= verdict(f"{op} at 10,000 nodes, median", median(result["times"][op]), CHANGE_TARGET_MS, " ms")
+        if count == 100000:
+            ok &= verdict("100,000-node window shown", result["shown"], OPEN_TARGET_S, " s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,297 @@
+"""HistoryItemModel: the history tree as a Qt item model that stays cheap at 100,000 nodes.
+
+- Rows are handed to the view in batches (``canFetchMore``/``fetchMore``): the newest roots first, each
+  node's children oldest first (a chain reads downwards), so opening a big history lays out a screenful.
+- A change is one row inserted, one row changed or one branch removed, never a reset of the whole model,
+  and thumbnails load on a thread pool only when a row is painted.
+- A filter (``set_filter``) keeps the matching nodes and their ancestors; ancestors that do not match
+  themselves are greyed, so a chain stays readable.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QColor
+
+from desktop.core.history_filter import HistoryFilter, SearchTexts, parse_filter, visible_ids
+from desktop.core.captions import node_caption, node_tooltip
+
+from .thumbnails import ThumbnailLoader
+
+BATCH = 200  # rows handed to the view at a time, per parent
+GREY = QColor(128, 128, 128)
+
+
+class HistoryItemModel(QAbstractItemModel):
+    """Rows over the session's HistoryTree (filtered or whole), fetched lazily and changed row by row."""
+
+    filter_changed = Signal(int, int)  # matching nodes, nodes shown (matches and their ancestors); -1: no filter
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self._history = session.history
+        self.thumbnails = ThumbnailLoader(parent=self)
+        self.thumbnails.loaded.connect(self._on_thumbnails_loaded)
+        self._texts = SearchTexts()
+        self._filter = HistoryFilter()
+        self._matched: set[str] | None = None  # None: no filter, everything matches
+        # Per parent (None: the roots) the ids shown under it, oldest first, and each id's place in that list.
+        self._kids: dict[str | None, list[str]] = {}
+        self._pos: dict[str, int] = {}
+        self._up: dict[str, str | None] = {}  # each shown id's parent: kept here, as a deleted node leaves the tree first
+        self._shown: dict[str | None, int] = {}  # rows handed to the view so far, per parent
+        self._parents: dict[str, QModelIndex] = {}  # parent() answers, valid until rows move
+        # Indexes carry the id string as their internal pointer: keep every id object alive for as long as the
+        # model lives, so a stale index never points at a freed string (ids are tiny).
+        self._alive: dict[str, str] = {}
+        self._rebuild()
+        history = self._history
+        history.history_reset.connect(self._on_history_reset)
+        history.nodes_added.connect(self._on_history_nodes_added)
+        history.node_changed.connect(self._on_history_node_changed)
+        history.nodes_removed.connect(self._on_history_nodes_removed)
+
+    @property
+    def _tree(self):
+        return self._history.tree
+
+    # --- the filter --------------------------------------------------------------------------------------
+    @property
+    def filter(self) -> HistoryFilter:
+        """The filter in force (empty: every node shown)."""
+        return self._filter
+
+    def set_filter(self, text: str) -> HistoryFilter:
+        """Show only nodes matching ``text`` (and their ancestors, greyed); '' shows everything."""
+        self._filter = parse_filter(text)
+        self.beginResetModel()
+        self._rebuild()
+        self.endResetModel()
+        return self._filter
+
+    def matches(self, node_id: str) -> bool:
+        """Whether the node matches the filter (every node does when there is none)."""
+        return self._matched is None or node_id in self._matched
+
+    def _rebuild(self) -> None:
+        tree = self._tree
+        if self._filter.empty:
+            self._matched, shown = None, None
+        else:
+            self._matched, shown = visible_ids(tree, self._filter, self._texts)
+        kids: dict[str | None, list[str]] = {None: []}
+        pos: dict[str, int] = {}
+        up: dict[str, str | None] = {}
+        for node in tree:  # insertion order: parents come before their children
+            if shown is not None and node.id not in shown:
+                continue
+            siblings = kids.get(node.parent)
+            if siblings is None:
+                siblings = kids[node.parent] = []
+            pos[node.id] = len(siblings)
+            up[node.id] = node.parent
+            siblings.append(node.id)
+        self._kids, self._pos, self._up, self._shown = kids, pos, up, {}
+        self._parents = {}
+        self.filter_changed.emit(-1 if self._matched is None else len(self._matched), len(pos))
+
+    # --- where rows are ----------------------------------------------------------------------------------
+    def _count(self, parent_id: str | None) -> int:
+        return min(len(self._kids.get(parent_id, ())), self._shown.get(parent_id, BATCH))
+
+    def _row_of(self, node_id: str, parent_id: str | None) -> int:
+        if parent_id is None:  # the newest root is the first row
+            return len(self._kids[None]) - 1 - self._pos[node_id]
+        return self._pos[node_id]
+
+    def _id_at(self, parent_id: str | None, row: int) -> str:
+        siblings = self._kids[parent_id]
+        return siblings[len(siblings) - 1 - row] if parent_id is None else siblings[row]
+
+    def _exposed(self, node_id: str | None) -> bool:
+        """True when the view has been handed this node's row (and its ancestors' rows)."""
+        while node_id is not None:
+            parent = self._up[node_id]
+            if self._row_of(node_id, parent) >= self._count(parent):
+                return False
+            node_id = parent
+        return True
+
+    def _make_index(self, row: int, node_id: str) -> QModelIndex:
+        return self.createIndex(row, 0, self._alive.setdefault(node_id, node_id))
+
+    def _index_of(self, node_id: str | None) -> QModelIndex:
+        if node_id is None:
+            return QModelIndex()
+        return self._make_index(self._row_of(node_id, self._up[node_id]), node_id)
+
+    def node_index(self, node_id: str) -> QModelIndex:
+        """The index of a shown node, handing the view the rows down to it first; invalid when not shown."""
+        if node_id not in self._pos or node_id not in self._tree:
+            return QModelIndex()
+        path = self._tree.path_to_root(node_id)
+        for node in path:
+            row = self._row_of(node.id, node.parent)
+            have = self._count(node.parent)
+            if row >= have:
+                self.beginInsertRows(self._index_of(node.parent), have, row)
+                self._shown[node.parent] = row + 1
+                self.endInsertRows()
+        return self._index_of(node_id)
+
+    def node_at(self, index: QModelIndex):
+        """The node an index points at, or None (also for a node deleted since)."""
+        if not index.isValid() or index.internalPointer() not in self._tree:
+            return None
+        return self._tree.get(index.internalPointer())
+
+    # --- QAbstractItemModel ------------------------------------------------------------------------------
+    def _parent_id(self, parent: QModelIndex) -> str | None:
+        return parent.internalPointer() if parent.isValid() else None
+
+    def index(self, row, column, parent=QModelIndex()):  # noqa: B008 - Qt signature
+        parent_id = self._parent_id(parent)
+        if column != 0 or not 0 <= row < self._count(parent_id) or (parent_id and parent_id not in self._pos):
+            return QModelIndex()
+        return self._make_index(row, self._id_at(parent_id, row))
+
+    def parent(self, index=QModelIndex()):  # noqa: B008 - Qt signature
+        # Qt asks this thousands of times per removed row (for every persistent index and its ancestors):
+        # answers are kept until the next change of rows.
+        up = self._up.get(index.internalPointer()) if index.isValid() else None
+        if up is None:
+            return QModelIndex()
+        cached = self._parents.get(up)
+        if cached is None:
+            cached = self._parents[up] = self._index_of(up)
+        return cached
+
+    def rowCount(self, parent=QModelIndex()):  # noqa: N802, B008 - Qt override
+        if parent.column() > 0:
+            return 0
+        return self._count(self._parent_id(parent))
+
+    def hasChildren(self, parent=QModelIndex()):  # noqa: N802, B008 - Qt override
+        return bool(self._kids.get(self._parent_id(parent)))
+
+    def canFetchMore(self, parent):  # noqa: N802 - Qt override
+        parent_id = self._parent_id(parent)
+        return len(self._kids.get(parent_id, ())) > self._count(parent_id)
+
+    def fetchMore(self, parent):  # noqa: N802 - Qt override
+        parent_id = self._parent_id(parent)
+        have, total = self._count(parent_id), len(self._kids.get(parent_id, ()))
+        if have < total:
+            more = min(total, have + BATCH)
+            self.beginInsertRows(parent, have, more - 1)
+            self._shown[parent_id] = more
+            self.endInsertRows()
+
+    def columnCount(self, parent=QModelIndex()):  # noqa: N802, B008 - Qt override
+        return 1
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        node = self.node_at(index)
+        if node is None:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return node_caption(node)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return node_tooltip(node)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.thumbnails.icon(self._history.workspace, node)
+        if role == Qt.ItemDataRole.ForegroundRole and not self.matches(node.id):
+            return GREY  # an ancestor shown only so the chain to a match stays readable
+        if role == Qt.ItemDataRole.UserRole:
+            return node.id
+        return None
+
+    # --- changes, row by row -----------------------------------------------------------------------------
+    def _on_history_reset(self) -> None:
+        self.beginResetModel()
+        self.thumbnails.clear()
+        self._texts = SearchTexts()
+        self._rebuild()
+        self.endResetModel()
+
+    def _on_history_nodes_added(self, node_ids: list) -> None:
+        for node_id in node_ids:
+            node = self._tree.get(node_id)
+            if self._matched is not None:
+                if not self._filter.matches(node, self._texts(node)):
+                    continue
+                if node.parent is not None and node.parent not in self._pos:
+                    self.set_filter_again()  # a match under a hidden branch: its ancestors must appear too
+                    return
+                self._matched.add(node_id)
+            self._insert(node)
+
+    def set_filter_again(self) -> None:
+        """Re-run the filter over the whole tree."""
+        self.beginResetModel()
+        self._rebuild()
+        self.endResetModel()
+
+    def _insert(self, node) -> None:
+        parent = node.parent
+        siblings = self._kids.setdefault(parent, [])
+        have = self._count(parent)
+        shows = self._exposed(parent) and (parent is None or len(siblings) < self._shown.get(parent, BATCH))
+        self._up[node.id] = parent
+        if not shows:  # the view will fetch it when it scrolls there
+            self._pos[node.id] = len(siblings)
+            siblings.append(node.id)
+            return
+        row = 0 if parent is None else len(siblings)
+        self.beginInsertRows(self._index_of(parent), row, row)
+        self._pos[node.id] = len(siblings)
+        siblings.append(node.id)
+        self._shown[parent] = have + 1
+        self._parents.clear()  # a new root moves every root down a row
+        self.endInsertRows()
+
+    def _on_thumbnails_loaded(self, node_id: str) -> None:
+        if node_id in self._pos and node_id in self._tree and self._exposed(node_id):
+            index = self._index_of(node_id)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
+
+    def _on_history_node_changed(self, node_id: str) -> None:
+        if node_id not in self._pos:
+            return
+        if self._matched is not None:
+            node = self._tree.get(node_id)
+            if self._filter.matches(node, self._texts(node)) != (node_id in self._matched):
+                self.set_filter_again()  # unstarred under is:starred, say
+                return
+        if self._exposed(node_id):
+            index = self._index_of(node_id)
+            self.dataChanged.emit(index, index)
+
+    def _on_history_nodes_removed(self, nodes: list) -> None:
+        ids = [n.id for n in nodes]
+        self.thumbnails.forget(ids)
+        self._texts.forget(ids)
+        top = next((n for n in nodes if n.id in self._pos), None)  # parents come first: the branch's root
+        if top is None:
+            return
+        parent, siblings = top.parent, self._kids[top.parent]
+        row, have = self._row_of(top.id, parent), self._count(parent)
+        exposed = row < have and self._exposed(parent)
+        if exposed:
+            self.beginRemoveRows(self._index_of(parent), row, row)
+        place = self._pos[top.id]
+        del siblings[place]
+        for later in siblings[place:]:
+            self._pos[later] -= 1
+        if row < have:  # one row fewer handed out, so no unseen row slips in unannounced
+            self._shown[parent] = have - 1
+        for node_id in ids:
+            self._pos.pop(node_id, None)
+            self._up.pop(node_id, None)
+            self._kids.pop(node_id, None)
+            self._shown.pop(node_id, None)
+            if self._matched is not None:
+                self._matched.discard(node_id)
+        self._parents.clear()
+        if exposed:
+            self.endRemoveRows()

@@ -1,0 +1,74 @@
+"""Thumbnails loaded off the UI thread, as rows and cells scroll into view (QtGui; QPixmap stays in ui/)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtGui import QIcon, QImage, QPixmap
+
+CACHE = 3000  # icons kept; a screenful is a few dozen, so scrolling back is instant
+
+
+class ThumbnailLoader(QObject):
+    """Icons by node id: ``icon`` answers at once (None until loaded) and ``loaded`` says when one is ready."""
+
+    loaded = Signal(str)  # node id
+    _done = Signal(int, str, QImage)  # generation, node id, picture: from a pool thread to the UI thread
+
+    def __init__(self, size: int = 128, parent: QObject | None = None):
+        super().__init__(parent)
+        self.size = size
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(2)  # disk-bound; more threads would only compete with the worker
+        self._icons: OrderedDict[str, QIcon] = OrderedDict()
+        self._pending: set[str] = set()
+        self._generation = 0  # bumped by clear(): answers for the previous workspace are dropped
+        self._done.connect(self._on_done)
+
+    def icon(self, workspace, node) -> QIcon | None:
+        """The node's icon if loaded; otherwise None, and it is loaded on the pool (``loaded`` follows)."""
+        icon = self._icons.get(node.id)
+        if icon is not None:
+            self._icons.move_to_end(node.id)
+            return icon
+        if node.id not in self._pending:
+            self._pending.add(node.id)
+            generation, size = self._generation, self.size
+            self._pool.start(lambda: self._load(generation, workspace, node, size))
+        return None
+
+    def forget(self, node_ids) -> None:
+        """Drop the icons of deleted nodes."""
+        for node_id in node_ids:
+            self._icons.pop(node_id, None)
+
+    def clear(self) -> None:
+        """Forget every icon (another workspace was opened)."""
+        self._generation += 1
+        self._icons.clear()
+        self._pending.clear()
+
+    def wait(self, msecs: int = 5000) -> bool:
+        """Block until the pool is idle (tests, closing)."""
+        return self._pool.waitForDone(msecs)
+
+    def _load(self, generation: int, workspace, node, size: int) -> None:
+        """On a pool thread: make the thumbnail file when missing and read it into a QImage."""
+        try:
+            image = QImage(str(workspace.thumbnail_path(node, size)))
+        except Exception:  # noqa: BLE001 - a missing or unreadable picture shows without an icon
+            image = QImage()
+        try:
+            self._done.emit(generation, node.id, image)
+        except RuntimeError:  # the view went away while this one loaded: nobody is waiting for it
+            pass
+
+    def _on_done(self, generation: int, node_id: str, image: QImage) -> None:
+        if generation != self._generation:
+            return
+        self._pending.discard(node_id)
+        self._icons[node_id] = QIcon(QPixmap.fromImage(image)) if not image.isNull() else QIcon()
+        while len(self._icons) > CACHE:
+            self._icons.popitem(last=False)
+        self.loaded.emit(node_id)

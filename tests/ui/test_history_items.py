@@ -1,0 +1,178 @@
+"""The history tree's item model at scale: rows in batches, changes row by row, filters, lazy thumbnails."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtTest import QAbstractItemModelTester
+from PySide6.QtWidgets import QTreeView
+
+from desktop.core.history import Node, timestamp
+from desktop.core.workspace import Workspace, write_node_image
+from desktop.model.history_model import HistoryModel
+from desktop.model.settings import Settings
+from desktop.ui import history_items
+from desktop.ui.history_items import GREY, HistoryItemModel
+
+
+class _Session:
+    """What the item model reads from a session: its history."""
+
+    def __init__(self, history):
+        self.history = history
+
+
+def _node(ws: Workspace, parent: str | None, prompt: str, **fields) -> Node:
+    node_id = ws.new_node_id()
+    node = Node(node_id, parent, "generation", f"{node_id}.png", timestamp(), 16, 16,
+                {"model": "sd15", "prompt": prompt, "seed": 1}, model=fields.pop("model", "sd15"), **fields)
+    write_node_image(ws.folder, node, Image.new("RGB", (16, 16), (len(prompt) * 9 % 255, 80, 120)), None)
+    return node
+
+
+@pytest.fixture()
+def history(data_dir, qtbot, monkeypatch):
+    """A history of 12 roots, the last with a chain of 8 below it, behind a real HistoryModel."""
+    monkeypatch.setattr(history_items, "BATCH", 5)
+    settings = Settings(data_dir)
+    model = HistoryModel(settings)
+    ws = model.workspace
+    for n in range(12):
+        ws.add_node(_node(ws, None, f"root {n} lighthouse"))
+    parent = ws.tree.roots()[-1].id
+    for n in range(8):
+        node = _node(ws, parent, f"chain {n} harbour" + (" dusk" if n == 6 else ""))
+        ws.add_node(node)
+        parent = node.id
+    yield model
+    model.close()
+
+
+def _model(history, *, checked=True):
+    """The item model, watched by Qt's own model tester (which also fetches every row) unless ``checked`` is off."""
+    model = HistoryItemModel(_Session(history))
+    if checked:
+        model.tester = QAbstractItemModelTester(model, QAbstractItemModelTester.FailureReportingMode.Warning)
+    return model
+
+
+def _ids(model, parent=QModelIndex()):
+    return [model.data(model.index(r, 0, parent), Qt.ItemDataRole.UserRole) for r in range(model.rowCount(parent))]
+
+
+def _no_model_warnings(qtlog):
+    assert not [r.message for r in qtlog.records if "QAbstractItemModelTester" in r.message or "FAIL" in r.message]
+
+
+def test_rows_come_in_batches_newest_root_first(history, qtbot, qtlog):
+    model = _model(history, checked=False)
+    roots = [n.id for n in history.tree.roots()]
+    assert _ids(model) == roots[::-1][:5]  # a screenful, newest first
+    assert model.canFetchMore(QModelIndex())
+    model.fetchMore(QModelIndex())
+    model.fetchMore(QModelIndex())
+    assert _ids(model) == roots[::-1] and not model.canFetchMore(QModelIndex())
+    chain_root = model.index(0, 0)
+    assert model.rowCount(chain_root) == 1 and model.hasChildren(chain_root)
+    # Asking for a deep, not yet handed out node hands the view the rows down to it.
+    oldest = roots[0]
+    fresh = _model(history, checked=False)
+    index = fresh.node_index(oldest)
+    assert index.isValid() and fresh.node_at(index).id == oldest and fresh.rowCount() == 12
+    _model(history)  # Qt's model tester walks and fetches everything without a complaint
+    _no_model_warnings(qtlog)
+
+
+def test_a_star_a_result_and_a_delete_change_single_rows(history, qtbot, qtlog):
+    model = _model(history)
+    resets, inserted, removed, changed = [], [], [], []
+    model.modelReset.connect(lambda: resets.append(1))
+    model.rowsInserted.connect(lambda parent, first, last: inserted.append((model.node_at(parent), first, last)))
+    model.rowsRemoved.connect(lambda parent, first, last: removed.append((first, last)))
+    model.dataChanged.connect(lambda top, bottom, roles: changed.append(model.node_at(top).id))
+
+    newest = history.tree.roots()[-1]
+    history.set_starred(newest.id, True)
+    assert changed == [newest.id]
+    assert model.data(model.node_index(newest.id)).startswith("★")
+
+    ws = history.workspace
+    tip = history.tree.path_to_root(history.tree.roots()[-1].id)[0]
+    child = _node(ws, tip.id, "a new branch")
+    history.add_nodes([child])
+    assert inserted == [(tip, 1, 1)]  # the root already had its chain's first node in row 0
+    root = _node(ws, None, "a new root")
+    history.add_nodes([root])
+    assert inserted[-1] == (None, 0, 0) and _ids(model)[0] == root.id
+
+    history.delete(child.id)
+    assert removed == [(1, 1)] and model.rowCount(model.node_index(tip.id)) == 1
+    assert resets == []
+    _no_model_warnings(qtlog)
+
+
+def test_the_filter_keeps_matches_and_greys_their_ancestors(history, qtbot, qtlog):
+    # Qt's model tester fetches rows from inside its own reset handler, which it then reports: not checked here.
+    model = _model(history, checked=False)
+    counts = []
+    model.filter_changed.connect(lambda matched, shown: counts.append((matched, shown)))
+    model.set_filter("harbour dusk")
+    match = next(n for n in history.tree if "dusk" in n.params["prompt"])
+    chain = history.tree.path_to_root(match.id)
+    assert counts == [(1, len(chain))]
+    assert _ids(model) == [chain[0].id]  # only the branch that leads to the match
+    for node in chain:
+        index = model.node_index(node.id)
+        grey = model.data(index, Qt.ItemDataRole.ForegroundRole)
+        assert (grey == GREY) is (node.id != match.id)
+    assert model.rowCount(model.node_index(match.id)) == 0  # the chain below the match is not shown
+
+    history.set_starred(chain[1].id, True)
+    model.set_filter("is:starred")
+    assert counts[-1] == (1, 2) and _ids(model) == [chain[0].id]
+    history.set_starred(chain[1].id, False)  # no longer a match: it leaves the filtered tree
+    assert _ids(model) == [] and counts[-1] == (0, 0)
+
+    assert model.set_filter("lighthouse size:12 after:yesterday").problems == (
+        "“size:12” needs a size like size:1024x768, size:>1000 or size:<600",
+        "“after:yesterday” needs a date like after:2026-11-01")
+    assert counts[-1][0] == 12  # the readable part still applies
+    model.set_filter("")
+    assert counts[-1] == (-1, len(history.tree)) and model.rowCount() == 5
+    _no_model_warnings(qtlog)
+
+
+def test_thumbnails_load_off_the_ui_thread_when_a_row_is_shown(history, qtbot):
+    model = _model(history)
+    newest = history.tree.roots()[-1]
+    index = model.node_index(newest.id)
+    thumb = history.workspace.folder / "thumbs" / f"{newest.id}.png"
+    assert not thumb.exists()
+    with qtbot.waitSignal(model.dataChanged, timeout=10_000):
+        assert model.data(index, Qt.ItemDataRole.DecorationRole) is None  # asked for, not waited for
+    icon = model.data(index, Qt.ItemDataRole.DecorationRole)
+    assert not icon.isNull() and thumb.exists()
+    model.thumbnails.wait()
+
+
+def test_the_panel_filter_box_narrows_the_tree(open_window, data_dir, qtbot):
+    ws, _ = Workspace.open(data_dir / "workspaces" / "default")
+    first = _node(ws, None, "a red barn")
+    ws.add_node(first)
+    for prompt in ("a blue lake", "a red kite"):
+        ws.add_node(_node(ws, first.id, prompt))
+    ws.close()
+    window = open_window([])
+    view = window.findChild(QTreeView, "historyView")
+    box = window.history_panel.filter_edit
+    assert box.objectName() == "historyFilter"
+    qtbot.keyClicks(box, "kite")
+    qtbot.waitUntil(lambda: window.history_panel.filter_label.isVisible())
+    model = view.model()
+    assert model.rowCount() == 1 and _ids(model, model.index(0, 0)) == [ws.tree.children(first.id)[1].id]
+    assert view.isExpanded(model.index(0, 0))
+    assert window.history_panel.filter_label.text() == "1 match (with 1 ancestors greyed)"
+    box.clear()
+    window.history_panel.apply_filter()
+    assert model.rowCount(model.index(0, 0)) == 2 and not window.history_panel.filter_label.isVisible()
