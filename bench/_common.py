@@ -27,6 +27,27 @@ def setup_env() -> None:
     os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
 
 
+# Appended to a child script that defines ``app``, ``window`` and ``after_first_paint()``: shows the window and calls
+# after_first_paint once the first paint event has been handled.
+SHOW_THEN_AFTER_FIRST_PAINT = """
+from PySide6.QtCore import QEvent, QObject, QTimer
+
+
+class FirstPaint(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint and not getattr(self, "done", False):
+            self.done = True
+            QTimer.singleShot(0, after_first_paint)
+        return False
+
+
+painted = FirstPaint()
+app.installEventFilter(painted)
+window.show()
+app.exec()
+"""
+
+
 def temp_dir() -> tempfile.TemporaryDirectory:
     """A temp folder for models, data dirs and outputs, removed when the ``with`` block ends."""
     return tempfile.TemporaryDirectory(prefix="restyle-bench-")

@@ -28,14 +28,13 @@ import sys
 import time
 from pathlib import Path
 
-from _common import median, print_machine, setup_env, temp_dir, verdict
+from _common import REPO, SHOW_THEN_AFTER_FIRST_PAINT, median, print_machine, setup_env, temp_dir, verdict
 from history_open import build
 
 CHANGE_TARGET_MS = 5.0
 OPEN_TARGET_S = 2.0
 CHILD = r"""
 import json, os, sys, time
-from PySide6.QtCore import QEvent, QObject, QTimer
 from desktop.app import build_main_window, ensure_application
 app = ensure_application()
 window = build_main_window([], data_dir=sys.argv[1])
@@ -85,26 +84,16 @@ def measure():
     os._exit(0)
 
 
-class FirstPaint(QObject):
-    def eventFilter(self, watched, event):
-        if event.type() == QEvent.Type.Paint and not getattr(self, "done", False):
-            self.done = True
-            QTimer.singleShot(0, measure)
-        return False
-
-
-painted = FirstPaint()
-app.installEventFilter(painted)
-window.show()
-app.exec()
-"""
+after_first_paint = measure
+""" + SHOW_THEN_AFTER_FIRST_PAINT
 
 
 def launch(data_dir: Path, repeats: int) -> dict:
     """One fresh process: seconds from launch to first paint, and the change timings it reports."""
     launched = time.monotonic()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}  # the checkout this benchmark lives in
     done = subprocess.run([sys.executable, "-c", CHILD, str(data_dir), str(repeats)], capture_output=True,
-                          text=True, env=os.environ.copy(), timeout=600)
+                          text=True, env=env, cwd=REPO, timeout=600)
     line = next((x for x in done.stdout.splitlines() if x.startswith("{")), None)
     if line is None:
         raise SystemExit(f"child failed:\n{done.stderr[-2000:]}")

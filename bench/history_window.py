@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import median, print_machine, setup_env, temp_dir, verdict
+from _common import SHOW_THEN_AFTER_FIRST_PAINT, median, print_machine, setup_env, temp_dir, verdict
 from history_open import build
 
 TARGET_S = 1.0
@@ -26,7 +26,6 @@ CHILD = """
 import time
 started = time.monotonic()
 import json, os, sys
-from PySide6.QtCore import QEvent, QObject, QTimer
 from desktop.app import build_main_window, ensure_application
 app = ensure_application()
 window = build_main_window([], data_dir=sys.argv[1])
@@ -38,18 +37,8 @@ def report():
                       "visible_rows": view.model().rowCount()}), flush=True)
     os._exit(0)
 
-class FirstPaint(QObject):
-    def eventFilter(self, watched, event):
-        if event.type() == QEvent.Type.Paint and not getattr(self, "done", False):
-            self.done = True
-            QTimer.singleShot(0, report)
-        return False
-
-painted = FirstPaint()
-app.installEventFilter(painted)
-window.show()
-app.exec()
-"""
+after_first_paint = report
+""" + SHOW_THEN_AFTER_FIRST_PAINT
 
 
 def launch(data_dir: Path) -> dict:

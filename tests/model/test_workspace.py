@@ -263,7 +263,11 @@ def test_a_process_killed_mid_change_loses_nothing_it_finished(tmp_path, attempt
         time.sleep(random.uniform(0, 0.02))
         os.kill(child.pid, signal.SIGKILL)
     finally:
-        out, _ = child.communicate(timeout=30)
+        # Through the same reader: communicate() would skip what readline() has already buffered.
+        out = child.stdout.read()
+        child.wait(timeout=30)
+        child.stdout.close()
+        child.stderr.close()
     lines += out.splitlines()  # what it printed between our last read and the kill
     assert child.returncode == -signal.SIGKILL
 
