@@ -17,7 +17,11 @@ import sys  # noqa: E402
 
 from PySide6.QtCore import QEvent, QObject, QTimer  # noqa: E402
 
-from desktop.app import build_main_window, ensure_application  # noqa: E402
+BARE = sys.argv[2:3] == ["--bare"]  # the yardstick: an empty PySide6 main window, nothing of Restyle
+if BARE:
+    from PySide6.QtWidgets import QApplication, QMainWindow  # noqa: E402
+else:
+    from desktop.app import build_main_window, ensure_application  # noqa: E402
 
 HEAVY = ("torch", "diffusers", "transformers", "numpy")
 marks = {"child_started": started, "imported": time.monotonic()}
@@ -41,8 +45,13 @@ class FirstPaint(QObject):
         return False
 
 
-app = ensure_application()
-window = build_main_window(sys.argv[2:], data_dir=sys.argv[1])
+if BARE:
+    app = QApplication([])
+    window = QMainWindow()
+    window.resize(1180, 760)
+else:
+    app = ensure_application()
+    window = build_main_window(sys.argv[2:], data_dir=sys.argv[1])
 marks["built"] = time.monotonic()
 painted = FirstPaint()
 app.installEventFilter(painted)

@@ -13,6 +13,10 @@ transformers and numpy were in ``sys.modules`` at that moment. Two cases:
 One untimed warm-up run first (file cache), then RUNS runs of each case; a run during which other processes
 used more than 5% of the CPU (``--max-other-cpu``) is discarded and rerun (up to 2 × RUNS discards).
 
+The same run also times a bare PySide6 window (``--bare``: an empty QMainWindow of the same size, shown and
+painted the same way) and prints the app's ratio to it, which stays comparable across machines and loads.
+Target: the app without a model <= 2.5× the bare window.
+
     .venv/bin/python bench/startup.py [--runs 5]
 """
 
@@ -37,6 +41,7 @@ from _common import (
 )
 
 TARGET_S = 0.6
+TARGET_RATIO = 2.5
 CHILD = Path(__file__).with_name("_startup_child.py")
 
 
@@ -68,7 +73,9 @@ def main() -> int:
         tmp = Path(tmp)
         tiny = str(build_tiny(tmp / "tiny", in_subprocess=True))
         launch(tmp / "warmup", [])
-        for label, gui_args in (("no model", []), ("--model tiny", ["--model", tiny])):
+        medians = {}
+        for label, gui_args in (("bare PySide6 window", ["--bare"]), ("no model", []),
+                                ("--model tiny", ["--model", tiny])):
             runs, discarded = [], 0
             while len(runs) < args.runs and discarded < 2 * args.runs:
                 others = OtherLoad()
@@ -81,6 +88,7 @@ def main() -> int:
                 print(f"{label}: every run was disturbed by other processes; no figures")
                 return 2
             shown = [r["shown"] for r in runs]
+            medians[label] = median(shown)
             print(f"{label}: shown after median {median(shown):.3f} s, max {max(shown):.3f} s over {len(runs)} runs "
                   f"({discarded} discarded: other processes used the CPU meanwhile)")
             for key, text in (("child_started", "interpreter up"), ("imported", "PySide6 + desktop.app imported"),
@@ -96,8 +104,13 @@ def main() -> int:
             if any(m in heavy for m in ("torch", "diffusers", "transformers")):
                 print("    FAIL: torch/diffusers/transformers were imported before the window was shown")
                 ok = False
-            ok &= verdict(f"{label}: startup median", median(shown), TARGET_S, " s")
-            ok &= verdict(f"{label}: startup max", max(shown), TARGET_S, " s")
+            if gui_args != ["--bare"]:
+                ok &= verdict(f"{label}: startup median", median(shown), TARGET_S, " s")
+                ok &= verdict(f"{label}: startup max", max(shown), TARGET_S, " s")
+        ratio = medians["no model"] / medians["bare PySide6 window"]
+        print(f"app without a model / bare PySide6 window: {medians['no model']:.3f} s / "
+              f"{medians['bare PySide6 window']:.3f} s")
+        ok &= verdict("startup ratio to a bare PySide6 window", ratio, TARGET_RATIO, " x")
     return 0 if ok else 1
 
 

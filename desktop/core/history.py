@@ -84,7 +84,8 @@ class Node:
         missing = [key for key in _REQUIRED if key not in data]
         if missing:
             raise ValueError(f"node is missing {', '.join(missing)}")
-        node = cls(**{k: v for k, v in data.items() if k in _FIELD_SET})
+        # Unknown keys (from a newer Restyle) are left out; the common case needs no filtering.
+        node = cls(**data) if data.keys() <= _FIELD_SET else cls(**{k: v for k, v in data.items() if k in _FIELD_SET})
         node._check()
         return node
 
@@ -144,6 +145,10 @@ class HistoryTree:
         """The node's children, oldest first."""
         return [self._nodes[i] for i in self._children.get(node_id, ())]
 
+    def child_lists(self) -> dict[str | None, list[str]]:
+        """Every parent's children ids, oldest first (None: the roots); copies, the caller may change them."""
+        return {parent: list(ids) for parent, ids in self._children.items()}
+
     def roots(self) -> list[Node]:
         """Nodes without a parent, oldest first."""
         return [self._nodes[i] for i in self._children[None]]
@@ -202,6 +207,7 @@ class HistoryTree:
         A parent that is neither in the tree nor among ``nodes`` is gone for good: the node becomes a root,
         and so does the first node of a loop of parents (only a damaged file can hold one).
         """
+        nodes = self._add_in_order(nodes)
         known = {n.id for n in nodes}
         waiting: dict[str, list[Node]] = {}
 
@@ -224,6 +230,20 @@ class HistoryTree:
                 if node.id not in self:
                     node.parent = None
                     add_with_children(node)
+
+    def _add_in_order(self, nodes: list[Node]) -> list[Node]:
+        """Add the leading nodes whose parent is already in (an index is saved in that order); returns the rest."""
+        all_nodes, children = self._nodes, self._children
+        for done, node in enumerate(nodes):
+            if node.id in all_nodes or (node.parent is not None and node.parent not in all_nodes):
+                return nodes[done:]
+            all_nodes[node.id] = node
+            siblings = children.get(node.parent)
+            if siblings is None:
+                children[node.parent] = [node.id]
+            else:
+                siblings.append(node.id)
+        return []
 
     def remove_subtree(self, node_id: str) -> list[Node]:
         """Remove the node and its descendants; returns them, parents first. Siblings stay."""

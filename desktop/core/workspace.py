@@ -59,6 +59,22 @@ def _remove_stale_temps(*folders: Path, age_s: float = 600.0) -> None:
                 pass
 
 
+def _scan_pictures(images: Path, age_s: float = 600.0) -> set[str]:
+    """The picture names in images/, in one pass that also deletes temp files a killed process left there."""
+    names, cutoff = set(), time.time() - age_s
+    for entry in os.scandir(images):
+        if not is_temp_name(entry.name):
+            if entry.is_file():
+                names.add(entry.name)
+            continue
+        try:  # never a complete picture; only old ones go, in case another process is writing now
+            if entry.stat().st_mtime < cutoff:
+                os.remove(entry.path)
+        except OSError:
+            pass
+    return names
+
+
 def _png_ready(image: Image.Image) -> Image.Image:
     if image.mode in ("1", "L", "LA", "I;16", "P", "RGB", "RGBA"):
         return image
@@ -242,9 +258,10 @@ class Workspace:
         except OSError as exc:
             reason = exc.strerror or exc
             raise bad_input(f"Restyle could not create the history folder {folder}: {reason}.") from None
-        _remove_stale_temps(folder, folder / "images", folder / "thumbs", folder / "depth", folder / "masks")
-        # Temp files of a killed write are never complete pictures: skip them.
-        on_disk = {e.name for e in os.scandir(folder / "images") if e.is_file() and not is_temp_name(e.name)}
+        on_disk = _scan_pictures(folder / "images")
+        # The other folders' leftovers only take space: swept in the background, not before the window opens.
+        threading.Thread(target=_remove_stale_temps, args=(folder, folder / "thumbs", folder / "depth", folder / "masks"),
+                         name="history-sweep", daemon=True).start()
         index_path = folder / INDEX_NAME
         indexed, corrupt, seq = _read_index(index_path)
         journal_path = folder / JOURNAL_NAME
@@ -268,7 +285,7 @@ class Workspace:
             else:
                 dropped[node.id] = node.parent
             seen.add(node.id)
-        for node in kept:
+        for node in kept if dropped else ():
             node.parent = _surviving_ancestor(node.parent, dropped)
         # Pictures the index does not name: killed between the picture and the index, or a damaged index.
         recovered = []

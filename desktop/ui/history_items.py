@@ -79,18 +79,14 @@ class HistoryItemModel(QAbstractItemModel):
             self._matched, shown = None, None
         else:
             self._matched, shown = visible_ids(tree, self._filter, self._texts)
-        kids: dict[str | None, list[str]] = {None: []}
-        pos: dict[str, int] = {}
-        up: dict[str, str | None] = {}
-        for node in tree:  # insertion order: parents come before their children
-            if shown is not None and node.id not in shown:
-                continue
-            siblings = kids.get(node.parent)
-            if siblings is None:
-                siblings = kids[node.parent] = []
-            pos[node.id] = len(siblings)
-            up[node.id] = node.parent
-            siblings.append(node.id)
+        kids = tree.child_lists()  # parents before children, each list oldest first
+        if shown is not None:
+            kids = {parent: [i for i in ids if i in shown] for parent, ids in kids.items()
+                    if parent is None or parent in shown}
+        kids = {parent: ids for parent, ids in kids.items() if ids or parent is None}
+        kids.setdefault(None, [])
+        pos = {node_id: n for ids in kids.values() for n, node_id in enumerate(ids)}
+        up = {node_id: parent for parent, ids in kids.items() for node_id in ids}
         self._kids, self._pos, self._up, self._shown = kids, pos, up, {}
         self._parents = {}
         self.filter_changed.emit(-1 if self._matched is None else len(self._matched), len(pos))
