@@ -260,8 +260,8 @@ class Workspace:
             raise bad_input(f"Restyle could not create the history folder {folder}: {reason}.") from None
         on_disk = _scan_pictures(folder / "images")
         # The other folders' leftovers only take space: swept in the background, not before the window opens.
-        threading.Thread(target=_remove_stale_temps, args=(folder, folder / "thumbs", folder / "depth", folder / "masks"),
-                         name="history-sweep", daemon=True).start()
+        sweep = (folder, folder / "thumbs", folder / "depth", folder / "masks")
+        threading.Thread(target=_remove_stale_temps, args=sweep, name="history-sweep", daemon=True).start()
         index_path = folder / INDEX_NAME
         indexed, corrupt, seq = _read_index(index_path)
         journal_path = folder / JOURNAL_NAME
