@@ -49,6 +49,8 @@ def generate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--width", type=in_range("width"))
     parser.add_argument("--height", type=in_range("height"))
     parser.add_argument("--output", help="the PNG to write (default: a new file in the output folder)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --output file (batch: existing files in OUT_DIR)")
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--data-dir", help="keep logs (and default outputs) in this folder")
     depth = parser.add_argument_group("depth control", "keep the composition (a depth map), change the style")
@@ -106,6 +108,9 @@ def run_generate(argv: list[str]) -> int:
     output = Path(args.output).expanduser() if args.output else None
     if output is not None and output.suffix.lower() != ".png":
         return fail(EXIT_BAD_INPUT, f"--output must be a .png file (got {output.name}).")
+    if output is not None and output.exists() and not args.overwrite:  # said now, not after a long run
+        return fail(EXIT_BAD_INPUT, f"{output} already exists; Restyle does not replace it. Choose another name, "
+                                    "or pass --overwrite to replace it.")
     depth_refusal = _check_depth_args(args)
     if depth_refusal:
         return fail(EXIT_BAD_INPUT, depth_refusal)
@@ -153,7 +158,8 @@ def run_generate(argv: list[str]) -> int:
         result = engine.generate(params)
         for note in (*result.model.runtime_notes, *result.notes):
             status(note)
-        path = save_result(result, output.parent if output else default_output_dir(args.data_dir), output)
+        path = save_result(result, output.parent if output else default_output_dir(args.data_dir), output,
+                           overwrite=args.overwrite)
     except RestyleError as exc:
         return fail_with(exc, "generate", log_file)
     except Exception:  # noqa: BLE001 - the user gets one line; the traceback goes to the log

@@ -45,6 +45,7 @@ def upscale_parser() -> argparse.ArgumentParser:
                         help="×2 only: the picture's latent cache (from a Restyle workspace), used without re-encoding")
     parser.add_argument("--vae-tiling", action="store_true", help="decode in tiles: large outputs fit in memory")
     parser.add_argument("--output", default=None, metavar="FILE.png")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
     parser.add_argument("--data-dir", default=None, help=argparse.SUPPRESS)
     return parser
@@ -61,6 +62,9 @@ def run_upscale_command(argv: list[str]) -> int:
     output = Path(args.output).expanduser() if args.output else None
     if output is not None and output.suffix.lower() != ".png":
         return fail(EXIT_BAD_INPUT, f"--output must be a .png file (got {output.name}).")
+    if output is not None and output.exists() and not args.overwrite:  # said now, not after a long run
+        return fail(EXIT_BAD_INPUT, f"{output} already exists; Restyle does not replace it. Choose another name, "
+                                    "or pass --overwrite to replace it.")
     if args.latents and args.kind != "x2":
         return fail(EXIT_BAD_INPUT, "--latents is only used with --x2: the ×4 upscaler works on pixels.")
     if args.kind != "x4" and args.noise_level != 20:
@@ -84,7 +88,8 @@ def run_upscale_command(argv: list[str]) -> int:
         result = Upscaler(status=status).run(params, source_latents=args.latents)
         for note in result.notes:
             status(note)
-        path = save_result(result, output.parent if output else default_output_dir(args.data_dir), output)
+        path = save_result(result, output.parent if output else default_output_dir(args.data_dir), output,
+                           overwrite=args.overwrite)
     except RestyleError as exc:
         return fail_with(exc, "upscale", log_file)
     except Exception:  # noqa: BLE001 - the user gets one line; the traceback goes to the log

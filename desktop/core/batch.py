@@ -18,6 +18,7 @@ from .errors import ErrorKind, RestyleError, bad_input
 from .files import atomic_write
 from .images import SUPPORTED_SUFFIXES, load_image
 from .params import GenerationParams, random_seed
+from .schemas import Damaged, check_manifest, keep_aside, read_json_file
 
 log = logging.getLogger(__name__)
 
@@ -84,13 +85,44 @@ def settings_key(params: GenerationParams) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def output_names(images: list[Path]) -> dict[str, str]:
-    """Input name -> output PNG name: the stem, or stem_ext when two inputs share a stem."""
+def preferred_names(images: list[Path]) -> dict[str, str]:
+    """Input name -> the output PNG name it would like: the stem, or stem_ext when two inputs share a stem."""
     stems: dict[str, int] = {}
     for path in images:
         stems[path.stem.lower()] = stems.get(path.stem.lower(), 0) + 1
     return {p.name: (f"{p.stem}.png" if stems[p.stem.lower()] == 1 else f"{p.stem}_{p.suffix[1:]}.png")
             for p in images}
+
+
+def output_names(images: list[Path], out_dir: Path, manifest: Manifest, *, overwrite: bool = False) -> dict[str, str]:
+    """Input name -> output name, one to one, stable across runs, and never an existing file unless ``overwrite``.
+
+    An input the manifest already names keeps its output. Another input takes its preferred name, or that name
+    with -2, -3… when it is another input's output (``a.png`` and ``a_png.png`` both prefer ``a_png.png``) or,
+    without ``overwrite``, a file already in ``out_dir`` (case-insensitively, as macOS and Windows compare).
+    """
+    preferred = preferred_names(images)
+    present = {p.name.lower() for p in out_dir.iterdir()} if out_dir.is_dir() else set()
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for path in images:  # outputs recorded earlier stay with their inputs
+        recorded = str((manifest.files.get(path.name) or {}).get("output", ""))
+        if recorded and recorded.lower() not in taken and recorded.endswith(".png") and "/" not in recorded \
+                and "\\" not in recorded:
+            names[path.name] = recorded
+            taken.add(recorded.lower())
+    others = {str(e.get("output", "")).lower() for k, e in manifest.files.items() if k not in preferred}
+    for path in images:
+        if path.name in names:
+            continue
+        stem = preferred[path.name][:-4]
+        candidate, n = f"{stem}.png", 2
+        while candidate.lower() in taken or candidate.lower() in others or \
+                (not overwrite and candidate.lower() in present):
+            candidate, n = f"{stem}-{n}.png", n + 1
+        names[path.name] = candidate
+        taken.add(candidate.lower())
+    return names
 
 
 class Manifest:
@@ -99,36 +131,63 @@ class Manifest:
     def __init__(self, path: Path):
         self.path = path
         self.files: dict[str, dict] = {}
+        self.notice: str | None = None  # what was wrong with the saved record
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if isinstance(data, dict) and isinstance(data.get("files"), dict):
-                self.files = {k: v for k, v in data["files"].items() if isinstance(v, dict)}
+            self.files = check_manifest(read_json_file(path, "the batch record"))
         except FileNotFoundError:
             pass
-        except (OSError, ValueError):
-            log.warning("batch manifest %s is unreadable: starting afresh", path)
+        except Damaged as exc:
+            aside = keep_aside(path)
+            where = f"it was kept as {aside.name}" if aside else "it could not be moved aside"
+            self.notice = (f"{path.name} was damaged ({exc}); {where}, and the batch starts afresh (no existing "
+                           "file is replaced).")
+            log.warning("%s", self.notice)
 
-    def is_done(self, source: Path, key: str, out_dir: Path) -> bool:
-        """True when ``source`` was finished with these settings, is unchanged and its output is still there."""
+    def is_done(self, source: Path, key: str, out_dir: Path, output: str) -> bool:
+        """True when ``source`` was finished as ``output`` with these settings, is unchanged and its output is
+        still there."""
         entry = self.files.get(source.name)
-        if not entry:
+        if not entry or entry.get("output") != output:
             return False
         stat = source.stat()
         return (entry.get("settings") == key and entry.get("size") == stat.st_size
-                and entry.get("mtime_ns") == stat.st_mtime_ns and (out_dir / str(entry.get("output", ""))).is_file())
+                and entry.get("mtime_ns") == stat.st_mtime_ns and (out_dir / output).is_file())
+
+    def reserve(self, source: Path, output: str) -> None:
+        """Note the output ``source`` is about to be written to, before it is: a kill between the picture and
+        ``record`` leaves a file the next run knows is its own to finish, not someone else's to keep."""
+        self.files[source.name] = {"output": output}
+        self._save()
+
+    def is_unfinished(self, source: Path, output: str) -> bool:
+        """True when ``output`` was reserved for ``source`` and never recorded as finished."""
+        entry = self.files.get(source.name) or {}
+        return entry.get("output") == output and "settings" not in entry
 
     def record(self, source: Path, output: Path, key: str, seed: int) -> None:
         """Note a finished file and save the manifest (temp file, fsync, rename)."""
         stat = source.stat()
         self.files[source.name] = {"output": output.name, "settings": key, "size": stat.st_size,
                                    "mtime_ns": stat.st_mtime_ns, "seed": seed}
+        self._save()
+
+    def _save(self) -> None:
         data = json.dumps({"version": MANIFEST_VERSION, "files": self.files}, indent=1, ensure_ascii=False)
         atomic_write(self.path, data)
 
 
+def _free_name(out_dir: Path, name: str, taken: set[str]) -> str:
+    """``name`` with the next -N that is neither a file in ``out_dir`` nor another input's output."""
+    stem, n = name[:-4], 2
+    lowered = {t.lower() for t in taken}
+    while (out_dir / f"{stem}-{n}.png").exists() or f"{stem}-{n}.png".lower() in lowered:
+        n += 1
+    return f"{stem}-{n}.png"
+
+
 def run_batch(engine, in_dir: str | Path, out_dir: str | Path, params: GenerationParams, *,
               status: Callable[[str], None] | None = None,
-              on_file_done: Callable[[Path, Path], None] | None = None) -> BatchReport:
+              on_file_done: Callable[[Path, Path], None] | None = None, overwrite: bool = False) -> BatchReport:
     """Restyle each image in ``in_dir`` into ``out_dir`` as PNG with ``params`` (init_image is set per file).
 
     Raises RestyleError for a missing folder or a model that cannot load; a file that cannot be read is
@@ -162,7 +221,10 @@ def run_batch(engine, in_dir: str | Path, out_dir: str | Path, params: Generatio
     if not images:
         say(f"{in_dir} holds no images ({', '.join(SUPPORTED_SUFFIXES)}).")
     manifest = Manifest(out_dir / MANIFEST_NAME)
-    names = output_names(images)
+    if manifest.notice:
+        say(manifest.notice)
+    names = output_names(images, out_dir, manifest, overwrite=overwrite)
+    preferred = preferred_names(images)
     for index, path in enumerate(images, 1):
         own_mask = mask_beside(path)
         file_params = params
@@ -173,7 +235,7 @@ def run_batch(engine, in_dir: str | Path, out_dir: str | Path, params: Generatio
             key = settings_key(params.replace(mask_image=f"{own_mask.name}:{stat.st_size}:{stat.st_mtime_ns}"))
         else:
             key = settings_key(params)
-        if manifest.is_done(path, key, out_dir):
+        if manifest.is_done(path, key, out_dir, names[path.name]):
             report.skipped_done.append(path.name)
             say(f"[{index}/{len(images)}] {path.name}: already done; skipped.")
             continue
@@ -189,7 +251,15 @@ def run_batch(engine, in_dir: str | Path, out_dir: str | Path, params: Generatio
             report.failed.append((path.name, exc.message))
             say(f"{path.name}: {exc.message} Skipped.")
             continue
-        target = save_result(result, out_dir, out_dir / names[path.name])
+        # Our own earlier output for this input (made with other settings) is replaced only when asked; one a
+        # killed run left unrecorded is finished.
+        ours = manifest.is_unfinished(path, names[path.name])
+        if (out_dir / names[path.name]).exists() and not (overwrite or ours):
+            names[path.name] = _free_name(out_dir, names[path.name], set(names.values()))
+        if names[path.name] != preferred[path.name]:
+            say(f"{path.name}: {preferred[path.name]} is taken, so the result is {names[path.name]}.")
+        manifest.reserve(path, names[path.name])
+        target = save_result(result, out_dir, out_dir / names[path.name], overwrite=overwrite or ours)
         manifest.record(path, target, key, result.seed)
         report.done.append(path.name)
         if on_file_done is not None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from .schemas import check_node
+
 KINDS = ("import", "generation", "upscale")
 CHAIN_MODES = ("latent", "pixels")
 
@@ -114,6 +116,7 @@ class Node:
         if self.seed is not None and (not isinstance(self.seed, int) or isinstance(self.seed, bool)):
             raise ValueError("seed must be a whole number")
         self.starred = bool(self.starred)
+        check_node(self)  # text fields, settings and upscale typed, so no view trips over a crafted record
 
 
 _FIELDS = tuple(f.name for f in dataclasses.fields(Node))

@@ -10,6 +10,7 @@ from desktop import APP_NAME, __version__
 from .controlnet import controlnet_display_name
 from .families import spec_for
 from .mask_metadata import mask_fields
+from .errors import bad_input
 from .metadata import build_parameters_text, save_png_with_parameters
 from .params import GenerationParams, GenerationResult
 from .samplers import AUTOMATIC, sampler_for_scheduler, schedule_label
@@ -96,11 +97,25 @@ def unique_output_path(folder: Path, seed: int, now: _dt.datetime | None = None)
     return candidate
 
 
-def save_result(result: GenerationResult, folder: str | Path, path: str | Path | None = None) -> Path:
-    """Write the result as PNG with its parameters into ``folder`` (or at ``path``); returns the path."""
+def save_result(result: GenerationResult, folder: str | Path, path: str | Path | None = None, *,
+                overwrite: bool = False) -> Path:
+    """Write the result as PNG with its parameters into ``folder`` (or at ``path``); returns the path.
+
+    An existing ``path`` is never replaced unless ``overwrite``; every failure is a sentence naming the folder.
+    """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = Path(path) if path is not None else unique_output_path(folder, result.seed)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = Path(path) if path is not None else None
+    for where in {folder, *(() if target is None else (target.parent,))}:
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            what = "is a file, not a folder" if where.is_file() or isinstance(exc, FileExistsError) \
+                else f"cannot be made ({exc.strerror or exc})"
+            raise bad_input(f"The output folder {where} {what}: choose another output folder.") from None
+    if target is None:
+        target = unique_output_path(folder, result.seed)
+    elif target.exists() and not overwrite:
+        raise bad_input(f"{target} already exists; Restyle does not replace it. Choose another name, or pass "
+                        "--overwrite to replace it.")
     save_png_with_parameters(result.image, target, parameters_text(result))
     return target

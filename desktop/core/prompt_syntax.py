@@ -25,6 +25,7 @@ from dataclasses import dataclass
 UP = 1.1  # A1111 (text) and Compel word+
 DOWN_A1111 = 1 / 1.1  # A1111 [text]
 DOWN_COMPEL = 0.9  # Compel word-
+MAX_SIGNS = 48
 CHUNK_TOKENS = 75  # what CLIP reads at once, besides its start and end markers
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
@@ -164,7 +165,7 @@ def parse_prompt(source: str) -> ParsedPrompt:
             match = _SUFFIX_SIGNS.match(source, i)
             if match:
                 signs = match.group(1)
-                weight = (UP if signs[0] == "+" else DOWN_COMPEL) ** len(signs)
+                weight = _sign_weight(signs)
                 scales.append((max(barrier, word_start), len(out), weight))
                 syntax.append(Span(i, match.end()))
                 i = match.end()
@@ -206,7 +207,7 @@ def _group_suffix(source: str, i: int, scales: list, group: tuple[int, int], syn
         weight = float(number.group(0))
         end = number.end()
     elif signs:
-        weight = (UP if signs.group(1)[0] == "+" else DOWN_COMPEL) ** len(signs.group(1))
+        weight = _sign_weight(signs.group(1))
         end = signs.end()
     else:
         if not weighted:
@@ -215,6 +216,11 @@ def _group_suffix(source: str, i: int, scales: list, group: tuple[int, int], syn
     scales.append((*group, weight))
     syntax.append(Span(i, end))
     return end
+
+
+def _sign_weight(signs: str) -> float:
+    """The weight of a run of + or - signs; past 48 signs (×97) more do nothing, instead of overflowing."""
+    return (UP if signs[0] == "+" else DOWN_COMPEL) ** min(len(signs), MAX_SIGNS)
 
 
 def _apply_scales(out: list, scales: list[tuple[int, int, float]]) -> None:

@@ -34,6 +34,7 @@ from desktop.core.metadata import read_parameters
 from .files import atomic_write, is_temp_name
 from .history import HistoryTree, Node, new_node_id, timestamp
 from .journal import JOURNAL_NAME, Journal, cut_torn_tail, read_journal
+from .schemas import Damaged, read_json_file
 
 log = logging.getLogger(__name__)
 
@@ -153,10 +154,11 @@ class OpenReport:
 def _read_index(path: Path) -> tuple[list[Node], bool, int]:
     """The valid nodes of index.json, whether anything in it was damaged, and the last journal record it holds."""
     try:
-        data = json.loads(path.read_bytes())
+        data = read_json_file(path, "the history index")
     except FileNotFoundError:
         return [], False, 0
-    except (OSError, ValueError):
+    except Damaged as exc:
+        log.warning("%s: %s", path, exc)
         return [], True, 0
     if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
         return [], True, 0
@@ -348,17 +350,25 @@ class Workspace:
         node = self._node(node_or_id)
         return None if node.mask is None else self.folder / "masks" / node.mask
 
-    def thumbnail_path(self, node_or_id: Node | str, size: int = _THUMB) -> Path:
-        """The node's thumbnail (fits size×size), made now when missing. Thread-safe; a disk job, not UI work."""
+    def thumbnail_path(self, node_or_id: Node | str, size: int = _THUMB) -> Path | None:
+        """The node's thumbnail (fits size×size), made now when missing; None when the picture is damaged or
+        the thumbnail cannot be written (a full or read-only disk). Thread-safe; a disk job, not UI work."""
         node = self._node(node_or_id)
         target = self.folder / "thumbs" / (f"{node.id}.png" if size == _THUMB else f"{node.id}-{size}.png")
         if target.is_file() and target.stat().st_size > 0:
             return target
-        with Image.open(self.folder / "images" / node.image) as image:
-            image.thumbnail((size, size), reducing_gap=2.0)
-            thumb = _png_ready(image)
-            # A thumbnail is a cache: no fsync, a lost one is simply made again.
-            atomic_write(target, lambda h: thumb.save(h, format="PNG", compress_level=1), durable=False)
+        picture = self.folder / "images" / node.image
+        try:
+            if not picture.is_file():
+                return None
+            with Image.open(picture) as image:
+                image.thumbnail((size, size), reducing_gap=2.0)
+                thumb = _png_ready(image)
+                # A thumbnail is a cache: no fsync, a lost one is simply made again.
+                atomic_write(target, lambda h: thumb.save(h, format="PNG", compress_level=1), durable=False)
+        except Exception as exc:  # noqa: BLE001 - a damaged picture (any decoder error) must not stop the view
+            log.warning("no thumbnail for %s: %s", picture, exc)
+            return None
         return target
 
     # --- changes -----------------------------------------------------------------------------------------

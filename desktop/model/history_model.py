@@ -31,10 +31,35 @@ class HistoryModel(QObject):
     def __init__(self, settings):
         super().__init__()
         self.settings = settings
-        self.workspace, self.open_report = Workspace.open(settings.workspace_dir)
+        self.workspace, self.open_report = self._open_at_start(settings)
         self.workspace.latent_budget = settings.latent_budget_bytes
         last = settings.selected_node
         self._selected: str | None = last if last in self.workspace.tree else None
+
+    @staticmethod
+    def _open_at_start(settings) -> tuple[Workspace, OpenReport]:
+        """The last workspace; when it is unusable (a file, an unplugged drive) the default one, and a notice.
+
+        The setting is left as it was, so the workspace comes back once its drive is plugged in again.
+        """
+        wanted = Path(settings.workspace_dir)
+        try:
+            return Workspace.open(wanted)
+        except RestyleError as exc:
+            problem = exc.message
+        fallback = settings.data_dir / "workspaces" / "default"
+        note = f"{problem} The history in {fallback} was opened instead."
+        try:
+            workspace, report = Workspace.open(fallback) if fallback != wanted else (None, None)
+        except RestyleError as exc:
+            workspace, report = None, None
+            note = f"{problem} {exc.message}"
+        if workspace is None:  # nothing can be opened (a read-only data folder): an empty history in memory
+            workspace, report = Workspace(fallback), OpenReport(0, 0, False, None)
+            note += " The history is empty for this session and new results cannot be kept in it."
+        log.warning("%s", note)
+        message = " ".join(m for m in (note, report.message) if m)
+        return workspace, OpenReport(report.recovered, report.dropped, report.corrupt_index, message)
 
     @property
     def tree(self):

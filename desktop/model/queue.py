@@ -20,6 +20,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from desktop.core.files import atomic_write
+from desktop.core.schemas import Damaged, check_group, check_job, keep_aside, read_json_file
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ class JobQueue(QObject):
         self._groups: dict[str, Group] = {}
         self._paused = False
         self.restored = 0  # waiting jobs found from the last session
+        self.notice: str | None = None  # what was wrong with the saved queue, for a banner at start
         self._load()
 
     # --- reading -----------------------------------------------------------------------------------------
@@ -228,6 +230,14 @@ class JobQueue(QObject):
         return done
 
     # --- disk --------------------------------------------------------------------------------------------
+    def _set_aside(self, problem: str, *, kept: int) -> None:
+        """Keep the damaged file under another name, so the next save cannot overwrite what it still holds."""
+        log.warning("queue file %s: %s", self.path, problem)
+        aside = keep_aside(self.path)
+        where = f"it was kept as {aside.name}" if aside else "it could not be moved aside"
+        self.notice = (f"The saved queue was damaged ({problem}); {kept} queued run{'' if kept == 1 else 's'} "
+                       f"could be read, and {where} in {self.path.parent}.")
+
     def _changed(self) -> None:
         self._save()
         self.changed.emit()
@@ -243,18 +253,24 @@ class JobQueue(QObject):
             log.exception("could not save the queue to %s", self.path)
 
     def _load(self) -> None:
+        """Read queue.json through its schema; a damaged file is kept aside (never overwritten) and named."""
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = read_json_file(self.path, "the queue file")
+            if not isinstance(data, dict) or not isinstance(data.get("jobs", []), list) \
+                    or not isinstance(data.get("groups", []), list):
+                raise Damaged("the queue file is not a queue")
         except FileNotFoundError:
             return
-        except (OSError, ValueError):
-            log.warning("the queue file %s is unreadable; starting with an empty queue", self.path)
+        except Damaged as exc:
+            self._set_aside(str(exc), kept=0)
             return
-        jobs = []
-        for item in data.get("jobs", []) if isinstance(data, dict) else []:
+        jobs, dropped = [], 0
+        for item in data.get("jobs", []):
             try:
+                check_job(item, Job)
                 job = Job.from_dict(item)
             except (TypeError, ValueError):
+                dropped += 1
                 continue
             if job.state == RUNNING:
                 job.state = WAITING  # it was interrupted: it runs again from the start
@@ -262,10 +278,14 @@ class JobQueue(QObject):
         groups = {}
         for item in data.get("groups", []):
             try:
+                check_group(item, Group)
                 group = Group(**item)
-            except TypeError:
+            except (TypeError, ValueError):
+                dropped += 1
                 continue
             groups[group.id] = group
+        if dropped:
+            self._set_aside(f"{dropped} entr{'y was' if dropped == 1 else 'ies were'} damaged", kept=len(jobs))
         self._jobs, self._groups = jobs, groups
         self.restored = sum(j.state == WAITING for j in jobs)
         self._paused = bool(self.restored)

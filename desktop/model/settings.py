@@ -241,8 +241,9 @@ class Settings:
 
     # --- window ------------------------------------------------------------------------------------------
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
-        """Saved geometry and dock/toolbar state."""
-        return self._qs.value("window/geometry"), self._qs.value("window/state")
+        """Saved geometry and dock/toolbar state (None for anything a hand edit left that is not Qt's bytes)."""
+        values = self._qs.value("window/geometry"), self._qs.value("window/state")
+        return tuple(v if isinstance(v, QByteArray) else None for v in values)
 
     def store_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
         """Remember the window's geometry and state."""

@@ -143,8 +143,10 @@ class MainWindow(QMainWindow):
         self._on_model_init_image_changed(model.init_image)
         if model.init_image is None and history.selected_id:
             self._on_history_selection_changed(history.selected_id)
-        if history.open_report.message:
-            self.error_banner.show_message(history.open_report.message)
+        # What start-up had to repair or set aside (history, queue, settings), named in one bar.
+        notices = [history.open_report.message, model.jobs.queue.notice]
+        if any(notices):
+            self.error_banner.show_message(" ".join(n for n in notices if n))
         geometry, state = model.settings.window_state()
         if geometry is not None:
             self.restoreGeometry(geometry)

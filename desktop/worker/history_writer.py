@@ -57,6 +57,6 @@ def write_to_history(target: HistoryTarget, result: GenerationResult) -> Generat
                 seed=result.seed, latent=latent_name, vae_id=result.model.vae_id, chain_mode=result.chain_mode,
                 depth=depth_name, upscale=upscale, mask=mask_name)
     write_node_image(workspace.folder, node, result.image, parameters_text(result))
-    workspace.thumbnail_path(node)  # made here, off the UI thread
+    workspace.thumbnail_path(node)  # made here, off the UI thread (a cache: a full disk only loses it)
     nodes.append(node)
     return replace(result, history_nodes=(*nodes,), latents=None)

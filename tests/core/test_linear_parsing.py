@@ -98,3 +98,12 @@ def test_a_picture_with_an_absurd_settings_text_still_opens_and_says_why_it_was_
     session.status_changed.connect(said.append)
     assert session.load_init_image(path)
     assert not found and any("did not read" in s for s in said)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("()[]:+-\\, aB1.|\n")), max_size=80) | st.text(max_size=40)
+       | st.builds(lambda s, n: s * n, st.sampled_from(["+", "(", "a+)", ":9)"]), st.integers(0, 9000)))
+def test_no_prompt_makes_the_parser_raise(text):
+    parsed = parse_prompt(text)  # "a" + 7,000 "+" overflowed before
+    assert all(f.weight == f.weight for f in parsed.fragments)  # no NaN
+    parse_parameters_text(text)

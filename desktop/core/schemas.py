@@ -1,0 +1,195 @@
+"""One validator per file format Restyle reads, so that every reader is total.
+
+A file written by an older version, cut short by a full disk, edited by hand or crafted by someone else must
+never stop the app: each reader parses through ``load_json`` (size and nesting bounded, every JSON failure one
+``Damaged``), checks the shape with the validator of its format here, and keeps a damaged file aside with
+``keep_aside`` instead of overwriting it, then says so. Formats checked here: history nodes (index.json and the
+node chunk of every picture), the queue (queue.json), the batch manifest (restyle-batch.json) and the download
+marker (restyle-download.json). The types of generation and upscale settings come from their dataclasses, so a
+field added there is checked without an edit here. Plain Python; no Qt, no torch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import re
+import secrets
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+MAX_DEPTH = 32  # our own files nest 4 levels at most
+MAX_JSON_BYTES = 256 * 1024 * 1024  # an index of 100,000 nodes is about 100 MB
+COMMIT_HASH = re.compile(r"[0-9a-f]{40}")
+
+
+class Damaged(ValueError):
+    """A file whose content does not have the shape its format needs; the message says what is wrong."""
+
+
+def load_json(raw: bytes | str, what: str = "the file") -> Any:
+    """Parse JSON with bounded size and nesting; every failure is ``Damaged`` (never RecursionError)."""
+    if len(raw) > MAX_JSON_BYTES:
+        raise Damaged(f"{what} is larger than any file Restyle writes")
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        raise Damaged(f"{what} is nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Damaged(f"{what} is not valid JSON ({exc.__class__.__name__})") from None
+    check_depth(data, what)
+    return data
+
+
+def read_json_file(path: Path, what: str) -> Any:
+    """The JSON in ``path``; FileNotFoundError when it is missing, ``Damaged`` when it cannot be used."""
+    try:
+        if path.stat().st_size > MAX_JSON_BYTES:
+            raise Damaged(f"{what} is larger than any file Restyle writes")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise Damaged(f"{what} cannot be read ({exc.strerror or exc})") from None
+    return load_json(raw, what)
+
+
+def check_depth(data: Any, what: str = "the file", limit: int = MAX_DEPTH) -> None:
+    """Raise ``Damaged`` when containers nest deeper than ``limit`` (checked without recursion)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > limit:
+                raise Damaged(f"{what} is nested too deeply")
+            stack.extend((child, depth + 1) for child in (value.values() if isinstance(value, dict) else value))
+
+
+def keep_aside(path: Path) -> Path | None:
+    """Rename a damaged file to ``<name>.damaged-<random>`` beside it (never overwritten); None when impossible."""
+    target = path.with_name(f"{path.name}.damaged-{secrets.token_hex(3)}")
+    try:
+        os.replace(path, target)
+    except OSError:
+        return None
+    return target
+
+
+# --- typed fields from dataclasses -----------------------------------------------------------------------------
+def _matches(value: Any, hint: Any) -> bool:
+    """True when a JSON value fits a dataclass field's type (int is not bool; a float may be written as an int)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if hint is str:
+        return isinstance(value, str)
+    if hint is dict or origin is dict:
+        return isinstance(value, dict)
+    if hint in (list, tuple) or origin in (list, tuple):
+        args = [a for a in typing.get_args(hint) if a is not Ellipsis]
+        return isinstance(value, (list, tuple)) and all(any(_matches(v, a) for a in args) for v in value) \
+            if args else isinstance(value, (list, tuple))
+    return True  # a nested record or anything else: its own reader checks it
+
+
+def check_fields(data: dict, cls: type, what: str) -> None:
+    """Raise ``Damaged`` when a known field of dataclass ``cls`` has a value of the wrong type."""
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if f.name in data and not _matches(data[f.name], hints[f.name]):
+            raise Damaged(f"{what}: {f.name} has a value of the wrong type ({type(data[f.name]).__name__})")
+
+
+def check_params(params: Any, what: str = "the settings") -> None:
+    """A GenerationParams dict as saved in a node or a queued job."""
+    from .params import GenerationParams
+
+    if not isinstance(params, dict):
+        raise Damaged(f"{what} are not a record")
+    check_fields(params, GenerationParams, what)
+
+
+def check_node(node: Any) -> None:
+    """The fields of a history node that Node's own check leaves open (text fields, settings, upscale)."""
+    for name in ("model", "model_hash", "vae_id"):
+        if not isinstance(getattr(node, name), str):
+            raise Damaged(f"node {node.id}: {name} must be text")
+    for name in ("chain_mode", "source"):
+        if getattr(node, name) is not None and not isinstance(getattr(node, name), str):
+            raise Damaged(f"node {node.id}: {name} must be text")
+    check_params(node.params, f"the settings of node {node.id}")
+    if node.upscale is not None:
+        from .upscale import UpscaleParams
+
+        check_fields(node.upscale, UpscaleParams, f"the upscale of node {node.id}")
+
+
+# --- the queue -------------------------------------------------------------------------------------------------
+def check_job(item: Any, job_cls: type) -> None:
+    """One queued job (``job_cls`` is the queue's Job dataclass): every field typed, settings checked."""
+    if not isinstance(item, dict):
+        raise Damaged("a queued job is not a record")
+    check_fields(item, job_cls, "a queued job")
+    check_params(item.get("params"), "the settings of a queued job")
+
+
+def check_group(item: Any, group_cls: type) -> None:
+    """One group of queued jobs (a sweep): typed fields, one label and one node slot per cell."""
+    if not isinstance(item, dict):
+        raise Damaged("a queued sweep is not a record")
+    check_fields(item, group_cls, "a queued sweep")
+    if not all(isinstance(v, str) for v in [*item.get("labels", []), *item.get("nodes", [])]):
+        raise Damaged("a queued sweep has labels or results that are not text")
+
+
+# --- the batch manifest -------------------------------------------------------------------------------------
+def check_manifest(data: Any) -> dict[str, dict]:
+    """restyle-batch.json: {"files": {input name: {"output": name, ...}}}; returns the entries that are whole."""
+    if not isinstance(data, dict) or not isinstance(data.get("files", {}), dict):
+        raise Damaged("the batch record is not a record of files")
+    return {name: entry for name, entry in data.get("files", {}).items()
+            if isinstance(entry, dict) and isinstance(entry.get("output", ""), str)}
+
+
+# --- the download marker -------------------------------------------------------------------------------------
+def check_marker(data: Any) -> dict:
+    """restyle-download.json: the revision must be a commit hash and every file a plain relative path."""
+    if not isinstance(data, dict):
+        raise Damaged("the download record is not a record")
+    revision, files = data.get("revision"), data.get("files", [])
+    if not isinstance(revision, str) or not COMMIT_HASH.fullmatch(revision):
+        raise Damaged("the download record does not name a commit")
+    if not isinstance(files, list) or not all(is_safe_relative(f) for f in files):
+        raise Damaged("the download record names a file outside its model")
+    return data
+
+
+def is_safe_relative(name: Any) -> bool:
+    """True for a relative POSIX path of plain names ("unet/config.json"): no root, drive, "..", "." or "\\"."""
+    if not isinstance(name, str) or not name or "\\" in name or "\0" in name or ":" in name:
+        return False
+    parts = name.split("/")
+    return all(part not in ("", ".", "..") for part in parts)
+
+
+def inside(folder: Path, relative: str) -> Path:
+    """``folder / relative`` resolved, or ``Damaged`` when it would leave ``folder`` (names, links, "..")."""
+    if not is_safe_relative(relative):
+        raise Damaged(f"{relative!r} is not a plain path inside its folder")
+    base = folder.resolve()
+    target = (base / relative).resolve()
+    if base != target and base not in target.parents:
+        raise Damaged(f"{relative!r} leads outside {folder}")
+    return target
