@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 # The generate flags that make sense for every file alike.
 SHARED_FLAGS = ("model", "prompt", "negative", "strength", "guidance", "steps", "seed", "width", "height", "device",
-                "data_dir", "allow_pickles", "true_cfg", "no_t5", "quantize", "overwrite", *STYLE_FLAGS, *MASK_DESTS)
+                "data_dir", "allow_pickles", "true_cfg", "no_t5", "quantize", "overwrite", *STYLE_FLAGS,
+                *MASK_DESTS)
 
 
 def batch_parser() -> argparse.ArgumentParser:
@@ -65,7 +66,7 @@ def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
         engine.configure(RuntimeSettings(t5_encoder=not args.no_t5, quantization=args.quantize))
         params = with_family_defaults(params, engine.load(args.model, args.device).profile, given_sliders(args))
         report = run_batch(engine, args.in_dir, args.out_dir, params, status=status, on_file_done=on_file_done,
-                            overwrite=args.overwrite)
+                           overwrite=args.overwrite)
     except KeyboardInterrupt:
         return fail(EXIT_FAILED, "Interrupted. Finished files are kept; run the same command again to do the rest.")
     except RestyleError as exc:
