@@ -235,3 +235,22 @@ def tiny_flux_schnell(tmp_path_factory) -> Path:
     from desktop.testing.tiny_flow import build_tiny_flux
 
     return build_tiny_flux(tmp_path_factory.mktemp("models") / "tiny-flux-schnell", seed=2, schnell=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_style_files(tiny_model, tiny_sdxl, tmp_path_factory) -> dict:
+    """Tiny LoRAs and embeddings for the tiny SD and SDXL models, in the formats users have (desktop/testing)."""
+    from desktop.testing.tiny_styles import build_tiny_embedding, build_tiny_lora
+
+    root = tmp_path_factory.mktemp("styles")
+    return {
+        "kohya": build_tiny_lora(root / "loras" / "inkwash.safetensors", tiny_model, fmt="kohya", seed=1),
+        "diffusers": build_tiny_lora(root / "loras" / "pastel.safetensors", tiny_model, fmt="diffusers", seed=2),
+        "sdxl_kohya": build_tiny_lora(root / "xl" / "xl-ink.safetensors", tiny_sdxl, fmt="kohya", seed=3),
+        "sdxl_diffusers": build_tiny_lora(root / "xl" / "xl-pastel.safetensors", tiny_sdxl, fmt="diffusers", seed=4),
+        "embedding": build_tiny_embedding(root / "embeddings" / "grainy.safetensors", tiny_model, seed=5),
+        "embedding_pt": build_tiny_embedding(root / "pt" / "oldstyle.pt", tiny_model, fmt="a1111_pt", seed=6),
+        "embedding_diffusers": build_tiny_embedding(root / "learned" / "sparkle.safetensors", tiny_model,
+                                                    fmt="diffusers", seed=7),
+        "sdxl_embedding": build_tiny_embedding(root / "xl" / "xl-grain.safetensors", tiny_sdxl, seed=8),
+    }

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from .common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, OneLineParser, fail, fail_with
 from .generate import generate_parser, given_sliders, with_family_defaults
-from .style_flags import STYLE_FLAGS, style_params
 from .mask_args import MASK_DESTS, mask_params
+from .style_flags import STYLE_FLAGS, configure_styles, style_params
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
 
         engine = Engine(status=status, allow_pickles=args.allow_pickles)
         engine.configure(RuntimeSettings(t5_encoder=not args.no_t5, quantization=args.quantize))
+        configure_styles(engine, args, data_dir(args.data_dir))
         params = with_family_defaults(params, engine.load(args.model, args.device).profile, given_sliders(args))
         report = run_batch(engine, args.in_dir, args.out_dir, params, status=status, on_file_done=on_file_done,
                            overwrite=args.overwrite)

@@ -21,7 +21,7 @@ from .common import (
     in_range,
 )
 from .mask_args import add_mask_arguments, mask_params
-from .style_flags import add_style_flags, style_params
+from .style_flags import add_style_flags, configure_styles, style_params
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,7 @@ def run_generate(argv: list[str]) -> int:
             print(message, file=sys.stderr)
 
         engine = Engine(status=status, allow_pickles=args.allow_pickles)
+        configure_styles(engine, args, folder)
         from desktop.core.runtime import RuntimeSettings
 
         engine.configure(RuntimeSettings(dtype=args.dtype, offload=args.offload, vae_tiling=args.vae_tiling,

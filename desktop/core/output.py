@@ -14,6 +14,7 @@ from .errors import bad_input
 from .metadata import build_parameters_text, save_png_with_parameters
 from .params import GenerationParams, GenerationResult
 from .samplers import AUTOMATIC, sampler_for_scheduler, schedule_label
+from .style_files import prompt_with_lora_tags
 
 
 def sampler_name(scheduler_class: str, config: dict | None = None) -> str:
@@ -44,10 +45,11 @@ def parameters_text(result: GenerationResult) -> str:
         ("Prior CFG scale", p.prior_guidance_scale),
         ("Prior steps", p.prior_steps),
         *upscale_fields(result),
+        *result.style_fields,  # Lora hashes, TI hashes, reference images
         ("Version", f"{APP_NAME} {__version__}"),
         ("Restyle model", result.model.name),
     ]
-    return build_parameters_text(p.prompt, p.negative_prompt, fields)
+    return build_parameters_text(prompt_with_lora_tags(p.prompt, p.loras), p.negative_prompt, fields)
 
 
 def guidance_fields(result: GenerationResult) -> list[tuple[str, object]]:

@@ -56,11 +56,27 @@ class GenerationParams:
     inpaint_padding: int = 32  # "masked": pixels of context around the masked part
     inpaint_fill: str = "original"  # what the masked part starts from: "original", "fill" or "noise"
     outpaint: tuple[int, int, int, int] | None = None  # grow the picture by (left, top, right, bottom) pixels
+    # LoRAs from the LoRA panel or --lora as (name or path, weight); ``<lora:name:w>`` tags in the prompt add to
+    # them (the prompt's weight wins for a name in both). Names are looked up in the LoRA folders.
+    loras: tuple[tuple[str, float], ...] = ()
+    embeddings: tuple[str, ...] = ()  # embedding files named explicitly (--embedding); folders are searched too
+    # Reference images steering the style through an IP-Adapter ("" = the family's default adapter and encoder).
+    references: tuple[str, ...] = ()
+    reference_scale: float = 0.6
+    reference_style_only: bool = False  # InstantStyle: only the style block hears the references
+    ip_adapter: str = ""
+    image_encoder: str = ""
 
     def __post_init__(self) -> None:
         if self.outpaint is not None and not isinstance(self.outpaint, tuple):
             # JSON brings a list back; a tuple keeps equal parameters equal.
             object.__setattr__(self, "outpaint", tuple(self.outpaint))
+        # The same for the style lists: tuples of tuples, whatever a JSON round trip made of them.
+        if not isinstance(self.loras, tuple) or any(not isinstance(item, tuple) for item in self.loras):
+            object.__setattr__(self, "loras", tuple((str(n), float(w)) for n, w in self.loras))
+        for name in ("embeddings", "references"):
+            if not isinstance(getattr(self, name), tuple):
+                object.__setattr__(self, name, tuple(getattr(self, name)))
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of every field."""
@@ -125,7 +141,15 @@ class GenerationParams:
         self._validate_family_fields()
         self._validate_sampler()
         self._validate_mask_fields()
+        self._validate_styles()
         return self
+
+    def _validate_styles(self) -> None:
+        for name, weight in self.loras:
+            if not str(name).strip():
+                raise bad_input("A LoRA has no name: choose its file or remove it.")
+            RANGES["lora_weight"].check(weight)
+        RANGES["reference_scale"].check(self.reference_scale)
 
     def _validate_sampler(self) -> None:
         if self.sampler and sampler_spec(self.sampler) is None:
@@ -218,6 +242,8 @@ class GenerationResult:
     mask: Any = None  # a masked run's mask as painted (PIL "L"), lined up with ``image``; None for whole runs
     notes: tuple[str, ...] = ()  # things the user should know about the run (the depth map was cropped, …)
     upscale: Any = None  # the UpscaleParams (resolved) when the result is an upscale of ``params.init_image``
+    # A1111 fields the style tools add (("Lora hashes", "ink: 0123456789ab"), ("TI hashes", …)), in order.
+    style_fields: tuple[tuple[str, str], ...] = ()
 
     @property
     def seed(self) -> int:

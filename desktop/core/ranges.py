@@ -86,4 +86,6 @@ RANGES: dict[str, Range] = {
     "noise_level": Range("The noise level", 0, 350),
     "mask_blur": Range("Mask blur", 0, 64, hint="it is in pixels"),
     "inpaint_padding": Range("Masked area padding", 0, 256, 8, hint="it is in pixels"),
+    "lora_weight": Range("A LoRA weight", -4.0, 4.0, 0.05, 2, hint="0 turns the LoRA off"),
+    "reference_scale": Range("The reference strength", 0.0, 2.0, 0.05, 2),
 }

@@ -59,7 +59,7 @@ from .runtime import (
     resolve_runtime,
     torch_dtype,
 )
-from .styles import StyleState
+from .styles import StyleFolders, StyleState, check_styles
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,7 @@ class Engine:
         self._loaded: _Loaded | None = None
         self.allow_pickles = allow_pickles  # the user's "Allow pickle checkpoints" (read as weights only)
         self.runtime = RuntimeSettings()
+        self.style_folders = StyleFolders()  # where LoRAs and embeddings are found by name
         quiet_libraries()
 
     @property
@@ -222,6 +223,7 @@ class Engine:
         if params.uses_mask and init is None:
             raise bad_input("A mask or outpainting needs a picture to work on: drop an image first, or clear the "
                             "mask to start from a prompt alone.")
+        check_styles(params, self.style_folders, allow_pickles=self.allow_pickles)  # missing LoRAs, before the load
         info = self.load(params.model, params.device)
         if cancelled():
             raise RestyleError(ErrorKind.CANCELLED, "Cancelled.")
@@ -297,11 +299,14 @@ class Engine:
         else:
             pipe = control_pipes[1] if control_pipes else self._txt2img()
             num_steps = params.steps
-        styled = self._loaded.styles.prepare_run(pipe, params)  # sampler (and style tools), no reload
+        # Sampler, LoRAs, embeddings and references on the loaded modules (styles.py): nothing is reloaded.
+        styled = self._loaded.styles.prepare_run(pipe, params, self.style_folders, allow_pickles=self.allow_pickles,
+                                                 status=self._status)
         params = styled.params
         notes.extend(styled.notes)
+        call.update(styled.call_kwargs)
         # Plain text as typed, or weighted / long prompts as embeddings (the pipelines share one text encoder).
-        prompt_kwargs, prompt_notes = prompt_call_kwargs(pipe, info.family, params.prompt, params.negative_prompt)
+        prompt_kwargs, prompt_notes = prompt_call_kwargs(pipe, info.family, styled.prompt, styled.negative_prompt)
         call.update(prompt_kwargs)
         notes.extend(prompt_notes)
         adjust_prompts(call, pipe, params, info.profile, notes)
@@ -384,6 +389,7 @@ class Engine:
             depth_map=control,
             notes=tuple(notes),
             mask=plan.painted if plan is not None else None,
+            style_fields=tuple(styled.fields),
         )
 
     @staticmethod
