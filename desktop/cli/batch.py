@@ -64,7 +64,7 @@ def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
 
         engine = Engine(status=status, allow_pickles=args.allow_pickles)
         engine.configure(RuntimeSettings(t5_encoder=not args.no_t5, quantization=args.quantize))
-        configure_styles(engine, args, data_dir(args.data_dir))
+        configure_styles(engine, args, data_dir(args.data_dir), params)
         params = with_family_defaults(params, engine.load(args.model, args.device).profile, given_sliders(args))
         report = run_batch(engine, args.in_dir, args.out_dir, params, status=status, on_file_done=on_file_done,
                            overwrite=args.overwrite)

@@ -146,7 +146,7 @@ def run_generate(argv: list[str]) -> int:
             print(message, file=sys.stderr)
 
         engine = Engine(status=status, allow_pickles=args.allow_pickles)
-        configure_styles(engine, args, folder)
+        configure_styles(engine, args, folder, params)
         from desktop.core.runtime import RuntimeSettings
 
         engine.configure(RuntimeSettings(dtype=args.dtype, offload=args.offload, vae_tiling=args.vae_tiling,

@@ -88,11 +88,13 @@ def style_params(args: argparse.Namespace) -> dict:
             "ip_adapter": args.ip_adapter, "image_encoder": args.image_encoder}
 
 
-def configure_styles(engine, args: argparse.Namespace, data_folder: Path) -> None:
-    """Tell the engine where LoRAs and embeddings are found: the flags' folders, then the data folder's."""
+def configure_styles(engine, args: argparse.Namespace, data_folder: Path, params) -> None:
+    """Tell the engine where LoRAs and embeddings are found (the flags' folders, then the data folder's), and
+    refuse a missing or pickled LoRA before the slow model load."""
     from desktop.core.style_files import default_style_dirs
-    from desktop.engine.styles import StyleFolders
+    from desktop.engine.styles import StyleFolders, check_styles
 
     loras, embeddings = default_style_dirs(data_folder)
     engine.style_folders = StyleFolders(loras=(*args.lora_dir, str(loras)),
                                         embeddings=(*args.embedding_dir, str(embeddings)))
+    check_styles(params, engine.style_folders, allow_pickles=args.allow_pickles)
