@@ -42,6 +42,7 @@ from pathlib import Path
 from .errors import ErrorKind, RestyleError, bad_input, model_missing
 from .hubcache import hub_cache_dir, is_offline, repo_folder
 from .library import MARKER
+from .schemas import is_safe_relative
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,10 @@ def endpoint() -> str:
 def select_files(files: list[RemoteFile], *, fp16: bool, allow_pickles: bool = False, configs_only: bool = False,
                  repo: str = "the model") -> list[RemoteFile]:
     """The files the app needs from a repository's file list (see the module docstring)."""
+    unsafe = [f.path for f in files if not is_safe_relative(f.path)]
+    if unsafe:  # a hostile or broken endpoint: "/x.json" or "../x.json" would be written outside the cache
+        raise model_missing(f"The Hub's list of files for {repo} names {unsafe[0]!r}, which points outside the model's "
+                            "folder, so nothing was downloaded. Check $HF_ENDPOINT.")
     paths = {f.path for f in files}
     pipeline = "model_index.json" in paths
     keep, weights_by_dir = [], {}

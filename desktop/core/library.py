@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .catalogue import CATALOGUE, catalogue_entry
 from .errors import bad_input
+from .schemas import Damaged, check_marker, inside, read_json_file
 from .hubcache import hub_cache_dir, repo_folder
 from .sources import PICKLE_SUFFIXES
 
@@ -111,9 +112,10 @@ def _usable(snapshot: Path) -> bool:
 
 
 def _marker(repo_path: Path) -> dict | None:
+    """The download marker when it is whole: a commit hash and plain relative file names (else None)."""
     try:
-        return json.loads((Path(repo_path) / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return check_marker(read_json_file(Path(repo_path) / MARKER, "the download record"))
+    except (FileNotFoundError, Damaged):
         return None
 
 
@@ -200,21 +202,45 @@ def checkpoint_family(path: Path) -> str:
     return "unknown"
 
 
+def _delete_downloaded(folder: Path, snapshot: Path, rel: str) -> int:
+    """Delete one file of a snapshot: a plain file, or a link and the blob it points to inside the repository's
+    own blobs/ (huggingface_hub's layout). Nothing outside ``folder`` is ever touched; returns the bytes freed."""
+    try:
+        parent = inside(snapshot, rel.rsplit("/", 1)[0]) if "/" in rel else snapshot.resolve()
+    except Damaged:
+        return 0  # a folder on the way is a link out of the snapshot
+    target = parent / rel.rsplit("/", 1)[-1]
+    if target.is_symlink():
+        blob = target.resolve()
+        target.unlink()
+        blobs = (folder / "blobs").resolve()
+        if blob.parent == blobs and blob.is_file():
+            size = blob.stat().st_size
+            blob.unlink()
+            return size
+        return 0
+    if not target.is_file():
+        return 0
+    size = target.stat().st_size
+    target.unlink()
+    return size
+
+
 def remove_download(repo: str, cache_dir: Path | None = None) -> int:
     """Delete the files the library downloaded for ``repo`` (never others); returns the bytes freed."""
     folder = repo_folder(repo, cache_dir)
     marker = _marker(folder)
     if marker is None:
-        raise bad_input(f"{repo} was not downloaded by Restyle, so Restyle does not delete its files; remove it "
-                        "from the list instead, or delete it with `hf cache delete`.")
+        damaged = (folder / MARKER).exists()
+        raise bad_input(f"{repo} was not downloaded by Restyle{' (its download record is damaged)' if damaged else ''}, "
+                        "so Restyle does not delete its files; remove it from the list instead, or delete it with "
+                        "`hf cache delete`.")
     freed = 0
-    snapshot = folder / "snapshots" / str(marker.get("revision", ""))
+    # The marker was checked: the revision is a commit hash and each file a plain relative path; the resolved
+    # path is checked again, so a link in the snapshot cannot lead a deletion elsewhere.
+    snapshot = folder / "snapshots" / marker["revision"]
     for rel in marker.get("files", []):
-        target = (snapshot / rel).resolve()
-        if snapshot.resolve() not in target.parents or not target.is_file():
-            continue  # never outside the snapshot the marker names
-        freed += target.stat().st_size
-        target.unlink()
+        freed += _delete_downloaded(folder, snapshot, rel)
     for directory in sorted((p for p in snapshot.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
         if not any(directory.iterdir()):
             directory.rmdir()

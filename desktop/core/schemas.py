@@ -165,15 +165,15 @@ def check_manifest(data: Any) -> dict[str, dict]:
 
 # --- the download marker -------------------------------------------------------------------------------------
 def check_marker(data: Any) -> dict:
-    """restyle-download.json: the revision must be a commit hash and every file a plain relative path."""
+    """restyle-download.json: the revision must be a commit hash; only plain relative file paths are kept."""
     if not isinstance(data, dict):
         raise Damaged("the download record is not a record")
     revision, files = data.get("revision"), data.get("files", [])
     if not isinstance(revision, str) or not COMMIT_HASH.fullmatch(revision):
         raise Damaged("the download record does not name a commit")
-    if not isinstance(files, list) or not all(is_safe_relative(f) for f in files):
-        raise Damaged("the download record names a file outside its model")
-    return data
+    if not isinstance(files, list):
+        raise Damaged("the download record has no list of files")
+    return {**data, "files": [f for f in files if is_safe_relative(f)]}
 
 
 def is_safe_relative(name: Any) -> bool:

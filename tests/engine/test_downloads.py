@@ -177,3 +177,13 @@ def test_an_fp16_download_takes_the_fp16_weights_and_still_loads(fake_hub, tiny_
 
     info = Engine().load(REPO, "cpu")  # fails ("no file named …") unless the fp16 variant is asked for
     assert info.family == "sd" and info.name == REPO
+
+
+@pytest.mark.parametrize("name", ["/x.json", "../x.json", "unet/../../x.json", "a\\..\\x.json"])
+def test_a_hub_file_name_outside_the_model_is_refused_and_nothing_is_written(fake_hub, tiny_model, hub_cache, name):
+    fake_hub.add_folder(REPO, tiny_model, {name: b'{"evil": true}'})
+    with pytest.raises(RestyleError) as info:
+        download(REPO)
+    assert "points outside" in info.value.message
+    assert not repo_folder(REPO).exists() or not any(repo_folder(REPO).rglob("x.json"))
+    assert not (hub_cache / "x.json").exists() and not (hub_cache.parent / "x.json").exists()

@@ -87,3 +87,31 @@ def test_only_app_downloaded_files_are_deleted(hub_cache, tiny_model):
     assert remove_download("someone/mixed") == size
     assert not (snapshot / ours).exists() and (snapshot / "unet" / "config.json").is_file()
     assert (snapshot / "vae" / "diffusion_pytorch_model.safetensors").is_file()
+
+
+def test_a_crafted_marker_revision_never_leads_remove_outside_the_cache(hub_cache, tiny_model, tmp_path):
+    # "Remove…" used to join the marker's revision to snapshots/ unchecked: "../../.." reached the user's files.
+    victim = tmp_path / "home" / "notes.txt"
+    victim.parent.mkdir()
+    victim.write_text("precious")
+    snapshot = add_to_cache(hub_cache, "someone/crafted", tiny_model)
+    repo = hub_cache / "models--someone--crafted"
+    escape = "/".join([".."] * (len(snapshot.parts) + 2)) + str(victim.parent)
+    for revision in (escape, "../../../home", "main", "0" * 39 + "/"):
+        (repo / "restyle-download.json").write_text(json.dumps({"revision": revision, "files": ["notes.txt"]}))
+        with pytest.raises(RestyleError) as info:
+            remove_download("someone/crafted")
+        assert "download record is damaged" in info.value.message
+    assert victim.read_text() == "precious" and (snapshot / "model_index.json").is_file()
+
+
+def test_a_linked_folder_in_the_snapshot_never_leads_remove_outside(hub_cache, tiny_model, tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "config.json").write_text("keep")
+    snapshot = add_to_cache(hub_cache, "someone/linked", tiny_model)
+    (snapshot / "trap").symlink_to(outside, target_is_directory=True)
+    repo = hub_cache / "models--someone--linked"
+    (repo / "restyle-download.json").write_text(json.dumps({"revision": snapshot.name, "files": ["trap/config.json"]}))
+    remove_download("someone/linked")
+    assert (outside / "config.json").read_text() == "keep"
