@@ -83,6 +83,11 @@ class RuntimeSettings:
         return (self.dtype, self.offload, self.t5_encoder, self.quantization)
 
 
+def package_installed(name: str) -> bool:
+    """True when the package can be imported (checked without importing it)."""
+    return importlib.util.find_spec(name) is not None
+
+
 def xformers_installed() -> bool:
     """True when the xformers package can be imported (checked without importing it)."""
     return importlib.util.find_spec("xformers") is not None

@@ -421,10 +421,9 @@ class SessionModel(QObject):
         if profile != previous:
             spec = spec_for(profile)
             self.update_params(**spec.slider_defaults)
-            self.status_changed.emit(
-                f"{spec.label}: its defaults are set (guidance {spec.guidance_scale:g}, strength "
-                f"{spec.strength:g}, {spec.steps} steps)."
-            )
+            settings = [f"{spec.guidance_label.lower()} {spec.guidance_scale:g}" if spec.uses_guidance else "",
+                        f"strength {spec.strength:g}" if spec.uses_strength else "", f"{spec.steps} steps"]
+            self.status_changed.emit(f"{spec.label}: its defaults are set ({', '.join(s for s in settings if s)}).")
         self.settings.params_profile = profile
         self.model_info_changed.emit(info)
         self._emit_planned_size()

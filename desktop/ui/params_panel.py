@@ -13,13 +13,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.families import AESTHETIC, DENOISING_START, FAMILIES, PRIOR
+from desktop.core.families import AESTHETIC, DENOISING_START, FAMILIES, PRIOR, TRUE_CFG
 from desktop.core.ranges import MAX_SEED, RANGES
 
 from .slider_field import SliderField
 
 # Every family-specific default, for a field whose family is not loaded (its row is hidden then anyway).
 _ALL_DEFAULTS = {k: v for spec in FAMILIES.values() for k, v in spec.extra_defaults.items() if v is not None}
+
+
+_GUIDANCE_TIPS = {
+    "Distilled guidance": "FLUX.1 dev and Kontext were distilled with guidance as an input: 3.5 (Kontext 2.5) is "
+                          "usual, one pass per step. Real CFG with a negative prompt is the True CFG setting.",
+}
 
 
 class ParamsPanel(QWidget):
@@ -48,6 +54,7 @@ class ParamsPanel(QWidget):
         self.reuse_seed_button.setToolTip("Put the seed of the last result in the field")
         self.last_seed_label = QLabel("")
         self.last_seed_label.setObjectName("lastSeedLabel")
+        self._guidance_tip = self.guidance.toolTip()
         self._build_family_fields()
         self.size_label = QLabel("")
         self.size_label.setObjectName("sizeLabel")
@@ -66,6 +73,7 @@ class ParamsPanel(QWidget):
         layout.addRow("Denoising start", self.denoising_start)
         layout.addRow("Prior guidance", self.prior_guidance)
         layout.addRow("Prior steps", self.prior_steps)
+        layout.addRow("True CFG", self.true_cfg)
         self._layout = layout
         layout.addRow("Seed", seed_row)
         layout.addRow("", self.last_seed_label)
@@ -84,6 +92,7 @@ class ParamsPanel(QWidget):
         self.denoising_start.value_changed.connect(lambda v: model.update_params(denoising_start=round(v, 2) or None))
         self.prior_guidance.value_changed.connect(lambda v: model.update_params(prior_guidance_scale=round(v, 1)))
         self.prior_steps.value_changed.connect(lambda v: model.update_params(prior_steps=int(v)))
+        self.true_cfg.value_changed.connect(lambda v: model.update_params(true_cfg_scale=round(v, 1)))
         model.model_info_changed.connect(self._on_model_model_info_changed)
         self.seed_edit.textEdited.connect(self._on_seed_edit_text_edited)
         self.reuse_seed_button.clicked.connect(self._on_reuse_seed_button_clicked)
@@ -109,10 +118,16 @@ class ParamsPanel(QWidget):
         self.prior_guidance.setToolTip("Kandinsky: how strictly the prior turns the prompt into an image embedding.")
         self.prior_steps = SliderField.for_parameter("prior_steps", "priorStepsSpin")
         self.prior_steps.setToolTip("Kandinsky: denoising steps of the prior, which runs before the image steps.")
+        self.true_cfg = SliderField.for_parameter("true_cfg_scale", "trueCfgSpin")
+        self.true_cfg.setToolTip(
+            "FLUX: real classifier-free guidance with the negative prompt, on top of the distilled guidance. "
+            "1 = off (one pass per step); above 1 each step runs twice and the negative prompt is used."
+        )
         self._family_rows = {
             AESTHETIC: (self.aesthetic, self.negative_aesthetic),
             DENOISING_START: (self.denoising_start,),
             PRIOR: (self.prior_guidance, self.prior_steps),
+            TRUE_CFG: (self.true_cfg,),
         }
 
     def _show_family_controls(self) -> None:
@@ -120,6 +135,11 @@ class ParamsPanel(QWidget):
         for control, widgets in self._family_rows.items():
             for widget in widgets:
                 self._layout.setRowVisible(widget, family.accepts(control))
+        # FLUX Kontext takes the picture as a condition (no strength); schnell and Turbo have no guidance.
+        self._layout.setRowVisible(self.strength, family.uses_strength)
+        self._layout.setRowVisible(self.guidance, family.uses_guidance)
+        self._layout.labelForField(self.guidance).setText(family.guidance_label)
+        self.guidance.setToolTip(_GUIDANCE_TIPS.get(family.guidance_label, self._guidance_tip))
 
     def _on_model_model_info_changed(self, info) -> None:
         self._show_family_controls()
@@ -154,7 +174,8 @@ class ParamsPanel(QWidget):
         self.steps.set_value(params.steps)
         # None means "the family's default": show that value.
         for field, name in ((self.aesthetic, "aesthetic_score"), (self.negative_aesthetic, "negative_aesthetic_score"),
-                            (self.prior_guidance, "prior_guidance_scale"), (self.prior_steps, "prior_steps")):
+                            (self.prior_guidance, "prior_guidance_scale"), (self.prior_steps, "prior_steps"),
+                            (self.true_cfg, "true_cfg_scale")):
             value = getattr(params, name)
             field.set_value(_ALL_DEFAULTS[name] if value is None else value)
         self.denoising_start.set_value(params.denoising_start or 0.0)

@@ -50,6 +50,7 @@ class PromptPanel(QWidget):
         self.prompt_edit.textChanged.connect(self._on_prompt_edit_text_changed)
         self.negative_edit.textChanged.connect(self._on_negative_edit_text_changed)
         model.params_changed.connect(self._sync)
+        model.model_info_changed.connect(lambda _info: self._sync(model.params))
 
     def _on_prompt_edit_text_changed(self) -> None:
         self._count_tokens()
@@ -87,3 +88,16 @@ class PromptPanel(QWidget):
             self.prompt_edit.setPlainText(params.prompt)
         if self.negative_edit.toPlainText() != params.negative_prompt:
             self.negative_edit.setPlainText(params.negative_prompt)
+        self._follow_family(params)
+
+    def _follow_family(self, params) -> None:
+        """Grey the negative prompt out where the family would ignore it (FLUX without true CFG, schnell), and
+        say what reads the prompt (T5: plain words, its own token limit)."""
+        family = self._model.family
+        used = family.negative_prompt == "always" or (
+            family.negative_prompt == "true_cfg" and (params.true_cfg_scale or 1.0) > 1.0)
+        self.negative_edit.setEnabled(used)
+        self.negative_edit.setToolTip("" if used else (
+            f"{family.label} uses the negative prompt only with True CFG above 1."
+            if family.negative_prompt == "true_cfg" else f"{family.label} has no guidance: no negative prompt."))
+        self.prompt_edit.setToolTip(family.text_encoder_note)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.runtime import RuntimeSettings, xformers_installed
+from desktop.core.runtime import RuntimeSettings, package_installed, xformers_installed
 from desktop.model.device_state import DEVICE_NAMES
 
 DTYPE_LABELS = {"auto": "Automatic (fp16 on a GPU, fp32 on the CPU)", "fp16": "fp16 (half)", "bf16": "bf16",
@@ -24,6 +24,10 @@ OFFLOAD_LABELS = {"none": "None (everything on the GPU; fastest)",
                   "model": "Model offload (one part on the GPU at a time)",
                   "sequential": "Sequential offload (least memory; very slow)"}
 ATTENTION_LABELS = {"sdpa": "PyTorch SDPA (default)", "xformers": "xFormers"}
+QUANTIZATION_LABELS = {"none": "None (the weights as saved)", "bnb-8bit": "8-bit (bitsandbytes, CUDA)",
+                       "bnb-4bit": "4-bit NF4 (bitsandbytes, CUDA)", "torchao-int8": "int8 weights (torchao)"}
+T5_NOTE = ("SD 3.5 without T5 needs about 9.5 GB less and reads prompts with its CLIP encoders only (77 tokens): "
+           "weaker at text in the picture and at long descriptions.")
 COMPILE_NOTE = "The first run after loading is slow (compiling), and so is the first run at a new size."
 
 
@@ -75,6 +79,16 @@ class SettingsDialog(QDialog):
         self.compile_check.setObjectName("compileCheck")
         self.channels_last_check = QCheckBox("Channels-last memory format for the UNet")
         self.channels_last_check.setObjectName("channelsLastCheck")
+        self.t5_check = QCheckBox("SD 3.5: load the T5 text encoder")
+        self.t5_check.setObjectName("t5EncoderCheck")
+        self.t5_check.setToolTip(T5_NOTE)
+        self.quantization_combo = _combo("quantizationCombo", QUANTIZATION_LABELS)
+        self.quantization_combo.setToolTip("SD 3.5 and FLUX.1: quantize the transformer and T5 as they load. A GGUF "
+                                           "transformer file (.gguf) is already quantized and needs none of these.")
+        for value in ("bnb-8bit", "bnb-4bit", "torchao-int8"):
+            package = "bitsandbytes" if value.startswith("bnb") else "torchao"
+            if not package_installed(package):
+                _enable_item(self.quantization_combo, value, False, f"{package} is not installed")
         compile_note = QLabel(COMPILE_NOTE)
         compile_note.setWordWrap(True)
         compile_note.setObjectName("compileNoteLabel")
@@ -95,6 +109,10 @@ class SettingsDialog(QDialog):
         memory.addLayout(offload_form)
         for check in (self.vae_tiling_check, self.vae_slicing_check, self.attention_slicing_check):
             memory.addWidget(check)
+        large_form = QFormLayout()  # SD 3.5 and FLUX.1: the 8–12 B transformers and T5
+        large_form.addRow("Quantization", self.quantization_combo)
+        memory.addLayout(large_form)
+        memory.addWidget(self.t5_check)
         speed_box = QGroupBox("Speed")
         speed = QVBoxLayout(speed_box)
         attention_form = QFormLayout()
@@ -114,13 +132,15 @@ class SettingsDialog(QDialog):
     def show_settings(self, runtime: RuntimeSettings) -> None:
         """Set every control from ``runtime``."""
         for combo, value in ((self.device_combo, runtime.device), (self.dtype_combo, runtime.dtype),
-                             (self.offload_combo, runtime.offload), (self.attention_combo, runtime.attention)):
+                             (self.offload_combo, runtime.offload), (self.attention_combo, runtime.attention),
+                             (self.quantization_combo, runtime.quantization)):
             combo.setCurrentIndex(max(0, combo.findData(value)))
         self.vae_tiling_check.setChecked(runtime.vae_tiling)
         self.vae_slicing_check.setChecked(runtime.vae_slicing)
         self.attention_slicing_check.setChecked(runtime.attention_slicing)
         self.compile_check.setChecked(runtime.compile_unet)
         self.channels_last_check.setChecked(runtime.channels_last)
+        self.t5_check.setChecked(runtime.t5_encoder)
 
     def settings(self) -> RuntimeSettings:
         """The settings the controls show."""
@@ -130,7 +150,8 @@ class SettingsDialog(QDialog):
             vae_slicing=self.vae_slicing_check.isChecked(),
             attention_slicing=self.attention_slicing_check.isChecked(),
             attention=self.attention_combo.currentData(), compile_unet=self.compile_check.isChecked(),
-            channels_last=self.channels_last_check.isChecked(),
+            channels_last=self.channels_last_check.isChecked(), t5_encoder=self.t5_check.isChecked(),
+            quantization=self.quantization_combo.currentData(),
         )
 
     def apply(self) -> bool:
