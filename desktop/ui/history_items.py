@@ -14,9 +14,8 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 
 from desktop.core.history_filter import HistoryFilter, SearchTexts, parse_filter, visible_ids
-from desktop.core.captions import node_caption, node_tooltip
 
-from .thumbnails import ThumbnailLoader
+from .thumbnails import ThumbnailLoader, node_data
 
 BATCH = 200  # rows handed to the view at a time, per parent
 GREY = QColor(128, 128, 128)
@@ -190,17 +189,9 @@ class HistoryItemModel(QAbstractItemModel):
         node = self.node_at(index)
         if node is None:
             return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return node_caption(node)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return node_tooltip(node)
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self.thumbnails.icon(self._history.workspace, node)
         if role == Qt.ItemDataRole.ForegroundRole and not self.matches(node.id):
             return GREY  # an ancestor shown only so the chain to a match stays readable
-        if role == Qt.ItemDataRole.UserRole:
-            return node.id
-        return None
+        return node_data(node, role, self.thumbnails, self._history.workspace)
 
     # --- changes, row by row -----------------------------------------------------------------------------
     def _on_history_reset(self) -> None:

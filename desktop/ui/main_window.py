@@ -34,6 +34,7 @@ from .banner import Banner
 from .canvas import Canvas
 from .depth_panel import DepthPanel
 from .device_status import DeviceStatus
+from .gallery_panel import GalleryPanel
 from .history_panel import HistoryPanel
 from .model_picker import ModelPicker
 from .params_panel import ParamsPanel
@@ -86,6 +87,10 @@ class MainWindow(QMainWindow):
         self.side_tabs.setObjectName("sideTabs")
         self.side_tabs.addTab(self.history_panel, "History")
         self.side_tabs.addTab(self.queue_panel, "Queue")
+        self.gallery_panel = GalleryPanel(model)
+        self.side_tabs.addTab(self.gallery_panel, "Gallery")
+        self.gallery_panel.filter_edited.connect(self.history_panel.filter_edit.setText)
+        self.history_panel.filter_edit.textChanged.connect(self.gallery_panel.set_filter_text)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)

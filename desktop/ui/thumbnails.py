@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from PySide6.QtCore import QObject, QThreadPool, Signal
+from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 
+from desktop.core.captions import node_caption, node_tooltip
+
 CACHE = 3000  # icons kept; a screenful is a few dozen, so scrolling back is instant
+
+
+def node_data(node, role, thumbnails: ThumbnailLoader, workspace):
+    """What a history row or a gallery cell shows for ``role``: caption, tooltip, thumbnail or id; else None."""
+    if role == Qt.ItemDataRole.DisplayRole:
+        return node_caption(node)
+    if role == Qt.ItemDataRole.ToolTipRole:
+        return node_tooltip(node)
+    if role == Qt.ItemDataRole.DecorationRole:
+        return thumbnails.icon(workspace, node)
+    if role == Qt.ItemDataRole.UserRole:
+        return node.id
+    return None
 
 
 class ThumbnailLoader(QObject):

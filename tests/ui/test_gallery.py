@@ -1,0 +1,63 @@
+"""The gallery tab: results as a grid, sorted and filtered, a double-click puts the picture on the canvas."""
+
+from __future__ import annotations
+
+from PIL import Image
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QListView
+
+from desktop.core.history import Node
+from desktop.core.workspace import Workspace, write_node_image
+
+
+def _add(ws: Workspace, parent, prompt: str, created: str, kind: str = "generation") -> Node:
+    node_id = ws.new_node_id()
+    node = Node(node_id, parent, kind, f"{node_id}.png", created, 24, 16, {"prompt": prompt, "seed": 3}, seed=3)
+    write_node_image(ws.folder, node, Image.new("RGB", (24, 16), (10 * len(prompt) % 255, 90, 40)), None)
+    ws.add_node(node)
+    return node
+
+
+def _shown(window) -> list[str]:
+    model = window.gallery_panel.view.model()
+    return [model.data(model.index(r), Qt.ItemDataRole.UserRole) for r in range(model.rowCount())]
+
+
+def test_the_gallery_sorts_filters_and_opens_a_result(open_window, data_dir, qtbot):
+    ws, _ = Workspace.open(data_dir / "workspaces" / "default")
+    photo = _add(ws, None, "", "2026-11-01T10:00:00+00:00", kind="import")
+    old = _add(ws, photo.id, "a stone bridge", "2026-11-02T10:00:00+00:00")
+    mid = _add(ws, old.id, "a stone bridge at night", "2026-11-03T10:00:00+00:00")
+    new = _add(ws, None, "a glass tower", "2026-11-04T10:00:00+00:00")
+    ws.set_starred(old.id, True)
+    ws.close()
+    window = open_window([])
+    gallery = window.gallery_panel
+    assert window.findChild(QListView, "galleryView") is gallery.view
+    window.side_tabs.setCurrentWidget(gallery)
+    assert _shown(window) == [new.id, mid.id, old.id]  # newest first; the imported photo is not a result
+    assert gallery.count_label.text() == "3 results"
+
+    gallery.sort_combo.setCurrentText("Starred first")
+    assert _shown(window) == [old.id, new.id, mid.id]
+    gallery.sort_combo.setCurrentText("Oldest first")
+    assert _shown(window) == [old.id, mid.id, new.id]
+
+    qtbot.keyClicks(gallery.filter_edit, "bridge")
+    qtbot.waitUntil(lambda: gallery.count_label.text() == "2 results")
+    assert _shown(window) == [old.id, mid.id]
+    assert window.history_panel.filter_edit.text() == "bridge"  # one filter for the tree and the grid
+
+    # A result made while the gallery is shown joins it at once.
+    history = window.model.history
+    newer = Node(history.workspace.new_node_id(), mid.id, "generation", "", "2026-11-05T10:00:00+00:00", 24, 16,
+                 {"prompt": "a stone bridge in fog"}, seed=4)
+    newer.image = f"{newer.id}.png"
+    write_node_image(history.workspace.folder, newer, Image.new("RGB", (24, 16)), None)
+    history.add_nodes([newer])
+    assert _shown(window) == [old.id, mid.id, newer.id]
+
+    index = gallery.view.model().index(1)
+    gallery.view.doubleClicked.emit(index)
+    assert history.selected_id == mid.id
+    assert "night" in window.canvas.caption  # the picture is on the canvas
