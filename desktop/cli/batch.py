@@ -26,6 +26,16 @@ SHARED_FLAGS = ("model", "prompt", "negative", "strength", "guidance", "steps", 
                 *MASK_DESTS)
 
 
+MAX_WORKERS = 16
+
+
+def _workers(text: str) -> int:
+    """--workers: a whole number of devices, 1 to MAX_WORKERS."""
+    if not text.isdigit() or not 1 <= int(text) <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"workers must be a whole number from 1 to {MAX_WORKERS} (got {text})")
+    return int(text)
+
+
 def batch_parser() -> argparse.ArgumentParser:
     """The parser of ``restyle batch``, built from the generate parser's own actions."""
     parser = OneLineParser(prog="restyle batch", description="Restyle every image of a folder with the same "
@@ -35,6 +45,12 @@ def batch_parser() -> argparse.ArgumentParser:
     for action in generate_parser()._actions:  # noqa: SLF001 - reuse the exact definitions and checks
         if action.dest in SHARED_FLAGS:
             parser._add_action(action)  # noqa: SLF001
+    devices = parser.add_argument_group("several devices", "spread the files over devices; each file is done once")
+    devices.add_argument("--workers", type=_workers, help="N worker processes here: one per GPU, "
+                         "or N CPU workers sharing the cores (with --cluster: at most N actors)")
+    devices.add_argument("--cluster", metavar="ADDRESS", help="run on the Ray cluster at ADDRESS (HOST:PORT or "
+                         "ray://HOST:10001; auto = the one on this computer, started when none runs); needs "
+                         "restyle[cluster] and, off this computer, Ray token authentication")
     return parser
 
 
@@ -55,19 +71,36 @@ def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
     def status(message: str) -> None:
         print(message, file=sys.stderr)
 
+    pool = None
     try:
-        from desktop.engine.runner import Engine
-
         if not Path(args.in_dir).expanduser().is_dir():  # before the slow engine import
             return fail(EXIT_BAD_INPUT, f"{args.in_dir} is not a folder: give the folder holding the images.")
         from desktop.core.runtime import RuntimeSettings
 
-        engine = Engine(status=status, allow_pickles=args.allow_pickles)
-        engine.configure(RuntimeSettings(t5_encoder=not args.no_t5, quantization=args.quantize))
+        runtime = RuntimeSettings(t5_encoder=not args.no_t5, quantization=args.quantize)
+        if args.cluster or (args.workers or 1) > 1:
+            from desktop.cluster.batch import run_batch_on_pool
+            from desktop.cluster.pool_engine import PoolEngine
+            from desktop.cluster.pools import open_pool
+
+            params.validate()  # before any worker or actor starts
+            pool = open_pool(workers=args.workers, cluster=args.cluster, device=args.device,
+                             allow_pickles=args.allow_pickles, status=status)
+            engine = PoolEngine(pool, status=status)  # the model's family, as a device of the pool reads it
+        else:
+            from desktop.engine.runner import Engine
+
+            engine = Engine(status=status, allow_pickles=args.allow_pickles)
+        engine.configure(runtime)
         configure_styles(engine, args, data_dir(args.data_dir), params)
         params = with_family_defaults(params, engine.load(args.model, args.device).profile, given_sliders(args))
-        report = run_batch(engine, args.in_dir, args.out_dir, params, status=status, on_file_done=on_file_done,
-                           overwrite=args.overwrite)
+        if pool is not None:
+            report = run_batch_on_pool(pool, args.in_dir, args.out_dir, params, runtime=runtime, status=status,
+                                       style_folders=engine.style_folders, on_file_done=on_file_done,
+                                       overwrite=args.overwrite)
+        else:
+            report = run_batch(engine, args.in_dir, args.out_dir, params, status=status, on_file_done=on_file_done,
+                               overwrite=args.overwrite)
     except KeyboardInterrupt:
         return fail(EXIT_FAILED, "Interrupted. Finished files are kept; run the same command again to do the rest.")
     except RestyleError as exc:
@@ -75,6 +108,9 @@ def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
     except Exception:  # noqa: BLE001 - the user gets one line; the traceback goes to the log
         log.exception("batch crashed")
         return fail(EXIT_FAILED, f"The batch failed unexpectedly; the details are in {log_file}")
+    finally:
+        if pool is not None:
+            pool.close()  # the workers stop; a file half-made on one is simply not recorded
     print(report.summary())
     for name, reason in report.failed:
         print(f"restyle: {name}: {reason}", file=sys.stderr)

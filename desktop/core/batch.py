@@ -34,6 +34,7 @@ class BatchReport:
     skipped_done: list[str] = field(default_factory=list)  # finished by an earlier run with the same settings
     not_images: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (name, sentence)
+    devices: dict[str, str] = field(default_factory=dict)  # name -> the device that made it (several devices)
 
     def summary(self) -> str:
         """One line for the user."""
@@ -185,17 +186,61 @@ def _free_name(out_dir: Path, name: str, taken: set[str]) -> str:
     return f"{stem}-{n}.png"
 
 
-def run_batch(engine, in_dir: str | Path, out_dir: str | Path, params: GenerationParams, *,
-              status: Callable[[str], None] | None = None,
-              on_file_done: Callable[[Path, Path], None] | None = None, overwrite: bool = False) -> BatchReport:
-    """Restyle each image in ``in_dir`` into ``out_dir`` as PNG with ``params`` (init_image is set per file).
+@dataclass(frozen=True)
+class BatchFile:
+    """One picture still to do: its parameters (its own mask, if it has one) and its settings key."""
 
-    Raises RestyleError for a missing folder or a model that cannot load; a file that cannot be read is
-    reported in the BatchReport and the rest go on.
-    """
-    from .output import save_result
+    path: Path
+    params: GenerationParams  # init_image and seed are set when it runs (see ``run_params``)
+    key: str  # settings_key for the manifest
+    number: int  # its place in the folder, from 1
+    mask_name: str = ""  # NAME.mask.png beside it, when it has one
 
-    say = status or (lambda message: None)
+    def run_params(self) -> GenerationParams:
+        """The parameters of its run: its picture, and the batch's seed (or a random one for each file)."""
+        seed = self.params.seed if self.params.seed is not None else random_seed()
+        return self.params.replace(init_image=str(self.path), seed=seed)
+
+
+@dataclass
+class BatchPlan:
+    """A checked batch: its folders, every image, those still to do, and the manifest recording each one done."""
+
+    in_dir: Path
+    out_dir: Path
+    images: list[Path]
+    todo: list[BatchFile]
+    manifest: Manifest
+    names: dict[str, str]  # input name -> output PNG name
+    preferred: dict[str, str]  # input name -> the name it would have if nothing were in the way
+    report: BatchReport
+    overwrite: bool = False
+    say: Callable[[str], None] = lambda message: None
+
+    def record(self, item: BatchFile, result) -> Path:
+        """Save the result as the file's PNG (never over a file that is not ours, unless overwriting), note it
+        in the manifest and the report; returns the PNG's path."""
+        from .output import save_result
+
+        path, names, out_dir = item.path, self.names, self.out_dir
+        # Our own earlier output for this input (made with other settings) is replaced only when asked; one a
+        # killed run left unrecorded is finished.
+        ours = self.manifest.is_unfinished(path, names[path.name])
+        if (out_dir / names[path.name]).exists() and not (self.overwrite or ours):
+            names[path.name] = _free_name(out_dir, names[path.name], set(names.values()))
+        if names[path.name] != self.preferred[path.name]:
+            self.say(f"{path.name}: {self.preferred[path.name]} is taken, so the result is {names[path.name]}.")
+        self.manifest.reserve(path, names[path.name])
+        target = save_result(result, out_dir, out_dir / names[path.name], overwrite=self.overwrite or ours)
+        self.manifest.record(path, target, item.key, result.seed)
+        self.report.done.append(path.name)
+        return target
+
+
+def prepare_batch(in_dir: str | Path, out_dir: str | Path, params: GenerationParams,
+                  say: Callable[[str], None], *, overwrite: bool = False) -> BatchPlan:
+    """Check the folders and settings, make the output folder, and list what is left to do (files finished by
+    an earlier run with the same settings are reported as skipped). Raises RestyleError with a sentence."""
     in_dir, out_dir = Path(in_dir).expanduser(), Path(out_dir).expanduser()
     if not in_dir.is_dir():
         raise bad_input(f"{in_dir} is not a folder: give the folder holding the images to restyle.")
@@ -224,7 +269,7 @@ def run_batch(engine, in_dir: str | Path, out_dir: str | Path, params: Generatio
     if manifest.notice:
         say(manifest.notice)
     names = output_names(images, out_dir, manifest, overwrite=overwrite)
-    preferred = preferred_names(images)
+    todo = []
     for index, path in enumerate(images, 1):
         own_mask = mask_beside(path)
         file_params = params
@@ -238,30 +283,35 @@ def run_batch(engine, in_dir: str | Path, out_dir: str | Path, params: Generatio
         if manifest.is_done(path, key, out_dir, names[path.name]):
             report.skipped_done.append(path.name)
             say(f"[{index}/{len(images)}] {path.name}: already done; skipped.")
-            continue
+        else:
+            todo.append(BatchFile(path, file_params, key, index, own_mask.name if own_mask else ""))
+    return BatchPlan(in_dir, out_dir, images, todo, manifest, names, preferred_names(images), report,
+                     overwrite=overwrite, say=say)
+
+
+def run_batch(engine, in_dir: str | Path, out_dir: str | Path, params: GenerationParams, *,
+              status: Callable[[str], None] | None = None,
+              on_file_done: Callable[[Path, Path], None] | None = None, overwrite: bool = False) -> BatchReport:
+    """Restyle each image in ``in_dir`` into ``out_dir`` as PNG with ``params`` (init_image is set per file).
+
+    Raises RestyleError for a missing folder or a model that cannot load; a file that cannot be read is
+    reported in the BatchReport and the rest go on.
+    """
+    say = status or (lambda message: None)
+    plan = prepare_batch(in_dir, out_dir, params, say, overwrite=overwrite)
+    for item in plan.todo:
         try:
-            load_image(path)  # a broken file is reported before the model is asked to run
-            run_params = file_params.replace(init_image=str(path), seed=params.seed if params.seed is not None
-                                             else random_seed())
-            say(f"[{index}/{len(images)}] {path.name}{f' (mask {own_mask.name})' if own_mask else ''}…")
-            result = engine.generate(run_params)
+            load_image(item.path)  # a broken file is reported before the model is asked to run
+            mask = f" (mask {item.mask_name})" if item.mask_name else ""
+            say(f"[{item.number}/{len(plan.images)}] {item.path.name}{mask}…")
+            result = engine.generate(item.run_params())
         except RestyleError as exc:
             if exc.kind is not ErrorKind.BAD_INPUT:
                 raise  # a model that cannot load or a device out of memory fails every file alike
-            report.failed.append((path.name, exc.message))
-            say(f"{path.name}: {exc.message} Skipped.")
+            plan.report.failed.append((item.path.name, exc.message))
+            say(f"{item.path.name}: {exc.message} Skipped.")
             continue
-        # Our own earlier output for this input (made with other settings) is replaced only when asked; one a
-        # killed run left unrecorded is finished.
-        ours = manifest.is_unfinished(path, names[path.name])
-        if (out_dir / names[path.name]).exists() and not (overwrite or ours):
-            names[path.name] = _free_name(out_dir, names[path.name], set(names.values()))
-        if names[path.name] != preferred[path.name]:
-            say(f"{path.name}: {preferred[path.name]} is taken, so the result is {names[path.name]}.")
-        manifest.reserve(path, names[path.name])
-        target = save_result(result, out_dir, out_dir / names[path.name], overwrite=overwrite or ours)
-        manifest.record(path, target, key, result.seed)
-        report.done.append(path.name)
+        target = plan.record(item, result)
         if on_file_done is not None:
-            on_file_done(path, target)
-    return report
+            on_file_done(item.path, target)
+    return plan.report
