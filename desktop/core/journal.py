@@ -53,7 +53,7 @@ def cut_torn_tail(path: Path) -> None:
                 handle.truncate(raw.rfind(b"\n") + 1)
                 handle.flush()
                 os.fsync(handle.fileno())
-    except FileNotFoundError:
+    except OSError:  # missing, or a read-only folder: nothing will be appended to it either
         pass
 
 

@@ -33,10 +33,35 @@ def log_path(folder: Path) -> Path:
     return folder / "logs" / "restyle.log"
 
 
+def is_writable(folder: Path) -> bool:
+    """True when a file can be made in ``folder`` (tried, not guessed: access() says yes to root on read-only
+    folders and cannot see every read-only mount)."""
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
 def setup_logging(folder: Path) -> Path:
-    """Send this process's log records (tracebacks included) to the rotating log file; returns its path."""
+    """Send this process's log records (tracebacks included) to the rotating log file; returns its path.
+
+    When the data folder cannot be written (read-only, full), the log goes to the temporary folder instead, so
+    the app and the CLI still start.
+    """
     path = log_path(folder)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError:
+        import tempfile
+
+        uid = os.getuid() if hasattr(os, "getuid") else os.getpid()
+        path = Path(tempfile.gettempdir()) / f"restyle-logs-{uid}" / "restyle.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
     for handler in root.handlers:
         if getattr(handler, "baseFilename", None) == str(path):

@@ -30,6 +30,11 @@ class Settings:
         self._qs = QSettings(str(data_dir / "settings.ini"), QSettings.Format.IniFormat)
         # The app passes core.paths' rule for its data folder; a bare Settings(folder) keeps outputs inside it.
         self._default_output_dir = default_output_dir or paths.default_output_dir(data_dir)
+        self.notice: str | None = None  # why nothing can be kept this session, for a banner at start
+        if not paths.is_writable(data_dir):
+            self.notice = (f"The data folder {data_dir} is read-only: Restyle works, but nothing can be saved there "
+                           "this session (history, queue, settings). Make it writable, or start Restyle with "
+                           "--data-dir on a writable folder.")
 
     def sync(self) -> None:
         """Write pending changes to disk now."""

@@ -149,7 +149,7 @@ class MainWindow(QMainWindow):
         if model.init_image is None and history.selected_id:
             self._on_history_selection_changed(history.selected_id)
         # What start-up had to repair or set aside (history, queue, settings), named in one bar.
-        notices = [history.open_report.message, model.jobs.queue.notice]
+        notices = [model.settings.notice, history.open_report.message, model.jobs.queue.notice]
         if any(notices):
             self.error_banner.show_message(" ".join(n for n in notices if n))
         geometry, state = model.settings.window_state()
