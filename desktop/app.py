@@ -43,6 +43,7 @@ def build_main_window(argv: list[str] | None = None, *, data_dir=None) -> QMainW
     folder = resolve_data_dir(explicit)
     log_file = setup_logging(folder)
     settings = Settings(folder, default_output_dir=default_output_dir(explicit))
+    follow_theme(settings)
     host = WorkerHost(str(log_file))
     model = SessionModel(settings, host, log_path=str(log_file))
     if args.model:
@@ -54,6 +55,18 @@ def build_main_window(argv: list[str] | None = None, *, data_dir=None) -> QMainW
         model.load_init_image(args.image)
     log.info("%s %s started, data folder %s", APP_NAME, __version__, folder)
     return window
+
+
+def follow_theme(settings) -> None:
+    """Give the app the light or dark palette the settings ask for; "system" follows the desktop, live."""
+    from desktop.ui import theme
+
+    app = QApplication.instance()
+    theme.apply(app, settings.theme)
+    hints = app.styleHints()
+    if not getattr(app, "_restyle_follows_scheme", False):  # connect once, however many windows are built
+        app._restyle_follows_scheme = True
+        hints.colorSchemeChanged.connect(lambda _scheme: theme.apply(app, settings.theme))
 
 
 def _set_icon(window) -> None:

@@ -54,3 +54,21 @@ def node_tooltip(node) -> str:
 
 def _upscale_label(node) -> str:
     return {"x2": "upscale ×2 latent", "x4": "super-resolution ×4"}.get(node.upscale.get("kind"), "upscale")
+
+
+def import_name(node) -> str:
+    """The file name an imported picture came with ("landscape.png"), never its hash-named copy."""
+    return (node.source or node.image).replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def source_caption(tree, node_id: str) -> str:
+    """What the canvas says about the picture the next run starts from, when it is a history node:
+    "Restyling: landscape.png", "Restyling: result 3 of the chain from landscape.png"."""
+    path = tree.path_to_root(node_id)
+    node, root = path[-1], path[0]
+    if node.kind == "import":
+        return f"Restyling: {import_name(node)}"
+    position = sum(1 for n in path if n.kind != "import")
+    origin = f"the chain from {import_name(root)}" if root.kind == "import" else "a chain from text"
+    what = "upscale" if node.kind == "upscale" else "result"
+    return f"Restyling: {what} {position} of {origin}"

@@ -12,12 +12,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from desktop.core.errors import bad_input
 
-SUPPORTED_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+SUPPORTED_SUFFIXES: tuple[str, ...] = (".png", ".apng", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 
 # Decided by the format Pillow detects, not the suffix, so a PNG named .jpg still opens.
 # MPO is what Pillow calls many phone JPEGs; DIB is a BMP variant.
-_SUPPORTED_FORMATS = frozenset({"PNG", "JPEG", "MPO", "WEBP", "BMP", "DIB", "TIFF"})
-_FORMATS_SENTENCE = "PNG, JPEG, WebP, BMP or TIFF"
+# An animation (GIF, APNG, animated WebP) gives its first frame, as every peer does, with a note saying so.
+_SUPPORTED_FORMATS = frozenset({"PNG", "JPEG", "MPO", "WEBP", "BMP", "DIB", "TIFF", "GIF"})
+_FORMATS_SENTENCE = "PNG, JPEG, WebP, BMP, TIFF or GIF"
 
 # What broken or truncated image data raises while decoding, across Pillow's plugins.
 _DECODE_ERRORS = (OSError, ValueError, EOFError, SyntaxError, struct.error)
@@ -27,6 +28,11 @@ _WHITE = (255, 255, 255)
 
 def load_image(path: str | os.PathLike) -> Image.Image:
     """Open an image file and return it fully loaded, upright, as 8-bit RGB."""
+    return load_image_noting(path)[0]
+
+
+def load_image_noting(path: str | os.PathLike) -> tuple[Image.Image, str]:
+    """``load_image``, plus a note for the artist when only part of the file is used ('' otherwise)."""
     name = os.path.basename(os.fspath(path)) or os.fspath(path)
     if os.path.isdir(path):
         raise bad_input(f"{name} is a folder, not an image; choose an image file inside it.")
@@ -40,8 +46,11 @@ def load_image(path: str | os.PathLike) -> Image.Image:
                         f"{name} is in {opened.format or 'an unknown'} format, which Restyle cannot read; "
                         f"use {_FORMATS_SENTENCE}."
                     )
+                frames = getattr(opened, "n_frames", 1) if getattr(opened, "is_animated", False) else 1
+                opened.seek(0)
                 opened.load()
-                return _to_rgb(_upright(opened), name)
+                note = f"{name} is an animation of {frames} frames: its first frame is used." if frames > 1 else ""
+                return _to_rgb(_upright(opened), name), note
     except FileNotFoundError:
         raise bad_input(f"{name} was not found; check that the file still exists.") from None
     except PermissionError:

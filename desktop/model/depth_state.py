@@ -43,13 +43,21 @@ class DepthState(QObject):
         self.enabled = False
         self.depth_model = settings.depth_model
         self.controlnet = settings.controlnet
-        self.control_scale = 0.8
-        self.control_start = 0.0
-        self.control_end = 1.0
+        saved = settings.depth_controls()  # the panel as it was left, map included when the file is still there
+        self.control_scale, self.control_start, self.control_end = (
+            saved["control_scale"], saved["control_start"], saved["control_end"])
+        if saved["map"] and Path(saved["map"]).is_file():
+            self._original = self._path = Path(saved["map"])
+            self.enabled = saved["enabled"]
         self._estimate: tuple[int, Path | None] | None = None  # (job id, the init image it estimates)
+        self.changed.connect(self._store)
         worker = worker_host.worker
         worker.depth_ready.connect(self._on_worker_depth_ready)
         worker.job_done.connect(self._on_worker_job_done)
+
+    def _store(self) -> None:
+        self._settings.store_depth_controls(enabled=self.enabled, map_path=str(self._path or ""),
+                                            scale=self.control_scale, start=self.control_start, end=self.control_end)
 
     # --- state -------------------------------------------------------------------------------------------
     @property

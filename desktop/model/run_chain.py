@@ -22,7 +22,8 @@ class RunChain(QObject):
     def __init__(self, session):
         super().__init__()
         self._session = session
-        self.auto_continue: tuple[bool, int, float | None] = (False, 1, None)  # enabled, passes, end strength
+        # Enabled, passes, end strength: as the artist left them, across restarts.
+        self.auto_continue: tuple[bool, int, float | None] = session.settings.auto_continue
         self._strengths: list[float] | None = None  # loopback: the strength of each remaining pass
         self._replay: list | None = None  # ReplayStep objects still to run
 
@@ -38,6 +39,7 @@ class RunChain(QObject):
     def set_auto_continue(self, enabled: bool, passes: int, end_strength: float | None) -> None:
         """Loopback: ``passes`` in a row, strength from the slider's value to ``end_strength`` (None: constant)."""
         self.auto_continue = (enabled, max(1, passes), end_strength)
+        self._session.settings.auto_continue = self.auto_continue
 
     def loopback_strengths(self) -> list[float]:
         """The strength of each auto-continue pass the next Generate makes; [] when it makes one run."""

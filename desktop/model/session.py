@@ -16,7 +16,8 @@ from desktop.core.depth_maps import load_depth_map
 from desktop.core.errors import RestyleError
 from desktop.core.families import spec_for
 from desktop.core.history import Node, timestamp
-from desktop.core.images import fit_size, load_image
+from desktop.core.captions import source_caption
+from desktop.core.images import fit_size, load_image_noting
 from desktop.core.mask_metadata import mask_changes_from
 from desktop.core.metadata import (
     ParsedParameters,
@@ -56,6 +57,13 @@ class InitImage:
 
     path: Path
     image: object  # PIL.Image.Image (RGB)
+    label: str = ""  # what the canvas calls it ("Restyling: landscape.png"); the file name when empty
+    note: str = ""  # something to know about the file (an animation's first frame was taken)
+
+    @property
+    def name(self) -> str:
+        """The file name the artist knows it by (a history copy is named after its original)."""
+        return self.label.removeprefix("Restyling: ") if self.label else self.path.name
 
     @property
     def size(self) -> tuple[int, int]:
@@ -77,6 +85,7 @@ class SessionModel(QObject):
     error_raised = Signal(str, str)  # ErrorKind value, message
     status_changed = Signal(str)
     metadata_found = Signal(object)  # ParsedParameters of a dropped image
+    source_changed = Signal(str)  # the canvas caption of the working picture ("Restyling: …", "From text")
     # Out of memory with a lighter setting to offer: the sentence and the setting's name ("VAE tiling").
     out_of_memory_offered = Signal(str, str)  # forwarded from MemoryRetry
 
@@ -112,6 +121,10 @@ class SessionModel(QObject):
         self.memory = MemoryRetry(self.devices, rerun=self.start_run, reload=self.preload_model,
                                   requeue=self.jobs.take_retry)  # out-of-memory offers (memory_retry.py)
         self.memory.offered.connect(self.out_of_memory_offered)
+        self._previous_source: str | None = None  # what File ▸ New left, for "Back to the picture"
+        self._restore_source()
+        # The working picture follows the history: the node selected is the one the next run restyles.
+        self.history.selection_changed.connect(self._on_history_selection_changed)
         worker = worker_host.worker
         worker.status.connect(self._on_worker_status)
         worker.model_ready.connect(self._on_worker_model_ready)
@@ -134,6 +147,18 @@ class SessionModel(QObject):
     def init_image(self) -> InitImage | None:
         """The current init image, or None for text-to-image."""
         return self._init
+
+    @property
+    def source_node(self) -> str | None:
+        """The history node the working picture is, or None (a file from outside, or text)."""
+        return self._init_node if self._init is not None else None
+
+    @property
+    def source_label(self) -> str:
+        """What the next run starts from, as the canvas says it: "Restyling: landscape.png", "From text"."""
+        if self._init is None:
+            return "From text"
+        return self._init.label or f"Restyling: {self._init.path.name}"
 
     @property
     def model_info(self) -> ModelInfo | None:
@@ -199,27 +224,38 @@ class SessionModel(QObject):
         """After running out of memory: turn on the offered lighter setting (persisted) and run again."""
         return not self._refuse_while_busy() and self.memory.retry()
 
-    def load_init_image(self, path: str | Path, *, node_id: str | None = None) -> bool:
+    def load_init_image(self, path: str | Path, *, node_id: str | None = None, label: str = "") -> bool:
         """Make the image at ``path`` the init image; a bad file is reported, the old image kept.
 
         ``node_id`` says the picture is that history node (the next result becomes its child); a file from
-        outside becomes an imported root when the first run starts from it.
+        outside becomes an imported root when the first run starts from it. ``label`` names a downloaded file
+        after its URL.
         """
         path = Path(path)
         try:
-            image = load_image(path)
+            image, note = load_image_noting(path)
         except RestyleError as exc:
             self.error_raised.emit(exc.kind.value, exc.message)
             return False
-        self._init = InitImage(path, image)
+        if node_id is not None:
+            label = source_caption(self.history.tree, node_id)
+        elif label:
+            label = f"Restyling: {label}"
+        self._init = InitImage(path, image, label, note)
         self._init_node = node_id
+        self._previous_source = None
+        self.settings.working_source = f"node:{node_id}" if node_id else f"file:{path}"
+        if node_id is None and self.history.selected_id is not None:
+            self.history.select(None)  # a picture from outside: no history node is the working picture now
         self.init_image_changed.emit(self._init)
+        self.source_changed.emit(self.source_label)
         self.depth.init_image_changed(self._init)
         node_mask = self.history.workspace.mask_path(node_id) if node_id in self.history.tree else None
         self.mask.picture_changed(image.size, node_mask=node_mask, continuing=node_id is not None)
         self._emit_planned_size()
         width, height = self.planned_size()
-        self.status_changed.emit(f"{path.name}: {image.width}×{image.height}, runs at {width}×{height}.")
+        extra = f" {note}" if note else ""
+        self.status_changed.emit(f"{self._init.name}: {image.width}×{image.height}, runs at {width}×{height}.{extra}")
         text = read_parameters(path) if node_id is None else None
         if text:
             try:
@@ -247,6 +283,8 @@ class SessionModel(QObject):
         """Make a history node the next init image; running from an older node starts a branch."""
         if node_id not in self.history.tree:
             return False
+        if node_id == self._init_node and self._init is not None:
+            return True  # it is the working picture already
         if not self.load_init_image(self.history.workspace.image_path(node_id), node_id=node_id):
             return False
         self.status_changed.emit("The next run continues from the selected image.")
@@ -293,10 +331,53 @@ class SessionModel(QObject):
     def clear_init_image(self) -> None:
         """Go back to text-to-image."""
         self._init = None
+        self._init_node = None
+        self.settings.working_source = "text"
         self.init_image_changed.emit(None)
+        self.source_changed.emit(self.source_label)
         self.depth.init_image_changed(None)
         self.mask.picture_changed(None)
         self._emit_planned_size()
+
+    def start_from_text(self) -> None:
+        """File ▸ New: the next run starts from text; ``back_to_picture`` returns to the picture left."""
+        if self._init is not None:
+            self._previous_source = f"node:{self._init_node}" if self._init_node else f"file:{self._init.path}"
+        self.clear_init_image()
+        self.history.select(None)
+        self.status_changed.emit("The next run starts from text. File ▸ Back to the picture returns to it.")
+
+    def back_to_picture(self) -> bool:
+        """Return to the picture File ▸ New left; False when there is none."""
+        previous, self._previous_source = self._previous_source, None
+        return previous is not None and self._open_source(previous)
+
+    @property
+    def can_go_back(self) -> bool:
+        """True after File ▸ New, while the picture it left can be returned to."""
+        return self._previous_source is not None and self._init is None
+
+    def _open_source(self, source: str) -> bool:
+        kind, _, value = source.partition(":")
+        if kind == "node" and value in self.history.tree:
+            self.history.select(value)
+            return self.continue_from(value)
+        if kind == "file" and Path(value).is_file():
+            return self.load_init_image(value)
+        return False
+
+    def _restore_source(self) -> None:
+        """After a restart: the working picture as it was (a history node, a file, or text)."""
+        source = self.settings.working_source
+        if not source:  # saved by an older version: the selected node was what the canvas showed
+            source = f"node:{self.history.selected_id}" if self.history.selected_id else "text"
+        if source != "text" and not self._open_source(source):
+            log.info("the working picture %s is gone; starting from text", source)
+            self.settings.working_source = "text"
+
+    def _on_history_selection_changed(self, node_id) -> None:
+        if node_id is not None and node_id != self._init_node:
+            self.continue_from(node_id)
 
     def restore_metadata(self, parsed: ParsedParameters) -> None:
         """Take prompt and parameters from an image's metadata (the seed too, so the result can be remade)."""

@@ -117,13 +117,15 @@ class Settings:
                 strength=float(get("params/strength", params.strength)),
                 guidance_scale=float(get("params/guidance", params.guidance_scale)),
                 steps=int(get("params/steps", params.steps)),
+                seed=_optional(get("params/seed", ""), int),
                 **{name: _optional(get(f"params/{name}", ""), kind) for name, kind in _FAMILY_FIELDS.items()},
             )
         except (TypeError, ValueError):  # a hand-edited file must not stop the app from opening
             return params
 
     def store_params(self, params: GenerationParams) -> None:
-        """Remember prompt and sliders (not the seed or image: those are per run)."""
+        """Remember prompt, sliders and seed ("" = random); the picture is the working source, kept apart."""
+        self._qs.setValue("params/seed", "" if params.seed is None else params.seed)
         self._qs.setValue("params/prompt", params.prompt)
         self._qs.setValue("params/negative", params.negative_prompt)
         self._qs.setValue("params/strength", params.strength)
@@ -243,6 +245,64 @@ class Settings:
     @upscale_noise_level.setter
     def upscale_noise_level(self, value: int) -> None:
         self._qs.setValue("upscale/noise_level", int(value))
+
+    # --- the workbench as it was left: the working picture, panel values, sections, theme ---------------
+    @property
+    def working_source(self) -> str:
+        """What the next run starts from: "node:<id>", "file:<path>", "text", or "" (never set)."""
+        return str(self._qs.value("canvas/source", "") or "")
+
+    @working_source.setter
+    def working_source(self, value: str) -> None:
+        self._qs.setValue("canvas/source", value)
+
+    @property
+    def auto_continue(self) -> tuple[bool, int, float | None]:
+        """Auto-continue (loopback): on?, passes, end strength (None: the slider's)."""
+        try:
+            on, passes, end = str(self._qs.value("history/auto_continue", "0,4,")).split(",")
+            return on == "1", max(1, int(passes)), float(end) if end else None
+        except ValueError:
+            return False, 4, None
+
+    @auto_continue.setter
+    def auto_continue(self, value: tuple[bool, int, float | None]) -> None:
+        on, passes, end = value
+        self._qs.setValue("history/auto_continue", f"{int(bool(on))},{int(passes)},{'' if end is None else end}")
+
+    def depth_controls(self) -> dict:
+        """The depth panel's values as last left: enabled, map, control_scale, control_start, control_end."""
+        get = self._qs.value
+        try:
+            return {"enabled": str(get("depth/enabled", "false")).lower() == "true",
+                    "map": str(get("depth/map", "") or ""), "control_scale": float(get("depth/scale", 0.8)),
+                    "control_start": float(get("depth/start", 0.0)), "control_end": float(get("depth/end", 1.0))}
+        except (TypeError, ValueError):
+            return {"enabled": False, "map": "", "control_scale": 0.8, "control_start": 0.0, "control_end": 1.0}
+
+    def store_depth_controls(self, *, enabled: bool, map_path: str, scale: float, start: float, end: float) -> None:
+        """Remember the depth panel's values."""
+        for key, value in (("enabled", "true" if enabled else "false"), ("map", map_path), ("scale", scale),
+                           ("start", start), ("end", end)):
+            self._qs.setValue(f"depth/{key}", value)
+
+    def section_expanded(self, key: str, default: bool) -> bool:
+        """Whether the side column's section ``key`` was left unfolded."""
+        return str(self._qs.value(f"sections/{key}", "true" if default else "false")).lower() == "true"
+
+    def set_section_expanded(self, key: str, expanded: bool) -> None:
+        """Remember a section folded or unfolded."""
+        self._qs.setValue(f"sections/{key}", "true" if expanded else "false")
+
+    @property
+    def theme(self) -> str:
+        """"system" (follow the desktop's light or dark scheme), "light" or "dark"."""
+        value = str(self._qs.value("ui/theme", "system") or "system")
+        return value if value in ("system", "light", "dark") else "system"
+
+    @theme.setter
+    def theme(self, value: str) -> None:
+        self._qs.setValue("ui/theme", value)
 
     # --- window ------------------------------------------------------------------------------------------
     def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:

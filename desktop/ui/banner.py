@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
-STYLES = {
-    "error": "background:#5c2b2b; color:#fff; border-radius:4px;",
-    "info": "background:#2b4a5c; color:#fff; border-radius:4px;",
-}
+from . import theme
+
+# White on a deep tone in both palettes (theme.BANNERS, 9:1 and more).
+STYLES = {tone: f"background:{background}; color:{text}; border-radius:4px;"
+          for tone, (background, text) in theme.BANNERS.items()}
 
 
 class Banner(QFrame):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPalette
+from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from . import theme
+
 PLACEHOLDER = (
-    "Drop an image here to restyle it\n"
-    "or paste one (Ctrl+V), or open one (Ctrl+O)\n\n"
-    "No image? Write a prompt and press Generate\nto start from noise."
+    "The next run starts from text:\nwrite a prompt and press Generate.\n\n"
+    "To restyle a picture, drop it here (a file or an image from a web page),\n"
+    "paste one (Ctrl+V), open one (Ctrl+O), or select one in the history."
 )
 
 
@@ -44,6 +46,11 @@ class Canvas(QWidget):
     def image(self) -> QImage | None:
         """The image shown now."""
         return self._image
+
+    @property
+    def placeholder(self) -> str:
+        """The hint painted when no picture is shown ('' while one is)."""
+        return PLACEHOLDER if self._image is None or self._image.isNull() else ""
 
     @property
     def caption(self) -> str:
@@ -129,7 +136,8 @@ class Canvas(QWidget):
     # --- painting ----------------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor(38, 38, 42))
+        background, text = theme.canvas_colors()  # the hint and caption keep 4.5:1 on it in both palettes
+        painter.fillRect(self.rect(), background)
         caption_height = 26 if self._caption else 0
         area = QRectF(self.rect().adjusted(8, 8, -8, -8 - caption_height))
         if self._image is not None and not self._image.isNull():
@@ -146,10 +154,10 @@ class Canvas(QWidget):
                 painter.setPen(QColor(255, 255, 255))
                 painter.drawLine(int(x), int(target.top()), int(x), int(target.bottom()))
         else:
-            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            painter.setPen(text)
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, PLACEHOLDER)
         if self._caption:
-            painter.setPen(QColor(220, 220, 220))
+            painter.setPen(text)
             caption_rect = QRectF(8, self.height() - caption_height - 4, self.width() - 16, caption_height)
             painter.drawText(caption_rect, Qt.AlignmentFlag.AlignCenter, self._caption)
         if self._drag_ok:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from desktop.core.controlnet import DEFAULT_CONTROLNETS
 from desktop.core.depth_maps import DEFAULT_DEPTH_MODEL
 
+from . import theme
 from .canvas import dropped_file
 from .qt_images import pil_to_qimage
 from .slider_field import SliderField
@@ -132,7 +133,7 @@ class DepthPanel(QGroupBox):
         self.stale_label = QLabel(STALE)
         self.stale_label.setObjectName("depthStaleLabel")
         self.stale_label.setWordWrap(True)
-        self.stale_label.setStyleSheet("color: #e0a040;")
+        self.stale_label.setStyleSheet(f"color: {theme.tone('warning')};")
         self.busy_bar = QProgressBar()
         self.busy_bar.setObjectName("depthBusyBar")
         self.busy_bar.setRange(0, 0)  # estimation reports no steps: a busy bar says it is working

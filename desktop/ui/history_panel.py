@@ -105,6 +105,10 @@ class HistoryPanel(QWidget):
         self.loop_end_strength.setToolTip("Strength of the last pass; the passes go linearly from the strength "
                                           "slider to this value ('same': keep the slider's strength)")
 
+        enabled, passes, end = session.chain.auto_continue  # as left before the last restart
+        self.loop_check.setChecked(enabled)
+        self.loop_count.setValue(passes)
+        self.loop_end_strength.setValue(end or 0.0)
         buttons = QGridLayout()
         buttons.addWidget(self.continue_button, 0, 0, 1, 3)
         buttons.addWidget(self.compare_button, 1, 0)

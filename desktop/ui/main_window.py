@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -43,12 +42,13 @@ from .prompt_panel import PromptPanel
 from .qt_images import pil_to_qimage
 from .queue_actions import QueueActions
 from .queue_panel import QueuePanel
+from .side_column import SideColumn
 from .upscale_actions import UpscaleActions
 
 if TYPE_CHECKING:
     from .settings_dialog import SettingsDialog
 
-IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff);;All files (*)"
+IMAGE_FILTER = "Images (*.png *.apng *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;All files (*)"
 PRELOAD_DELAY_MS = 150
 WORKSPACE_FILTER = "Restyle workspace (*.restyle);;All files (*)"
 REPLAY_FIELDS = {"Model": "model", "Prompt": "prompt", "Strength": "strength", "Guidance scale": "guidance_scale",
@@ -98,25 +98,19 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.error_banner)
         left_layout.addWidget(self.restore_banner)
         left_layout.addWidget(self.notice_banner)
+        # Which picture the next run restyles, in words, above the picture itself.
+        self.source_label = QLabel(model.source_label)
+        self.source_label.setObjectName("sourceLabel")
+        self.source_label.setToolTip("The picture the next Generate starts from. Select another in the history, "
+                                     "drop one here, or File ▸ New (Ctrl+N) to start from text.")
+        left_layout.addWidget(self.source_label)
         left_layout.addWidget(self.canvas, 1)
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.addWidget(self.model_picker)
-        side_layout.addWidget(self.prompt_panel)
-        side_layout.addWidget(self.params_panel)
-        side_layout.addWidget(self.depth_panel)
-        side_layout.addStretch(1)
-        side_layout.addWidget(self.progress_panel)
-        scroll = QScrollArea()
-        scroll.setWidget(side)
-        scroll.setWidgetResizable(True)
-        # As wide as the panels need plus the vertical scroll bar, so there is never a sideways scroll bar.
-        scroll.setMinimumWidth(max(360, side.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
-                                   + 2 * scroll.frameWidth()))
+        self.side_column = SideColumn(model.settings, self.model_picker, self.prompt_panel, self.params_panel,
+                                      self.depth_panel, self.progress_panel, depth_in_use=model.depth.has_map)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.side_tabs)
         splitter.addWidget(left)
-        splitter.addWidget(scroll)
+        splitter.addWidget(self.side_column)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([280, 760, 380])
         self.setCentralWidget(splitter)
@@ -129,6 +123,7 @@ class MainWindow(QMainWindow):
         self.canvas.file_dropped.connect(self._on_canvas_file_dropped)
         self.depth_panel.view_requested.connect(self.canvas.show_image)
         model.init_image_changed.connect(self._on_model_init_image_changed)
+        model.source_changed.connect(self._on_model_source_changed)
         model.preview_changed.connect(self._on_model_preview_changed)
         model.progress_changed.connect(self._on_model_progress_changed)
         model.result_ready.connect(self._on_model_result_ready)
@@ -146,8 +141,6 @@ class MainWindow(QMainWindow):
         self.history_panel.export_requested.connect(self.export_grid_dialog)
         self.history_panel.replay_requested.connect(self.replay_dialog)
         self._on_model_init_image_changed(model.init_image)
-        if model.init_image is None and history.selected_id:
-            self._on_history_selection_changed(history.selected_id)
         # What start-up had to repair or set aside (history, queue, settings), named in one bar.
         notices = [model.settings.notice, history.open_report.message, model.jobs.queue.notice]
         if any(notices):
@@ -177,7 +170,10 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._action(file_menu, "&Open image…", self.open_image_dialog, [QKeySequence.StandardKey.Open])
         self.paste_action = self._action(file_menu, "&Paste image", self.paste_image, [QKeySequence.StandardKey.Paste])
-        self._action(file_menu, "&Clear image (text-to-image)", self.model.clear_init_image)
+        self.new_action = self._action(file_menu, "&New: start from text", self.model.start_from_text,
+                                       [QKeySequence.StandardKey.New])
+        self.back_action = self._action(file_menu, "&Back to the picture", self.model.back_to_picture)
+        self.back_action.setEnabled(False)
         file_menu.addSeparator()
         self._action(file_menu, "Open &workspace…", self.open_workspace_dialog)
         self._action(file_menu, "&Save workspace as…", self.save_workspace_dialog, [QKeySequence.StandardKey.SaveAs])
@@ -306,10 +302,16 @@ class MainWindow(QMainWindow):
             self.canvas.show_image(None)
             return
         width, height = self.model.planned_size()
-        self.canvas.show_image(
-            pil_to_qimage(init.image),
-            f"{init.path.name} · {init.size[0]}×{init.size[1]} · runs at {width}×{height}",
-        )
+        tree = self.model.history.tree
+        node = self.model.source_node
+        name = node_caption(tree.get(node)) if node in tree else init.name
+        self.canvas.show_image(pil_to_qimage(init.image),
+                               f"{name} · {init.size[0]}×{init.size[1]} · runs at {width}×{height}")
+
+    def _on_model_source_changed(self, label: str) -> None:
+        self.source_label.setText(label)
+        self.back_action.setEnabled(self.model.can_go_back)
+        self.notice_banner.hide()  # notes (a cropped depth map, …) belong to the picture they were made for
 
     def _on_model_preview_changed(self, image) -> None:
         self._showing_preview = True

@@ -31,6 +31,8 @@ from desktop.core.runtime import default_dtype_name
 from desktop.core.sources import HUB_ID, check_pickle
 from desktop.worker.background import BackgroundJob
 
+from . import theme
+
 COLUMNS = ("Model", "Role", "Family", "Size", "Licence", "Installed")
 
 
@@ -208,7 +210,7 @@ class ModelLibraryDialog(QDialog):
 
     def _say(self, message: str, *, error: bool = False) -> None:
         self.status_label.setText(message)
-        self.status_label.setStyleSheet("color: #b00020;" if error else "")
+        self.status_label.setStyleSheet(f"color: {theme.tone('error')};" if error else "")
 
     # --- actions -----------------------------------------------------------------------------------------
     def _on_use_button_clicked(self) -> None:

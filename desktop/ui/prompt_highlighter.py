@@ -25,10 +25,13 @@ from desktop.core.prompt_syntax import (
     parse_prompt,
 )
 
+from . import theme
+
 UP_COLOUR = QColor(230, 120, 20)  # emphasis: orange
 DOWN_COLOUR = QColor(60, 120, 220)  # de-emphasis: blue
-MARKUP_COLOUR = QColor(140, 140, 140)
-PROBLEM_COLOUR = QColor(210, 30, 30)
+# Text colours come from the theme so they keep 4.5:1 on the prompt box in both palettes (these are the light ones).
+MARKUP_COLOUR = QColor(theme.TONES["light"]["markup"])
+PROBLEM_COLOUR = QColor(theme.TONES["light"]["problem"])
 
 
 def weight_format(weight: float) -> QTextCharFormat:
@@ -45,15 +48,15 @@ def weight_format(weight: float) -> QTextCharFormat:
 
 def _markup_format() -> QTextCharFormat:
     fmt = QTextCharFormat()
-    fmt.setForeground(MARKUP_COLOUR)
+    fmt.setForeground(QColor(theme.tone("markup")))
     return fmt
 
 
 def _problem_format() -> QTextCharFormat:
     fmt = QTextCharFormat()
-    fmt.setForeground(PROBLEM_COLOUR)
+    fmt.setForeground(QColor(theme.tone("problem")))
     fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
-    fmt.setUnderlineColor(PROBLEM_COLOUR)
+    fmt.setUnderlineColor(QColor(theme.tone("problem")))
     return fmt
 
 

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
 from desktop.core.runtime import RuntimeSettings, package_installed, xformers_installed
 from desktop.model.device_state import DEVICE_NAMES
 
+from . import theme
+
 DTYPE_LABELS = {"auto": "Automatic (fp16 on a GPU, fp32 on the CPU)", "fp16": "fp16 (half)", "bf16": "bf16",
                 "fp32": "fp32 (full; slowest, most memory)"}
 OFFLOAD_LABELS = {"none": "None (everything on the GPU; fastest)",
@@ -95,7 +97,7 @@ class SettingsDialog(QDialog):
         self.error_label = QLabel()
         self.error_label.setObjectName("settingsErrorLabel")
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color:#c0392b;")
+        self.error_label.setStyleSheet(f"color: {theme.tone('error')};")
         self.error_label.hide()
 
         device_box = QGroupBox("Device")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QToolButton,
     QCheckBox,
     QGroupBox,
     QLabel,
@@ -19,6 +21,22 @@ from desktop.core.metadata import parse_parameters_text, read_parameters
 from .conftest import TIMEOUT, drop_files
 
 NO_IMAGE = "Drop or open an image first: depth is estimated from the init image."
+
+
+@pytest.fixture()
+def open_window(open_window, qtbot):
+    """The window with the depth section unfolded, as the artist does before using it (it starts folded)."""
+
+    def open_(argv=None):
+        window = open_window(argv)
+        header = _find(window, QToolButton, "depthSectionHeader")
+        assert not header.isChecked()  # folded until used
+        qtbot.mouseClick(header, Qt.MouseButton.LeftButton)
+        qtbot.wait(20)  # the event loop lays the unfolded section out
+        assert _find(window, QPushButton, "estimateDepthButton").isVisible()
+        return window
+
+    return open_
 
 
 def _find(window, cls, name):
@@ -35,7 +53,9 @@ def _type_into(qtbot, window, name, text):
 
 
 def _click(qtbot, window, name):
-    qtbot.mouseClick(_find(window, QPushButton, name), Qt.MouseButton.LeftButton)
+    button = _find(window, QPushButton, name)
+    window.side_column.scroll.ensureWidgetVisible(button)  # scrolled to, as the artist would: a click lands there
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
 def test_drop_a_depth_map_generate_and_find_it_in_the_png_and_the_history(qtbot, open_window, tiny_model,
