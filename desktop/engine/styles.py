@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from desktop.core.images import load_image
 from desktop.core.params import GenerationParams
 from desktop.core.style_files import LoraRef, combine_loras, format_hashes, parse_lora_tags
 
 from .embeddings import EmbeddingSet
+from .ip_adapter import ReferenceAdapter
 from .loras import LoraSet, resolve_loras
 from .schedulers import SchedulerSwitch
 
@@ -46,8 +48,11 @@ def requested_loras(params: GenerationParams) -> tuple[LoraRef, ...]:
 
 
 def check_styles(params: GenerationParams, folders: StyleFolders, *, allow_pickles: bool) -> None:
-    """Refuse, before any model loads, a LoRA that is not there or is a pickle not allowed."""
+    """Refuse, before any model loads, a LoRA that is not there or is a pickle not allowed, and a reference
+    that is not a picture."""
     resolve_loras(requested_loras(params), folders.loras, allow_pickles=allow_pickles)
+    for path in params.references:
+        load_image(path)
 
 
 class StyleState:
@@ -58,6 +63,7 @@ class StyleState:
         self.schedulers = SchedulerSwitch(pipe.scheduler, family)
         self.loras = LoraSet()
         self.embeddings = EmbeddingSet()
+        self.reference = ReferenceAdapter()
 
     def prepare_run(self, pipe, params: GenerationParams, folders: StyleFolders = StyleFolders(), *,
                     allow_pickles: bool = False, status=lambda message: None) -> StyledRun:
@@ -79,4 +85,6 @@ class StyleState:
             allow_pickles=allow_pickles, extra=params.embeddings)
         if used:
             run.fields.append(("TI hashes", format_hashes((e.name, e.hash) for e in used)))
+        run.call_kwargs, fields = self.reference.prepare(pipe, params, self.family, status)
+        run.fields.extend(fields)
         return run

@@ -36,3 +36,16 @@ def test_a_missing_lora_exits_2_with_one_line(tiny_model, data_dir, capsys):
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert "'nowhere' was not found" in err and len(err.splitlines()) == 1
+
+
+def test_reference_images_through_an_ip_adapter_file(tiny_model, make_image, tmp_path, data_dir):
+    from desktop.testing.tiny_styles import build_tiny_ip_adapter
+
+    adapter = build_tiny_ip_adapter(tmp_path / "ip" / "models", tiny_model)
+    out = tmp_path / "out.png"
+    code = main(["generate", "--model", str(tiny_model), "--prompt", "harbour", "--steps", "2", "--seed", "2",
+                 "--reference", str(make_image("ref.png")), "--reference-scale", "0.8", "--reference-style-only",
+                 "--ip-adapter", str(adapter), "--output", str(out), "--data-dir", str(data_dir)])
+    assert code == 0
+    fields = parse_parameters_text(read_parameters(out)).fields
+    assert fields["IP-Adapter"] == "ip-adapter_tiny, Weight: 0.8, Images: 1, style only"
