@@ -211,7 +211,8 @@ def _connection_error(exc: BaseException, repo: str) -> RestyleError:
                          "arrived is kept and the download continues from there next time.")
 
 
-def fetch_plan(repo: str, *, fp16: bool, allow_pickles: bool = False, configs_only: bool = False) -> DownloadPlan:
+def fetch_plan(repo: str, *, fp16: bool, allow_pickles: bool = False, configs_only: bool = False,
+               only: str = "") -> DownloadPlan:
     """Ask the Hub for the repository's files and choose the ones to fetch."""
     if is_offline():
         raise model_missing(f"Restyle is offline (HF_HUB_OFFLINE is set), so it cannot download {repo}. Unset it "
@@ -227,6 +228,11 @@ def fetch_plan(repo: str, *, fp16: bool, allow_pickles: bool = False, configs_on
     revision = str(info.get("sha") or "")
     if not re.fullmatch(r"[0-9a-f]{40}", revision):
         raise model_missing(f"The Hub did not say which version of {repo} to download; try again later.")
+    if only:  # one file of the repository (a GGUF transformer): no configuration to check
+        chosen = [f for f in files if f.path == only]
+        if not chosen:
+            raise model_missing(f"{repo} has no file {only} (any more); look on its Hub page for the file to use.")
+        return DownloadPlan(repo, revision, tuple(chosen))
     chosen = select_files(files, fp16=fp16, allow_pickles=allow_pickles, configs_only=configs_only, repo=repo)
     if not any(f.path in ("model_index.json", "config.json") for f in chosen):
         raise bad_input(f"{repo} is not a diffusers or transformers model (it has no model_index.json or "
@@ -258,9 +264,10 @@ class _Meter:
 
 def download(repo: str, *, fp16: bool = False, allow_pickles: bool = False, configs_only: bool = False,
              on_progress: Callable[[Progress], None] | None = None, cancelled: Callable[[], bool] = lambda: False,
-             cache_dir: Path | None = None) -> Path:
-    """Download ``repo`` into the Hugging Face cache and return its snapshot folder; raises RestyleError."""
-    plan = fetch_plan(repo, fp16=fp16, allow_pickles=allow_pickles, configs_only=configs_only)
+             cache_dir: Path | None = None, only: str = "") -> Path:
+    """Download ``repo`` (or its one file ``only``) into the Hugging Face cache and return its snapshot folder;
+    raises RestyleError."""
+    plan = fetch_plan(repo, fp16=fp16, allow_pickles=allow_pickles, configs_only=configs_only, only=only)
     folder = repo_folder(repo, cache_dir or hub_cache_dir())
     snapshot = folder / "snapshots" / plan.revision
     staging = folder / ".restyle-partial" / plan.revision

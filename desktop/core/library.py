@@ -45,6 +45,8 @@ class LibraryEntry:
     app_downloaded: bool = False
     location: str = ""  # the folder or file on disk ('' when not installed)
     note: str = ""
+    file: str = ""  # a GGUF variant: the one file of the repository ``repo`` to download
+    repo: str = ""  # the Hub id to download from ('' = ``name``)
 
 
 def library_entries(user_paths: list[str] = (), hidden: list[str] = (), cache_dir: Path | None = None
@@ -53,6 +55,9 @@ def library_entries(user_paths: list[str] = (), hidden: list[str] = (), cache_di
     cached = {e.name.lower(): e for e in scan_hub_cache(cache_dir)}
     entries: list[LibraryEntry] = []
     for item in CATALOGUE:
+        if item.file:
+            entries.append(_file_variant(item, cache_dir))
+            continue
         found = cached.pop(item.repo.lower(), None)
         entries.append(LibraryEntry(
             name=item.repo, title=item.title, role=item.role, family=item.family,
@@ -70,6 +75,24 @@ def library_entries(user_paths: list[str] = (), hidden: list[str] = (), cache_di
                 seen.add(entry.location)
                 entries.append(entry)
     return entries
+
+
+def _file_variant(item, cache_dir: Path | None) -> LibraryEntry:
+    """A catalogue GGUF variant: installed when its one file is in the repository's cached snapshot; the picker
+    then takes the file itself (the engine finds the base model from the file's keys)."""
+    folder = repo_folder(item.repo, cache_dir)
+    try:
+        revision = (folder / "refs" / "main").read_text(encoding="utf-8").strip()
+    except OSError:
+        revision = ""
+    path = folder / "snapshots" / revision / item.file if revision else None
+    installed = path is not None and path.is_file()
+    return LibraryEntry(
+        name=str(path) if installed else f"{item.repo}/{item.file}", title=item.title, role=item.role,
+        family=item.family, size_bytes=path.stat().st_size if installed else item.approx_bytes, licence=item.licence,
+        installed=installed, origin="hub-cache" if installed else "catalogue", location=str(path) if installed else "",
+        note=item.note, file=item.file, repo=item.repo,
+    )
 
 
 def scan_hub_cache(cache_dir: Path | None = None) -> list[LibraryEntry]:
@@ -122,7 +145,7 @@ def _marker(repo_path: Path) -> dict | None:
 def scan_user_path(path: Path) -> list[LibraryEntry]:
     """A user folder or file as library entries: a diffusers folder, a folder of models, or a checkpoint."""
     if path.is_file():
-        return [_file_entry(path)] if path.suffix.lower() in (".safetensors", *PICKLE_SUFFIXES) else []
+        return [_file_entry(path)] if path.suffix.lower() in (".safetensors", ".gguf", *PICKLE_SUFFIXES) else []
     if not path.is_dir():
         return []
     if (path / "model_index.json").is_file():
@@ -131,7 +154,7 @@ def scan_user_path(path: Path) -> list[LibraryEntry]:
     for child in sorted(path.iterdir()):
         if child.is_dir() and (child / "model_index.json").is_file():
             entries.append(_folder_entry(child))
-        elif child.is_file() and child.suffix.lower() in (".safetensors", ".ckpt"):
+        elif child.is_file() and child.suffix.lower() in (".safetensors", ".gguf", ".ckpt"):
             entries.append(_file_entry(child))
     return entries
 
@@ -149,8 +172,11 @@ def _folder_entry(path: Path) -> LibraryEntry:
 
 
 def _file_entry(path: Path) -> LibraryEntry:
-    family = checkpoint_family(path) if path.suffix.lower() == ".safetensors" else "pickle (refused by default)"
-    return LibraryEntry(name=str(path), title=path.stem, role="base", family=family, size_bytes=_size(path),
+    suffix = path.suffix.lower()
+    family = (checkpoint_family(path) if suffix == ".safetensors" else
+              "SD 3.5 / FLUX.1 transformer (GGUF)" if suffix == ".gguf" else "pickle (refused by default)")
+    role = "transformer" if "transformer" in family else "base"
+    return LibraryEntry(name=str(path), title=path.stem, role=role, family=family, size_bytes=_size(path),
                         licence="see where the file came from", installed=True, origin="file", location=str(path))
 
 
@@ -170,6 +196,10 @@ def _describe_folder(folder: Path) -> tuple[str, str]:
             return "prior", "Kandinsky 2.2" if "V22" in cls else "Kandinsky"
         if "Depth" in cls:
             return "depth", "depth estimator"
+        if "StableDiffusion3" in cls:
+            return "base", "SD 3.5"
+        if cls.startswith("Flux"):
+            return "base", "FLUX.1 Kontext" if "Kontext" in cls else "FLUX.1"
         if "StableDiffusionXL" in cls:
             return ("refiner" if not config.get("text_encoder", [None])[0] else "base"), "SDXL"
         if "Kandinsky" in cls:
@@ -197,6 +227,10 @@ def checkpoint_family(path: Path) -> str:
         return "SD 2.x"
     if "cond_stage_model.transformer." in joined:
         return "SD 1.x"
+    if "double_blocks." in joined or "single_transformer_blocks." in joined:
+        return "FLUX.1 transformer"
+    if "joint_blocks." in joined or "context_block." in joined:
+        return "SD 3.5 transformer"
     if "model.diffusion_model." in joined:
         return "SD (no text encoder)"
     return "unknown"

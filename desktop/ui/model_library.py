@@ -223,14 +223,15 @@ class ModelLibraryDialog(QDialog):
     def _on_download_button_clicked(self) -> None:
         typed = self.hub_edit.text().strip()
         entry = self.selected()
-        repo = typed or (entry.name if entry is not None else "")
+        repo = typed or (entry.repo or entry.name if entry is not None else "")
         if not HUB_ID.match(repo) or "/" not in repo:
             self._say(f"{repo!r} is not a Hugging Face id like owner/name.", error=True)
             return
-        self.start_download(repo)
+        # A GGUF variant fetches its one file; its base model is a catalogue entry of its own.
+        self.start_download(repo, only="" if typed or entry is None else entry.file)
 
-    def start_download(self, repo: str) -> None:
-        """Download ``repo`` in the background, showing bytes and rate on the progress bar."""
+    def start_download(self, repo: str, only: str = "") -> None:
+        """Download ``repo`` (or its one file ``only``) in the background, showing bytes and rate."""
         from desktop.core.downloads import download
 
         allow_pickles = self._settings.allow_pickles
@@ -238,7 +239,7 @@ class ModelLibraryDialog(QDialog):
 
         def work(report, cancelled):
             return download(repo, fp16=_runs_in_fp16(fp16), allow_pickles=allow_pickles, on_progress=report,
-                            cancelled=cancelled)
+                            cancelled=cancelled, only=only)
 
         self._downloading = repo
         self.download_job = BackgroundJob(work, "download")

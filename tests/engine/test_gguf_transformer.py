@@ -57,3 +57,39 @@ def test_restyle_generate_takes_a_gguf_file_as_the_model(tiny_gguf, tiny_flux, h
                  "2", "--seed", "1", "--output", str(out), "--data-dir", str(data_dir)]) == 0
     fields = parse_parameters_text(read_parameters(out)).fields
     assert fields["Model"] == "flux1-dev-tiny-Q8_0" and fields["Distilled CFG Scale"] == "3.5"
+
+
+def test_a_catalogue_gguf_variant_downloads_its_one_file_and_the_library_offers_the_file(
+        tiny_gguf, tiny_flux, fake_hub, hub_cache, make_image, monkeypatch):
+    from desktop.core.catalogue import CATALOGUE
+    from desktop.core.downloads import download
+    from desktop.core.library import library_entries
+
+    item = next(e for e in CATALOGUE if e.file == "flux1-dev-Q4_K_S.gguf")
+    assert item.base == FLUX_DEV and "Non-Commercial" in item.licence
+    fake_hub.repos[item.repo] = {item.file: tiny_gguf.read_bytes(), "flux1-dev-Q8_0.gguf": b"another size" * 99,
+                                 "README.md": b"# GGUF"}
+    before = next(e for e in library_entries() if e.file == item.file)
+    assert not before.installed and before.repo == item.repo and before.size_bytes == item.approx_bytes
+    download(item.repo, only=item.file)
+    fetched = {path.rsplit("/", 1)[-1] for path, _ in fake_hub.file_requests()}
+    assert fetched == {item.file}  # not the other quantization, not the README
+    after = next(e for e in library_entries() if e.file == item.file)
+    assert after.installed and after.name.endswith(item.file) and after.size_bytes == tiny_gguf.stat().st_size
+    # What the library hands to the picker loads offline, the base coming from the cache.
+    add_to_cache(hub_cache, FLUX_DEV, tiny_flux)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    result = Engine().generate(GenerationParams(model=after.name, prompt="x", init_image=str(make_image()), steps=2,
+                                                seed=1))
+    assert result.model.profile == "flux" and result.steps_run >= 1
+
+
+def test_the_catalogue_says_which_new_models_are_gated_and_how_to_get_in():
+    from desktop.core.catalogue import CATALOGUE
+
+    by_repo = {e.repo: e for e in CATALOGUE if not e.file}
+    for repo in ("black-forest-labs/FLUX.1-dev", "black-forest-labs/FLUX.1-Kontext-dev",
+                 "stabilityai/stable-diffusion-3.5-medium", "stabilityai/stable-diffusion-3.5-large"):
+        assert "Gated" in by_repo[repo].note and "hf auth login" in by_repo[repo].note
+    assert "Gated" not in by_repo["black-forest-labs/FLUX.1-schnell"].note  # Apache-2.0, open
+    assert by_repo["black-forest-labs/FLUX.1-schnell"].licence == "Apache-2.0"
