@@ -11,6 +11,8 @@ import logging
 import sys
 from pathlib import Path
 
+from desktop.core.files import is_regular_file
+
 from .common import (
     EXIT_BAD_INPUT,
     EXIT_FAILED,
@@ -67,6 +69,8 @@ def run_upscale_command(argv: list[str]) -> int:
                                     "or pass --overwrite to replace it.")
     if args.latents and args.kind != "x2":
         return fail(EXIT_BAD_INPUT, "--latents is only used with --x2: the ×4 upscaler works on pixels.")
+    if args.latents and not is_regular_file(args.latents):
+        return fail(EXIT_BAD_INPUT, f"--latents {args.latents} is not a regular file (missing, a pipe or a device).")
     if args.kind != "x4" and args.noise_level != 20:
         return fail(EXIT_BAD_INPUT, "--noise-level is only used with --x4.")
     params = UpscaleParams(kind=args.kind, image=args.image, prompt=args.prompt, negative_prompt=args.negative,

@@ -7,6 +7,7 @@ import os
 from PIL import Image, UnidentifiedImageError
 
 from .errors import bad_input
+from .files import is_regular_file
 from .images import describe_size, load_image, resize_for_model
 
 DEFAULT_DEPTH_MODEL = "depth-anything/Depth-Anything-V2-Small-hf"
@@ -23,6 +24,8 @@ MAX_ASPECT_MISMATCH = 1.5
 def load_depth_map(path: str | os.PathLike) -> Image.Image:
     """Open a depth map file (8/16-bit grey or RGB) as an upright RGB image with the depth in every channel."""
     name = os.path.basename(os.fspath(path)) or os.fspath(path)
+    if os.path.exists(path) and not is_regular_file(path):
+        return load_image(path)  # its sentence: not a regular file (a pipe would block Image.open for ever)
     try:
         with Image.open(path):
             pass

@@ -15,6 +15,17 @@ from pathlib import Path
 from typing import BinaryIO
 
 
+def is_regular_file(path: str | os.PathLike) -> bool:
+    """True for a plain file. A pipe (FIFO) or a device would block a reader for ever or never end: only plain
+    files are read as pictures, masks, depth maps or latents. stat() itself never blocks on a pipe."""
+    import stat
+
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
 def fsync_dir(folder: Path) -> None:
     """Make a rename in ``folder`` durable (POSIX); Windows cannot open folders and does not need it."""
     try:

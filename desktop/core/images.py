@@ -11,6 +11,7 @@ import warnings
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from desktop.core.errors import bad_input
+from desktop.core.files import is_regular_file
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".png", ".apng", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 
@@ -36,6 +37,9 @@ def load_image_noting(path: str | os.PathLike) -> tuple[Image.Image, str]:
     name = os.path.basename(os.fspath(path)) or os.fspath(path)
     if os.path.isdir(path):
         raise bad_input(f"{name} is a folder, not an image; choose an image file inside it.")
+    if os.path.exists(path) and not is_regular_file(path):
+        raise bad_input(f"{name} is not a regular file (a pipe or a device), so Restyle does not read it as an "
+                        "image; save the picture to a file first.")
     try:
         # Over MAX_IMAGE_PIXELS Pillow only warns; that zone is fine for us, only the Error is refused.
         with warnings.catch_warnings():

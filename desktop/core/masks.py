@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .errors import bad_input
-from .files import atomic_write
+from .files import atomic_write, is_regular_file
 from .images import describe_size, load_image
 
 OUTPAINT_MAX = 2048  # per side
@@ -28,6 +28,8 @@ EMPTY_LEVEL = 8
 
 def load_mask(path: str | os.PathLike) -> Image.Image:
     """Open a mask file as "L": its grey levels, or for a picture with transparency its opaque parts."""
+    if os.path.exists(path) and not is_regular_file(path):
+        load_image(path)  # raises its sentence: not a regular file (a pipe would block Image.open for ever)
     try:
         with Image.open(path) as opened:
             opened.load()

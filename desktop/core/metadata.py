@@ -12,7 +12,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from desktop.core.errors import bad_input
-from desktop.core.files import atomic_write
+from desktop.core.files import atomic_write, is_regular_file
 
 # The reader A1111 and most other tools use: the last line is parameters when
 #     \s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)
@@ -148,6 +148,8 @@ def save_png_with_parameters(image: Image.Image, path: str | os.PathLike, text: 
 
 def read_parameters(path: str | os.PathLike) -> str | None:
     """The raw parameters text of a PNG chunk or a JPEG/WebP EXIF UserComment; None when there is none."""
+    if not is_regular_file(path):
+        return None
     try:
         with Image.open(path) as image:
             text = image.info.get("parameters")

@@ -136,6 +136,14 @@ def check_node(node: Any) -> None:
         check_fields(node.upscale, UpscaleParams, f"the upscale of node {node.id}")
 
 
+# --- cached latents -----------------------------------------------------------------------------------------
+def latents_match(shape: tuple[int, ...], picture_size: tuple[int, int], scale: int, channels: int) -> bool:
+    """True when cached latents are those of a picture of ``picture_size`` (width, height): one sample, the
+    VAE's channels, and the picture's size ÷ ``scale``. Anything else (a swapped or crafted file) is not used."""
+    return (len(shape) == 4 and shape[0] == 1 and shape[1] == channels
+            and shape[3] * scale == picture_size[0] and shape[2] * scale == picture_size[1])
+
+
 # --- the queue -------------------------------------------------------------------------------------------------
 def check_job(item: Any, job_cls: type) -> None:
     """One queued job (``job_cls`` is the queue's Job dataclass): every field typed, settings checked."""

@@ -115,6 +115,10 @@ def load_latents(path: str | Path):
     """(latents tensor, vae fingerprint) from a file written by ``save_latents``; None when unusable."""
     from safetensors import safe_open
 
+    from desktop.core.files import is_regular_file
+
+    if not is_regular_file(path):  # a pipe would block safe_open for ever
+        return None
     try:
         with safe_open(str(path), framework="pt") as handle:
             return handle.get_tensor("latents"), (handle.metadata() or {}).get("vae_id", "")

@@ -33,6 +33,7 @@ from desktop.core.params import (
     random_seed,
 )
 from desktop.core.runtime import RuntimeSettings
+from desktop.core.schemas import latents_match
 from desktop.core.sources import family_of, resolve_model
 
 from .controlnet import (
@@ -235,8 +236,15 @@ class Engine:
         # A masked run needs the picture's pixels (the mask is applied to them); its latents are not used.
         if init is not None and init_latents and info.family in LATENT_FAMILIES and not masked_run:
             cached = load_latents(init_latents)
-            if cached is not None and cached[1] == info.vae_id:
+            scale = getattr(self._loaded.img2img, "vae_scale_factor", 8)
+            channels = getattr(getattr(self._loaded.img2img, "vae", None), "config", None)
+            channels = getattr(channels, "latent_channels", 4)
+            # Only the picture's own latents: a file of another shape would set the run's size (80×56 → 8192²).
+            if cached is not None and cached[1] == info.vae_id and \
+                    latents_match(tuple(cached[0].shape), init.size, scale, channels):
                 latent_init = cached[0]
+            elif cached is not None:
+                log.warning("cached latents %s do not fit the picture; it goes through pixels", init_latents)
         if latent_init is not None:
             # The latents fix the size: the run continues exactly where the parent left off.
             scale = getattr(self._loaded.img2img, "vae_scale_factor", 8)

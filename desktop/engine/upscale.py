@@ -22,6 +22,7 @@ from desktop.core.errors import ErrorKind, RestyleError, bad_input, model_missin
 from desktop.core.images import load_image
 from desktop.core.output import sampler_name
 from desktop.core.params import GenerationParams, GenerationResult, ModelInfo, StepInfo
+from desktop.core.schemas import latents_match
 from desktop.core.sources import resolve_model
 from desktop.core.upscale import (
     DEFAULT_MODELS,
@@ -154,6 +155,8 @@ class Upscaler:
         cancelled = cancelled or (lambda: False)
         image = load_image(params.image)
         cached = load_latents(source_latents) if params.kind == X2 and source_latents else None
+        if cached is not None and not latents_match(tuple(cached[0].shape), image.size, 8, 4):
+            cached = None  # not this picture's latents (another shape): its pixels are upscaled instead
         device = pick_device(params.device)
         dtype_bytes = 2 if device in ("cuda", "mps") else 4
         # The output is exactly factor × the picture (the latents' size is the picture's ÷ 8).
