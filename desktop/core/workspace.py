@@ -494,6 +494,36 @@ class Workspace:
                 self._record({"op": "latents", "ids": evicted})
         return evicted
 
+    def purge_latents(self) -> int:
+        """Delete every cached latent (pictures stay; chaining goes through pixels until new ones are made)."""
+        with self._lock:
+            cached = [n for n in self.tree if n.latent is not None]
+            for node in cached:
+                node.latent = None
+            self._latent_sizes_seen.clear()
+            if cached:
+                self._record({"op": "latents", "ids": [n.id for n in cached]})
+        # Every file goes, also those no node names any more (left by a crash).
+        for entry in os.scandir(self.folder / "latents"):
+            if entry.is_file():
+                try:
+                    os.remove(entry.path)
+                except OSError as exc:
+                    log.warning("Could not delete %s: %s", entry.path, exc)
+        return len(cached)
+
+    def purge_thumbnails(self) -> int:
+        """Delete every thumbnail; they are made again as rows scroll into view. Returns how many went."""
+        count = 0
+        for entry in os.scandir(self.folder / "thumbs"):
+            try:
+                if entry.is_file():
+                    os.remove(entry.path)
+                    count += 1
+            except OSError as exc:
+                log.warning("Could not delete %s: %s", entry.path, exc)
+        return count
+
     def _keep_latent_budget(self) -> None:
         """On the journal thread, after a node with latents: evict the oldest when over ``latent_budget``."""
         if self.latent_budget is not None:

@@ -184,6 +184,28 @@ class HistoryModel(QObject):
         self.status_changed.emit(f"Opened {path.name} ({len(workspace.tree)} images).")
         return True
 
+    def set_latent_budget(self, max_bytes: int) -> None:
+        """Cap the latent cache (kept in the settings) and evict the oldest latents over it now."""
+        self.settings.latent_budget_bytes = max_bytes
+        self.workspace.latent_budget = max_bytes
+        evicted = self.workspace.enforce_latent_budget(max_bytes)
+        if evicted:
+            self.status_changed.emit(f"The latent cache was trimmed: {len(evicted)} oldest entries deleted.")
+
+    def purge_latents(self) -> int:
+        """Delete the open workspace's cached latents (never a picture)."""
+        count = self.workspace.purge_latents()
+        self.status_changed.emit(f"Deleted the cached latents of {count} image{'s' if count != 1 else ''}; "
+                                 "the next run from them goes through pixels.")
+        return count
+
+    def purge_thumbnails(self) -> int:
+        """Delete the open workspace's thumbnails (made again when shown)."""
+        count = self.workspace.purge_thumbnails()
+        self.status_changed.emit(f"Deleted {count} thumbnail{'s' if count != 1 else ''}; they are made again "
+                                 "when shown.")
+        return count
+
     def close(self) -> None:
         """Write every change still queued (the app is closing)."""
         self.workspace.close()

@@ -181,6 +181,7 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open &output folder", self._open_output_folder)
         file_menu.addSeparator()
         self.settings_action = self._action(file_menu, "Se&ttings…", self.settings_dialog, ["Ctrl+,"])
+        self._action(file_menu, "St&orage…", self.storage_dialog)
         self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, [QKeySequence.StandardKey.Quit])
@@ -356,6 +357,15 @@ class MainWindow(QMainWindow):
     def _on_model_model_info_changed(self, info) -> None:
         if info is not None and info.runtime_notes:  # e.g. fp16 chosen but running on the CPU
             self.notice_banner.show_message(" ".join(info.runtime_notes))
+
+    def storage_dialog(self):
+        """File ▸ Storage…: sizes per workspace, the latent cap, purges (non-blocking; returned for tests)."""
+        from .storage_dialog import StorageDialog  # imported when first opened: the window shows sooner
+
+        dialog = StorageDialog(self.model.history, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
 
     def settings_dialog(self) -> SettingsDialog:
         """Open the device and memory settings (non-blocking; returned so tests can drive it)."""
