@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 
 from desktop import APP_NAME, __version__
 from desktop.cli.gui_args import parse_gui_args
+from desktop.core.files import remove_stale_temps
 from desktop.core.paths import data_dir as resolve_data_dir
 from desktop.core.paths import default_output_dir, setup_logging
 from desktop.model.session import SessionModel
@@ -44,6 +45,8 @@ def build_main_window(argv: list[str] | None = None, *, data_dir=None) -> QMainW
     log_file = setup_logging(folder)
     settings = Settings(folder, default_output_dir=default_output_dir(explicit))
     follow_theme(settings)
+    # A result being written when the app was killed leaves .restyle-….png.….tmp beside the results: never a picture.
+    remove_stale_temps(settings.output_dir, prefix=".restyle-")
     host = WorkerHost(str(log_file))
     model = SessionModel(settings, host, log_path=str(log_file))
     if args.model:

@@ -45,6 +45,27 @@ def temp_path_for(target: Path) -> Path:
     return target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
 
 
+def remove_stale_temps(folder: Path, *, prefix: str = ".", age_s: float = 600.0) -> int:
+    """Delete ``atomic_write`` temp files a killed process left in ``folder`` (only old ones: another process may
+    be writing now; only names starting with ``prefix``, in folders shared with other programs). Returns the count."""
+    import time
+
+    cutoff, removed = time.time() - age_s, 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        try:
+            if entry.name.startswith(prefix) and is_temp_name(entry.name) and entry.is_file(follow_symlinks=False) \
+                    and entry.stat().st_mtime < cutoff:
+                os.remove(entry.path)
+                removed += 1
+        except OSError:
+            pass
+    return removed
+
+
 def is_temp_name(name: str) -> bool:
     """True for the temp files ``atomic_write`` makes (a leftover when a process was killed mid-write)."""
     return name.startswith(".") and name.endswith(".tmp")

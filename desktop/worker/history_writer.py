@@ -9,6 +9,7 @@ its own node record.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -17,6 +18,8 @@ from desktop.core.metadata import read_parameters
 from desktop.core.output import parameters_text
 from desktop.core.params import GenerationResult
 from desktop.core.workspace import Workspace, write_depth_image, write_mask_image, write_node_image
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -46,10 +49,15 @@ def write_to_history(target: HistoryTarget, result: GenerationResult) -> Generat
         # Before the node's picture, which names it: a crash in between leaves an unused file, not a dangling name.
         depth_name = write_depth_image(workspace.folder, node_id, result.depth_map)
     mask_name = write_mask_image(workspace.folder, node_id, result.mask) if result.mask is not None else None
-    latent_name = None
+    latent_name, notes = None, result.notes
     if result.latents is not None:
-        latent_name = f"{node_id}.safetensors"
-        save_latents(result.latents, workspace.folder / "latents" / latent_name, result.model.vae_id)
+        try:
+            save_latents(result.latents, workspace.folder / "latents" / f"{node_id}.safetensors", result.model.vae_id)
+            latent_name = f"{node_id}.safetensors"
+        except OSError as exc:  # a cache: a full disk loses the shortcut, never the picture
+            log.warning("latents of %s not cached: %s", node_id, exc)
+            notes = (*notes, f"The latents could not be cached in {workspace.folder / 'latents'} "
+                             f"({exc.strerror or exc}); continuing from this picture goes through its pixels.")
     upscale = result.upscale.to_dict() if result.upscale is not None else None
     node = Node(id=node_id, parent=target.parent, kind="upscale" if upscale else "generation", image=f"{node_id}.png",
                 created=timestamp(), width=result.image.width, height=result.image.height,
@@ -59,4 +67,4 @@ def write_to_history(target: HistoryTarget, result: GenerationResult) -> Generat
     write_node_image(workspace.folder, node, result.image, parameters_text(result))
     workspace.thumbnail_path(node)  # made here, off the UI thread (a cache: a full disk only loses it)
     nodes.append(node)
-    return replace(result, history_nodes=(*nodes,), latents=None)
+    return replace(result, history_nodes=(*nodes,), latents=None, notes=notes)
