@@ -58,6 +58,26 @@ def check_pickle(path: Path, allow_pickles: bool) -> None:
         raise pickle_refusal(Path(path))
 
 
+# Components diffusers is told not to load (Restyle runs without the safety checker), so their files never open.
+_NOT_LOADED = ("safety_checker", "feature_extractor")
+
+
+def check_folder_pickles(folder: Path, index: dict, allow_pickles: bool) -> None:
+    """Refuse a diffusers folder where a component the pipeline loads has its weights only as a pickle (diffusers
+    would open it with torch.load), unless pickles are allowed; a component with .safetensors loads those."""
+    if allow_pickles:
+        return
+    for component, spec in index.items():
+        part = Path(folder) / component
+        if component.startswith("_") or component in _NOT_LOADED or not isinstance(spec, list) or not part.is_dir():
+            continue
+        names = [p.name for p in part.iterdir()]
+        pickles = [n for n in names if n.lower().endswith(PICKLE_SUFFIXES)]
+        if pickles and not any(n.endswith(".safetensors") for n in names):
+            refusal = pickle_refusal(part / pickles[0])
+            raise bad_input(f"The {component} of {Path(folder).name} is stored only as a pickle: {refusal.message}")
+
+
 def _looks_like_path(name: str) -> bool:
     """Hub ids are "owner/name"; anything that exists on disk or is written like a path is a path."""
     return (

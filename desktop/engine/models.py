@@ -17,9 +17,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from desktop.core.errors import RestyleError, model_missing
-from desktop.core.sources import ModelSource
+from desktop.core.sources import ModelSource, check_folder_pickles
 from desktop.engine.flow_files import flow_load_kwargs
-from desktop.engine.hub import first_line, load_from_hub, model_index, weights_variant
+from desktop.engine.hub import cached_snapshot, first_line, load_from_hub, model_index, weights_variant
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,15 @@ def load_img2img_pipeline(source: ModelSource, device: str, dtype, status: Calla
     kwargs.update(flow_load_kwargs(index, runtime, dtype))  # SD 3 without T5; quantized SD 3 / FLUX weights
     try:
         if source.is_local:
+            check_folder_pickles(Path(source.location), index, allow_pickles)
             status(f"Loading {source.display_name}…")
             variant = weights_variant(Path(source.location))
             pipe = AutoPipelineForImage2Image.from_pretrained(source.location, local_files_only=True, variant=variant,
                                                               **kwargs)
         else:
+            snapshot = cached_snapshot(source.location)
+            if snapshot is not None:
+                check_folder_pickles(snapshot, index, allow_pickles)
             pipe = load_from_hub(AutoPipelineForImage2Image, source, kwargs, status)
     except RestyleError:
         raise

@@ -81,3 +81,20 @@ def test_latents_of_another_shape_are_not_used(tiny_model, make_image, tmp_path)
     result = engine.generate(params, init_latents=str(crafted))
     assert result.chain_mode == "pixels"
     assert result.image.size[0] <= 96 and result.image.size[1] <= 96  # the plan's size, not the file's 128²
+
+
+def test_a_pickled_component_in_a_diffusers_folder_is_refused_unless_allowed(tiny_model, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file
+
+    folder = tmp_path / "pickled"
+    shutil.copytree(tiny_model, folder)
+    weights = folder / "unet" / "diffusion_pytorch_model.safetensors"
+    torch.save(load_file(weights), folder / "unet" / "diffusion_pytorch_model.bin")
+    weights.unlink()
+    with pytest.raises(RestyleError) as info:
+        Engine().load(str(folder), "cpu")
+    assert "unet" in info.value.message and "pickle" in info.value.message
+    assert "Allow pickle checkpoints" in info.value.message
+    assert Engine(allow_pickles=True).load(str(folder), "cpu").family == "sd"  # read as weights only
