@@ -107,8 +107,10 @@ class MemoryOffer:
     label: str  # "VAE tiling", "model CPU offload", …: the retry button says "Retry with <label>"
 
 
-def lighter(settings: RuntimeSettings, device: str, *, loading: bool = False) -> MemoryOffer | None:
-    """The next lighter setting: VAE tiling, then model offload, then sequential offload; None at the end.
+def lighter(settings: RuntimeSettings, device: str, *, loading: bool = False,
+            t5_optional: bool = False) -> MemoryOffer | None:
+    """The next lighter setting: VAE tiling, then model offload, then (SD 3) leaving T5 out, then sequential
+    offload; None at the end.
 
     While loading, tiling would not help (nothing has been decoded yet), so offload comes first.
     """
@@ -117,6 +119,9 @@ def lighter(settings: RuntimeSettings, device: str, *, loading: bool = False) ->
         return MemoryOffer(settings.replace(vae_tiling=True, vae_slicing=True), "VAE tiling")
     if gpu and settings.offload == "none":
         return MemoryOffer(settings.replace(offload="model", compile_unet=False), OFFLOAD_LABELS["model"])
+    if t5_optional and settings.t5_encoder:
+        # T5 is 4.7 B parameters: leaving it out costs some prompt understanding, sequential offload most speed.
+        return MemoryOffer(settings.replace(t5_encoder=False), "SD 3.5 without T5")
     if gpu and settings.offload == "model":
         return MemoryOffer(settings.replace(offload="sequential", compile_unet=False), OFFLOAD_LABELS["sequential"])
     return None

@@ -45,6 +45,7 @@ from .controlnet import (
 from .device import pick_device
 from .flow import adjust_prompts, denoiser, unpacked
 from .flow_files import check_quantization
+from .memory import check_memory
 from .inpaint import has_inpainting_unet, inpainting_pipeline, refuse_text_to_image
 from .latents import LATENT_FAMILIES, decode_latents, load_latents, vae_fingerprint
 from .models import load_img2img_pipeline, natural_size
@@ -127,6 +128,7 @@ class Engine:
         started = time.perf_counter()
         try:
             check_quantization(runtime.quantization, device)
+            check_memory(source, runtime, device, self._status)  # the estimate; refused when it cannot fit
             pipe = load_img2img_pipeline(source, load_device(runtime, device), dtype, self._status,
                                          allow_pickles=self.allow_pickles, runtime=runtime)
             inpainting_unet = has_inpainting_unet(pipe)
@@ -366,7 +368,8 @@ class Engine:
             if not is_out_of_memory(exc):
                 raise
             free_hooks(pipe)
-            raise out_of_memory_error(self.runtime, info.device, (params.width, params.height)) from exc
+            raise out_of_memory_error(self.runtime, info.device, (params.width, params.height),
+                                      t5_optional=info.family == "sd3") from exc
         if cancelled():
             raise RestyleError(ErrorKind.CANCELLED, "Cancelled; nothing was saved.")
         latents = None
@@ -378,7 +381,8 @@ class Engine:
             except Exception as exc:
                 if not is_out_of_memory(exc):
                     raise
-                raise out_of_memory_error(self.runtime, info.device, (params.width, params.height)) from exc
+                raise out_of_memory_error(self.runtime, info.device, (params.width, params.height),
+                                          t5_optional=info.family == "sd3") from exc
         else:
             image = output.images[0]
         if plan is not None:

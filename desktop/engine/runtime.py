@@ -154,12 +154,13 @@ def free_memory() -> None:
         mps.empty_cache()
 
 
-def out_of_memory_error(settings: RuntimeSettings, device: str, size: tuple[int, int] | None) -> RestyleError:
+def out_of_memory_error(settings: RuntimeSettings, device: str, size: tuple[int, int] | None, *,
+                        t5_optional: bool = False) -> RestyleError:
     """The error to raise after running out of memory, carrying the next lighter setting as ``suggestion``."""
     free_memory()
     where = "The GPU" if device.split(":")[0] in ("cuda", "mps") else "The computer"
     what = f"at {size[0]}×{size[1]}" if size else "while loading the model"
-    offer = lighter(settings, device, loading=size is None)
+    offer = lighter(settings, device, loading=size is None, t5_optional=t5_optional)
     if offer is not None:
         message = f"{where} ran out of memory {what}. Turn on {offer.label} and try again?"
     elif size is not None:
