@@ -33,6 +33,7 @@ from desktop.core.metadata import read_parameters
 
 from .files import atomic_write, is_temp_name
 from .history import HistoryTree, Node, new_node_id, timestamp
+from .zip_limits import UNREADABLE, ZipRefused, check_entries, copy_entry, free_bytes
 from .journal import JOURNAL_NAME, Journal, cut_torn_tail, read_journal
 from .schemas import Damaged, read_json_file
 
@@ -582,18 +583,29 @@ class Workspace:
             # Unpack beside the target and rename once, so a failure halfway leaves no half-made workspace.
             staging = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}.tmp")
             try:
+                check_entries(list(members.values()), free_bytes(folder.parent))
                 for name in FOLDERS:
                     (staging / name).mkdir(parents=True)
                 for name, info in members.items():
-                    with archive.open(info) as src, open(staging / name, "wb") as dst:
-                        shutil.copyfileobj(src, dst, 1 << 20)
+                    copy_entry(archive, info, staging / name)
                 if folder.exists():
                     folder.rmdir()
                 os.replace(staging, folder)
+            except ZipRefused as exc:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise bad_input(f"{zip_path.name} was not opened: {exc}.") from None
+            except UNREADABLE as exc:  # a bad CRC, encryption, an unknown compression, a broken stream
+                shutil.rmtree(staging, ignore_errors=True)
+                log.warning("unpacking %s failed: %r", zip_path, exc)
+                raise bad_input(f"{zip_path.name} is damaged or uses a kind of zip Restyle cannot read "
+                                f"({exc.__class__.__name__}: {exc}), so it was not opened.") from None
             except OSError as exc:
                 shutil.rmtree(staging, ignore_errors=True)
                 reason = exc.strerror or exc
                 raise bad_input(f"Restyle could not unpack {zip_path.name} into {folder}: {reason}.") from None
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
         return cls.open(folder)
 
 
