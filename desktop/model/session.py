@@ -42,6 +42,7 @@ from .queue_runner import QueueRunner
 from .run_chain import RunChain
 from .run_state import Phase, RunState
 from .settings import Settings
+from .style_library import StyleLibrary
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class SessionModel(QObject):
         self.mask = MaskState(settings.data_dir)  # the painted mask and outpainting (mask_state.py)
         self.mask.error_raised.connect(self.error_raised)
         self.mask.status_changed.connect(self.status_changed)
+        self.styles = StyleLibrary(settings)  # the user's LoRAs and embeddings, by name
         self.devices = DeviceState(settings, worker_host)
         self.devices.error_raised.connect(self.error_raised)
         self.devices.runtime_changed.connect(self._on_devices_runtime_changed)
@@ -407,8 +409,11 @@ class SessionModel(QObject):
         except RestyleError as exc:
             self.error_raised.emit(exc.kind.value, f"The image's settings cannot be used: {exc.message}")
             return
+        # LoRAs travel as <lora:…> tags in the prompt: point them at the user's files (by name, else by hash).
+        changes["prompt"], style_notes = self.styles.match_restored(changes["prompt"], parsed.fields)
+        changes["loras"] = ()  # the tags are the picture's LoRAs; panel LoRAs from before would add to them
         self.update_params(**changes)
-        self.status_changed.emit("Prompt and parameters restored from the image.")
+        self.status_changed.emit(" ".join(["Prompt and parameters restored from the image.", *style_notes]))
 
     def generate(self) -> bool:
         """Start a run with the current parameters (queued while another runs); False, with a sentence, when
@@ -478,7 +483,8 @@ class SessionModel(QObject):
                                str(self._init.path) if pending_import else None)
         request = GenerateRequest(params, str(self.settings.output_dir),
                                   init_latents=str(init_latents) if init_latents else None, history=target,
-                                  runtime=self.devices.runtime)
+                                  runtime=self.devices.runtime, lora_dirs=tuple(self.settings.lora_dirs),
+                                  embedding_dirs=tuple(self.settings.embedding_dirs))
         self.progress_changed.emit(0, 0, -1.0)
         self.run.start(request)
         return True

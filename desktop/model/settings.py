@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
@@ -11,6 +12,8 @@ from desktop.core.families import FAMILY_FIELDS
 from desktop.core.params import GenerationParams
 from desktop.core.ranges import RANGES
 from desktop.core.runtime import RuntimeSettings
+from desktop.core.samplers import sampler_fields
+from desktop.core.style_files import default_style_dirs
 
 MAX_RECENT_MODELS = 10
 DEFAULT_LATENT_BUDGET = 2 * 1024**3
@@ -86,6 +89,28 @@ class Settings:
         self._qs.setValue("library/hidden", list(value))
 
     @property
+    def lora_dirs(self) -> list[str]:
+        """Folders LoRAs are found in by name: the ones the user added, then <data folder>/loras."""
+        return [*self._list("styles/lora_dirs"), str(default_style_dirs(self.data_dir)[0])]
+
+    def add_lora_dir(self, folder: str) -> None:
+        """Look LoRAs up in ``folder`` too (first, before the data folder's)."""
+        added = self._list("styles/lora_dirs")
+        if folder not in added:
+            self._qs.setValue("styles/lora_dirs", [*added, folder])
+
+    @property
+    def embedding_dirs(self) -> list[str]:
+        """Folders embeddings are found in by name: the ones the user added, then <data folder>/embeddings."""
+        return [*self._list("styles/embedding_dirs"), str(default_style_dirs(self.data_dir)[1])]
+
+    def add_embedding_dir(self, folder: str) -> None:
+        """Look embeddings up in ``folder`` too."""
+        added = self._list("styles/embedding_dirs")
+        if folder not in added:
+            self._qs.setValue("styles/embedding_dirs", [*added, folder])
+
+    @property
     def allow_pickles(self) -> bool:
         """Open .ckpt/.pt/.bin pickle checkpoints (weights only); off by default, as pickles can carry code."""
         return str(self._qs.value("library/allow_pickles", "false")).lower() == "true"
@@ -119,6 +144,9 @@ class Settings:
                 steps=int(get("params/steps", params.steps)),
                 seed=_optional(get("params/seed", ""), int),
                 **{name: _optional(get(f"params/{name}", ""), kind) for name, kind in _FAMILY_FIELDS.items()},
+                **sampler_fields({"Sampler": str(get("params/sampler", "") or ""),
+                                  "Schedule type": str(get("params/schedule", "") or "")}),
+                loras=tuple((str(n), float(w)) for n, w in json.loads(str(get("params/loras", "[]") or "[]"))),
             )
         except (TypeError, ValueError):  # a hand-edited file must not stop the app from opening
             return params
@@ -131,6 +159,9 @@ class Settings:
         self._qs.setValue("params/strength", params.strength)
         self._qs.setValue("params/guidance", params.guidance_scale)
         self._qs.setValue("params/steps", params.steps)
+        self._qs.setValue("params/sampler", params.sampler)
+        self._qs.setValue("params/schedule", params.schedule)
+        self._qs.setValue("params/loras", json.dumps([list(item) for item in params.loras]))
         for name in _FAMILY_FIELDS:  # "" = the family's default
             value = getattr(params, name)
             self._qs.setValue(f"params/{name}", "" if value is None else value)

@@ -35,6 +35,7 @@ from .depth_panel import DepthPanel
 from .device_status import DeviceStatus
 from .gallery_panel import GalleryPanel
 from .history_panel import HistoryPanel
+from .lora_panel import LoraPanel
 from .model_picker import ModelPicker
 from .params_panel import ParamsPanel
 from .progress_panel import ProgressPanel
@@ -42,6 +43,7 @@ from .prompt_panel import PromptPanel
 from .qt_images import pil_to_qimage
 from .queue_actions import QueueActions
 from .queue_panel import QueuePanel
+from .reference_panel import ReferencePanel
 from .side_column import SideColumn
 from .upscale_actions import UpscaleActions
 
@@ -79,6 +81,8 @@ class MainWindow(QMainWindow):
         self.prompt_panel = PromptPanel(model)
         self.params_panel = ParamsPanel(model)
         self.depth_panel = DepthPanel(model)
+        self.lora_panel = LoraPanel(model)
+        self.reference_panel = ReferencePanel(model)
         self.progress_panel = ProgressPanel(model)
         self.history_panel = HistoryPanel(model)
         self.history_panel.setMinimumWidth(240)
@@ -106,7 +110,10 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.source_label)
         left_layout.addWidget(self.canvas, 1)
         self.side_column = SideColumn(model.settings, self.model_picker, self.prompt_panel, self.params_panel,
-                                      self.depth_panel, self.progress_panel, depth_in_use=model.depth.has_map)
+                                      self.depth_panel, self.progress_panel, depth_in_use=model.depth.has_map,
+                                      style_panels=(("LoRAs and embeddings", self.lora_panel, "loras"),
+                                                    ("Reference images (IP-Adapter)", self.reference_panel,
+                                                     "references")))
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.side_tabs)
         splitter.addWidget(left)

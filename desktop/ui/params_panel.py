@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 from desktop.core.families import AESTHETIC, DENOISING_START, FAMILIES, PRIOR, TRUE_CFG
 from desktop.core.ranges import MAX_SEED, RANGES
 
+from .sampler_picker import SamplerPicker
 from .slider_field import SliderField
 
 # Every family-specific default, for a field whose family is not loaded (its row is hidden then anyway).
@@ -68,6 +69,8 @@ class ParamsPanel(QWidget):
         layout.addRow("Strength", self.strength)
         layout.addRow("Guidance", self.guidance)
         layout.addRow("Steps", self.steps)
+        self.sampler_picker = SamplerPicker(model)
+        layout.addRow("Sampler", self.sampler_picker)
         layout.addRow("Aesthetic score", self.aesthetic)
         layout.addRow("Negative aesthetic", self.negative_aesthetic)
         layout.addRow("Denoising start", self.denoising_start)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication, QEvent, QTimer
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
+from .prompt_completion import PromptCompleter
+
 ATTACH_DELAY_MS = 200  # after the first paint (about 90 ms after the panel is built), like the model preload
 
 
@@ -46,6 +48,9 @@ class PromptPanel(QWidget):
             layout.addLayout(header)
             layout.addWidget(edit)
         self._sync(model.params)
+        # LoRA names after "<lora:", embedding names after two letters, offered as you type.
+        self.prompt_completer = PromptCompleter(self.prompt_edit, model.styles)
+        self.negative_completer = PromptCompleter(self.negative_edit, model.styles)
         QTimer.singleShot(ATTACH_DELAY_MS, self, self._count_tokens)  # attaches the highlighters
         self.prompt_edit.textChanged.connect(self._on_prompt_edit_text_changed)
         self.negative_edit.textChanged.connect(self._on_negative_edit_text_changed)

@@ -12,7 +12,7 @@ class SideColumn(QWidget):
     """Scrolling sections (prompt, parameters, depth) above the pinned progress panel."""
 
     def __init__(self, settings, model_picker, prompt_panel, params_panel, depth_panel, progress_panel, *,
-                 depth_in_use: bool = False, parent: QWidget | None = None):
+                 depth_in_use: bool = False, style_panels=(), parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("sideColumn")
         self.prompt_section = Section("Prompt", prompt_panel, "prompt", settings)
@@ -25,7 +25,9 @@ class SideColumn(QWidget):
         content.setObjectName("sidePanels")
         layout = QVBoxLayout(content)
         layout.addWidget(model_picker)
-        for section in (self.prompt_section, self.params_section, self.depth_section):
+        # The style tools (LoRAs, references): (title, panel, key), folded until opened.
+        self.style_sections = [Section(title, panel, key, settings, expanded=False) for title, panel, key in style_panels]
+        for section in (self.prompt_section, self.params_section, *self.style_sections, self.depth_section):
             layout.addWidget(section)
         layout.addStretch(1)
         self.scroll = QScrollArea()

@@ -167,6 +167,10 @@ class InferenceWorker(QObject):
 
         if request.runtime is not None:
             engine.configure(request.runtime)
+        if request.lora_dirs is not None or request.embedding_dirs is not None:
+            from desktop.engine.styles import StyleFolders
+
+            engine.style_folders = StyleFolders(tuple(request.lora_dirs or ()), tuple(request.embedding_dirs or ()))
         # Loading counts as part of the job for cancel purposes, so the check also covers it.
         engine.load(params.model, params.device)
         if engine.model_info is not before:

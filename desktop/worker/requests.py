@@ -35,6 +35,9 @@ class GenerateRequest:
     # A latent cache of the init image; used when the loaded model has the same VAE.
     init_latents: str | None = None
     runtime: RuntimeSettings | None = None  # applied before the run (a change of precision reloads the model)
+    # Where LoRAs and embeddings are looked up by name (the user's folders, first first); None keeps the engine's.
+    lora_dirs: tuple[str, ...] | None = None
+    embedding_dirs: tuple[str, ...] | None = None
     # Where the result goes in the history; the worker writes it there once the PNG is saved, before anyone
     # hears of the result (history_writer.py). None: the PNG only.
     history: HistoryTarget | None = field(default=None, compare=False, repr=False)
