@@ -71,6 +71,11 @@ class DepthState(QObject):
         return self._path is not None
 
     @property
+    def estimate_job(self) -> int | None:
+        """The job id of the estimate under way, or None."""
+        return self._estimate[0] if self._estimate is not None else None
+
+    @property
     def estimating(self) -> bool:
         """True while the worker estimates a depth map."""
         return self._estimate is not None

@@ -38,6 +38,7 @@ from .device_state import DeviceState
 from .history_model import HistoryModel
 from .mask_state import MaskState
 from .memory_retry import MemoryRetry
+from .model_slots import ModelSlots, SlotTracker
 from .queue_runner import QueueRunner
 from .run_chain import RunChain
 from .run_state import Phase, RunState
@@ -128,6 +129,9 @@ class SessionModel(QObject):
         # The working picture follows the history: the node selected is the one the next run restyles.
         self.history.selection_changed.connect(self._on_history_selection_changed)
         worker = worker_host.worker
+        # Each model's own state (main, ControlNet, depth, upscaler), before the handlers below end the run.
+        self.slots = ModelSlots()
+        self._slot_tracker = SlotTracker(self.slots, worker, self.run, self.depth, lambda: self._model_info)
         worker.status.connect(self._on_worker_status)
         worker.model_ready.connect(self._on_worker_model_ready)
         worker.progress.connect(self.progress_changed)
@@ -220,7 +224,9 @@ class SessionModel(QObject):
 
     def _submit_load(self) -> None:
         runtime = self.devices.runtime
-        self._host.submit(LoadModelRequest(self._params.model, runtime.device, runtime=runtime))
+        request = LoadModelRequest(self._params.model, runtime.device, runtime=runtime)
+        self._slot_tracker.loading(request.job_id, self._params.model)
+        self._host.submit(request)
 
     def retry_lighter(self) -> bool:
         """After running out of memory: turn on the offered lighter setting (persisted) and run again."""

@@ -357,6 +357,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_error_raised(self, kind: str, message: str) -> None:
         self.error_banner.show_message(message)
+        self.status_label.setText(message)  # never a "Loading…" left standing after a failure
 
     def _on_model_out_of_memory_offered(self, message: str, label: str) -> None:
         self.error_banner.show_message(message, [(f"Retry with {label}", self.model.retry_lighter)])

@@ -62,12 +62,19 @@ class ModelPicker(QWidget):
         layout.addWidget(QLabel("Model"))
         layout.addLayout(row)
         layout.addWidget(self.state_label)
+        # The other models in use (ControlNet, depth, upscaler), each with its own state: their failures are
+        # theirs, and never overwrite the main model's line above.
+        self.slots_label = QLabel("")
+        self.slots_label.setObjectName("modelSlotsLabel")
+        self.slots_label.setWordWrap(True)
+        self.slots_label.setVisible(False)
+        layout.addWidget(self.slots_label)
         self.combo.lineEdit().editingFinished.connect(self._on_combo_editing_finished)
         self.combo.activated.connect(lambda _i: self._on_combo_editing_finished())
         self.browse_button.clicked.connect(self._on_browse_button_clicked)
         self.library_button.clicked.connect(self.open_library)
         model.model_info_changed.connect(self._on_model_model_info_changed)
-        model.error_raised.connect(self._on_model_error_raised)
+        model.slots.changed.connect(self._on_model_slots_changed)
 
     def _on_combo_editing_finished(self) -> None:
         name = self.combo.currentText().strip()
@@ -106,6 +113,10 @@ class ModelPicker(QWidget):
                 f"{info.natural_size} px, {info.device} ({info.dtype})"
             )
 
-    def _on_model_error_raised(self, kind: str, message: str) -> None:
-        if kind == "model_missing":
-            self.state_label.setText(message)
+    def _on_model_slots_changed(self, slot: str) -> None:
+        slots = self._model.slots
+        if slot == "main" and slots.state("main") in ("loading", "failed"):
+            self.state_label.setText(slots.text("main"))
+        summary = slots.summary()
+        self.slots_label.setText(summary)
+        self.slots_label.setVisible(bool(summary))
