@@ -289,3 +289,25 @@ def remove_download(repo: str, cache_dir: Path | None = None) -> int:
     if snapshots.is_dir() and not any(snapshots.iterdir()) and not any((folder / "blobs").glob("*")):
         shutil.rmtree(folder, ignore_errors=True)
     return freed
+
+
+def use_slot(entry: LibraryEntry) -> str:
+    """Where the library's Use puts a model: "main", "controlnet", "depth", "upscaler_x2" or "upscaler_x4".
+
+    Before, Use made every row the main model, and an upscaler or ControlNet then failed to load as one.
+    """
+    role = entry.role.lower()
+    if role == "controlnet":
+        return "controlnet"
+    if role == "depth":
+        return "depth"
+    if role != "upscaler":
+        return "main"
+    text = f"{entry.name} {entry.title}".lower()
+    if "latent" in text or "x2" in text or "×2" in text:
+        return "upscaler_x2"
+    try:
+        index = json.loads((Path(entry.location or entry.name) / "model_index.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "upscaler_x4"
+    return "upscaler_x2" if "LatentUpscale" in str(index.get("_class_name", "")) else "upscaler_x4"

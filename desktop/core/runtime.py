@@ -54,6 +54,11 @@ class RuntimeSettings:
     # Quantize the transformer (and T5) of SD 3 / FLUX on load: "none", "bnb-8bit", "bnb-4bit" (bitsandbytes),
     # "torchao-int8" (torchao); each only where its package is installed.
     quantization: str = "none"
+    # Step previews (core/previews.py): "latent" colours every step (free), or "taesd": the picture through the
+    # family's tiny autoencoder every ``preview_every`` steps; ``preview_model`` names another TAESD instead.
+    preview: str = "latent"
+    preview_every: int = 4
+    preview_model: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of every field."""
@@ -76,6 +81,12 @@ class RuntimeSettings:
                                       ("Quantization", self.quantization, QUANTIZATIONS)):
             if value not in choices:
                 raise bad_input(f"{label} must be one of {', '.join(choices)} (got {value!r}).")
+        from .previews import MAX_PREVIEW_EVERY, PREVIEW_MODES
+
+        if self.preview not in PREVIEW_MODES:
+            raise bad_input(f"Preview must be one of {', '.join(PREVIEW_MODES)} (got {self.preview!r}).")
+        if not 1 <= int(self.preview_every) <= MAX_PREVIEW_EVERY:
+            raise bad_input(f"Detailed previews come every 1 to {MAX_PREVIEW_EVERY} steps (got {self.preview_every}).")
         return self
 
     def reload_key(self) -> tuple:

@@ -49,6 +49,7 @@ from .memory import check_memory
 from .inpaint import has_inpainting_unet, inpainting_pipeline, refuse_text_to_image
 from .latents import LATENT_FAMILIES, decode_latents, load_latents, vae_fingerprint
 from .models import load_img2img_pipeline, natural_size
+from .preview_decoder import PreviewDecoders
 from .preview_stream import PreviewStream
 from .prompt_embeds import prompt_call_kwargs
 from .runtime import (
@@ -99,6 +100,7 @@ class Engine:
         self.allow_pickles = allow_pickles  # the user's "Allow pickle checkpoints" (read as weights only)
         self.runtime = RuntimeSettings()
         self.style_folders = StyleFolders()  # where LoRAs and embeddings are found by name
+        self._preview_decoders = PreviewDecoders(self._status)  # TAESD for detailed previews, kept loaded
         quiet_libraries()
 
     @property
@@ -336,6 +338,9 @@ class Engine:
         started = time.perf_counter()
         steps_done = 0
         previews = PreviewStream(info.family)
+        # Detailed previews (TAESD every k steps) when the settings ask for them; else latent colours.
+        detailed = self._preview_decoders.for_run(self.runtime, info.family, pipe._execution_device,
+                                                  getattr(getattr(pipe, "vae", None), "dtype", None), notes)
 
         def step_end(pipeline, i, t, tensors):
             nonlocal steps_done
@@ -347,7 +352,9 @@ class Engine:
             eta = elapsed / steps_done * (total - steps_done) if steps_done else None
             if on_step is not None:
                 # FLUX's packed latents unpacked first (views on the device); on CUDA a step or two late, no sync.
-                preview = previews.take(unpacked(pipeline, tensors["latents"], params.width, params.height))
+                latents = unpacked(pipeline, tensors["latents"], params.width, params.height)
+                preview = (detailed.take(latents, steps_done, total) if detailed is not None
+                           else previews.take(latents))
                 on_step(StepInfo(steps_done, total, preview, elapsed, eta))
             return tensors
 

@@ -212,6 +212,21 @@ class SessionModel(QObject):
         if name and preload:
             self._submit_load()
 
+    def use_model(self, name: str, slot: str) -> None:
+        """Put a model in its own slot (the library's Use): the main model, the depth panel's ControlNet or depth
+        model, or the ×2 / ×4 upscaler."""
+        if slot == "main":
+            self.set_model(name)
+            return
+        if slot in ("controlnet", "depth"):
+            self.depth.update(**{"controlnet" if slot == "controlnet" else "depth_model": name})
+            what = "the depth panel's ControlNet" if slot == "controlnet" else "the model Estimate depth uses"
+        else:
+            kind = slot.removeprefix("upscaler_")
+            self.settings.set_upscaler(kind, name)
+            what = f"the {'×2' if kind == 'x2' else '×4'} upscaler"
+        self.status_changed.emit(f"{name} is now {what}.")
+
     def set_allow_pickles(self, allowed: bool) -> None:
         """Remember whether pickle checkpoints may be opened (weights only) and tell the worker."""
         self.settings.allow_pickles = allowed

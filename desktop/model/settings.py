@@ -236,6 +236,8 @@ class Settings:
             stored = self._qs.value(f"runtime/{name}", fallback)
             if isinstance(fallback, bool):
                 stored = str(stored).strip().lower() in ("true", "1", "yes", "on")
+            elif isinstance(fallback, int):
+                stored = int(stored)  # INI files give strings back
             values[name] = stored
         try:
             return RuntimeSettings.from_dict(values).validate()

@@ -381,7 +381,7 @@ class MainWindow(QMainWindow):
             SettingsDialog,  # imported when first opened: the window shows sooner
         )
 
-        dialog = SettingsDialog(self.model.devices, self)
+        dialog = SettingsDialog(self.model.devices, self, settings=self.model.settings)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog

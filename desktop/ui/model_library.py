@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.errors import RestyleError
-from desktop.core.library import LibraryEntry
+from desktop.core.library import LibraryEntry, use_slot
 from desktop.core.runtime import default_dtype_name
 from desktop.core.sources import HUB_ID, check_pickle
 from desktop.worker.background import BackgroundJob
@@ -216,6 +216,13 @@ class ModelLibraryDialog(QDialog):
     def _on_use_button_clicked(self) -> None:
         entry = self.selected()
         if entry is None or not entry.installed:
+            return
+        slot = use_slot(entry)  # an upscaler, ControlNet or depth model goes to its own slot, not the main one
+        if slot != "main":
+            self._session.use_model(entry.name, slot)
+            where = {"controlnet": "the depth panel's ControlNet", "depth": "the depth estimator",
+                     "upscaler_x2": "the ×2 upscaler", "upscaler_x4": "the ×4 upscaler"}[slot]
+            self._say(f"{entry.title} is now {where}.")
             return
         self.model_chosen.emit(entry.name)
         self._say(f"{entry.title} is the current model.")

@@ -19,6 +19,7 @@ from desktop.core.runtime import RuntimeSettings, package_installed, xformers_in
 from desktop.model.device_state import DEVICE_NAMES
 
 from . import theme
+from .workbench_box import WorkbenchBox
 
 DTYPE_LABELS = {"auto": "Automatic (fp16 on a GPU, fp32 on the CPU)", "fp16": "fp16 (half)", "bf16": "bf16",
                 "fp32": "fp32 (full; slowest, most memory)"}
@@ -52,7 +53,7 @@ def _enable_item(combo: QComboBox, value: str, enabled: bool, tip: str = "") -> 
 class SettingsDialog(QDialog):
     """Devices and memory. ``settings()`` is what the user chose; ``apply`` hands it to the session."""
 
-    def __init__(self, devices, parent: QWidget | None = None):
+    def __init__(self, devices, parent: QWidget | None = None, settings=None):
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings")
@@ -123,12 +124,15 @@ class SettingsDialog(QDialog):
         speed.addWidget(self.compile_check)
         speed.addWidget(compile_note)
         speed.addWidget(self.channels_last_check)
+        # Theme, previews and upscalers (workbench_box.py); only when the session's settings are given.
+        self.workbench = WorkbenchBox(settings, runtime) if settings is not None else None
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.apply)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        for widget in (device_box, memory_box, speed_box, self.error_label, buttons):
-            layout.addWidget(widget)
+        for widget in (device_box, memory_box, speed_box, self.workbench, self.error_label, buttons):
+            if widget is not None:
+                layout.addWidget(widget)
         self.show_settings(runtime)
 
     def show_settings(self, runtime: RuntimeSettings) -> None:
@@ -154,7 +158,7 @@ class SettingsDialog(QDialog):
             attention=self.attention_combo.currentData(), compile_unet=self.compile_check.isChecked(),
             channels_last=self.channels_last_check.isChecked(), t5_encoder=self.t5_check.isChecked(),
             quantization=self.quantization_combo.currentData(),
-        )
+        ).replace(**(self.workbench.runtime_changes() if self.workbench is not None else {}))
 
     def apply(self) -> bool:
         """Hand the settings to the session and close; or show why they were refused and stay open."""
@@ -165,5 +169,7 @@ class SettingsDialog(QDialog):
             self.error_label.show()
             return False
         self._devices.set_runtime(runtime)
+        if self.workbench is not None:
+            self.workbench.apply()
         self.accept()
         return True

@@ -153,3 +153,20 @@ def test_add_checkpoint_file_refuses_pickles_until_allowed(library, tmp_path, ti
     assert window.model.settings.allow_pickles
     assert dialog.add_path(str(pickle))
     assert str(pickle) in window.model.settings.library_paths
+
+
+def test_use_puts_an_upscaler_controlnet_or_depth_model_in_its_own_slot(library, hub_cache, tiny_model,
+                                                                         tiny_x2_upscaler, tiny_controlnet, qtbot):
+    add_to_cache(hub_cache, "stabilityai/sd-x2-latent-upscaler", tiny_x2_upscaler)
+    add_to_cache(hub_cache, "lllyasviel/control_v11f1p_sd15_depth", tiny_controlnet)
+    add_to_cache(hub_cache, SD15, tiny_model)
+    window, dialog = library()
+    window.model.set_model(SD15, preload=False)
+    for name in ("stabilityai/sd-x2-latent-upscaler", "lllyasviel/control_v11f1p_sd15_depth"):
+        dialog.select(name)
+        dialog.use_button.click()
+        # Before: it became the main model, and loading it failed ("AutoPipeline can't find a pipeline …").
+        assert window.model.params.model == SD15 and window.model_picker.combo.currentText() != name
+    assert window.model.settings.upscaler("x2") == "stabilityai/sd-x2-latent-upscaler"
+    assert window.model.depth.controlnet == "lllyasviel/control_v11f1p_sd15_depth"
+    assert "ControlNet" in dialog.status_label.text()
