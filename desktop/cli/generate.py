@@ -93,6 +93,9 @@ def generate_parser() -> argparse.ArgumentParser:
                         "less; prompts read by CLIP only, 77 tokens, weaker at text and long descriptions)")
     memory.add_argument("--quantize", choices=QUANTIZATIONS, default="none", help="SD 3.5 / FLUX.1: quantize the "
                         "transformer and T5 on load (bitsandbytes: CUDA; torchao), where the package is installed")
+    parser.add_argument("--cluster", metavar="ADDRESS", help="run on a GPU of the Ray cluster at ADDRESS (HOST:PORT, "
+                        "ray://HOST:10001, or auto for the one on this computer); the picture is saved here. Needs "
+                        "restyle[cluster]; see docs/CLUSTER.md")
     return parser
 
 
@@ -124,6 +127,7 @@ def run_generate(argv: list[str]) -> int:
         prior_guidance_scale=args.prior_guidance, prior_steps=args.prior_steps, true_cfg_scale=args.true_cfg,
         **style_params(args), **mask_params(args),
     )
+    engine = None
     try:
         params.validate()
         init = None
@@ -145,7 +149,12 @@ def run_generate(argv: list[str]) -> int:
         def status(message: str) -> None:
             print(message, file=sys.stderr)
 
-        engine = Engine(status=status, allow_pickles=args.allow_pickles)
+        if args.cluster:  # the same engine calls, run by an actor of the cluster
+            from desktop.cluster.pools import cluster_engine
+
+            engine = cluster_engine(args.cluster, allow_pickles=args.allow_pickles, status=status)
+        else:
+            engine = Engine(status=status, allow_pickles=args.allow_pickles)
         configure_styles(engine, args, folder, params)
         from desktop.core.runtime import RuntimeSettings
 
@@ -166,6 +175,9 @@ def run_generate(argv: list[str]) -> int:
     except Exception:  # noqa: BLE001 - the user gets one line; the traceback goes to the log
         log.exception("generate crashed")
         return fail(EXIT_FAILED, f"Generation failed unexpectedly; the details are in {log_file}")
+    finally:
+        if args.cluster and engine is not None:
+            engine.close()
     print(f"{path} (seed {result.seed}, {result.image.width}×{result.image.height}, {result.elapsed:.1f} s)")
     return EXIT_OK
 

@@ -41,11 +41,13 @@ def connect(text: str) -> ClusterAddress:
     problem = refusal(address)
     if problem:
         raise bad_input(problem)
+    if not address.is_local:
+        os.environ["RAY_AUTH_MODE"] = "token"  # present the token; Ray then refuses to go on without one
     ray = ray_module()
     if ray.is_initialized():
         return address
     if not address.is_local:
-        os.environ["RAY_AUTH_MODE"] = "token"
+        _reread_auth_mode()
     common = {"runtime_env": {"env_vars": actor_env(address)}, "include_dashboard": False,
               "logging_level": logging.WARNING, "log_to_driver": False}
     try:
@@ -63,6 +65,16 @@ def connect(text: str) -> ClusterAddress:
         raise bad_input(f"The Ray cluster at {address.text} cannot be joined ({type(exc).__name__}: {first}). "
                         "Check the address, that the head runs (ray status there) and the token.") from None
     return address
+
+
+def _reread_auth_mode() -> None:
+    """Make Ray read RAY_AUTH_MODE again: it caches its settings when first imported, maybe before it was set."""
+    try:
+        from ray._raylet import Config
+
+        Config.initialize("")
+    except (ImportError, AttributeError):  # another Ray version: it reads the variable when it connects
+        log.debug("could not refresh Ray's settings", exc_info=True)
 
 
 def actor_env(address: ClusterAddress) -> dict[str, str]:

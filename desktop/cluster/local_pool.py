@@ -166,14 +166,15 @@ def _serve(slot_id: str, env: dict, allow_pickles: bool, inbox, events, cancel) 
         except RestyleError as exc:
             events.send(DeviceEvent(ERROR, slot_id, job.job_id, (exc.kind.value, exc.message)))
         except Exception as exc:  # noqa: BLE001 - the worker must outlive anything a library throws
-            events.send(DeviceEvent(ERROR, slot_id, job.job_id, internal_error(exc)))
+            events.send(DeviceEvent(ERROR, slot_id, job.job_id, internal_error(exc, job)))
         else:
             events.send(DeviceEvent(RESULT, slot_id, job.job_id, outcome))
 
 
-def internal_error(exc: Exception) -> tuple[str, str]:
-    """(kind, sentence) for an exception a device did not anticipate; the traceback goes into the sentence's log."""
-    log.error("device job crashed:\n%s", traceback.format_exc())
+def internal_error(exc: Exception, job=None) -> tuple[str, str]:
+    """(kind, sentence) for an exception a device did not anticipate; the traceback goes to the device's log."""
+    log.error("device job %s crashed (%r):\n%s", getattr(job, "job_id", "?"), getattr(job, "params", None),
+              traceback.format_exc())
     name = type(exc).__name__
     if "OutOfMemory" in name or "out of memory" in str(exc).lower():
         return ErrorKind.OUT_OF_MEMORY.value, "The device ran out of memory. Try a smaller image or fewer steps."

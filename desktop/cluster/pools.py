@@ -26,3 +26,12 @@ def open_pool(*, workers: int | None = None, cluster: str | None = None, device:
     where = "this computer's Ray cluster" if address.is_local else f"the Ray cluster at {address.text}"
     say(f"Running on {len(pool.slots)} actors of {where}.")
     return pool
+
+
+def cluster_engine(cluster: str, *, allow_pickles: bool = False, status: Callable[[str], None] | None = None):
+    """A PoolEngine on one actor of the Ray cluster at ``cluster``: an Engine's calls, run there."""
+    from .pool_engine import PoolEngine
+
+    pool = open_pool(workers=1, cluster=cluster, allow_pickles=allow_pickles, status=status)
+    return PoolEngine(pool, status=status, gone_message=f"The Ray cluster at {cluster} went away before the picture "
+                      "was done; nothing was saved. Run it again, or without --cluster to run here.")

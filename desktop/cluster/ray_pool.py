@@ -53,26 +53,31 @@ class PipelineActor:
             except Exception as exc:  # noqa: BLE001 - the actor must outlive anything a library throws
                 from .local_pool import internal_error
 
-                out.put((ERROR, internal_error(exc)))
+                out.put((ERROR, internal_error(exc, job)))
             else:
                 out.put((RESULT, outcome))
 
         # The pipeline runs on a thread of the actor so this generator can yield its steps as they come.
         thread = threading.Thread(target=work, name=f"restyle-job-{job.job_id}", daemon=True)
         thread.start()
-        while True:
-            if context.is_canceled():
-                cancel.set()  # the engine stops at the end of the step in progress
-            while not self._status.empty():
-                yield STATUS, self._status.get()
-            try:
-                kind, payload = out.get(timeout=POLL_S)
-            except queue.Empty:
-                continue
-            yield kind, payload
-            if kind in (RESULT, ERROR):
-                thread.join()
-                return
+        try:
+            while True:
+                if context.is_canceled():
+                    cancel.set()  # the engine stops at the end of the step in progress
+                while not self._status.empty():
+                    yield STATUS, self._status.get()
+                try:
+                    kind, payload = out.get(timeout=POLL_S)
+                except queue.Empty:
+                    continue
+                yield kind, payload
+                if kind in (RESULT, ERROR):
+                    return
+        finally:
+            # However this call ends (Ray may interrupt it on a cancel), the run stops before the next job
+            # starts: two threads in one pipeline corrupt its scheduler.
+            cancel.set()
+            thread.join()
 
 
 def plan_actors(resources: dict, workers: int | None) -> tuple[int, dict, int | None, str]:
@@ -105,7 +110,10 @@ class RayPool:
         self._calls: dict[str, object] = {}  # job id -> its streaming call (for cancel)
         self.slots: list[Slot] = []
         for index in range(count):
-            actor = PipelineActor.options(**options).remote(threads, allow_pickles)
+            # Named, so a later pool of this process (the next batch, the window's next run) finds the same
+            # actors with their pipelines still loaded instead of waiting for new ones.
+            actor = PipelineActor.options(name=f"restyle-{noun.split()[0].lower()}-{index + 1}", get_if_exists=True,
+                                          **options).remote(threads, allow_pickles)
             slot = Slot(f"ray-{index + 1}", f"{noun} {index + 1} on the cluster")
             self._actors[slot.id] = actor
             self.slots.append(slot)
@@ -170,14 +178,10 @@ class RayPool:
         return self._actors.get(slot_id)
 
     def close(self) -> None:
-        """End the actors (their pipelines are freed on the nodes)."""
+        """Stop the running jobs. When this pool joined the cluster, leave it: its actors end with the connection
+        (their pipelines are freed on the nodes); else they stay for this process's next pool."""
         for job_id in list(self._calls):
             self.cancel(job_id)
-        for actor in self._actors.values():
-            try:
-                ray.kill(actor)
-            except Exception:  # noqa: BLE001 - already gone
-                log.debug("actor already gone", exc_info=True)
         self._actors.clear()
         self.slots = []
         if self._leave_on_close:

@@ -25,11 +25,8 @@ pytestmark = pytest.mark.slow  # each pool starts processes that load torch (sec
 
 
 @pytest.fixture()
-def folder(tmp_path, make_image):
-    in_dir = tmp_path / "in"
-    in_dir.mkdir()
-    for k in range(4):
-        make_image(f"in/p{k}.png", (48, 40), (40 * k, 200 - 40 * k, 90))
+def folder(make_folder):
+    in_dir = make_folder(4)
     (in_dir / "notes.txt").write_text("not a picture")
     return in_dir
 

@@ -1,0 +1,135 @@
+"""A Ray cluster as the devices: a local cluster with two "GPU" slots (custom resources), tiny models, real actors.
+
+One cluster and one pair of actors serve the whole module (starting Ray and torch in two actors takes tens of
+seconds on a busy 2-core machine); the test that kills an actor runs last.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import pytest
+
+ray = pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[cluster]' (.ci/run does) runs these")
+
+from desktop.cli.main import main  # noqa: E402
+from desktop.cluster.batch import run_batch_on_pool  # noqa: E402
+from desktop.cluster.connect import actor_env  # noqa: E402
+from desktop.cluster.dispatch import wait_ready  # noqa: E402
+from desktop.cluster.events import STEP  # noqa: E402
+from desktop.cluster.pool_engine import PoolEngine  # noqa: E402
+from desktop.cluster.ray_pool import SLOT_RESOURCE, RayPool  # noqa: E402
+from desktop.core.batch import MANIFEST_NAME, Manifest  # noqa: E402
+from desktop.core.cluster_address import parse_address  # noqa: E402
+from desktop.core.errors import ErrorKind, RestyleError  # noqa: E402
+from desktop.core.metadata import parse_parameters_text, read_parameters  # noqa: E402
+from desktop.core.params import GenerationParams  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A local Ray cluster with token auth on, as Ray ≥ 2.59 makes one by default (with a token of this test's
+    own in the environment, so ~/.ray is left alone)."""
+    saved = {name: os.environ.get(name) for name in ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")}
+    os.environ.pop("RAY_AUTH_MODE", None)
+    os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
+    ray.init(num_cpus=2, resources={SLOT_RESOURCE: 2}, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": actor_env(parse_address("auto"))})
+    assert os.environ.get("RAY_AUTH_MODE") == "token"  # the cluster asks for the token
+    yield
+    ray.shutdown()
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+
+
+@pytest.fixture(scope="module")
+def pool(cluster):
+    pool = RayPool()
+    wait_ready(pool, timeout=240)
+    assert [s.ready for s in pool.slots] == [True, True]
+    return pool
+
+
+@pytest.fixture()
+def folder(make_folder):
+    return make_folder(8, "f", (40, 40))
+
+
+def test_a_folder_of_eight_spreads_over_two_actors_each_file_once(pool, tiny_model, folder, tmp_path, data_dir,
+                                                                   capsys):
+    out = tmp_path / "out"
+    argv = ["batch", str(folder), str(out), "--model", str(tiny_model), "--prompt", "woodcut", "--steps", "3",
+            "--strength", "0.6", "--seed", "4", "--data-dir", str(data_dir), "--cluster", "auto"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert "8 restyled" in captured.out
+    assert "done on slot 1" in captured.err and "done on slot 2" in captured.err  # both actors worked
+    names = sorted(p.name for p in out.glob("*.png"))
+    assert names == [f"f{k}.png" for k in range(8)]
+    assert sorted(Manifest(out / MANIFEST_NAME).files) == names  # each recorded once
+    parsed = parse_parameters_text(read_parameters(out / "f3.png"))  # the same metadata as a local run writes
+    assert parsed.prompt == "woodcut" and parsed.get_int("Seed") == 4 and parsed.get_float("Denoising strength") == 0.6
+    assert main(argv) == 0  # a client that stopped half-way resumes from the manifest: here, nothing is left
+    assert "8 already done" in capsys.readouterr().out
+    assert len(pool.slots) == 2  # the command left the actors for this process's next pool
+
+
+def test_previews_stream_back_and_cancel_stops_the_remote_run(pool, tiny_model, make_image):
+    engine = PoolEngine(pool)
+    params = GenerationParams(model=str(tiny_model), prompt="ink", init_image=str(make_image(size=(64, 64))),
+                              steps=5, strength=1.0, seed=2)
+    steps = []
+    result = engine.generate(params, on_step=steps.append)
+    assert [s.step for s in steps] == list(range(1, steps[-1].total + 1))
+    assert all(s.preview is not None and s.preview.shape[2] == 3 for s in steps)  # a picture at every step
+    assert result.params.init_image == params.init_image and result.latents is not None
+
+    seen = []
+    with pytest.raises(RestyleError) as error:
+        engine.generate(params.replace(steps=60), on_step=lambda s: seen.append(s.step),
+                        cancelled=lambda: len(seen) >= 2)
+    assert error.value.kind is ErrorKind.CANCELLED
+    assert max(seen) <= 4  # stopped within a step or two of asking (steps stream while the cancel travels)
+    assert engine.generate(params, on_step=None).image.size == (64, 64)  # the actor is free again at once
+
+
+def test_generate_on_the_cluster_saves_the_picture_here(pool, tiny_model, make_image, tmp_path, data_dir, capsys):
+    out = tmp_path / "one.png"
+    assert main(["generate", "--model", str(tiny_model), "--prompt", "chalk", "--init", str(make_image()),
+                 "--steps", "3", "--seed", "8", "--output", str(out), "--data-dir", str(data_dir),
+                 "--cluster", "auto"]) == 0
+    assert str(out) in capsys.readouterr().out
+    parsed = parse_parameters_text(read_parameters(out))
+    assert parsed.prompt == "chalk" and parsed.get_int("Seed") == 8
+
+
+def test_an_actor_killed_mid_job_has_its_job_done_on_the_other(pool, tiny_model, folder, tmp_path):
+    killed: list[str] = []
+
+    class KillFirstStep:  # the pool as the batch sees it, but actor 1 is killed at its first step
+        def __getattr__(self, name):
+            return getattr(pool, name)
+
+        def next_event(self, timeout=0.1):
+            event = pool.next_event(timeout)
+            if event is not None and event.kind == STEP and event.slot == "ray-1" and not killed:
+                killed.append(event.job_id)
+                ray.kill(pool.actor("ray-1"))
+            return event
+
+    lines: list[str] = []
+    params = GenerationParams(model=str(tiny_model), prompt="ink", steps=8, strength=1.0, seed=9)
+    report = run_batch_on_pool(KillFirstStep(), folder, tmp_path / "out", params, status=lines.append)
+    assert killed, "actor 1 never ran a step"
+    assert sorted(report.done) == [f"f{k}.png" for k in range(8)]  # each once, none lost
+    killed_file = f"f{int(killed[0]) - 1}.png"  # the batch numbers its jobs 1, 2, … in file order
+    assert report.devices[killed_file].startswith("slot 2")
+    assert any("was lost" in line and "done again on another device" in line for line in lines)
+    assert len(list((tmp_path / "out").glob("*.png"))) == 8
+    assert [s.id for s in pool.slots] == ["ray-2"]
