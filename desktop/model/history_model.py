@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from desktop.core.branches import copy_branch
 from desktop.core.errors import RestyleError
 from desktop.core.history import Node
 from desktop.core.workspace import OpenReport, Workspace
@@ -175,13 +176,49 @@ class HistoryModel(QObject):
         while folder.exists():
             folder = base / f"{path.stem}-{n}"
             n += 1
+        opened = self._try(Workspace.import_zip, path, folder)
+        if opened is None:
+            return False
+        self._switch(*opened)
+        self.status_changed.emit(f"Opened {path.name} ({len(opened[0].tree)} images).")
+        return True
+
+    def _try(self, action, *args):
+        """``action(*args)``, or None after saying why it could not be done."""
         try:
-            workspace, report = Workspace.import_zip(path, folder)
+            return action(*args)
         except RestyleError as exc:
             self.error_raised.emit(exc.kind.value, exc.message)
+            return None
+
+    def open_folder(self, folder: str | Path) -> bool:
+        """Switch to the workspace at ``folder`` (made when new), without a restart."""
+        folder = Path(folder)
+        if folder == self.workspace.folder:
+            return True
+        opened = self._try(Workspace.open, folder)
+        if opened is None:
             return False
-        self._switch(workspace, report)
-        self.status_changed.emit(f"Opened {path.name} ({len(workspace.tree)} images).")
+        self._switch(*opened)
+        self.status_changed.emit(f"Workspace “{folder.name}” ({len(opened[0].tree)} images).")
+        return True
+
+    def copy_branch(self, node_id: str, folder: str | Path, *, move: bool = False) -> bool:
+        """Copy (or move) a node and everything made from it into the workspace at ``folder``."""
+        folder = Path(folder)
+        opened = self._try(Workspace.open, folder)
+        if opened is None:
+            return False
+        try:
+            copies = self._try(copy_branch, self.workspace, node_id, opened[0])
+        finally:
+            opened[0].close()  # its journal is on disk before the branch leaves this workspace
+        if copies is None:
+            return False
+        if move:
+            self.delete(node_id)
+        verb = "Moved" if move else "Copied"
+        self.status_changed.emit(f"{verb} {len(copies)} image{'s' if len(copies) != 1 else ''} to “{folder.name}”.")
         return True
 
     def set_latent_budget(self, max_bytes: int) -> None:

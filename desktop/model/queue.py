@@ -87,6 +87,14 @@ class JobQueue(QObject):
         self.notice: str | None = None  # what was wrong with the saved queue, for a banner at start
         self._load()
 
+    def switch(self, path: Path | str) -> None:
+        """Save this queue and show the one kept at ``path`` (another workspace's); it comes back paused."""
+        self._save()
+        self.path = Path(path)
+        self._jobs, self._groups, self._paused, self.restored, self.notice = [], {}, False, 0, None
+        self._load()
+        self.changed.emit()
+
     # --- reading -----------------------------------------------------------------------------------------
     @property
     def jobs(self) -> list[Job]:

@@ -62,6 +62,13 @@ def format_value(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def queue_file(settings, workspace_folder: Path) -> Path:
+    """Each workspace keeps its own queue; the default one's stays where it always was, in the data folder."""
+    if Path(workspace_folder) == settings.data_dir / "workspaces" / "default":
+        return settings.data_dir / QUEUE_FILE
+    return Path(workspace_folder) / QUEUE_FILE
+
+
 class QueueRunner(QObject):
     """The session's queue: what is waiting, and the actions that add to it and run it."""
 
@@ -72,9 +79,16 @@ class QueueRunner(QObject):
     def __init__(self, session):
         super().__init__()
         self._session = session
-        self.queue = JobQueue(session.settings.data_dir / QUEUE_FILE)
+        self.queue = JobQueue(queue_file(session.settings, session.history.workspace.folder))
+        session.history.history_reset.connect(self._on_history_reset)
         self._detached = False
         self._retry_job: str | None = None  # a job kept after running out of memory, for the lighter retry
+
+    def _on_history_reset(self) -> None:
+        """Another workspace was opened: show its queue (the window refuses the switch while a job runs)."""
+        wanted = queue_file(self._session.settings, self._session.history.workspace.folder)
+        if wanted != self.queue.path:
+            self.queue.switch(wanted)
 
     def detach(self) -> None:
         """Stop recording: the window is closing, and the running job must stay queued for the next start."""

@@ -46,6 +46,7 @@ from .queue_panel import QueuePanel
 from .reference_panel import ReferencePanel
 from .side_column import SideColumn
 from .upscale_actions import UpscaleActions
+from .workspace_menu import WorkspaceMenu
 
 if TYPE_CHECKING:
     from .settings_dialog import SettingsDialog
@@ -184,6 +185,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "Open &workspace…", self.open_workspace_dialog)
         self._action(file_menu, "&Save workspace as…", self.save_workspace_dialog, [QKeySequence.StandardKey.SaveAs])
+        self.workspace_menu = WorkspaceMenu(self, file_menu)
         file_menu.addSeparator()
         self._action(file_menu, "Open &output folder", self._open_output_folder)
         file_menu.addSeparator()
@@ -203,6 +205,7 @@ class MainWindow(QMainWindow):
         self._action(history_menu, "Go to &parent", self.model.history.undo, [QKeySequence.StandardKey.Undo])
         self._action(history_menu, "Go to &last child", self.model.history.redo, ["Ctrl+Shift+Z"])
         self.upscale_actions = UpscaleActions(self, self.model, self.history_panel, history_menu)
+        self.workspace_menu.add_branch_actions(history_menu)
 
     def open_image_dialog(self) -> None:
         """Let the user pick an init image file."""
