@@ -20,11 +20,17 @@ both sides; the ratios are what the targets judge. One warm-up of each, then REP
 medians. On a machine without CUDA it says so and measures the tiny random model on the CPU instead (fp32;
 the app does not compile on the CPU, so the "fastest" setting there is fp32 + channels-last).
 
-    .venv/bin/python bench/gpu_throughput.py [--models sd15,sdxl] [--steps 30] [--repeats 3]
-                                             [--device auto|cuda|cpu] [--check-configs]
+    .venv/bin/python bench/gpu_throughput.py [--models sd15,sdxl,flux-dev,sd35-large] [--steps 30]
+                                             [--repeats 3] [--device auto|cuda|cpu] [--quantized] [--check-configs]
 
 ``--check-configs`` only builds the full-size modules on the meta device and checks their parameter counts
-against the published ones (SD 1.5 UNet 859.5 M, SDXL UNet 2567.5 M, …): seconds, no memory, no GPU.
+against the published ones (SD 1.5 UNet 859.5 M, SDXL UNet 2567.5 M, FLUX.1 dev transformer 11.9 B, SD 3.5
+Large transformer 8.1 B, T5 XXL encoder 4.76 B, …): seconds, no memory, no GPU.
+
+FLUX.1 dev and SD 3.5 Large (bench/flow_configs.py) run in bf16 (FLUX overflows in fp16), about 34 and 28 GB
+on disk while their turn lasts; with ``--quantized`` each is measured again with the app's bitsandbytes 4-bit
+setting against the same quantization in a bare call (skipped, with a line, where bitsandbytes is missing).
+On the CPU ``--models tiny-flux`` runs the same path on the tiny random FLUX.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ from _common import (
     temp_dir,
     wait_for,
 )
+from flow_configs import PUBLISHED_PARAMS_M as FLOW_PUBLISHED_M
+from flow_configs import TOLERANCE, counted_modules
 
 OVERHEAD_TARGET = 0.98
 FASTEST_TARGET = 1.45
@@ -90,7 +98,8 @@ SDXL_SCHEDULER = dict(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_
                       interpolation_type="linear", use_karras_sigmas=False)
 # Parameter counts of the published checkpoints, in millions (checked by --check-configs).
 PUBLISHED_PARAMS_M = {"sd15 unet": 859.5, "sdxl unet": 2567.5, "vae": 83.7, "clip-l": 123.1, "clip-bigg": 694.7}
-NATURAL_SIZE = {"sd15": 512, "sdxl": 1024, "tiny": 64}
+NATURAL_SIZE = {"sd15": 512, "sdxl": 1024, "tiny": 64, "flux-dev": 1024, "sd35-large": 1024, "tiny-flux": 64}
+FLOW_MODELS = ("flux-dev", "sd35-large")  # transformers over 16-channel latents, run in bf16
 
 
 def _modules(name: str):
@@ -120,11 +129,14 @@ def check_configs() -> bool:
             counts["clip-l"] = modules["text_encoder"]
             if "text_encoder_2" in modules:
                 counts["clip-bigg"] = modules["text_encoder_2"]
+    published = dict(PUBLISHED_PARAMS_M)
+    counts.update(counted_modules())
+    published.update(FLOW_PUBLISHED_M)
     for key, module in counts.items():
         millions = sum(p.numel() for p in module.parameters()) / 1e6
-        match = abs(millions - PUBLISHED_PARAMS_M[key]) / PUBLISHED_PARAMS_M[key] < 0.005
+        match = abs(millions - published[key]) / published[key] < TOLERANCE.get(key, 0.005)
         ok &= match
-        print(f"{key}: {millions:.1f} M parameters (published {PUBLISHED_PARAMS_M[key]} M): "
+        print(f"{key}: {millions:.1f} M parameters (published {published[key]} M): "
               f"{'matches' if match else 'DIFFERS'}")
     return ok
 
@@ -142,6 +154,17 @@ def build_full_size(name: str, folder: Path, device: str) -> Path:
     from desktop.testing.tiny import offline_clip_tokenizer
 
     torch.manual_seed(0)
+    if name in FLOW_MODELS:
+        from flow_configs import modules as flow_modules
+        from flow_configs import pipeline as flow_pipeline
+
+        with torch.device(device):
+            modules = {k: v.to(torch.bfloat16) for k, v in flow_modules(name).items()}
+        flow_pipeline(name, modules).save_pretrained(folder, safe_serialization=True)
+        del modules
+        if device.startswith("cuda"):
+            torch.cuda.empty_cache()
+        return folder
     with torch.device(device):
         modules = _modules(name)
     modules = {k: v.to(torch.float16) for k, v in modules.items()}
@@ -167,7 +190,8 @@ COMPILE_TIMEOUT_S = 1800.0  # a first compiled run of the SDXL UNet can take man
 class Bench:
     """One model: the bare pipeline and the app's worker, both holding it on ``device``."""
 
-    def __init__(self, folder: Path, device: str, dtype: str, size: int, steps: int, out: Path):
+    def __init__(self, folder: Path, device: str, dtype: str, size: int, steps: int, out: Path,
+                 quantization: str = "none"):
         import torch
         from diffusers import AutoPipelineForText2Image
 
@@ -176,15 +200,25 @@ class Bench:
         from desktop.worker import LoadModelRequest, WorkerHost
 
         self.torch, self.device, self.steps, self.out = torch, device, steps, out
-        torch_dtype = getattr(torch, {"fp16": "float16", "fp32": "float32"}[dtype])
-        self.pipe = AutoPipelineForText2Image.from_pretrained(str(folder), dtype=torch_dtype,
-                                                              local_files_only=True).to(device)
+        torch_dtype = getattr(torch, {"fp16": "float16", "bf16": "bfloat16", "fp32": "float32"}[dtype])
+        extra = {}
+        if quantization != "none":  # the bare side quantizes exactly as the app's setting does
+            import json
+
+            from desktop.engine.flow_files import quantization_config
+
+            index = json.loads((Path(folder) / "model_index.json").read_text())
+            extra["quantization_config"] = quantization_config(quantization, index, torch_dtype)
+        self.pipe = AutoPipelineForText2Image.from_pretrained(str(folder), dtype=torch_dtype, local_files_only=True,
+                                                              **extra)
+        if quantization == "none":
+            self.pipe.to(device)
         self.pipe.set_progress_bar_config(disable=True)
         self.host = WorkerHost(log_path=str(out / "bench.log"))
         self.previews: list[int] = []
         self.preview_counts: list[int] = []
         self.host.worker.preview.connect(lambda image, step, total: self.previews.append(step))
-        self.runtime = RuntimeSettings(device=device, dtype=dtype)
+        self.runtime = RuntimeSettings(device=device, dtype=dtype, quantization=quantization)
         self.host.submit(LoadModelRequest(str(folder), device, runtime=self.runtime))
         (info,) = wait_for(self.host.worker.model_ready, self.host.worker.failed, COMPILE_TIMEOUT_S)
         print(f"  app loaded {info.display_name}: {info.pipeline_class} on {info.device} ({info.dtype})")
@@ -234,11 +268,12 @@ def _its(steps: int, seconds: float) -> str:
     return f"{steps / seconds:.2f} it/s ({seconds:.3f} s)"
 
 
-def measure(name: str, folder: Path, device: str, dtype: str, args, out: Path) -> dict:
+def measure(name: str, folder: Path, device: str, dtype: str, args, out: Path, quantization: str = "none") -> dict:
     """Both comparisons for one model; returns the figures."""
     size = NATURAL_SIZE[name]
-    print(f"\n== {name}: text-to-image {size}×{size}, {args.steps} steps, {dtype} on {device} ==")
-    bench = Bench(folder, device, dtype, size, args.steps, out / name)
+    what = dtype if quantization == "none" else f"{dtype}, {quantization}"
+    print(f"\n== {name}: text-to-image {size}×{size}, {args.steps} steps, {what} on {device} ==")
+    bench = Bench(folder, device, dtype, size, args.steps, out / (name + quantization), quantization)
     steps = args.steps
     try:
         print(f"  warm-up: bare {bench.bare():.3f} s, app {bench.app()[0]:.3f} s")
@@ -296,7 +331,10 @@ def _verdict(label: str, value: float, target: float) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default="sd15,sdxl", help="comma-separated: sd15, sdxl (CUDA only)")
+    parser.add_argument("--models", default="sd15,sdxl,flux-dev,sd35-large",
+                        help="comma-separated: sd15, sdxl, flux-dev, sd35-large (CUDA); tiny-flux on the CPU")
+    parser.add_argument("--quantized", action="store_true",
+                        help="also measure flux-dev and sd35-large with bitsandbytes 4-bit (where installed)")
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--compile-warmups", type=int, default=2,
@@ -332,16 +370,30 @@ def main() -> int:
                 started = time.perf_counter()
                 folder = build_full_size(name, tmp / name, "cuda")
                 print(f"built full-size random {name} in {time.perf_counter() - started:.0f} s")
-                results[name] = measure(name, folder, "cuda", "fp16", args, tmp / "out")
+                dtype = "bf16" if name in FLOW_MODELS else "fp16"
+                results[name] = measure(name, folder, "cuda", dtype, args, tmp / "out")
+                if args.quantized and name in FLOW_MODELS:
+                    import importlib.util
+
+                    if importlib.util.find_spec("bitsandbytes") is None:
+                        print(f"  {name} 4-bit: skipped, bitsandbytes is not installed here")
+                    else:
+                        results[f"{name} nf4"] = measure(name, folder, "cuda", dtype, args, tmp / "out", "bnb-4bit")
                 import shutil
 
-                shutil.rmtree(folder)  # 7 GB for SDXL: not kept past its turn
+                shutil.rmtree(folder)  # 7 GB for SDXL, 34 GB for FLUX.1 dev: not kept past its turn
         else:
             print("No CUDA GPU here: measuring the tiny random SD model on the CPU instead (fp32). These figures "
                   "say nothing about GPU throughput.")
             torch.set_num_threads(torch.get_num_threads())
-            folder = build_tiny(tmp / "tiny")
-            results["tiny"] = measure("tiny", folder, "cpu", "fp32", args, tmp / "out")
+            if "tiny-flux" in args.models:  # the SD 3 / FLUX path of the app, on the tiny random FLUX
+                from desktop.testing.tiny_flow import build_tiny_flux
+
+                folder = build_tiny_flux(tmp / "tiny-flux")
+                results["tiny-flux"] = measure("tiny-flux", folder, "cpu", "fp32", args, tmp / "out")
+            else:
+                folder = build_tiny(tmp / "tiny")
+                results["tiny"] = measure("tiny", folder, "cpu", "fp32", args, tmp / "out")
     print("\nsummary:")
     ok = True
     for name, r in results.items():

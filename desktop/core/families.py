@@ -181,10 +181,20 @@ def refuse_unsupported(params, profile: str, *, img2img: bool) -> None:
         raise bad_input("FLUX.1 Kontext edits by instruction and takes no depth map: switch depth off and say what "
                         "to keep in the prompt (\"keep the pose and the faces\").")
     if params.uses_depth and not spec.accepts(DEPTH) and profile != "other":
+        why = _NO_DEPTH.get(profile, "")
         raise bad_input(
-            f"Depth control is not available for the {spec.label}: switch depth off, or use an SD 1.x, 2.x or "
-            "SDXL base model."
+            f"Depth control is not available for the {spec.label}{why}: switch depth off, or use an SD 1.x, 2.x "
+            "or SDXL base model."
         )
+
+
+# Why the transformer families take no depth map yet (a sentence part after the family's name).
+_NO_DEPTH = {
+    "sd3": " (diffusers has no SD 3 ControlNet image-to-image pipeline)",
+    "sd3-turbo": " (diffusers has no SD 3 ControlNet image-to-image pipeline)",
+    "flux": " in Restyle yet (FLUX depth ControlNets are not wired in)",
+    "flux-schnell": " in Restyle yet (FLUX depth ControlNets are not wired in)",
+}
 
 
 def family_call_kwargs(params, profile: str, *, img2img: bool) -> dict[str, Any]:

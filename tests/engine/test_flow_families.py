@@ -141,3 +141,15 @@ def test_sizes_that_are_not_multiples_of_16_are_refused_with_a_sentence(engine, 
     with pytest.raises(RestyleError) as caught:
         engine.generate(GenerationParams(model=str(tiny_flux), prompt="p", width=72, height=64, steps=2))
     assert "multiples of 16" in caught.value.message
+
+
+@pytest.mark.parametrize("fixture, words", [
+    ("tiny_sd3", "no SD 3 ControlNet image-to-image pipeline"),
+    ("tiny_flux", "FLUX depth ControlNets are not wired in"),
+    ("tiny_flux_kontext", "say what to keep in the prompt"),
+])
+def test_a_depth_map_is_refused_with_the_familys_reason(request, engine, make_image, make_depth, fixture, words):
+    with pytest.raises(RestyleError) as caught:
+        engine.generate(GenerationParams(model=str(request.getfixturevalue(fixture)), prompt="p", steps=2,
+                                         init_image=str(make_image()), control_image=str(make_depth())))
+    assert caught.value.kind is ErrorKind.BAD_INPUT and words in caught.value.message
