@@ -47,9 +47,24 @@ def node_tooltip(node) -> str:
         controlnet = (p.get("controlnet") or "default").replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
         lines.append(f"Depth map via {controlnet}: weight {p.get('control_scale')}, "
                      f"steering {p.get('control_start')}–{p.get('control_end')} of the steps")
+    if p.get("mask_image") or p.get("outpaint"):
+        lines.append(_mask_line(p))
     if node.chain_mode:
         lines.append(f"Chained from its parent in {'latent space' if node.chain_mode == 'latent' else 'pixels'}")
     return "\n".join(lines)
+
+
+def _mask_line(p: dict) -> str:
+    """What a masked run restyled: the area, its padding and blur, and how far it outpainted."""
+    parts = []
+    if p.get("mask_image"):
+        area = (f"only the masked area (padding {p.get('inpaint_padding')} px)" if p.get("inpaint_area") == "masked"
+                else "the masked part of the whole picture")
+        parts.append(f"Restyled {area}, mask blur {p.get('mask_blur')} px")
+    if p.get("outpaint"):
+        parts.append("outpainted by {} px (left, top, right, bottom)".format(", ".join(map(str, p["outpaint"]))))
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:]
 
 
 def _upscale_label(node) -> str:

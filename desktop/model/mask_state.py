@@ -75,7 +75,7 @@ class MaskState(QObject):
         self.hardness = 0.7
         self.keep_on_continue = True
         self.outpaint: tuple[int, int, int, int] | None = None
-        self._dab_cache: tuple[int, float, np.ndarray] | None = None
+        self._dab_cache: tuple | None = None  # (size, hardness, (paint levels, erase levels))
 
     # --- state -------------------------------------------------------------------------------------------
     @property
@@ -188,10 +188,12 @@ class MaskState(QObject):
             return None
 
     # --- painting ----------------------------------------------------------------------------------------
-    def _dab(self) -> np.ndarray:
+    def _dab(self) -> tuple[np.ndarray, np.ndarray]:
+        """The brush's levels for painting and for erasing, made once per size and hardness."""
         key = (self.brush_size, self.hardness)
         if self._dab_cache is None or self._dab_cache[:2] != key:
-            self._dab_cache = (*key, brush_dab(self.brush_size, self.hardness))
+            level = (brush_dab(self.brush_size, self.hardness) * 255.0 + 0.5).astype(np.uint8)
+            self._dab_cache = (*key, (level, 255 - level))
         return self._dab_cache[2]
 
     def begin_stroke(self, x: float, y: float) -> None:
@@ -222,14 +224,12 @@ class MaskState(QObject):
         self.edited.emit()
 
     def _stamp_segment(self, x0: float, y0: float, x1: float, y1: float) -> None:
-        dab = self._dab()
-        size = dab.shape[0]
+        level, keep = self._dab()
+        size = level.shape[0]
         spacing = max(1.0, size / 4)
         count = max(1, math.ceil(math.hypot(x1 - x0, y1 - y0) / spacing))
         height, width = self._mask.shape
         box = [width, height, 0, 0]
-        level = (dab * 255.0 + 0.5).astype(np.uint8)
-        keep = 255 - level
         # A press puts down one dab; a segment starts one spacing on, where the last segment's dab already is.
         for i in ((0,) if (x0, y0) == (x1, y1) else range(1, count + 1)):
             t = i / count

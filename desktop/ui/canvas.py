@@ -25,6 +25,18 @@ def dropped_file(mime) -> str | None:
     return None
 
 
+def draw_exposed(painter: QPainter, target: QRectF, image: QImage, exposed: QRectF) -> None:
+    """Draw ``image`` scaled into ``target``, only the part inside ``exposed``: a brush stroke repaints a few
+    hundred pixels, not a 2048² picture scaled again."""
+    visible = exposed.intersected(target)
+    if visible.isEmpty():
+        return
+    scale_x, scale_y = image.width() / target.width(), image.height() / target.height()
+    source = QRectF((visible.left() - target.left()) * scale_x, (visible.top() - target.top()) * scale_y,
+                    visible.width() * scale_x, visible.height() * scale_y)
+    painter.drawImage(visible, image, source)
+
+
 class Canvas(QWidget):
     """Paints one image scaled to fit, with a caption; emits ``file_dropped`` for dropped files."""
 
@@ -41,6 +53,11 @@ class Canvas(QWidget):
         self._split = 0.5
         self._caption = ""
         self._drag_ok = False
+        self.layer = None  # an overlay tool (the mask painter): gets the mouse while it wants it, paints on top
+
+    def set_layer(self, layer) -> None:
+        """Put a layer (``mask_layer.MaskLayer``) over the picture."""
+        self.layer = layer
 
     @property
     def image(self) -> QImage | None:
@@ -86,6 +103,10 @@ class Canvas(QWidget):
         self._split = min(1.0, max(0.0, fraction))
         self.update()
 
+    def image_rect(self) -> QRectF:
+        """Where the picture is drawn, in widget coordinates."""
+        return self._image_rect()
+
     def _image_rect(self) -> QRectF:
         caption_height = 26 if self._caption else 0
         area = QRectF(self.rect().adjusted(8, 8, -8, -8 - caption_height))
@@ -96,10 +117,26 @@ class Canvas(QWidget):
         target.moveCenter(area.center())
         return target
 
+    def _to_layer(self, kind: str, event) -> bool:
+        if self.layer is None or not self.layer.wants_mouse or self.comparing:
+            return False
+        self.layer.mouse(kind, event.position(), self._image_rect(), event.buttons())
+        return True
+
     def mousePressEvent(self, event) -> None:  # noqa: N802 - Qt override
-        self.mouseMoveEvent(event)
+        if not self._to_layer("press", event):
+            self.mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self._to_layer("release", event)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if self.layer is not None:
+            self.layer.leave()
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if self._to_layer("move", event):
+            return
         if self.comparing:
             rect = self._image_rect()
             self.set_split((event.position().x() - rect.left()) / max(1.0, rect.width()))
@@ -144,7 +181,7 @@ class Canvas(QWidget):
             target = self._image_rect()
             # Previews are latent-sized (1/8 of the output): smooth scaling keeps them from looking blocky.
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
-            painter.drawImage(target, self._image)
+            draw_exposed(painter, target, self._image, QRectF(event.rect()))
             if self._before is not None:
                 x = target.left() + target.width() * self._split
                 painter.save()
@@ -153,6 +190,8 @@ class Canvas(QWidget):
                 painter.restore()
                 painter.setPen(QColor(255, 255, 255))
                 painter.drawLine(int(x), int(target.top()), int(x), int(target.bottom()))
+            elif self.layer is not None:
+                self.layer.paint(painter, target, self._image, QRectF(event.rect()))
         else:
             painter.setPen(text)
             painter.drawText(area, Qt.AlignmentFlag.AlignCenter, PLACEHOLDER)

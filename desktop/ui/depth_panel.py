@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QProgressBar,
-    QPushButton,
     QWidget,
 )
 
@@ -25,9 +24,9 @@ from desktop.core.controlnet import DEFAULT_CONTROLNETS
 from desktop.core.depth_maps import DEFAULT_DEPTH_MODEL
 
 from . import theme
-from .canvas import dropped_file
 from .qt_images import pil_to_qimage
 from .slider_field import SliderField
+from .widget_parts import FileDropTarget, named_button
 
 DEPTH_FILTER = "Depth maps (*.png *.jpg *.jpeg *.tif *.tiff);;All files (*)"
 THUMB = 120
@@ -49,7 +48,7 @@ def _depth_qimage(path: Path, max_side: int | None = None) -> QImage | None:
     return pil_to_qimage(image)
 
 
-class DepthThumbnail(QLabel):
+class DepthThumbnail(FileDropTarget, QLabel):
     """The map's thumbnail; also a drop target for depth map files. A click shows the map full size."""
 
     file_dropped = Signal(str)
@@ -85,22 +84,9 @@ class DepthThumbnail(QLabel):
         if event.button() == Qt.MouseButton.LeftButton:
             self.clicked.emit()
 
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
-        if dropped_file(event.mimeData()) is not None:
-            event.acceptProposedAction()
-        else:
-            event.ignore()
-
-    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
-        event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
-        path = dropped_file(event.mimeData())
-        if path is None:
-            event.ignore()
-            return
-        event.acceptProposedAction()
-        self.file_dropped.emit(path)  # any file: the model says clearly why one cannot be used
+    def file_dropped_here(self, path: str) -> None:
+        """Any file: the model says clearly why one cannot be used."""
+        self.file_dropped.emit(path)
 
 
 class DepthPanel(QGroupBox):
@@ -115,18 +101,18 @@ class DepthPanel(QGroupBox):
         self._state = model.depth
         self._shown_path: Path | None = None
         self.thumbnail = DepthThumbnail()
-        self.load_button = self._button(
+        self.load_button = named_button(
             "Load depth map…", "loadDepthButton",
             "Open a depth map file: 8- or 16-bit grey or RGB PNG, JPEG or TIFF, near = bright.")
-        self.estimate_button = self._button(
+        self.estimate_button = named_button(
             "Estimate depth", "estimateDepthButton",
             "Compute a depth map from the current image with the depth model below (runs in the background).")
-        self.view_button = self._button("View", "viewDepthButton", "Show the depth map full size on the canvas.")
-        self.invert_button = self._button(
+        self.view_button = named_button("View", "viewDepthButton", "Show the depth map full size on the canvas.")
+        self.invert_button = named_button(
             "Invert", "invertDepthButton",
             "Swap near and far, for maps saved with far = bright. The file is not changed.")
         self.invert_button.setCheckable(True)
-        self.clear_button = self._button("Clear", "clearDepthButton", "Remove the depth map; runs go back to normal.")
+        self.clear_button = named_button("Clear", "clearDepthButton", "Remove the depth map; runs go back to normal.")
         self.info_label = QLabel(NO_MAP)
         self.info_label.setObjectName("depthInfoLabel")
         self.info_label.setWordWrap(True)
@@ -203,12 +189,6 @@ class DepthPanel(QGroupBox):
         self._on_state_estimating_changed()
 
     # --- building ----------------------------------------------------------------------------------------
-    @staticmethod
-    def _button(text: str, name: str, tip: str) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setToolTip(tip)
-        return button
 
     @staticmethod
     def _line_edit(name: str, placeholder: str, tip: str) -> QLineEdit:

@@ -32,6 +32,8 @@ from desktop.core.captions import node_caption
 from .banner import Banner
 from .canvas import Canvas
 from .depth_panel import DepthPanel
+from .mask_layer import MaskLayer
+from .mask_panel import MaskActions, MaskPanel
 from .device_status import DeviceStatus
 from .gallery_panel import GalleryPanel
 from .history_panel import HistoryPanel
@@ -84,6 +86,9 @@ class MainWindow(QMainWindow):
         self.depth_panel = DepthPanel(model)
         self.lora_panel = LoraPanel(model)
         self.reference_panel = ReferencePanel(model)
+        self.mask_panel = MaskPanel(model)
+        self.mask_layer = MaskLayer(self.canvas, model.mask)  # the mask overlay and brush on the canvas
+        self.canvas.set_layer(self.mask_layer)
         self.progress_panel = ProgressPanel(model)
         self.history_panel = HistoryPanel(model)
         self.history_panel.setMinimumWidth(240)
@@ -114,7 +119,11 @@ class MainWindow(QMainWindow):
                                       self.depth_panel, self.progress_panel, depth_in_use=model.depth.has_map,
                                       style_panels=(("LoRAs and embeddings", self.lora_panel, "loras"),
                                                     ("Reference images (IP-Adapter)", self.reference_panel,
-                                                     "references")))
+                                                     "references"),
+                                                    ("Mask and outpainting", self.mask_panel, "mask")))
+        # Folded until wanted, like the style tools; the mask tool (M) unfolds it.
+        self.mask_section = self.side_column.style_sections[-1]
+        self.mask_panel.setTitle("")  # the section header names it
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.side_tabs)
         splitter.addWidget(left)
@@ -202,8 +211,10 @@ class MainWindow(QMainWindow):
         self.queue_actions = QueueActions(self, file_menu, run_menu)
         history_menu = self.menuBar().addMenu("&History")
         # Text boxes keep their own Ctrl+Z while they have the focus; elsewhere it walks the tree.
-        self._action(history_menu, "Go to &parent", self.model.history.undo, [QKeySequence.StandardKey.Undo])
-        self._action(history_menu, "Go to &last child", self.model.history.redo, ["Ctrl+Shift+Z"])
+        parent = self._action(history_menu, "Go to &parent", self.model.history.undo, [QKeySequence.StandardKey.Undo])
+        child = self._action(history_menu, "Go to &last child", self.model.history.redo, ["Ctrl+Shift+Z"])
+        self.mask_actions = MaskActions(self, self.model.mask, parent, child,
+                                        self._on_mask_tool_on)
         self.upscale_actions = UpscaleActions(self, self.model, self.history_panel, history_menu)
         self.workspace_menu.add_branch_actions(history_menu)
 
@@ -307,6 +318,11 @@ class MainWindow(QMainWindow):
     def _on_canvas_file_dropped(self, path: str) -> None:
         self.error_banner.hide()
         self.model.load_init_image(path)
+
+    def _on_mask_tool_on(self) -> None:
+        # Painting needs the panel's brush controls and the working picture on the canvas (not a result).
+        self.mask_section.set_expanded(True)
+        self._on_model_init_image_changed(self.model.init_image)
 
     def _on_model_init_image_changed(self, init) -> None:
         if init is None:

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QProgressBar,
-    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -32,6 +31,7 @@ from desktop.core.sources import HUB_ID, check_pickle
 from desktop.worker.background import BackgroundJob
 
 from . import theme
+from .widget_parts import named_button
 
 COLUMNS = ("Model", "Role", "Family", "Size", "Licence", "Installed")
 
@@ -76,16 +76,16 @@ class ModelLibraryDialog(QDialog):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Interactive)
-        self.use_button = self._button("Use", "libraryUseButton", "Make the selected model the current one")
-        self.download_button = self._button("Download", "libraryDownloadButton",
+        self.use_button = named_button("Use", "libraryUseButton", "Make the selected model the current one")
+        self.download_button = named_button("Download", "libraryDownloadButton",
                                             "Download the selected model (or the Hub id typed below) into the "
                                             "Hugging Face cache: only the files Restyle needs")
-        self.cancel_button = self._button("Cancel", "libraryCancelButton", "Stop the download; it resumes later")
-        self.add_folder_button = self._button("Add folder…", "libraryAddFolderButton",
+        self.cancel_button = named_button("Cancel", "libraryCancelButton", "Stop the download; it resumes later")
+        self.add_folder_button = named_button("Add folder…", "libraryAddFolderButton",
                                               "Add a diffusers model folder, or a folder of models and checkpoints")
-        self.add_file_button = self._button("Add checkpoint file…", "libraryAddFileButton",
+        self.add_file_button = named_button("Add checkpoint file…", "libraryAddFileButton",
                                             "Add a single-file .safetensors checkpoint")
-        self.remove_button = self._button("Remove…", "libraryRemoveButton",
+        self.remove_button = named_button("Remove…", "libraryRemoveButton",
                                           "Remove from the list; files are deleted only if Restyle downloaded them")
         self.hub_edit = QLineEdit()
         self.hub_edit.setObjectName("libraryHubIdEdit")
@@ -132,11 +132,6 @@ class ModelLibraryDialog(QDialog):
         self._update_buttons()
         self.refresh()
 
-    def _button(self, text: str, name: str, tip: str) -> QPushButton:
-        button = QPushButton(text)
-        button.setObjectName(name)
-        button.setToolTip(tip)
-        return button
 
     # --- state -------------------------------------------------------------------------------------------
     @property

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import html
 from collections import OrderedDict
 
-from PySide6.QtCore import QObject, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, Qt, QThreadPool, QUrl, Signal
 from PySide6.QtGui import QIcon, QImage, QPixmap
 
 from desktop.core.captions import node_caption, node_tooltip
@@ -17,7 +18,12 @@ def node_data(node, role, thumbnails: ThumbnailLoader, workspace):
     if role == Qt.ItemDataRole.DisplayRole:
         return node_caption(node)
     if role == Qt.ItemDataRole.ToolTipRole:
-        return node_tooltip(node)
+        mask = workspace.mask_path(node)
+        if mask is None:
+            return node_tooltip(node)
+        # Rich text, so the mask the node was made with shows on hover beside its settings.
+        text = html.escape(node_tooltip(node)).replace("\n", "<br>")
+        return f"<p>{text}</p><p>Mask:<br><img src='{QUrl.fromLocalFile(str(mask)).toString()}' width='120'></p>"
     if role == Qt.ItemDataRole.DecorationRole:
         return thumbnails.icon(workspace, node)
     if role == Qt.ItemDataRole.UserRole:
