@@ -2,7 +2,7 @@
 autoencoders (TAESD) that decode each family's latents into a detailed preview.
 
 A family missing from the table previews with latent colours (and the run says so once). Add a row to plug in
-another TAESD (SD 3 and FLUX use ``madebyollin/taesd3`` and ``madebyollin/taef1``, with 16-channel latents).
+another TAESD (SD 3 and FLUX have theirs: ``madebyollin/taesd3`` and ``madebyollin/taef1``, 16-channel latents).
 """
 
 from __future__ import annotations
@@ -14,6 +14,9 @@ MAX_PREVIEW_EVERY = 100
 PREVIEW_DECODERS: dict[str, str] = {
     "sd": "madebyollin/taesd",
     "sdxl": "madebyollin/taesdxl",
+    # 16-channel latents; their configs carry the VAE's scaling and shift, undone as the pipelines do.
+    "sd3": "madebyollin/taesd3",
+    "flux": "madebyollin/taef1",
 }
 
 

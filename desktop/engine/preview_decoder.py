@@ -76,7 +76,10 @@ def decode(model, latents) -> np.ndarray:
 
     with torch.inference_mode():
         x = latents[:1].to(device=model.device, dtype=model.dtype)
-        # TAESD reads the latents as the pipeline holds them (already scaled) and returns -1..1.
+        # As a pipeline decodes with a TAESD in place of its VAE: SD's TAESD (scale 1, no shift) reads the latents
+        # as held; TAESD3 and TAEF1 carry SD 3's and FLUX's scaling and shift in their configs. Returns -1..1.
+        config = model.config
+        x = x / getattr(config, "scaling_factor", 1.0) + (getattr(config, "shift_factor", 0.0) or 0.0)
         image = model.decode(x).sample[0].float().clamp(-1, 1).add(1).mul(127.5)
         return image.round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
 

@@ -153,3 +153,27 @@ def test_a_depth_map_is_refused_with_the_familys_reason(request, engine, make_im
         engine.generate(GenerationParams(model=str(request.getfixturevalue(fixture)), prompt="p", steps=2,
                                          init_image=str(make_image()), control_image=str(make_depth())))
     assert caught.value.kind is ErrorKind.BAD_INPUT and words in caught.value.message
+
+
+def test_detailed_previews_decode_flux_latents_with_a_16_channel_taesd(tiny_flux, make_image, tmp_path):
+    """As TAEF1: 16 channels, FLUX's scaling and shift in its config; the packed latents are unpacked first."""
+    import torch
+    from diffusers import AutoencoderTiny
+
+    from desktop.core.previews import preview_decoder_for
+    from desktop.core.runtime import RuntimeSettings
+    from desktop.engine.preview_decoder import decode
+    from desktop.testing.tiny_flow import FLUX_VAE
+    from desktop.testing.tiny_taesd import build_tiny_taesd
+
+    assert (preview_decoder_for("sd3"), preview_decoder_for("flux")) == ("madebyollin/taesd3", "madebyollin/taef1")
+    taef1 = build_tiny_taesd(tmp_path / "tiny-taef1", latent_channels=16, **FLUX_VAE)
+    engine = Engine()
+    engine.configure(RuntimeSettings(preview="taesd", preview_every=1, preview_model=str(taef1)))
+    result, previews = _run(engine, tiny_flux, make_image(size=(64, 64)), strength=1.0)
+    assert [p[2].shape for p in previews] == [(64, 64, 3)] * result.steps_run and not result.notes
+    model = AutoencoderTiny.from_pretrained(str(taef1))
+    held = torch.randn(1, 16, 8, 8)
+    expected = model.decode(held / FLUX_VAE["scaling_factor"] + FLUX_VAE["shift_factor"]).sample[0]
+    expected = expected.clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    assert (decode(model, held) == expected).all()  # undone as the FLUX pipeline would with TAEF1 as its VAE
