@@ -168,7 +168,7 @@ def fake_hub(monkeypatch):
     hub = FakeHub()
     monkeypatch.setenv("HF_ENDPOINT", hub.url)
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setattr("desktop.core.downloads.RETRY_PAUSE_S", 0.01)
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", False)  # read once, at its import
     yield hub
     hub.close()
 

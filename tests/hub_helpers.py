@@ -1,5 +1,6 @@
-"""Test helpers: a fake Hugging Face cache and a loopback HTTP server that speaks the two Hub endpoints the
-library's downloader uses (``/api/models/{repo}?blobs=true`` and ``/{repo}/resolve/{rev}/{path}`` with ranges)."""
+"""Test helpers: a fake Hugging Face cache and a loopback HTTP server that speaks the Hub endpoints huggingface_hub's
+downloader uses: ``/api/models/{repo}`` (model info with files), ``/api/models/{repo}/tree/{rev}`` (the file
+list), ``HEAD /{repo}/resolve/{rev}/{path}`` (commit, etag, size) and ``GET`` of the same with ranges."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ class FakeHub:
 
     def __init__(self):
         self.repos: dict[str, dict[str, bytes]] = {}
-        self.requests: list[tuple[str, str | None]] = []  # (path, Range header)
+        self.requests: list[tuple[str, str | None]] = []  # (path, Range header) of every GET
+        self.heads: list[str] = []  # paths asked about with HEAD
         self.fail_with: int | None = None
         self.drop_after: int | None = None  # bytes of one file response before the connection is cut (once)
         self.throttle_s = 0.0  # pause per 64 KiB chunk
@@ -40,14 +42,33 @@ class FakeHub:
             def log_message(self, *args):
                 pass
 
+            def do_HEAD(self):  # noqa: N802 - http.server's naming
+                hub.heads.append(self.path)
+                if hub.fail_with:
+                    self.send_error(hub.fail_with)
+                    return
+                parts = self.path.split("?")[0].lstrip("/").split("/")
+                data = hub.repos.get("/".join(parts[:2]), {}).get("/".join(parts[4:])) \
+                    if len(parts) >= 5 and parts[2] == "resolve" else None
+                if data is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("X-Repo-Commit", REVISION)
+                self.send_header("ETag", f'"{hashlib.sha256(data).hexdigest()}"')
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+
             def do_GET(self):  # noqa: N802 - http.server's naming
                 hub.requests.append((self.path, self.headers.get("Range")))
                 if hub.fail_with:
                     self.send_error(hub.fail_with)
                     return
                 if self.path.startswith("/api/models/"):
-                    repo = self.path[len("/api/models/"):].split("?")[0]
-                    return self._info(repo)
+                    route = self.path[len("/api/models/"):].split("?")[0].split("/")
+                    if len(route) >= 4 and route[2] == "tree":
+                        return self._tree("/".join(route[:2]))
+                    return self._info("/".join(route[:2]))
                 parts = self.path.lstrip("/").split("/")
                 if len(parts) >= 5 and parts[2] == "resolve":
                     return self._file("/".join(parts[:2]), "/".join(parts[4:]))
@@ -62,9 +83,28 @@ class FakeHub:
                 for path, data in files.items():
                     entry = {"rfilename": path, "size": len(data)}
                     if path.endswith((".safetensors", ".bin")):
-                        entry["lfs"] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data)}
+                        entry["lfs"] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
+                                        "pointerSize": 134}
                     siblings.append(entry)
                 body = json.dumps({"id": repo, "sha": REVISION, "siblings": siblings}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _tree(self, repo):
+                files = hub.repos.get(repo)
+                if files is None:
+                    self.send_error(404)
+                    return
+                entries = []
+                for path, data in files.items():
+                    entry = {"type": "file", "path": path, "size": len(data), "oid": hashlib.sha1(data).hexdigest()}
+                    if path.endswith((".safetensors", ".bin")):
+                        entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
+                    entries.append(entry)
+                body = json.dumps(entries).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -117,7 +157,7 @@ class FakeHub:
         self.repos[repo] = {**files, **(extra or {})}
 
     def file_requests(self) -> list[tuple[str, str | None]]:
-        """The resolve requests made so far."""
+        """The file downloads (GET of resolve) made so far."""
         return [r for r in self.requests if "/resolve/" in r[0]]
 
     def close(self) -> None:

@@ -1,67 +1,63 @@
-"""Downloading a model from the Hugging Face Hub: only the files the app needs, with progress, cancel and resume.
+"""Downloading a model from the Hugging Face Hub: only the files the app needs, with byte progress, rate and cancel.
 
-Why a small HTTP client of our own instead of ``hf_hub_download``: the app needs byte progress with a rate for
-the whole model, a cancel that takes effect within one chunk, resume of partly downloaded files after a cancel
-or a dropped connection, and one sentence per failure. It uses two Hub endpoints ($HF_ENDPOINT, default
-https://huggingface.co):
-- ``GET /api/models/{repo}?blobs=true``: the commit and every file with its size (and SHA-256 for LFS files);
-- ``GET /{repo}/resolve/{commit}/{path}`` with ``Range: bytes=N-`` to continue a partial file.
+The transfer is huggingface_hub's own (``snapshot_download`` with ``allow_patterns``): its cache layout (blobs,
+snapshots, refs), its locks, its retries with ``Range`` when a connection drops. Restyle adds what the app needs
+around it:
+- the choice of files (``select_files``): model_index.json, configs, tokenizer and scheduler files, and per
+  component one set of ``.safetensors`` weights, the fp16 variant when running in fp16 and the repository has it.
+  Single-file checkpoint copies, ONNX/Flax/OpenVINO exports, EMA duplicates and pickles (.bin/.ckpt) are skipped;
+  a repository whose weights exist only as pickles is refused unless pickles are allowed;
+- a check of every Hub file name before anything is written (no "/x.json", no "../x.json"), and afterwards of
+  each file's size and SHA-256;
+- byte progress with a rate for the whole model and a cancel, through a ``tqdm_class`` that counts the bytes and
+  raises when the user cancels (huggingface_hub reads in 1 MiB chunks here, so a cancel takes effect at once);
+- one sentence per failure (offline, unreachable, a server error, a gated or missing repository, a full disk);
+- a ``restyle-download.json`` marker listing the files it added, the only ones the library ever deletes. It says
+  ``"complete": false`` until every file is there, so half a model never shows as installed.
 
-Where files go: the Hugging Face cache's own layout (``models--owner--name/snapshots/{commit}/…`` and
-``refs/main``), as plain files, like huggingface_hub writes them where symlinks are unavailable. So diffusers'
-``from_pretrained``, ``scan_cache_dir`` and other tools find them, and nothing is stored twice. Partial files
-wait in ``models--owner--name/.restyle-partial/{commit}/`` and move into the snapshot only once every file is
-complete and checked, so a half-downloaded model never looks installed. A ``restyle-download.json`` marker lists
-the files written, which are the only ones the library ever deletes.
-
-What is fetched: model_index.json, configs, tokenizer and scheduler files, and per component one set of
-``.safetensors`` weights, the fp16 variant when running in fp16 and the repository has it. Single-file
-checkpoint copies, ONNX/Flax/OpenVINO exports, EMA duplicates and pickles (.bin/.ckpt) are skipped; a
-repository whose weights exist only as pickles is refused unless pickles are allowed.
+huggingface_hub 2.x keeps no partial files between calls: after a cancel the files that finished stay in the cache
+and the next download fetches only the rest; the file that was being fetched starts again.
 """
+
 
 from __future__ import annotations
 
 import errno
+import glob
 import hashlib
-import http.client
 import json
 import logging
 import os
 import re
-import shutil
-import socket
+import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ErrorKind, RestyleError, bad_input, model_missing
+from .files import atomic_write
 from .hubcache import hub_cache_dir, is_offline, repo_folder
-from .library import MARKER
-from .schemas import is_safe_relative
+from .library import MARKER, read_marker
+from .schemas import Damaged, inside, is_safe_relative
 
 log = logging.getLogger(__name__)
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
-CHUNK = 256 * 1024
+CHUNK = 1 << 20  # huggingface_hub's read size while downloading: progress and cancel come once per chunk
 TIMEOUT_S = 20.0
-RETRIES = 3  # a dropped connection is resumed this many times before giving up
-RETRY_PAUSE_S = 1.0
+WORKERS = 4  # files fetched at once
 SKIPPED_DIRS = {"onnx", "flax", "openvino", "coreml", "tf", "jax", "images", "assets", "samples"}
 _WEIGHT = re.compile(r"^(?P<stem>[^./]+?)(?:\.(?P<variant>[\w]+))?(?:-\d{5}-of-\d{5})?\.(?P<ext>safetensors|bin)$")
 _INDEX = re.compile(r"^(?P<stem>[^./]+?)\.(?P<ext>safetensors|bin)\.index(?:\.(?P<variant>\w+))?\.json$")
 
 
 class DownloadCancelled(RestyleError):
-    """The user cancelled; the partial files are kept so the next download resumes."""
+    """The user cancelled; the files that finished are kept, so the next download fetches only the rest."""
 
     def __init__(self, repo: str):
-        super().__init__(ErrorKind.CANCELLED, f"Download of {repo} cancelled; what arrived is kept and the next "
-                                              "download continues from there.")
+        super().__init__(ErrorKind.CANCELLED, f"Download of {repo} cancelled; the files that finished are kept and "
+                                              "the next download fetches only the rest.")
 
 
 @dataclass(frozen=True)
@@ -160,75 +156,69 @@ def _choose_weights(candidates: list[RemoteFile], *, fp16: bool, allow_pickles: 
 
 
 # ---- talking to the Hub ---------------------------------------------------------------------------------------
-def _headers() -> dict[str, str]:
-    headers = {"User-Agent": "Restyle"}
-    token = os.environ.get("HF_TOKEN")
-    if not token:
-        try:
-            from huggingface_hub import get_token
-
-            token = get_token()
-        except Exception:  # noqa: BLE001 - no token is fine for public models
-            token = None
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    return headers
-
-
-def _open_raw(url: str, headers: dict | None = None):
-    request = urllib.request.Request(url, headers={**_headers(), **(headers or {})})
-    return urllib.request.urlopen(request, timeout=TIMEOUT_S)  # noqa: S310 - the Hub endpoint, http(s) only
-
-
-def _open(url: str, repo: str, headers: dict | None = None):
-    try:
-        return _open_raw(url, headers)
-    except urllib.error.HTTPError as exc:
-        raise _http_error(exc.code, repo) from exc
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-        raise _connection_error(exc, repo) from exc
-
-
 def _http_error(code: int, repo: str) -> RestyleError:
     if code in (401, 403):
         return model_missing(f"{repo} needs a Hugging Face login: accept its licence on its model page and set a "
                              "token (HF_TOKEN or `hf auth login`), then download it again.")
     if code == 404:
         return model_missing(f"There is no model {repo} on the Hugging Face Hub (or it is private). Check the id.")
-    if code == 416:
-        return model_missing(f"The Hub refused to continue a partial file of {repo}; download it again.")
     return model_missing(f"The Hugging Face Hub answered with an error (HTTP {code}) for {repo}. Try again later: "
-                         "the download continues where it stopped.")
+                         "the files that finished are kept.")
 
 
-def _connection_error(exc: BaseException, repo: str) -> RestyleError:
-    reason = getattr(exc, "reason", exc)
-    if isinstance(reason, (TimeoutError, socket.timeout)):
+def _offline_error(repo: str) -> RestyleError:
+    return model_missing(f"Restyle is offline (HF_HUB_OFFLINE is set), so it cannot download {repo}. Unset it "
+                         "and try again, or add a local folder or checkpoint file instead.")
+
+
+def _hub_error(exc: BaseException, repo: str) -> RestyleError:
+    """One sentence for whatever huggingface_hub or the network raised."""
+    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, OfflineModeIsEnabled, RepositoryNotFoundError
+
+    if isinstance(exc, RestyleError):
+        return exc
+    if isinstance(exc, OfflineModeIsEnabled):
+        return _offline_error(repo)
+    if isinstance(exc, GatedRepoError):
+        return _http_error(401, repo)
+    if isinstance(exc, RepositoryNotFoundError):
+        return _http_error(404, repo)
+    if isinstance(exc, HfHubHTTPError) and getattr(exc, "response", None) is not None:
+        return _http_error(exc.response.status_code, repo)
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return bad_input(f"The disk is full while downloading {repo}; free some space and download again (the files "
+                         "that finished are kept).")
+    if not isinstance(exc, OSError) and not type(exc).__module__.startswith("httpx"):
+        return model_missing(f"The Hub's answer about {repo} could not be read ({type(exc).__name__}); try again "
+                             "later.")
+    if "Timeout" in type(exc).__name__:
         what = f"{endpoint()} stopped answering"
     else:
-        what = f"Restyle cannot reach {endpoint()} ({reason})"
-    return model_missing(f"{what}, so {repo} cannot be downloaded now. Check the internet connection; what has "
-                         "arrived is kept and the download continues from there next time.")
+        what = f"Restyle cannot reach {endpoint()} ({type(exc).__name__}: {exc})"
+    return model_missing(f"{what}, so {repo} cannot be downloaded now. Check the internet connection; the files that "
+                         "finished are kept and the next download fetches only the rest.")
 
 
 def fetch_plan(repo: str, *, fp16: bool, allow_pickles: bool = False, configs_only: bool = False,
                only: str = "") -> DownloadPlan:
     """Ask the Hub for the repository's files and choose the ones to fetch."""
     if is_offline():
-        raise model_missing(f"Restyle is offline (HF_HUB_OFFLINE is set), so it cannot download {repo}. Unset it "
-                            "and try again, or add a local folder or checkpoint file instead.")
-    url = f"{endpoint()}/api/models/{urllib.parse.quote(repo)}?blobs=true"
-    with _open(url, repo) as response:
-        try:
-            info = json.loads(response.read())
-        except ValueError as exc:
-            raise model_missing(f"The Hub's answer about {repo} could not be read; try again later.") from exc
-    files = [RemoteFile(s["rfilename"], int(s.get("size") or (s.get("lfs") or {}).get("size") or 0),
-                        (s.get("lfs") or {}).get("sha256")) for s in info.get("siblings", [])]
-    revision = str(info.get("sha") or "")
+        raise _offline_error(repo)
+    from huggingface_hub import HfApi
+
+    try:
+        info = HfApi(endpoint=endpoint()).model_info(repo, files_metadata=True, timeout=TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence
+        log.info("asking the Hub about %s failed: %r", repo, exc)
+        raise _hub_error(exc, repo) from exc
+    files = [RemoteFile(str(s.rfilename), int(s.size or (s.lfs.size if s.lfs else 0) or 0),
+                        s.lfs.sha256 if s.lfs else None) for s in (info.siblings or [])]
+    revision = str(info.sha or "")
     if not re.fullmatch(r"[0-9a-f]{40}", revision):
         raise model_missing(f"The Hub did not say which version of {repo} to download; try again later.")
     if only:  # one file of the repository (a GGUF transformer): no configuration to check
+        if not is_safe_relative(only):
+            raise bad_input(f"{only!r} is not a file inside {repo}.")
         chosen = [f for f in files if f.path == only]
         if not chosen:
             raise model_missing(f"{repo} has no file {only} (any more); look on its Hub page for the file to use.")
@@ -242,133 +232,123 @@ def fetch_plan(repo: str, *, fp16: bool, allow_pickles: bool = False, configs_on
 
 # ---- the download ----------------------------------------------------------------------------------------------
 class _Meter:
-    """Byte counter with a rate over the last few seconds, reporting at most every 0.1 s."""
+    """Byte counter with a rate over the last few seconds, reporting at most every 0.1 s (any thread)."""
 
     def __init__(self, total: int, report: Callable[[Progress], None]):
         self.total, self.done, self.report = total, 0, report
         self._marks: list[tuple[float, int]] = [(time.monotonic(), 0)]
         self._last_report = 0.0
+        self._lock = threading.Lock()
 
-    def add(self, n: int, current: str, force: bool = False) -> None:
-        self.done += n
-        now = time.monotonic()
-        if not force and now - self._last_report < 0.1:
-            return
-        self._last_report = now
-        self._marks.append((now, self.done))
-        self._marks = [m for m in self._marks if now - m[0] <= 3.0] or self._marks[-1:]
-        start_t, start_b = self._marks[0]
-        rate = (self.done - start_b) / (now - start_t) if now > start_t else 0.0
-        self.report(Progress(self.done, self.total, rate, current))
+    def set(self, done: int, current: str = "", force: bool = False) -> None:
+        with self._lock:
+            self.done = done
+            now = time.monotonic()
+            if not force and now - self._last_report < 0.1:
+                return
+            self._last_report = now
+            self._marks.append((now, done))
+            self._marks = [m for m in self._marks if now - m[0] <= 3.0] or self._marks[-1:]
+            start_t, start_b = self._marks[0]
+            rate = (done - start_b) / (now - start_t) if now > start_t else 0.0
+        self.report(Progress(done, self.total, rate, current))
+
+
+def _progress_class(meter: _Meter, cancelled: Callable[[], bool], repo: str):
+    """A tqdm class for ``snapshot_download``: silent, counts the bytes its byte bars see, raises on cancel."""
+    from tqdm.auto import tqdm
+
+    lock = threading.Lock()
+    counted: dict[int, int] = {}  # byte bar -> bytes; huggingface_hub keeps a transfer and a written bar alike
+
+    class ByteCounter(tqdm):
+        def __init__(self, *args, **kwargs):
+            self._bytes = kwargs.get("unit") == "B"
+            kwargs.pop("name", None)
+            kwargs["disable"] = True
+            super().__init__(*args, **kwargs)
+
+        def update(self, n=1):
+            if cancelled():
+                raise DownloadCancelled(repo)
+            if self._bytes and n:
+                with lock:
+                    counted[id(self)] = counted.get(id(self), 0) + int(n)
+                    done = max(counted.values())
+                meter.set(done)
+            return super().update(n)
+
+    return ByteCounter
 
 
 def download(repo: str, *, fp16: bool = False, allow_pickles: bool = False, configs_only: bool = False,
              on_progress: Callable[[Progress], None] | None = None, cancelled: Callable[[], bool] = lambda: False,
              cache_dir: Path | None = None, only: str = "") -> Path:
-    """Download ``repo`` (or its one file ``only``) into the Hugging Face cache and return its snapshot folder;
-    raises RestyleError."""
+    """Download ``repo`` into the Hugging Face cache and return its snapshot folder; raises RestyleError."""
+    from huggingface_hub import constants, snapshot_download
+
     plan = fetch_plan(repo, fp16=fp16, allow_pickles=allow_pickles, configs_only=configs_only, only=only)
-    folder = repo_folder(repo, cache_dir or hub_cache_dir())
+    cache = Path(cache_dir or hub_cache_dir())
+    folder = repo_folder(repo, cache)
     snapshot = folder / "snapshots" / plan.revision
-    staging = folder / ".restyle-partial" / plan.revision
     # Files already in the snapshot (from diffusers or another tool) are not fetched again, nor ever ours to delete.
     todo = [f for f in plan.files if not (snapshot / f.path).is_file()]
     meter = _Meter(sum(f.size for f in todo), on_progress or (lambda p: None))
+    previous = read_marker(folder)
+    ours = {f.path for f in todo} | set(previous["files"] if previous and previous["revision"] == plan.revision else [])
+    if todo:
+        _write_marker(folder, repo, plan.revision, ours, fp16=fp16, configs_only=configs_only, complete=False)
+        constants.DOWNLOAD_CHUNK_SIZE = min(constants.DOWNLOAD_CHUNK_SIZE, CHUNK)  # a cancel within 1 MiB
+        try:
+            snapshot_download(repo, revision=plan.revision, cache_dir=str(cache), endpoint=endpoint(),
+                              allow_patterns=[glob.escape(f.path) for f in todo], max_workers=WORKERS,
+                              tqdm_class=_progress_class(meter, cancelled, repo), etag_timeout=TIMEOUT_S)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence
+            if not isinstance(exc, RestyleError):
+                log.info("downloading %s failed: %r", repo, exc)
+            raise _hub_error(exc, repo) from exc
     for f in todo:
-        done = staging / f.path
-        if done.is_file() and done.stat().st_size == f.size:
-            meter.add(f.size, f.path)
-            continue
-        _fetch(plan, f, done, meter, cancelled)
-    meter.add(0, "", force=True)
-    previous = _read_marker(folder)
-    written = [f.path for f in todo]
-    for rel in written:
-        target = snapshot / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(staging / rel, target)
-    (folder / "refs").mkdir(parents=True, exist_ok=True)
-    (folder / "refs" / "main").write_text(plan.revision)
-    ours = sorted(set(written) | set(previous.get("files", []) if previous.get("revision") == plan.revision else []))
-    if ours or previous:
-        (folder / MARKER).write_text(json.dumps({"repo": repo, "revision": plan.revision, "files": ours,
-                                                 "fp16": fp16, "configs_only": configs_only}, indent=1))
-    shutil.rmtree(folder / ".restyle-partial", ignore_errors=True)
-    log.info("downloaded %s@%s: %d files, %d bytes", repo, plan.revision[:8], len(written), meter.total)
+        _check_arrived(folder, snapshot, f, repo)
+    meter.set(meter.total, force=True)
+    try:
+        (folder / "refs").mkdir(parents=True, exist_ok=True)
+        atomic_write(folder / "refs" / "main", plan.revision)  # so the engine finds it by its id, offline
+        if ours or previous:
+            _write_marker(folder, repo, plan.revision, ours, fp16=fp16, configs_only=configs_only, complete=True)
+    except OSError as exc:
+        raise _hub_error(exc, repo) from exc
+    log.info("downloaded %s@%s: %d files, %d bytes", repo, plan.revision[:8], len(todo), meter.total)
     return snapshot
 
 
-def _read_marker(folder: Path) -> dict:
+def _check_arrived(folder: Path, snapshot: Path, f: RemoteFile, repo: str) -> None:
+    """The file is inside the snapshot with its size and SHA-256; a damaged one is deleted and named."""
+    # huggingface_hub links snapshot files to blobs/: the file must be in the snapshot or be a link to a blob of
+    # this repository, never anywhere else.
+    target = (snapshot / f.path).resolve()
     try:
-        return json.loads((folder / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
-def _fetch(plan: DownloadPlan, f: RemoteFile, target: Path, meter: _Meter, cancelled: Callable[[], bool]) -> None:
-    """Fetch one file into ``target`` through ``target.part``, resuming it; retries dropped connections."""
-    part = target.with_name(target.name + ".part")
-    part.parent.mkdir(parents=True, exist_ok=True)
-    have = part.stat().st_size if part.is_file() else 0
-    if have > f.size:
-        part.unlink()
-        have = 0
-    meter.add(have, f.path)
-    url = f"{endpoint()}/{urllib.parse.quote(plan.repo)}/resolve/{plan.revision}/{urllib.parse.quote(f.path)}"
-    attempts = 0
-    while have < f.size:
-        if cancelled():
-            raise DownloadCancelled(plan.repo)
-        try:
-            response = _open_raw(url, {"Range": f"bytes={have}-"} if have else None)
-        except urllib.error.HTTPError as exc:
-            raise _http_error(exc.code, plan.repo) from exc
-        except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-            attempts += 1
-            if attempts > RETRIES:
-                raise _connection_error(exc, plan.repo) from exc
-            time.sleep(RETRY_PAUSE_S * attempts)
-            continue
-        with response:
-            if have and response.status != 206:  # the server ignored the range: start this file again
-                meter.add(-have, f.path)
-                have = 0
-            try:
-                with open(part, "ab" if have else "wb") as out:
-                    while True:
-                        if cancelled():
-                            raise DownloadCancelled(plan.repo)
-                        chunk = response.read(CHUNK)
-                        if not chunk:
-                            break
-                        out.write(chunk)
-                        have += len(chunk)
-                        meter.add(len(chunk), f.path)
-            except (OSError, http.client.HTTPException) as exc:
-                if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-                    raise bad_input(f"The disk is full while downloading {plan.repo}; free some space and download "
-                                    "again (it continues where it stopped).") from exc
-                attempts += 1
-                log.info("connection dropped while downloading %s (%s), attempt %d", f.path, exc, attempts)
-                if attempts > RETRIES:
-                    raise _connection_error(exc, plan.repo) from exc
-                continue
-        if have < f.size:  # the server closed the stream early without an error
-            attempts += 1
-            if attempts > RETRIES:
-                raise _connection_error(ConnectionResetError("connection closed early"), plan.repo)
-            continue
-        break
-    if not part.exists():
-        part.write_bytes(b"")
-    if part.stat().st_size != f.size:
-        part.unlink()
-        raise model_missing(f"{f.path} of {plan.repo} arrived with the wrong size; download it again.")
-    if f.sha256 and _sha256(part) != f.sha256:
-        part.unlink()
-        raise model_missing(f"{f.path} of {plan.repo} arrived damaged (checksum mismatch) and was deleted; "
+        inside(snapshot, f.path.rsplit("/", 1)[0]) if "/" in f.path else None
+        if target.parent != (folder / "blobs").resolve():
+            inside(snapshot, f.path)
+    except Damaged:
+        raise model_missing(f"{f.path} of {repo} did not arrive inside the model's folder; download it again.") from None
+    if not target.is_file():
+        raise model_missing(f"{f.path} of {repo} did not arrive; download it again.")
+    if target.stat().st_size != f.size or (f.sha256 and _sha256(target) != f.sha256):
+        link = snapshot / f.path
+        link.unlink(missing_ok=True)
+        if target.parent == (folder / "blobs").resolve():
+            target.unlink(missing_ok=True)
+        raise model_missing(f"{f.path} of {repo} arrived damaged (size or checksum mismatch) and was deleted; "
                             "download it again.")
-    os.replace(part, target)
+
+
+def _write_marker(folder: Path, repo: str, revision: str, files: set[str], *, fp16: bool, configs_only: bool,
+                  complete: bool) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(folder / MARKER, json.dumps({"repo": repo, "revision": revision, "files": sorted(files),
+                                              "fp16": fp16, "configs_only": configs_only, "complete": complete},
+                                             indent=1))
 
 
 def _sha256(path: Path) -> str:

@@ -113,9 +113,9 @@ def scan_hub_cache(cache_dir: Path | None = None) -> list[LibraryEntry]:
             continue
         revision = max(repo.revisions, key=lambda r: r.last_modified)
         snapshot = Path(revision.snapshot_path)
-        marker = _marker(repo.repo_path)
-        if not _usable(snapshot):
-            continue
+        marker = read_marker(repo.repo_path)
+        if not _usable(snapshot) or (marker is not None and marker.get("complete") is False):
+            continue  # a stray file or two, or a download that was cancelled or cut off: not installed
         item = catalogue_entry(repo.repo_id)
         role, family = (item.role, item.family) if item else _describe_folder(snapshot)
         entries.append(LibraryEntry(
@@ -134,7 +134,7 @@ def _usable(snapshot: Path) -> bool:
     return has_config and has_weights
 
 
-def _marker(repo_path: Path) -> dict | None:
+def read_marker(repo_path: Path) -> dict | None:
     """The download marker when it is whole: a commit hash and plain relative file names (else None)."""
     try:
         return check_marker(read_json_file(Path(repo_path) / MARKER, "the download record"))
@@ -263,7 +263,7 @@ def _delete_downloaded(folder: Path, snapshot: Path, rel: str) -> int:
 def remove_download(repo: str, cache_dir: Path | None = None) -> int:
     """Delete the files the library downloaded for ``repo`` (never others); returns the bytes freed."""
     folder = repo_folder(repo, cache_dir)
-    marker = _marker(folder)
+    marker = read_marker(folder)
     if marker is None:
         damaged = (folder / MARKER).exists()
         raise bad_input(f"{repo} was not downloaded by Restyle{' (its download record is damaged)' if damaged else ''}, "

@@ -8,6 +8,8 @@ one function, ``check_pickle``, unless the user allowed them; even then the engi
 
 from __future__ import annotations
 
+import os
+
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,7 +106,8 @@ def resolve_model(name: str, *, allow_pickles: bool = False) -> ModelSource:
             raise model_missing(f"The {what} {path} does not exist. Choose an existing diffusers folder or file.")
         if path.is_file():
             if path.suffix.lower() in (*WEIGHT_SUFFIXES, *PICKLE_SUFFIXES):
-                return ModelSource(name, str(path.resolve()), True, single_file=True)
+                # Not resolve(): a file in the Hugging Face cache is a link to blobs/<hash>, which has no suffix.
+                return ModelSource(name, os.path.abspath(path), True, single_file=True)
             raise model_missing(
                 f"{path.name} is a file, not a model. Choose a diffusers model folder or a .safetensors checkpoint."
             )

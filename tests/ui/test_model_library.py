@@ -80,7 +80,7 @@ def test_a_download_shows_bytes_and_rate_then_the_model_is_installed(library, fa
     assert window.model.model_info.name == REPO
 
 
-def test_cancel_stops_the_download_and_says_it_will_resume(library, fake_hub, tiny_model, qtbot):
+def test_cancel_stops_the_download_and_says_what_is_kept(library, fake_hub, tiny_model, qtbot):
     fake_hub.add_folder(REPO, tiny_model)
     fake_hub.throttle_s = 0.05
     window, dialog = library()
@@ -89,7 +89,7 @@ def test_cancel_stops_the_download_and_says_it_will_resume(library, fake_hub, ti
     qtbot.waitUntil(lambda: dialog.progress.value() > 0, timeout=TIMEOUT)
     with qtbot.waitSignal(dialog.download_job.cancelled, timeout=TIMEOUT):
         dialog.cancel_button.click()
-    assert "cancelled" in dialog.status_label.text() and "continues" in dialog.status_label.text()
+    assert "cancelled" in dialog.status_label.text() and "fetches only the rest" in dialog.status_label.text()
     assert dialog.download_button.isEnabled()
 
 
