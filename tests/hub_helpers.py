@@ -75,36 +75,30 @@ class FakeHub:
                 self.send_error(404)
 
             def _info(self, repo):
-                files = hub.repos.get(repo)
-                if files is None:
-                    self.send_error(404)
-                    return
-                siblings = []
-                for path, data in files.items():
-                    entry = {"rfilename": path, "size": len(data)}
-                    if path.endswith((".safetensors", ".bin")):
-                        entry["lfs"] = {"sha256": hashlib.sha256(data).hexdigest(), "size": len(data),
-                                        "pointerSize": 134}
-                    siblings.append(entry)
-                body = json.dumps({"id": repo, "sha": REVISION, "siblings": siblings}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                """Model info with every file (``?blobs=true``), as ``HfApi.model_info`` reads it."""
+                def entry(path, data, lfs):
+                    return {"rfilename": path, "size": len(data), **({"lfs": {**lfs, "sha256": lfs["oid"]}}
+                                                                      if lfs else {})}
+                self._listing(repo, lambda entries: {"id": repo, "sha": REVISION, "siblings": entries}, entry)
 
             def _tree(self, repo):
+                """The recursive file list, as ``HfApi.list_repo_tree`` reads it."""
+                def entry(path, data, lfs):
+                    return {"type": "file", "path": path, "size": len(data), "oid": hashlib.sha1(data).hexdigest(),
+                            **({"lfs": lfs} if lfs else {})}
+                self._listing(repo, lambda entries: entries, entry)
+
+            def _listing(self, repo, wrap, entry):
                 files = hub.repos.get(repo)
                 if files is None:
                     self.send_error(404)
                     return
                 entries = []
                 for path, data in files.items():
-                    entry = {"type": "file", "path": path, "size": len(data), "oid": hashlib.sha1(data).hexdigest()}
-                    if path.endswith((".safetensors", ".bin")):
-                        entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
-                    entries.append(entry)
-                body = json.dumps(entries).encode()
+                    lfs = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134} \
+                        if path.endswith((".safetensors", ".bin")) else None
+                    entries.append(entry(path, data, lfs))
+                body = json.dumps(wrap(entries)).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
