@@ -119,6 +119,16 @@ def write_mask_image(folder: Path, node_id: str, image: Image.Image) -> str:
     return _write_side_image(Path(folder) / "masks", f"{node_id}-mask.png", image, "the mask")
 
 
+def write_reference_images(folder: Path, node_id: str, paths) -> tuple[str, ...]:
+    """Copy a run's reference images into references/<node_id>-ref<n>.png, atomically; returns their paths, which
+    the node's parameters name, so replaying the node finds them after the originals moved or were deleted."""
+    from .images import load_image
+
+    target = Path(folder) / "references"
+    return tuple(str(target / _write_side_image(target, f"{node_id}-ref{n}.png", load_image(path), "a reference"))
+                 for n, path in enumerate(paths))
+
+
 def _write_side_image(target: Path, name: str, image: Image.Image, what: str) -> str:
     picture = _png_ready(image)
     try:

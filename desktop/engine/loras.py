@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,8 +99,14 @@ class LoraSet:
         return f"{stem}_{lora.hash or abs(hash(lora.path)) % 10**8}"
 
     def apply(self, pipe, loras: list[ResolvedLora], family: str, *, allow_pickles: bool,
-              status=lambda message: None) -> list[str]:
-        """Make exactly ``loras`` active on ``pipe`` (loading, deleting, fusing as needed); returns notes."""
+              status=lambda message: None) -> None:
+        """Make exactly ``loras`` active on ``pipe`` (loading, deleting, fusing as needed)."""
+        with warnings.catch_warnings():
+            # PEFT warns about several adapters in one model and about deleting the active one: both intended.
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"peft\.")
+            self._apply(pipe, loras, family, allow_pickles, status)
+
+    def _apply(self, pipe, loras: list[ResolvedLora], family: str, allow_pickles: bool, status) -> None:
         if loras and family not in LORA_FAMILIES:
             label = FAMILY_LABELS.get(family, family)
             raise bad_input(f"LoRAs are not available for {label} models in Restyle yet: remove them to run.")
@@ -129,7 +136,7 @@ class LoraSet:
             log.info("LoRA %s loaded in %.2fs", lora.name, time.perf_counter() - started)
         if active == self._fused:
             self._active = active
-            return []
+            return
         if not active:
             if self.loaded:
                 pipe.disable_lora()
@@ -142,7 +149,6 @@ class LoraSet:
                 pipe.fuse_lora(adapter_names=[n for n, _ in active], lora_scale=1.0)
                 self._fused = active
         self._active = active
-        return []
 
     @staticmethod
     def _load(pipe, lora: ResolvedLora, name: str, allow_pickles: bool) -> None:

@@ -17,7 +17,8 @@ from desktop.core.history import Node, timestamp
 from desktop.core.metadata import read_parameters
 from desktop.core.output import parameters_text
 from desktop.core.params import GenerationResult
-from desktop.core.workspace import Workspace, write_depth_image, write_mask_image, write_node_image
+from desktop.core.workspace import (Workspace, write_depth_image, write_mask_image, write_node_image,
+                                    write_reference_images)
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +59,13 @@ def write_to_history(target: HistoryTarget, result: GenerationResult) -> Generat
             log.warning("latents of %s not cached: %s", node_id, exc)
             notes = (*notes, f"The latents could not be cached in {workspace.folder / 'latents'} "
                              f"({exc.strerror or exc}); continuing from this picture goes through its pixels.")
+    params = result.params
+    if params.references:  # the reference images are kept in the workspace, as depth maps and masks are
+        params = params.replace(references=write_reference_images(workspace.folder, node_id, params.references))
     upscale = result.upscale.to_dict() if result.upscale is not None else None
     node = Node(id=node_id, parent=target.parent, kind="upscale" if upscale else "generation", image=f"{node_id}.png",
                 created=timestamp(), width=result.image.width, height=result.image.height,
-                params=result.params.to_dict(), model=result.model.name, model_hash=result.model.vae_id,
+                params=params.to_dict(), model=result.model.name, model_hash=result.model.vae_id,
                 seed=result.seed, latent=latent_name, vae_id=result.model.vae_id, chain_mode=result.chain_mode,
                 depth=depth_name, upscale=upscale, mask=mask_name)
     write_node_image(workspace.folder, node, result.image, parameters_text(result))

@@ -117,3 +117,26 @@ def test_sdxl_takes_both_formats_with_both_text_encoders(tiny_sdxl, tiny_style_f
     with pytest.raises(RestyleError) as error:
         _run(engine, tiny_sdxl, init, loras=((str(tiny_style_files["kohya"]), 1.0),))
     assert "made for SD 1.x/2.x models" in error.value.message and "SDXL" in error.value.message
+
+
+def test_a_pickled_lora_is_read_as_weights_only_when_pickles_are_allowed(tiny_model, tiny_style_files, make_image,
+                                                                          tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    pickled = tmp_path / "inkwash-old.pt"
+    torch.save(load_file(tiny_style_files["kohya"]), pickled)
+    engine = Engine(allow_pickles=True)
+    init = make_image()
+    _, plain = _run(engine, tiny_model, init)
+    _, pickled_run = _run(engine, tiny_model, init, loras=((str(pickled), 1.0),))
+    _, safe_run = _run(engine, tiny_model, init, loras=((str(tiny_style_files["kohya"]), 1.0),))
+    assert np.abs(pickled_run - plain).max() > 2 and np.abs(pickled_run - safe_run).max() <= 1
+
+
+def test_flow_matching_families_refuse_loras_with_a_sentence():
+    from desktop.engine.loras import LoraSet, ResolvedLora
+
+    with pytest.raises(RestyleError) as error:
+        LoraSet().apply(object(), [ResolvedLora("ink", "/x/ink.safetensors", 1.0, "")], "flux", allow_pickles=False)
+    assert "LoRAs are not available for FLUX models" in error.value.message
