@@ -124,3 +124,18 @@ def test_the_session_sends_the_mask_and_restores_mask_settings(model, host, make
     assert (p.mask_blur, p.inpaint_area, p.inpaint_padding, p.inpaint_fill) == (3, "whole", 40, "noise")
     model.clear_init_image()
     assert model.mask.array is None
+
+
+def test_a_queued_run_keeps_the_mask_and_outpainting_of_its_moment(model, host, make_image, qtbot):
+    model.set_model("tiny", preload=False)
+    model.load_init_image(make_image(size=(64, 48)))
+    assert model.generate()  # runs
+    model.mask.begin_stroke(20, 20)
+    model.mask.end_stroke()
+    model.mask.set_outpaint((0, 0, 16, 0))
+    assert model.generate()  # queued behind it, with the mask painted since
+    queued = GenerationParams.from_dict(model.jobs.queue.jobs[-1].params)
+    assert queued.outpaint == (0, 0, 16, 0)
+    assert np.array_equal(np.asarray(Image.open(queued.mask_image)), model.mask.array)
+    model.mask.clear()  # painting on afterwards does not change the queued run
+    assert np.asarray(Image.open(queued.mask_image)).max() == 255
