@@ -28,6 +28,10 @@ PIPELINES = {
     "xl_base": ("StableDiffusionXLImg2ImgPipeline", "SDXL"),
     "xl_refiner": ("StableDiffusionXLImg2ImgPipeline", "SDXL refiner"),
     "playground-v2-5": ("StableDiffusionXLImg2ImgPipeline", "Playground v2.5 (SDXL)"),
+    # Inpainting checkpoints (a 9-channel UNet): the engine runs them through the mask path (inpaint.py).
+    "inpainting": ("StableDiffusionInpaintPipeline", "SD 1.x inpainting"),
+    "inpainting_v2": ("StableDiffusionInpaintPipeline", "SD 2.x inpainting"),
+    "xl_inpaint": ("StableDiffusionXLInpaintPipeline", "SDXL inpainting"),
 }
 
 
@@ -121,7 +125,7 @@ def load_single_file(path: Path, dtype, status: Callable[[str], None] = lambda s
             "from the model library (or connect once and load the file again)."
         )
     kwargs: dict = {"torch_dtype": dtype}
-    if class_name == "StableDiffusionImg2ImgPipeline":
+    if class_name in ("StableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline"):
         kwargs.update(safety_checker=None, requires_safety_checker=False)
     status(f"Loading {path.name} ({family}, configuration from {repo})…")
     try:
