@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from desktop.core.errors import ErrorKind, RestyleError
+from desktop.core.families import FAMILIES, INPAINT, refuse_unsupported
 from desktop.core.masked_run import plan_masked_run
 from desktop.core.masks import (composite, crop_box, fill_masked, grow_canvas, load_mask, mask_from_depth,
                                 outpaint_to_aspect, parse_outpaint)
@@ -129,3 +130,16 @@ def test_mask_from_depth_takes_the_near_or_far_part():
     far = np.asarray(mask_from_depth(depth, (64, 32), 0.5, near=False))
     assert near[:, -1].all() and not near[:, 0].any()
     assert np.array_equal(near == 255, far == 0)
+
+
+@pytest.mark.parametrize("profile", [key for key, spec in FAMILIES.items() if not spec.accepts(INPAINT)])
+def test_families_without_an_inpainting_pipeline_refuse_a_mask_with_a_sentence(profile):
+    masked = GenerationParams(model="m", init_image="p.png", mask_image="m.png")
+    with pytest.raises(RestyleError) as caught:
+        refuse_unsupported(masked, profile, img2img=True)
+    assert caught.value.kind is ErrorKind.BAD_INPUT
+    assert "Masked restyle and outpainting are not available for the" in caught.value.message
+    assert "clear the mask" in caught.value.message
+    refuse_unsupported(masked.replace(mask_image=None), profile, img2img=True)  # unmasked: their business
+    refuse_unsupported(masked, "sd", img2img=True)
+    refuse_unsupported(masked, "sdxl", img2img=True)
