@@ -39,3 +39,20 @@ def test_restoring_a_png_brings_back_the_family_settings(model):
     model.restore_metadata(parse_parameters_text(text))
     p = model.params
     assert (p.prior_guidance_scale, p.prior_steps, p.aesthetic_score) == (2.5, 12, 7.0)
+
+
+def test_a_flux_png_written_as_forge_writes_it_restores_its_distilled_guidance_and_true_cfg(model):
+    text = ("a fox\nNegative prompt: blur\nSteps: 28, Sampler: Euler, CFG scale: 2.5, Distilled CFG Scale: 3.5, "
+            "Seed: 5, Size: 1024x1024, Model: flux1-dev")
+    model.restore_metadata(parse_parameters_text(text))
+    p = model.params
+    assert (p.guidance_scale, p.true_cfg_scale, p.steps, p.negative_prompt) == (3.5, 2.5, 28, "blur")
+
+
+def test_a_flux_model_sets_its_defaults_and_sizes_in_16s(model, host, make_image):
+    host.worker.model_ready.emit(_info("flux"))
+    p = model.params
+    assert (p.guidance_scale, p.steps, p.true_cfg_scale) == (3.5, 28, None)  # None: the family's 1 (off)
+    model.load_init_image(make_image(size=(400, 190)))
+    width, height = model.planned_size()
+    assert width % 16 == 0 and height % 16 == 0
