@@ -83,6 +83,8 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
     CatalogueEntry("black-forest-labs/FLUX.1-Kontext-dev", "FLUX.1 Kontext dev", "base", "FLUX.1 Kontext",
                    int(33.7 * GB), _FLUX_DEV,
                    "Edits a picture by instruction (\"make it a watercolour, keep the faces\"). " + _FLUX_MEMORY + _GATED),
+    CatalogueEntry("Shakker-Labs/FLUX.1-dev-ControlNet-Depth", "ControlNet depth (FLUX.1)", "ControlNet", "FLUX.1",
+                   int(3.6 * GB), _FLUX_DEV, "The depth panel's default for FLUX.1 models."),
     # GGUF variants (city96's and QuantStack's quantizations): one transformer file; the base above gives the rest.
     CatalogueEntry("city96/FLUX.1-dev-gguf", "FLUX.1 dev, GGUF Q4_K_S", "transformer", "FLUX.1", int(6.8 * GB),
                    _FLUX_DEV, "Fits 12 GB cards with model offload. Needs FLUX.1 dev (above) for the rest.",

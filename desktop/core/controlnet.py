@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-DEFAULT_CONTROLNETS = {"sd": "lllyasviel/control_v11f1p_sd15_depth", "sdxl": "diffusers/controlnet-depth-sdxl-1.0"}
+DEFAULT_CONTROLNETS = {"sd": "lllyasviel/control_v11f1p_sd15_depth", "sdxl": "diffusers/controlnet-depth-sdxl-1.0",
+                       "flux": "Shakker-Labs/FLUX.1-dev-ControlNet-Depth"}
 
 
 

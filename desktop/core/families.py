@@ -92,11 +92,12 @@ FAMILIES: dict[str, FamilySpec] = {
         # FLUX.1 dev is guidance-distilled: "guidance" is an input of the transformer (3.5 as the model card),
         # one pass per step; true CFG (a second pass with the negative prompt) is optional. Sides in 16s (2×2
         # packing of the 8× latents).
-        FamilySpec("flux", "FLUX.1", 1024, 3.5, 0.75, 28, frozenset({TEXT2IMG, TRUE_CFG}),
+        FamilySpec("flux", "FLUX.1", 1024, 3.5, 0.75, 28, frozenset({TEXT2IMG, TRUE_CFG, DEPTH}),
                    {"true_cfg_scale": 1.0}, size_multiple=16, guidance_label="Distilled guidance",
                    negative_prompt="true_cfg", text_encoder_note=_T5_NOTE.format(limit=512)),
         # schnell: timestep-distilled to 4 steps, no guidance input at all, T5 reads 256 tokens.
-        FamilySpec("flux-schnell", "FLUX.1 schnell", 1024, 0.0, 0.75, 4, frozenset({TEXT2IMG}), size_multiple=16,
+        FamilySpec("flux-schnell", "FLUX.1 schnell", 1024, 0.0, 0.75, 4, frozenset({TEXT2IMG, DEPTH}),
+                   size_multiple=16,
                    uses_guidance=False, negative_prompt="never", text_encoder_note=_T5_NOTE.format(limit=256)),
         # Kontext edits by instruction: the picture is a condition, not a start point, so there is no strength;
         # the model card uses guidance 2.5 and 28 steps.
@@ -192,8 +193,6 @@ def refuse_unsupported(params, profile: str, *, img2img: bool) -> None:
 _NO_DEPTH = {
     "sd3": " (diffusers has no SD 3 ControlNet image-to-image pipeline)",
     "sd3-turbo": " (diffusers has no SD 3 ControlNet image-to-image pipeline)",
-    "flux": " in Restyle yet (FLUX depth ControlNets are not wired in)",
-    "flux-schnell": " in Restyle yet (FLUX depth ControlNets are not wired in)",
 }
 
 

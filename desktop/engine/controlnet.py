@@ -17,6 +17,9 @@ from desktop.core.ranges import RANGES
 from desktop.core.sources import HUB_ID, PICKLE_SUFFIXES, ModelSource
 from desktop.engine.hub import first_line, load_from_hub
 
+from .flow import denoiser
+from .flux_control import check_flux_compatible
+
 log = logging.getLogger(__name__)
 
 
@@ -37,9 +40,15 @@ _SUGGESTIONS = {
 }
 
 
-def load_controlnet(name: str, dtype, device: str, status: Callable[[str], None] = lambda s: None):
-    """Load a ControlNet from a diffusers folder or a Hub id (local cache first) onto ``device``."""
-    from diffusers import ControlNetModel
+def load_controlnet(name: str, dtype, device: str, status: Callable[[str], None] = lambda s: None, *,
+                    model_class: str = "ControlNetModel"):
+    """Load a ControlNet from a diffusers folder or a Hub id (local cache first) onto ``device``.
+
+    ``model_class`` is the kind a Hub id is loaded as (FLUX's is ``FluxControlNetModel``); a folder says its own.
+    """
+    import diffusers
+
+    ControlNetModel = getattr(diffusers, model_class)  # noqa: N806 - a class
 
     name = name.strip()
     example = DEFAULT_CONTROLNETS["sd"]
@@ -48,9 +57,9 @@ def load_controlnet(name: str, dtype, device: str, status: Callable[[str], None]
     path = Path(name).expanduser()
     try:
         if path.is_dir():
-            _check_config(path / "config.json", path.name, folder=path)
+            class_name = _check_config(path / "config.json", path.name, folder=path)
             status(f"Loading the ControlNet {path.name}…")
-            controlnet = ControlNetModel.from_pretrained(path, local_files_only=True, dtype=dtype)
+            controlnet = getattr(diffusers, class_name).from_pretrained(path, local_files_only=True, dtype=dtype)
         elif path.is_file():
             raise _file_refusal(path)
         elif path.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1 or "\\" in name:
@@ -72,6 +81,8 @@ def load_controlnet(name: str, dtype, device: str, status: Callable[[str], None]
 def default_controlnet(base_pipe) -> str:
     """The depth ControlNet to use with ``base_pipe`` when the user named none; bad_input when there is none."""
     base_class = type(base_pipe).__name__
+    if base_class.startswith("Flux"):
+        return DEFAULT_CONTROLNETS["flux"]
     unet = getattr(base_pipe, "unet", None)
     if base_class not in _SUPPORTED_BASES or unet is None:
         raise _unsupported(base_class)
@@ -85,6 +96,9 @@ def default_controlnet(base_pipe) -> str:
 def check_compatible(controlnet, base_pipe) -> None:
     """Refuse a ControlNet made for another model family than the loaded base pipeline."""
     base_class = type(base_pipe).__name__
+    if base_class.startswith("Flux") or type(controlnet).__name__ == "FluxControlNetModel":
+        check_flux_compatible(controlnet, base_pipe)
+        return
     unet = getattr(base_pipe, "unet", None)
     if base_class not in _SUPPORTED_BASES or unet is None:
         raise _unsupported(base_class)
@@ -108,7 +122,7 @@ def controlnet_pipelines(base_img2img_pipe, controlnet) -> tuple[object, object]
     from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
 
     check_compatible(controlnet, base_img2img_pipe)
-    unet = base_img2img_pipe.unet
+    unet = denoiser(base_img2img_pipe)  # the UNet, or FLUX's transformer
     # AutoPipeline.from_pipe neither moves nor casts modules, so the ControlNet must already match the UNet.
     # Only when it does not: diffusers warns on every dtype-carrying to(), even a no-op one.
     if controlnet.dtype != unet.dtype or controlnet.device != unet.device:
@@ -183,8 +197,11 @@ def _not_controlnet(label: str, what: str) -> RestyleError:
     )
 
 
-def _check_config(config_path: Path, label: str, folder: Path | None = None) -> None:
-    """Refuse a config that does not describe a ControlNetModel (a base model, a UNet, a LoRA…)."""
+CONTROLNET_CLASSES = ("ControlNetModel", "FluxControlNetModel")
+
+
+def _check_config(config_path: Path, label: str, folder: Path | None = None) -> str:
+    """The ControlNet class a config describes; refuses anything else (a base model, a UNet, a LoRA…)."""
     if folder is not None and not config_path.is_file():
         what = "it is a whole diffusers model" if (folder / "model_index.json").is_file() else "it has no config.json"
         raise _not_controlnet(label, what)
@@ -193,8 +210,9 @@ def _check_config(config_path: Path, label: str, folder: Path | None = None) -> 
     except (OSError, ValueError):
         raise _not_controlnet(label, "its config.json cannot be read") from None
     class_name = config.get("_class_name") if isinstance(config, dict) else None
-    if class_name != "ControlNetModel":
+    if class_name not in CONTROLNET_CLASSES:
         raise _not_controlnet(label, f"its config.json describes a {class_name or 'different model'}")
+    return class_name
 
 
 def _check_cached_hub_repo(repo: str) -> None:

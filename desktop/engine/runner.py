@@ -45,6 +45,7 @@ from .controlnet import (
 from .device import pick_device
 from .flow import adjust_prompts, denoiser, unpacked
 from .flow_files import check_quantization
+from .flux_control import adjust_flux_control_call
 from .memory import check_memory
 from .inpaint import has_inpainting_unet, inpainting_pipeline, refuse_text_to_image
 from .latents import LATENT_FAMILIES, decode_latents, load_latents, vae_fingerprint
@@ -182,7 +183,8 @@ class Engine:
             return loaded.control[1], loaded.control[2]
         loaded.control = None  # drop the old ControlNet before loading the next, so both never share memory
         base = loaded.img2img
-        controlnet = load_controlnet(name, denoiser(base).dtype, loaded.info.device, self._status)
+        kind = "FluxControlNetModel" if loaded.info.family == "flux" else "ControlNetModel"
+        controlnet = load_controlnet(name, denoiser(base).dtype, loaded.info.device, self._status, model_class=kind)
         img2img, txt2img = controlnet_pipelines(base, controlnet)  # refuses a ControlNet of another family
         for pipe in (img2img, txt2img):
             place(pipe, loaded.applied, loaded.info.device)
@@ -329,6 +331,8 @@ class Engine:
                                                img2img=init is not None))
         call["num_inference_steps"] = num_steps
         call.update(family_call_kwargs(params, info.profile, img2img=init is not None))
+        if control is not None and info.family == "flux":
+            adjust_flux_control_call(call, img2img=init is not None, notes=notes)
         keep_latents = info.family in LATENT_FAMILIES
         if keep_latents:
             call["output_type"] = "latent"  # decoded below, so the latents can be cached for chaining

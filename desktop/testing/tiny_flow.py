@@ -131,6 +131,22 @@ def build_tiny_flux(folder: str | Path, seed: int = 0, *, kontext: bool = False,
     return folder
 
 
+def build_tiny_flux_controlnet(folder: str | Path, flux_folder: str | Path, seed: int = 0) -> Path:
+    """Save a tiny random FluxControlNetModel shaped like the tiny FLUX's transformer (it takes the depth map as
+    VAE latents, as Shakker-Labs' FLUX.1 dev depth ControlNet does)."""
+    import torch
+    from diffusers import FluxControlNetModel, FluxTransformer2DModel
+
+    folder = Path(folder)
+    transformer = FluxTransformer2DModel.from_pretrained(Path(flux_folder) / "transformer")
+    torch.manual_seed(seed)
+    controlnet = FluxControlNetModel.from_transformer(transformer, num_layers=1, num_single_layers=1,
+                                                      attention_head_dim=16, num_attention_heads=2,
+                                                      load_weights_from_transformer=False)
+    controlnet.save_pretrained(folder)
+    return folder
+
+
 def write_tiny_gguf(transformer_folder: str | Path, path: str | Path) -> Path:
     """Write a saved tiny transformer's weights as a GGUF file, Q8_0-quantized where the rows allow it (as the
     community's GGUF files are: 2-D weights quantized, norms and biases kept in float)."""

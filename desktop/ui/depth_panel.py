@@ -136,7 +136,8 @@ class DepthPanel(QGroupBox):
         self.controlnet_edit = self._line_edit(
             "controlnetEdit", "default for the model's family",
             "The depth ControlNet: a Hugging Face id or a local diffusers folder, made for the same family as the "
-            f"model. Empty: {DEFAULT_CONTROLNETS['sd']} for SD 1.5, {DEFAULT_CONTROLNETS['sdxl']} for SDXL.")
+            f"model. Empty: {DEFAULT_CONTROLNETS['sd']} for SD 1.5, {DEFAULT_CONTROLNETS['sdxl']} for SDXL, "
+            f"{DEFAULT_CONTROLNETS['flux']} for FLUX.1.")
         self.scale = SliderField.for_parameter("control_scale", "controlScaleSpin")
         self.scale.setToolTip("How strongly the depth map holds the composition: 0 ignores it, 0.8 is typical, "
                               "above 1 follows it even against the prompt.")

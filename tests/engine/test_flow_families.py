@@ -145,7 +145,6 @@ def test_sizes_that_are_not_multiples_of_16_are_refused_with_a_sentence(engine, 
 
 @pytest.mark.parametrize("fixture, words", [
     ("tiny_sd3", "no SD 3 ControlNet image-to-image pipeline"),
-    ("tiny_flux", "FLUX depth ControlNets are not wired in"),
     ("tiny_flux_kontext", "say what to keep in the prompt"),
 ])
 def test_a_depth_map_is_refused_with_the_familys_reason(request, engine, make_image, make_depth, fixture, words):
@@ -177,3 +176,40 @@ def test_detailed_previews_decode_flux_latents_with_a_16_channel_taesd(tiny_flux
     expected = model.decode(held / FLUX_VAE["scaling_factor"] + FLUX_VAE["shift_factor"]).sample[0]
     expected = expected.clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).permute(1, 2, 0).numpy()
     assert (decode(model, held) == expected).all()  # undone as the FLUX pipeline would with TAEF1 as its VAE
+
+
+@pytest.fixture(scope="module")
+def tiny_flux_controlnet(tiny_flux, tmp_path_factory):
+    from desktop.testing.tiny_flow import build_tiny_flux_controlnet
+
+    return build_tiny_flux_controlnet(tmp_path_factory.mktemp("controlnets") / "tiny-flux-depth", tiny_flux)
+
+
+def test_flux_keeps_the_composition_with_a_depth_controlnet(engine, tiny_flux, tiny_flux_controlnet, make_image,
+                                                            make_depth):
+    depth = str(make_depth(size=(64, 64)))
+    for init in (str(make_image(size=(64, 64))), None):  # image-to-image and text-to-image
+        params = GenerationParams(model=str(tiny_flux), prompt="ink", init_image=init, steps=4, seed=1,
+                                  strength=0.75, control_image=depth, controlnet=str(tiny_flux_controlnet),
+                                  negative_prompt="blur", true_cfg_scale=2.0)
+        result = engine.generate(params)
+        assert result.depth_map.size == (64, 64) and result.image.size == (64, 64)
+        assert "Model: tiny-flux-depth" in parameters_text(result)  # the ControlNet 0 field names it
+        assert engine._loaded.control[1].__class__.__name__ == "FluxControlNetImg2ImgPipeline"
+        if init is not None:
+            assert any("has no true CFG" in n for n in result.notes)
+    without = engine.generate(params.replace(control_image=None, init_image=str(make_image(size=(64, 64)))))
+    assert np.asarray(without.image).tolist() != np.asarray(result.image).tolist()
+
+
+def test_controlnets_of_other_families_are_refused_both_ways(engine, tiny_flux, tiny_model, tiny_controlnet,
+                                                             tiny_flux_controlnet, make_image, make_depth):
+    image, depth = str(make_image(size=(64, 64))), str(make_depth(size=(64, 64)))
+    with pytest.raises(RestyleError) as caught:
+        engine.generate(GenerationParams(model=str(tiny_flux), prompt="p", init_image=image, steps=2,
+                                         control_image=depth, controlnet=str(tiny_controlnet)))
+    assert "not made for this FLUX.1 model" in caught.value.message
+    with pytest.raises(RestyleError) as caught:
+        engine.generate(GenerationParams(model=str(tiny_model), prompt="p", init_image=image, steps=2,
+                                         control_image=depth, controlnet=str(tiny_flux_controlnet)))
+    assert "FLUX ControlNet" in caught.value.message
