@@ -92,6 +92,20 @@ class Progress:
     rate: float  # bytes per second
     current: str
 
+    def figures(self) -> str:
+        """"12.3 MB of 2.1 GB, 15.2 MB/s": what a progress bar or a status line shows."""
+        rate = f", {human_size(self.rate)}/s" if self.rate > 0 else ""
+        return f"{human_size(self.done)} of {human_size(self.total)}{rate}"
+
+
+def human_size(n: float) -> str:
+    """Bytes as a short figure: 512 KB, 1.4 GB."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if abs(n) < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit in ("B", "KB") else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"  # pragma: no cover
+
 
 def endpoint() -> str:
     """The Hub endpoint ($HF_ENDPOINT, else huggingface.co)."""

@@ -5,12 +5,15 @@ and ControlNet."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from pathlib import Path
 
 from desktop.core.errors import model_missing
 from desktop.core.hubcache import hub_cache_dir, is_offline
 from desktop.core.sources import ModelSource
+
+log = logging.getLogger(__name__)
 
 
 def model_index(source: ModelSource) -> dict:
@@ -57,7 +60,8 @@ def cached_snapshot(repo_id: str) -> Path | None:
     return None
 
 
-def load_from_hub(loader, source: ModelSource, kwargs: dict, status: Callable[[str], None]):
+def load_from_hub(loader, source: ModelSource, kwargs: dict, status: Callable[[str], None], *,
+                  cancelled: Callable[[], bool] | None = None, allow_pickles: bool = False):
 
     def load(local_only: bool):
         variant = weights_variant(cached_snapshot(source.location)) if local_only else None
@@ -67,14 +71,20 @@ def load_from_hub(loader, source: ModelSource, kwargs: dict, status: Callable[[s
     return load_cached_or_download(
         load,
         source.location, noun="model", subject=source.location, advice="choose a local diffusers folder",
-        status=status,
+        status=status, cancelled=cancelled, allow_pickles=allow_pickles,
     )
 
 
 def load_cached_or_download(load: Callable[[bool], object], location: str, *, noun: str, subject: str,
-                            advice: str, status: Callable[[str], None] = lambda s: None):
+                            advice: str, status: Callable[[str], None] = lambda s: None,
+                            cancelled: Callable[[], bool] | None = None, allow_pickles: bool = False,
+                            fetch: bool = True):
     """``load(local_only)`` from the Hub cache, else downloaded once; every failure becomes one sentence.
 
+    The download is the library's (``desktop.core.downloads``): the files the app needs, bytes and rate in
+    ``status``, stopped by ``cancelled``. Whatever the model still lacks after it (a Kandinsky decoder's prior,
+    say) diffusers fetches itself. ``fetch=False`` leaves the whole download to diffusers (repositories that are
+    not one model, such as IP-Adapter's).
     ``subject`` starts the sentences ("The depth model X"), ``advice`` ends them ("choose a local … folder").
     """
     from huggingface_hub.errors import LocalEntryNotFoundError, RepositoryNotFoundError
@@ -88,6 +98,16 @@ def load_cached_or_download(load: Callable[[bool], object], location: str, *, no
                 f"{subject} is not in the local Hugging Face cache and Restyle is offline. "
                 f"Connect to the internet once to download it, or {advice}."
             ) from exc
+    if fetch:
+        from desktop.core.downloads import download
+
+        status(f"Downloading {location} (once; later runs load it from the cache)…")
+        download(location, allow_pickles=allow_pickles, cancelled=cancelled or (lambda: False),
+                 on_progress=lambda p: status(f"Downloading {location}: {p.figures()}."))
+        try:
+            return load(True)
+        except (OSError, LocalEntryNotFoundError):
+            log.info("%s needs more than its own files; diffusers fetches the rest", location)
     status(f"Downloading {location} (once; later runs load it from the cache)…")
     try:
         return load(False)

@@ -93,7 +93,8 @@ def _hub_file(repo: str, filename: str, status) -> Path:
     return Path(load_cached_or_download(
         lambda local: hf_hub_download(repo, filename, cache_dir=hub_cache_dir(), local_files_only=local),
         f"{repo}/{filename}", noun="IP-Adapter", subject=f"The IP-Adapter {repo}/{filename}",
-        advice="give the path of a downloaded IP-Adapter .safetensors file", status=status))
+        advice="give the path of a downloaded IP-Adapter .safetensors file", status=status,
+        fetch=False))  # one file of a repository that is not one model: hf_hub_download itself
 
 
 def _hub_folder(repo: str, subfolder: str, status) -> Path:

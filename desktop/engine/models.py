@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def load_img2img_pipeline(source: ModelSource, device: str, dtype, status: Callable[[str], None] = lambda s: None,
-                          *, allow_pickles: bool = False, runtime=None):
+                          *, allow_pickles: bool = False, runtime=None, cancelled: Callable[[], bool] | None = None):
     """Load the image-to-image pipeline for ``source`` on ``device``; raises RestyleError on failure."""
     if source.single_file:
         from .single_file import load_single_file
@@ -53,7 +53,8 @@ def load_img2img_pipeline(source: ModelSource, device: str, dtype, status: Calla
             snapshot = cached_snapshot(source.location)
             if snapshot is not None:
                 check_folder_pickles(snapshot, index, allow_pickles)
-            pipe = load_from_hub(AutoPipelineForImage2Image, source, kwargs, status)
+            pipe = load_from_hub(AutoPipelineForImage2Image, source, kwargs, status, cancelled=cancelled,
+                                 allow_pickles=allow_pickles)
     except RestyleError:
         raise
     except (OSError, ValueError, KeyError) as exc:

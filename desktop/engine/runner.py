@@ -115,8 +115,9 @@ class Engine:
         or offload reloads it."""
         self.runtime = runtime.validate()
 
-    def load(self, model: str, device: str = "auto") -> ModelInfo:
-        """Make ``model`` the loaded one (no-op when it already is); raises RestyleError."""
+    def load(self, model: str, device: str = "auto", cancelled: CancelCheck | None = None) -> ModelInfo:
+        """Make ``model`` the loaded one (no-op when it already is); raises RestyleError. ``cancelled`` stops a
+        download the load needs."""
         source = resolve_model(model, allow_pickles=self.allow_pickles)
         device = pick_device(device)
         runtime, notes = resolve_runtime(self.runtime, device)
@@ -133,7 +134,7 @@ class Engine:
             check_quantization(runtime.quantization, device)
             check_memory(source, runtime, device, self._status)  # the estimate; refused when it cannot fit
             pipe = load_img2img_pipeline(source, load_device(runtime, device), dtype, self._status,
-                                         allow_pickles=self.allow_pickles, runtime=runtime)
+                                         allow_pickles=self.allow_pickles, runtime=runtime, cancelled=cancelled)
             inpainting_unet = has_inpainting_unet(pipe)
             if inpainting_unet:
                 # AutoPipelineForImage2Image maps an inpainting checkpoint to the img2img class, which cannot feed
@@ -231,7 +232,7 @@ class Engine:
             raise bad_input("A mask or outpainting needs a picture to work on: drop an image first, or clear the "
                             "mask to start from a prompt alone.")
         check_styles(params, self.style_folders, allow_pickles=self.allow_pickles)  # missing LoRAs, before the load
-        info = self.load(params.model, params.device)
+        info = self.load(params.model, params.device, cancelled)
         if cancelled():
             raise RestyleError(ErrorKind.CANCELLED, "Cancelled.")
         inpainting_unet = self._loaded.inpainting_unet

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.downloads import human_size
 from desktop.core.errors import RestyleError
 from desktop.core.library import LibraryEntry, use_slot
 from desktop.core.runtime import default_dtype_name
@@ -34,15 +35,6 @@ from . import theme
 from .widget_parts import named_button
 
 COLUMNS = ("Model", "Role", "Family", "Size", "Licence", "Installed")
-
-
-def human_size(n: float) -> str:
-    """Bytes as a short figure: 512 KB, 1.4 GB."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if abs(n) < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit in ("B", "KB") else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"  # pragma: no cover
 
 
 class ModelLibraryDialog(QDialog):
@@ -263,8 +255,7 @@ class ModelLibraryDialog(QDialog):
 
     def _on_download_progressed(self, p) -> None:
         self.progress.setValue(int(1000 * p.done / p.total) if p.total else 0)
-        rate = f", {human_size(p.rate)}/s" if p.rate > 0 else ""
-        self.progress.setFormat(f"{human_size(p.done)} of {human_size(p.total)}{rate}")
+        self.progress.setFormat(p.figures())
 
     def _on_download_succeeded(self, _snapshot) -> None:
         self._download_ended()

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from desktop.core.storage import list_workspaces, workspace_size
 from desktop.worker.background import BackgroundJob
 
-from .model_library import human_size
+from desktop.core.downloads import human_size
 
 COLUMNS = ("Workspace", "Pictures", "Latents", "Thumbnails", "Other", "Total")
 GB = 1024 ** 3  # as the sizes beside it are shown

@@ -195,3 +195,31 @@ def test_a_hub_file_name_outside_the_model_is_refused_and_nothing_is_written(fak
     assert "points outside" in info.value.message
     assert not repo_folder(REPO).exists() or not any(repo_folder(REPO).rglob("x.json"))
     assert not (hub_cache / "x.json").exists() and not (hub_cache.parent / "x.json").exists()
+
+
+def test_generate_downloads_a_missing_model_with_the_same_downloader_showing_bytes_and_rate(
+        served, tiny_model, hub_cache, make_image):
+    from desktop.core.params import GenerationParams
+    from desktop.engine.runner import Engine
+
+    said = []
+    params = GenerationParams(model=REPO, prompt="x", init_image=str(make_image(size=(64, 64))), steps=2, seed=1)
+    result = Engine(status=said.append).generate(params)
+    assert result.model.name == REPO
+    fetched = {path.split("/resolve/")[1].split("/", 1)[1] for path, _ in served.file_requests()}
+    assert fetched == _needed(tiny_model)  # the library's choice of files: no .bin, EMA, ONNX or README
+    assert any(" of " in s and "MB" in s and REPO in s for s in said)  # bytes as they arrive
+    assert any(e.app_downloaded for e in library_entries() if e.name == REPO)  # Remove… can delete it
+
+
+def test_cancel_stops_the_download_a_generate_needs(served, hub_cache, make_image):
+    from desktop.core.params import GenerationParams
+    from desktop.engine.runner import Engine
+
+    served.throttle_s = 0.01
+    said = []
+    params = GenerationParams(model=REPO, prompt="x", init_image=str(make_image(size=(64, 64))), steps=2, seed=1)
+    with pytest.raises(RestyleError) as info:
+        Engine(status=said.append).generate(params, cancelled=lambda: any(" of " in s for s in said))
+    assert info.value.kind is ErrorKind.CANCELLED
+    assert not any(e.installed for e in library_entries() if e.name == REPO)
