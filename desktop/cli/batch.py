@@ -14,16 +14,17 @@ import sys
 from pathlib import Path
 
 from .common import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, OneLineParser, fail, fail_with
-from .generate import generate_parser, given_sliders, with_family_defaults
+from .generate import DEFAULTS, generate_parser, given_sliders, with_family_defaults
 from .mask_args import MASK_DESTS, mask_params
+from .settings_from import apply_settings_from
 from .style_flags import STYLE_FLAGS, configure_styles, style_params
 
 log = logging.getLogger(__name__)
 
 # The generate flags that make sense for every file alike.
-SHARED_FLAGS = ("model", "prompt", "negative", "strength", "guidance", "steps", "seed", "width", "height", "device",
-                "data_dir", "allow_pickles", "true_cfg", "no_t5", "quantize", "overwrite", *STYLE_FLAGS,
-                *MASK_DESTS)
+SHARED_FLAGS = ("model", "settings_from", "prompt", "negative", "strength", "guidance", "steps", "seed", "width",
+                "height", "device", "data_dir", "allow_pickles", "true_cfg", "no_t5", "quantize", "overwrite",
+                *STYLE_FLAGS, *MASK_DESTS)
 
 
 MAX_WORKERS = 16
@@ -62,7 +63,13 @@ def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
     from desktop.core.paths import data_dir, setup_logging
 
     args = batch_parser().parse_args(argv)
-    log_file = setup_logging(data_dir(args.data_dir))
+    folder = data_dir(args.data_dir)
+    log_file = setup_logging(folder)
+    try:
+        for note in apply_settings_from(args, folder, DEFAULTS, take_size=False):
+            print(note, file=sys.stderr)
+    except RestyleError as exc:
+        return fail_with(exc, "batch", log_file)
     params = GenerationParams(model=args.model, prompt=args.prompt, negative_prompt=args.negative,
                               **given_sliders(args), seed=args.seed, width=args.width, height=args.height,
                               device=args.device, true_cfg_scale=args.true_cfg, **style_params(args),
@@ -77,22 +84,8 @@ def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
             return fail(EXIT_BAD_INPUT, f"{args.in_dir} is not a folder: give the folder holding the images.")
         from desktop.core.runtime import RuntimeSettings
 
-        runtime = RuntimeSettings(t5_encoder=not args.no_t5, quantization=args.quantize)
-        if args.cluster or (args.workers or 1) > 1:
-            from desktop.cluster.batch import run_batch_on_pool
-            from desktop.cluster.pool_engine import PoolEngine
-            from desktop.cluster.pools import open_pool
-
-            params.validate()  # before any worker or actor starts
-            pool = open_pool(workers=args.workers, cluster=args.cluster, device=args.device,
-                             allow_pickles=args.allow_pickles, status=status)
-            engine = PoolEngine(pool, status=status)  # the model's family, as a device of the pool reads it
-        else:
-            from desktop.engine.runner import Engine
-
-            engine = Engine(status=status, allow_pickles=args.allow_pickles)
-        engine.configure(runtime)
-        configure_styles(engine, args, data_dir(args.data_dir), params)
+from .generate import DEFAULTS, generate_parser, given_sliders, with_family_defaults
+from .settings_from import apply_settings_from
         params = with_family_defaults(params, engine.load(args.model, args.device).profile, given_sliders(args))
         if pool is not None:
             report = run_batch_on_pool(pool, args.in_dir, args.out_dir, params, runtime=runtime, status=status,

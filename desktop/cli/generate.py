@@ -21,9 +21,12 @@ from .common import (
     in_range,
 )
 from .mask_args import add_mask_arguments, mask_params
+from .settings_from import apply_settings_from
 from .style_flags import add_style_flags, configure_styles, style_params
 
 log = logging.getLogger(__name__)
+# What neither a flag nor --settings-from gave; strength, guidance and steps take the model family's defaults later.
+DEFAULTS = {"negative": ""}
 
 
 def generate_parser() -> argparse.ArgumentParser:
@@ -31,14 +34,17 @@ def generate_parser() -> argparse.ArgumentParser:
 
     parser = OneLineParser(prog="restyle generate", description="Generate one image headless and save it as PNG "
                             "with AUTOMATIC1111-compatible metadata.")
-    parser.add_argument("--model", required=True,
+    parser.add_argument("--model",
                         help="a Hugging Face id, a local diffusers folder (SD 1.x/2.x, SDXL, Kandinsky 2.2, SD 3.5, "
-                        "FLUX.1, FLUX.1 Kontext) or a .safetensors / .gguf checkpoint")
+                        "FLUX.1, FLUX.1 Kontext) or a .safetensors / .gguf checkpoint (with --settings-from: the picture's model when it is installed)")
     parser.add_argument("--allow-pickles", action="store_true", help="open .ckpt/.pt/.bin pickle checkpoints "
                         "(read as weights only; refused by default because pickles can carry code)")
-    parser.add_argument("--prompt", required=True)
+    parser.add_argument("--settings-from", metavar="IMAGE", help="take prompt, seed, steps, CFG, size, strength and "
+                        "model from a picture made by Restyle, AUTOMATIC1111, ComfyUI, Fooocus, InvokeAI or NovelAI "
+                        "(flags given here win)")
+    parser.add_argument("--prompt", help="required unless --settings-from gives one")
     parser.add_argument("--init", help="the image to restyle (omit for text-to-image)")
-    parser.add_argument("--negative", default="", help="negative prompt")
+    parser.add_argument("--negative", help="negative prompt (default: none)")
     # Left out: the model family's default (SD 1.x 0.75 / 7.5 / 30, FLUX.1 dev 3.5 distilled / 28, schnell 4 steps…).
     parser.add_argument("--strength", type=in_range("strength"),
                         help="how much the image may change (default: the family's, 0.75 for most)")
@@ -108,6 +114,12 @@ def run_generate(argv: list[str]) -> int:
     args = generate_parser().parse_args(argv)
     folder = data_dir(args.data_dir)
     log_file = setup_logging(folder)
+    try:
+        notes = apply_settings_from(args, folder, DEFAULTS, take_size=not args.init)
+    except RestyleError as exc:
+        return fail_with(exc, "generate", log_file)
+    for note in notes:
+        print(note, file=sys.stderr)
     output = Path(args.output).expanduser() if args.output else None
     if output is not None and output.suffix.lower() != ".png":
         return fail(EXIT_BAD_INPUT, f"--output must be a .png file (got {output.name}).")
@@ -154,7 +166,9 @@ def run_generate(argv: list[str]) -> int:
 
             engine = cluster_engine(args.cluster, allow_pickles=args.allow_pickles, status=status)
         else:
-            engine = Engine(status=status, allow_pickles=args.allow_pickles)
+            from desktop.core.model_hash import HASH_CACHE_NAME
+
+            engine = Engine(status=status, allow_pickles=args.allow_pickles, hash_cache=folder / HASH_CACHE_NAME)
         configure_styles(engine, args, folder, params)
         from desktop.core.runtime import RuntimeSettings
 

@@ -1,4 +1,4 @@
-"""Dispatch of the headless commands: ``restyle generate|batch|upscale …``."""
+"""Dispatch of the headless commands: ``restyle generate|batch|upscale|info …``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 from .common import EXIT_BAD_INPUT
 
-COMMANDS = ("generate", "batch", "upscale")
+COMMANDS = ("generate", "batch", "upscale", "info")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,6 +25,10 @@ def main(argv: list[str] | None = None) -> int:
         from .batch import run_batch_command
 
         return run_batch_command(argv[1:])
+    if command == "info":
+        from .info import run_info
+
+        return run_info(argv[1:])
     print(f"restyle: the headless commands are {', '.join(COMMANDS)} (got {command or 'none'!r}); "
           "run restyle with no command to open the window.", file=sys.stderr)
     return EXIT_BAD_INPUT

@@ -33,10 +33,15 @@ def parameters_text(result: GenerationResult) -> str:
         *guidance_fields(result),
         ("Seed", result.seed),
         ("Size", f"{result.image.width}x{result.image.height}"),
+        # Before Model: readers that split this line at every comma (sd-parsers) take the last "Model:" they
+        # see, and the ControlNet unit's quoted value holds one.
+        ("ControlNet 0", controlnet_field(p) if p.uses_depth else None),
+        # A name and a hash, as A1111 writes them: never where the model is on this machine (the workspace's
+        # own record keeps that).
+        ("Model hash", result.model.model_hash or None),
         ("Model", result.model.display_name),
         ("Denoising strength", p.strength if p.is_img2img and result.upscale is None and _uses_strength(result)
          else None),
-        ("ControlNet 0", controlnet_field(p) if p.uses_depth else None),
         *mask_fields(p),
         # The family's own settings, present only when the family used them (None is left out).
         ("Aesthetic score", p.aesthetic_score),
@@ -47,7 +52,6 @@ def parameters_text(result: GenerationResult) -> str:
         *upscale_fields(result),
         *result.style_fields,  # Lora hashes, TI hashes, reference images
         ("Version", f"{APP_NAME} {__version__}"),
-        ("Restyle model", result.model.name),
     ]
     return build_parameters_text(prompt_with_lora_tags(p.prompt, p.loras), p.negative_prompt, fields)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import bad_input
-from .ranges import MAX_SEED, RANGES
+from .ranges import MAX_SEED, RANDOM_SEED_BOUND, RANGES
 from .runtime import DEVICES
 from .samplers import SAMPLERS, SCHEDULES, sampler_spec
 
@@ -178,7 +178,7 @@ class GenerationParams:
 
 def random_seed() -> int:
     """A fresh seed in the range every tool that reads A1111 metadata accepts."""
-    return secrets.randbelow(MAX_SEED + 1)
+    return secrets.randbelow(RANDOM_SEED_BOUND)
 
 
 def effective_steps(steps: int, strength: float) -> int:
@@ -211,6 +211,7 @@ class ModelInfo:
     # kandinsky22 or other ("" from older records: read as the family).
     profile: str = ""
     runtime_notes: tuple[str, ...] = ()  # device/memory settings that could not apply here, as sentences
+    model_hash: str = ""  # single-file checkpoints: first 10 hex of the file's SHA-256 (A1111's "Model hash")
 
 
 @dataclass(frozen=True)

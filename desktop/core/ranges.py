@@ -7,7 +7,10 @@ from dataclasses import dataclass
 
 from .errors import RestyleError, bad_input
 
-MAX_SEED = 2**32 - 1
+# 64-bit, as ComfyUI and Fooocus seeds are (torch.Generator takes any); fresh random seeds stay 32-bit, which
+# every tool that reads A1111 metadata accepts.
+MAX_SEED = 2**64 - 1
+RANDOM_SEED_BOUND = 2**32
 
 
 @dataclass(frozen=True)

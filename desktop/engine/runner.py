@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from desktop.core.depth_maps import load_depth_map, match_depth_to
 from desktop.core.errors import ErrorKind, RestyleError, bad_input
@@ -24,6 +25,7 @@ from desktop.core.families import (
 from desktop.core.images import fit_size, load_image, resize_for_model
 from desktop.core.masked_run import MaskedRun, plan_masked_run
 from desktop.core.masks import load_mask
+from desktop.core.model_hash import short_hash
 from desktop.core.params import (
     GenerationParams,
     GenerationResult,
@@ -95,8 +97,10 @@ class _Loaded:
 class Engine:
     """Loads one model at a time and runs image-to-image (or text-to-image without an init image)."""
 
-    def __init__(self, status: Callable[[str], None] | None = None, *, allow_pickles: bool = False):
+    def __init__(self, status: Callable[[str], None] | None = None, *, allow_pickles: bool = False,
+                 hash_cache: Path | None = None):
         self._status = status or (lambda message: None)
+        self._hash_cache = hash_cache  # where single-file model hashes are remembered (None: this process only)
         self._loaded: _Loaded | None = None
         self.allow_pickles = allow_pickles  # the user's "Allow pickle checkpoints" (read as weights only)
         self.runtime = RuntimeSettings()
@@ -159,6 +163,7 @@ class Engine:
             vae_id=vae_fingerprint(pipe.vae) if getattr(pipe, "vae", None) is not None else "",
             profile=profile_of(pipe),
             runtime_notes=notes,
+            model_hash=short_hash(source.location, self._hash_cache) if source.single_file else "",
         )
         self._loaded = _Loaded(key, info, pipe, applied=applied, styles=StyleState(pipe, family),
                                inpainting_unet=inpainting_unet)

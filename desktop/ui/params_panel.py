@@ -47,7 +47,7 @@ class ParamsPanel(QWidget):
         self.seed_edit = QLineEdit()
         self.seed_edit.setObjectName("seedEdit")
         self.seed_edit.setPlaceholderText("random")
-        self.seed_edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"\d{0,10}")))
+        self.seed_edit.setValidator(QRegularExpressionValidator(QRegularExpression(r"\d{0,20}")))
         self.seed_edit.setToolTip("Empty: a new random seed each run. The same seed and settings give the same image.")
         self.reuse_seed_button = QPushButton("Reuse last")
         self.reuse_seed_button.setObjectName("reuseSeedButton")

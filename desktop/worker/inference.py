@@ -11,6 +11,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from desktop.core.errors import ErrorKind, RestyleError
+from desktop.core.model_hash import HASH_CACHE_NAME
 
 from .requests import (
     EngineOptionsRequest,
@@ -66,7 +67,9 @@ class InferenceWorker(QObject):
 
             Engine = import_engine()  # heavy: first use only, on this thread  # noqa: N806
 
-            self._engine = Engine(status=self.status.emit, allow_pickles=self._allow_pickles)
+            # The log sits in <data folder>/logs: model hashes are remembered in that data folder.
+            hashes = Path(self._log_path).parent.parent / HASH_CACHE_NAME if self._log_path else None
+            self._engine = Engine(status=self.status.emit, allow_pickles=self._allow_pickles, hash_cache=hashes)
             from desktop.engine.runtime import available_devices
 
             self.devices_found.emit(available_devices())

@@ -1,0 +1,348 @@
+"""The settings a picture was made with, read from any tool's metadata and mapped onto Restyle's parameters.
+
+sd-parsers (https://github.com/d3x-at/sd-parsers) recognises the tool and reads its format: AUTOMATIC1111 text
+(PNG chunk, JPEG/WebP EXIF UserComment, or "stealth" bits in the alpha channel), ComfyUI's prompt graph,
+Fooocus' JSON, InvokeAI's three formats and NovelAI's chunks. This module maps what it finds onto our fields,
+and lists what has no place in Restyle ("not used: sharpness 2, perlin 0"). A picture nothing can read gives
+None: no restore offer is better than a wrong one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from .comfy_graph import ComfyGraph, is_sampler
+from .metadata import parse_parameters_text
+from .samplers import parse_sampler, sampler_fields, schedule_key
+
+log = logging.getLogger(__name__)
+
+STEALTH_HEADER = b"stealth_pngcomp"
+_MAX_STEALTH_PIXELS = 64_000_000  # reading hidden bits decodes every pixel: not for gigapixel files
+_LORA_IN_PROMPT = re.compile(r"<lora:([^:>]+):([-+]?\d*\.?\d+)(?::[^>]*)?>")
+# A1111 keys Restyle maps; everything else a picture says is listed as not used.
+_A1111_MAPPED = {"Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model", "Model hash",
+                 "Denoising strength", "Lora hashes", "Version", "Restyle model"}
+_A1111_FAMILY = {"Aesthetic score": ("aesthetic_score", float), "Negative aesthetic score":
+                 ("negative_aesthetic_score", float), "Denoising start": ("denoising_start", float),
+                 "Prior CFG scale": ("prior_guidance_scale", float), "Prior steps": ("prior_steps", int)}
+# Keys that describe the file or the tool, not a setting anyone could use.
+_NOT_SETTINGS = {"full_prompt", "full_negative_prompt", "prompt_expansion", "version", "metadata_scheme",
+                 "created_by", "app_id", "app_version", "model", "type", "generation_mode", "rand_device",
+                 "request_type", "signed_hash", "uc", "positive_style_prompt", "negative_style_prompt", "image",
+                 "width", "height", "resolution", "loras", "base_model_hash", "steps", "noise_schedule",
+                 "random_seed_after_every_gen", "id", "variations", "postprocessing"}
+
+
+@dataclass(frozen=True)
+class PictureSettings:
+    """What a picture says it was made with, in Restyle's terms (None/"" where it says nothing)."""
+
+    tool: str  # "AUTOMATIC1111", "ComfyUI", "Fooocus", "InvokeAI", "NovelAI" or "Restyle"
+    prompt: str = ""
+    negative_prompt: str = ""
+    seed: int | None = None
+    steps: int | None = None
+    guidance_scale: float | None = None
+    sampler: str = ""  # AUTOMATIC1111's name ("DPM++ 2M"), which Restyle's sampler picker uses
+    schedule: str = ""  # a samplers.SCHEDULES key: automatic, karras, exponential, sgm_uniform
+    width: int | None = None
+    height: int | None = None
+    strength: float | None = None
+    model_name: str = ""
+    model_hash: str = ""  # first 10 hex of the file's SHA-256 as A1111 writes it, or the tool's own hash
+    loras: tuple[tuple[str, float], ...] = ()
+    family: tuple[tuple[str, float], ...] = ()  # Restyle's family settings by field name (aesthetic_score, …)
+    unused: tuple[tuple[str, str], ...] = ()  # what has no place in Restyle: ("sharpness", "2")
+    local_model: str = ""  # where an older Restyle PNG said the model was on the machine that made it
+
+    @property
+    def unused_text(self) -> str:
+        """The unused fields as one line: "sharpness 2, perlin 0"."""
+        return ", ".join(f"{key} {value}" for key, value in self.unused)
+
+
+def _short(value: object) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    text = " ".join(text.split())
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _int(value: object) -> int | None:
+    """A whole number from an int, a float or a string ("6952411511246973023" stays exact)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"[-+]?\d+", text):
+            return int(text)
+        try:
+            number = float(text)
+        except ValueError:
+            return None
+        return int(number) if number.is_integer() else None
+    return None
+
+
+def _float(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _seed(value: object) -> int | None:
+    seed = _int(value)
+    return seed if seed is not None and 0 <= seed < 2**64 else None
+
+
+def _size(text: object) -> tuple[int | None, int | None]:
+    match = re.fullmatch(r"\s*\(?\s*(\d+)\s*[x×,]\s*(\d+)\s*\)?\s*", str(text or ""))
+    return (int(match[1]), int(match[2])) if match else (None, None)
+
+
+def _sampler_fields(name: str, schedule_name: str = "") -> dict:
+    """sampler/schedule for a tool's sampler and schedule names, and what does not map."""
+    key = name.strip().lower().removeprefix("sample_")  # ComfyUI's first releases: sample_dpmpp_2m
+    implied = None
+    if key.endswith("_k"):  # InvokeAI: dpmpp_2m_k is DPM++ 2M with Karras sigmas
+        key, implied = key[:-2], "karras"
+    parsed = parse_sampler(key) if key else None
+    schedule = schedule_key(schedule_name) if schedule_name else None
+    unused = []
+    if name and parsed is None:
+        unused.append(("sampler", name))
+    if schedule_name and schedule is None:
+        unused.append(("schedule", schedule_name))
+    return {"sampler": parsed[0] if parsed else "",
+            "schedule": (schedule or implied or (parsed[1] if parsed and not schedule_name else "")) if parsed else "",
+            "unused": unused}
+
+
+def _from_a1111(text: str) -> PictureSettings:
+    parsed = parse_parameters_text(text)
+    f = parsed.fields
+    version = f.get("Version", "")
+    sampler = sampler_fields(f)  # {} when it names no sampler Restyle has
+    width, height = _size(f.get("Size"))
+    family = []
+    for key, (name, kind) in _A1111_FAMILY.items():
+        value = _int(f.get(key)) if kind is int else _float(f.get(key))
+        if value is not None:
+            family.append((name, value))
+    unused = [(key, _short(value)) for key, value in f.items() if key not in _A1111_MAPPED and key not in _A1111_FAMILY]
+    if f.get("Sampler") and not sampler:
+        unused.insert(0, ("Sampler", f["Sampler"]))
+    return PictureSettings(
+        tool="Restyle" if version.startswith("Restyle") else "AUTOMATIC1111",
+        prompt=parsed.prompt, negative_prompt=parsed.negative_prompt,
+        seed=_seed(f.get("Seed")), steps=_int(f.get("Steps")), guidance_scale=_float(f.get("CFG scale")),
+        sampler=sampler.get("sampler", ""), schedule=sampler.get("schedule", ""),
+        width=width, height=height, strength=_float(f.get("Denoising strength")),
+        model_name=f.get("Model", ""), model_hash=f.get("Model hash", "").lower(),
+        loras=tuple((name, float(weight)) for name, weight in _LORA_IN_PROMPT.findall(parsed.prompt)),
+        family=tuple(family), unused=tuple(unused), local_model=f.get("Restyle model", ""),
+    )
+
+
+def _from_comfyui(info) -> PictureSettings | None:
+    prompt = info.raw_parameters.get("prompt")
+    graph = ComfyGraph(prompt if isinstance(prompt, dict) else json.loads(prompt))
+    ids = [str(s.sampler_id) for s in info.samplers if s.sampler_id is not None and str(s.sampler_id) in graph.nodes]
+    first = graph.first_sampler(ids)
+    if first is None:
+        return None
+    comfy = graph.settings(first)
+    sampler = _sampler_fields(comfy.sampler_name, comfy.scheduler)
+    unused = sampler["unused"] + comfy.unused
+    strength = comfy.denoise if comfy.from_image else None
+    if not comfy.from_image and comfy.denoise is not None and comfy.denoise < 1.0:
+        unused.append(("denoise", _short(comfy.denoise)))
+    for other in ids:
+        if other != first:
+            cls = graph.class_type(other)
+            unused.append((f"{cls} #{other}", f"{graph.number(other, ('steps',), int)} steps"))
+    return PictureSettings(
+        tool="ComfyUI", prompt=comfy.positive, negative_prompt=comfy.negative, seed=_seed(comfy.seed),
+        steps=comfy.steps, guidance_scale=comfy.cfg, sampler=sampler["sampler"], schedule=sampler["schedule"],
+        width=comfy.width, height=comfy.height, strength=strength, model_name=comfy.checkpoint,
+        loras=tuple(comfy.loras), unused=tuple(unused),
+    )
+
+
+def _unused(pairs: dict, skip: set[str] = frozenset()) -> list[tuple[str, str]]:
+    out = []
+    for key, value in pairs.items():
+        if key in _NOT_SETTINGS or key in skip or value in (None, "", [], {}, "None"):
+            continue
+        out.append((str(key).replace("_", " "), _short(value)))
+    return out
+
+
+def _first_sampler_values(info) -> tuple:
+    sampler = info.samplers[0]
+    prompt = ", ".join(p.value for p in sampler.prompts)
+    negative = ", ".join(p.value for p in sampler.negative_prompts)
+    return sampler, dict(sampler.parameters), prompt, negative
+
+
+def _from_fooocus(info) -> PictureSettings:
+    sampler, params, prompt, negative = _first_sampler_values(info)
+    meta = dict(info.metadata)
+    fields = _sampler_fields(sampler.name, str(params.pop("scheduler", "")))
+    width, height = _size(meta.get("resolution"))
+    loras = []
+    for item in meta.get("loras") or []:
+        if isinstance(item, (list, tuple)) and len(item) >= 2 and _float(item[1]) is not None:
+            loras.append((str(item[0]), float(_float(item[1]))))
+    for key, value in list(meta.items()):
+        if key.startswith("lora_combined_") and isinstance(value, str) and " : " in value:
+            name, weight = value.rsplit(" : ", 1)
+            if _float(weight) is not None:
+                loras.append((os.path.splitext(os.path.basename(name))[0], float(_float(weight))))
+            del meta[key]
+    meta.pop("vae", None) if meta.get("vae") == "Default (model)" else None
+    if meta.get("refiner_model") in ("None", ""):
+        meta.pop("refiner_switch", None)
+    unused = fields["unused"] + _unused({k: v for k, v in params.items() if k not in ("seed", "steps", "cfg_scale")})
+    unused += _unused(meta, {"prompt", "negative_prompt"})
+    return PictureSettings(
+        tool="Fooocus", prompt=prompt, negative_prompt=negative, seed=_seed(params.get("seed")),
+        steps=_int(params.get("steps")), guidance_scale=_float(params.get("cfg_scale")),
+        sampler=fields["sampler"], schedule=fields["schedule"], width=width, height=height,
+        model_name=str(sampler.model.name or "") if sampler.model else "",
+        model_hash=str(sampler.model.hash or "").lower() if sampler.model else "",
+        loras=tuple(loras), unused=tuple(unused),
+    )
+
+
+def _from_invokeai(info) -> PictureSettings:
+    sampler, params, prompt, negative = _first_sampler_values(info)
+    meta = dict(info.metadata)
+    fields = _sampler_fields(sampler.name)
+    loras = []
+    for item in meta.pop("loras", None) or []:
+        if isinstance(item, dict):
+            model = item.get("model") or item.get("lora") or {}
+            name = model.get("model_name") or model.get("name") if isinstance(model, dict) else None
+            if name and _float(item.get("weight")) is not None:
+                loras.append((str(name), float(_float(item["weight"]))))
+    strength = _float(meta.get("strength")) if "img2img" in str(meta.get("generation_mode", meta.get("type", ""))) else None
+    model = sampler.model
+    model_hash = str(model.hash or "").lower() if model else ""
+    unused = fields["unused"] + _unused({k: v for k, v in params.items() if k not in ("seed", "steps", "cfg_scale")})
+    unused += _unused(meta, {"strength", "hires_fix", "seamless"} if strength is not None else {"hires_fix", "seamless"})
+    return PictureSettings(
+        tool="InvokeAI", prompt=prompt, negative_prompt=negative, seed=_seed(params.get("seed")),
+        steps=_int(params.get("steps")), guidance_scale=_float(params.get("cfg_scale")),
+        sampler=fields["sampler"], schedule=fields["schedule"],
+        width=_int(meta.get("width")), height=_int(meta.get("height")), strength=strength,
+        model_name=str(model.name or "") if model else "", model_hash=model_hash[:10] if len(model_hash) == 64 else model_hash,
+        loras=tuple(loras), unused=tuple(unused),
+    )
+
+
+def _from_novelai(info) -> PictureSettings:
+    sampler, params, prompt, negative = _first_sampler_values(info)
+    meta = dict(info.metadata)
+    fields = _sampler_fields(sampler.name, str(meta.get("noise_schedule", "")))
+    unused = fields["unused"] + _unused({k: v for k, v in params.items() if k not in ("seed", "cfg_scale", "strength")})
+    unused += _unused(meta)
+    model = sampler.model
+    return PictureSettings(
+        tool="NovelAI", prompt=prompt, negative_prompt=negative, seed=_seed(params.get("seed")),
+        steps=_int(meta.get("steps")), guidance_scale=_float(params.get("cfg_scale")),
+        sampler=fields["sampler"], schedule=fields["schedule"],
+        width=_int(meta.get("width")), height=_int(meta.get("height")), strength=_float(params.get("strength")),
+        model_name=str(model.name or "") if model else "", model_hash=str(model.hash or "") if model else "",
+        unused=tuple(unused),
+    )
+
+
+_lock = threading.Lock()
+_last_image: list = []  # sd-parsers caches extracted data by id(image): keep the last one alive so ids differ
+
+
+def _has_stealth(image: Image.Image) -> bool:
+    """True when the alpha channel's low bits start with A1111's stealth header (read column by column)."""
+    if image.mode != "RGBA" or image.width * image.height > _MAX_STEALTH_PIXELS:
+        return False
+    need = len(STEALTH_HEADER) * 8
+    if image.width * image.height < need:
+        return False
+    columns = -(-need // image.height)
+    alpha = np.asarray(image.crop((0, 0, columns, image.height)).getchannel("A"))
+    bits = (alpha.T.ravel()[:need] & 1).astype(np.uint8)
+    return np.packbits(bits).tobytes() == STEALTH_HEADER
+
+
+def _parse(image: Image.Image):
+    from sd_parsers import Eagerness, ParserManager
+    from sd_parsers.parsers import ComfyUIParser
+
+    manager = ParserManager()
+    info = manager.parse(image, eagerness=Eagerness.DEFAULT)
+    if info is None and image.format == "PNG":
+        text = getattr(image, "text", {})
+        if "prompt" in text and "workflow" not in text:  # saved through ComfyUI's API: the graph alone
+            try:
+                prompt = json.loads(text["prompt"])
+                if any(is_sampler(node) for node in prompt.values()):
+                    info = ComfyUIParser().parse({"prompt": prompt, "workflow": {"links": []}})
+            except Exception:  # noqa: BLE001 - not a graph after all
+                info = None
+        if info is None and _has_stealth(image):
+            info = manager.parse(image, eagerness=Eagerness.EAGER)
+    return info
+
+
+def read_picture_settings(source: str | os.PathLike | Image.Image) -> PictureSettings | None:
+    """The settings a picture carries, from whichever tool made it; None when nothing readable is there."""
+    try:
+        with _lock:
+            image = source if isinstance(source, Image.Image) else Image.open(source)
+            _last_image[:] = [image]
+            info = _parse(image)
+    except Exception:  # noqa: BLE001 - an unreadable file or metadata simply offers nothing
+        log.info("no settings read from %s", source, exc_info=True)
+        return None
+    if info is None:
+        return None
+    try:
+        settings = _map(info)
+    except Exception:  # noqa: BLE001 - malformed values in a known format: offer nothing rather than garbage
+        log.info("settings of %s could not be mapped", source, exc_info=True)
+        return None
+    if settings is None or not (settings.prompt or settings.seed is not None or settings.steps is not None):
+        return None
+    return settings
+
+
+def _map(info) -> PictureSettings | None:
+    generator = getattr(info.generator, "value", str(info.generator))
+    if generator == "AUTOMATIC1111":
+        return _from_a1111(str(info.raw_parameters.get("parameters", "")))
+    if generator == "ComfyUI":
+        return _from_comfyui(info)
+    if generator == "Fooocus":
+        return _from_fooocus(info)
+    if generator == "InvokeAI":
+        return _from_invokeai(info)
+    if generator == "NovelAI":
+        return _from_novelai(info)
+    return None
