@@ -20,6 +20,8 @@ import numpy as np
 from PIL import Image
 
 from .comfy_graph import ComfyGraph, is_sampler
+from .errors import RestyleError
+from .mask_metadata import mask_changes_from
 from .metadata import parse_parameters_text
 from .samplers import parse_sampler, sampler_fields, schedule_key
 
@@ -30,7 +32,8 @@ _MAX_STEALTH_PIXELS = 64_000_000  # reading hidden bits decodes every pixel: not
 _LORA_IN_PROMPT = re.compile(r"<lora:([^:>]+):([-+]?\d*\.?\d+)(?::[^>]*)?>")
 # A1111 keys Restyle maps; everything else a picture says is listed as not used.
 _A1111_MAPPED = {"Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model", "Model hash",
-                 "Denoising strength", "Lora hashes", "Version", "Restyle model"}
+                 "Denoising strength", "Lora hashes", "Version", "Restyle model", "Distilled CFG Scale",
+                 "Mask blur", "Inpaint area", "Masked area padding", "Inpainting fill"}
 _A1111_FAMILY = {"Aesthetic score": ("aesthetic_score", float), "Negative aesthetic score":
                  ("negative_aesthetic_score", float), "Denoising start": ("denoising_start", float),
                  "Prior CFG scale": ("prior_guidance_scale", float), "Prior steps": ("prior_steps", int)}
@@ -60,7 +63,9 @@ class PictureSettings:
     model_name: str = ""
     model_hash: str = ""  # first 10 hex of the file's SHA-256 as A1111 writes it, or the tool's own hash
     loras: tuple[tuple[str, float], ...] = ()
-    family: tuple[tuple[str, float], ...] = ()  # Restyle's family settings by field name (aesthetic_score, …)
+    # Other GenerationParams fields the picture sets, by field name: family settings (aesthetic_score, …), the
+    # mask settings of an inpainting run, FLUX's true CFG.
+    family: tuple[tuple[str, object], ...] = ()
     unused: tuple[tuple[str, str], ...] = ()  # what has no place in Restyle: ("sharpness", "2")
     local_model: str = ""  # where an older Restyle PNG said the model was on the machine that made it
 
@@ -134,7 +139,10 @@ def _sampler_fields(name: str, schedule_name: str = "") -> dict:
             "unused": unused}
 
 
-def _from_a1111(text: str) -> PictureSettings:
+def a1111_settings(text: str) -> PictureSettings:
+    """The settings an AUTOMATIC1111 ``parameters`` text gives (Restyle's own PNGs write the same format).
+
+    Raises a bad-input RestyleError for a text far longer than any tool writes (see metadata.py)."""
     parsed = parse_parameters_text(text)
     f = parsed.fields
     version = f.get("Version", "")
@@ -145,13 +153,19 @@ def _from_a1111(text: str) -> PictureSettings:
         value = _int(f.get(key)) if kind is int else _float(f.get(key))
         if value is not None:
             family.append((name, value))
+    family += list(mask_changes_from(parsed).items())  # Mask blur, Inpaint area, Masked area padding, fill
+    guidance = _float(f.get("CFG scale"))
+    distilled = _float(f.get("Distilled CFG Scale"))
+    if distilled is not None:  # FLUX, as Forge writes it: CFG scale is then the true CFG (1 = off)
+        family.append(("true_cfg_scale", max(1.0, guidance if guidance is not None else 1.0)))
+        guidance = distilled
     unused = [(key, _short(value)) for key, value in f.items() if key not in _A1111_MAPPED and key not in _A1111_FAMILY]
     if f.get("Sampler") and not sampler:
         unused.insert(0, ("Sampler", f["Sampler"]))
     return PictureSettings(
         tool="Restyle" if version.startswith("Restyle") else "AUTOMATIC1111",
         prompt=parsed.prompt, negative_prompt=parsed.negative_prompt,
-        seed=_seed(f.get("Seed")), steps=_int(f.get("Steps")), guidance_scale=_float(f.get("CFG scale")),
+        seed=_seed(f.get("Seed")), steps=_int(f.get("Steps")), guidance_scale=guidance,
         sampler=sampler.get("sampler", ""), schedule=sampler.get("schedule", ""),
         width=width, height=height, strength=_float(f.get("Denoising strength")),
         model_name=f.get("Model", ""), model_hash=f.get("Model hash", "").lower(),
@@ -312,7 +326,10 @@ def _parse(image: Image.Image):
 
 
 def read_picture_settings(source: str | os.PathLike | Image.Image) -> PictureSettings | None:
-    """The settings a picture carries, from whichever tool made it; None when nothing readable is there."""
+    """The settings a picture carries, from whichever tool made it; None when nothing readable is there.
+
+    Raises a bad-input RestyleError only for a settings text far longer than any tool writes, so the caller can
+    say why nothing was offered."""
     try:
         with _lock:
             image = source if isinstance(source, Image.Image) else Image.open(source)
@@ -325,6 +342,8 @@ def read_picture_settings(source: str | os.PathLike | Image.Image) -> PictureSet
         return None
     try:
         settings = _map(info)
+    except RestyleError:
+        raise
     except Exception:  # noqa: BLE001 - malformed values in a known format: offer nothing rather than garbage
         log.info("settings of %s could not be mapped", source, exc_info=True)
         return None
@@ -336,7 +355,7 @@ def read_picture_settings(source: str | os.PathLike | Image.Image) -> PictureSet
 def _map(info) -> PictureSettings | None:
     generator = getattr(info.generator, "value", str(info.generator))
     if generator == "AUTOMATIC1111":
-        return _from_a1111(str(info.raw_parameters.get("parameters", "")))
+        return a1111_settings(str(info.raw_parameters.get("parameters", "")))
     if generator == "ComfyUI":
         return _from_comfyui(info)
     if generator == "Fooocus":

@@ -18,14 +18,10 @@ from desktop.core.families import spec_for
 from desktop.core.history import Node, timestamp
 from desktop.core.captions import source_caption
 from desktop.core.images import fit_size, load_image_noting
-from desktop.core.mask_metadata import mask_changes_from
-from desktop.core.metadata import (
-    ParsedParameters,
-    parse_parameters_text,
-    read_parameters,
-)
+from desktop.core.model_hash import HASH_CACHE_NAME
+from desktop.core.model_match import installed_models
 from desktop.core.params import GenerationParams, GenerationResult, ModelInfo
-from desktop.core.samplers import sampler_fields
+from desktop.core.picture_settings import PictureSettings, read_picture_settings
 from desktop.worker import (
     EngineOptionsRequest,
     GenerateRequest,
@@ -39,6 +35,7 @@ from .history_model import HistoryModel
 from .mask_state import MaskState
 from .memory_retry import MemoryRetry
 from .model_slots import ModelSlots, SlotTracker
+from .picture_restore import RestoreOffer, build_offer, undo_changes
 from .queue_runner import QueueRunner
 from .run_chain import RunChain
 from .run_state import Phase, RunState
@@ -86,7 +83,8 @@ class SessionModel(QObject):
     result_ready = Signal(object)  # GenerationResult (output_path set)
     error_raised = Signal(str, str)  # ErrorKind value, message
     status_changed = Signal(str)
-    metadata_found = Signal(object)  # ParsedParameters of a dropped image
+    metadata_found = Signal(object)  # RestoreOffer: what a dropped picture's settings would change
+    restore_applied = Signal(object)  # the RestoreOffer just applied; undo_restore() puts the settings back
     source_changed = Signal(str)  # the canvas caption of the working picture ("Restyling: …", "From text")
     # Out of memory with a lighter setting to offer: the sentence and the setting's name ("VAE tiling").
     out_of_memory_offered = Signal(str, str)  # forwarded from MemoryRetry
@@ -116,6 +114,8 @@ class SessionModel(QObject):
         self.devices.error_raised.connect(self.error_raised)
         self.devices.runtime_changed.connect(self._on_devices_runtime_changed)
         self._init_node: str | None = None  # the history node the init image is, when it is one
+        # (parameters before, the offer applied, whether the model was switched) of the last restore, for Undo.
+        self._before_restore: tuple[GenerationParams, RestoreOffer, bool] | None = None
         self._pending_import: Node | None = None  # the imported root the run in progress will write
         self.chain = RunChain(self)  # auto-continue passes and replay steps (run_chain.py)
         self.jobs = QueueRunner(self)  # queued runs, sweeps, batches, planned chains (queue_runner.py)
@@ -279,12 +279,14 @@ class SessionModel(QObject):
         width, height = self.planned_size()
         extra = f" {note}" if note else ""
         self.status_changed.emit(f"{self._init.name}: {image.width}×{image.height}, runs at {width}×{height}.{extra}")
-        text = read_parameters(path) if node_id is None else None
-        if text:
+        if node_id is None:
             try:
-                self.metadata_found.emit(parse_parameters_text(text))
+                settings = read_picture_settings(path)
             except RestyleError as exc:  # a settings text no tool writes: say so, keep the picture
                 self.status_changed.emit(exc.message)
+                settings = None
+            if settings is not None:
+                self.metadata_found.emit(self.offer_for(settings, path.name))
         return True
 
     def estimate_depth(self) -> bool:
@@ -402,39 +404,32 @@ class SessionModel(QObject):
         if node_id is not None and node_id != self._init_node:
             self.continue_from(node_id)
 
-    def restore_metadata(self, parsed: ParsedParameters) -> None:
-        """Take prompt and parameters from an image's metadata (the seed too, so the result can be remade)."""
-        changes: dict = {"prompt": parsed.prompt, "negative_prompt": parsed.negative_prompt}
-        for key, field, convert in (
-            ("Steps", "steps", parsed.get_int),
-            ("CFG scale", "guidance_scale", parsed.get_float),
-            ("Denoising strength", "strength", parsed.get_float),
-            ("Seed", "seed", parsed.get_int),
-            # The family's own settings, written only by the families that use them.
-            ("Aesthetic score", "aesthetic_score", parsed.get_float),
-            ("Negative aesthetic score", "negative_aesthetic_score", parsed.get_float),
-            ("Denoising start", "denoising_start", parsed.get_float),
-            ("Prior CFG scale", "prior_guidance_scale", parsed.get_float),
-            ("Prior steps", "prior_steps", parsed.get_int),
-        ):
-            value = convert(key)
-            if value is not None:
-                changes[field] = value
-        changes.update(sampler_fields(parsed.fields))
-        changes.update(mask_changes_from(parsed))  # Mask blur, Inpaint area, Masked area padding, Inpainting fill
-        distilled = parsed.get_float("Distilled CFG Scale")
-        if distilled is not None:  # FLUX (as Forge writes it): CFG scale is then the true CFG, 1 = off
-            changes.update(guidance_scale=distilled, true_cfg_scale=max(1.0, changes.get("guidance_scale", 1.0)))
-        try:
-            GenerationParams(model=self._params.model or "x", **changes).validate()
-        except RestyleError as exc:
-            self.error_raised.emit(exc.kind.value, f"The image's settings cannot be used: {exc.message}")
-            return
-        # LoRAs travel as <lora:…> tags in the prompt: point them at the user's files (by name, else by hash).
-        changes["prompt"], style_notes = self.styles.match_restored(changes["prompt"], parsed.fields)
-        changes["loras"] = ()  # the tags are the picture's LoRAs; panel LoRAs from before would add to them
-        self.update_params(**changes)
-        self.status_changed.emit(" ".join(["Prompt and parameters restored from the image.", *style_notes]))
+    def offer_for(self, settings: PictureSettings, source: str = "The picture") -> RestoreOffer:
+        """What restoring ``settings`` would change now, with its model looked up among the installed ones."""
+        installed = installed_models(self.settings.library_paths, [self._params.model, *self.settings.recent_models])
+        return build_offer(source, settings, self._params, installed, self.settings.data_dir / HASH_CACHE_NAME)
+
+    def restore_settings(self, offer: RestoreOffer, *, use_model: bool = False) -> None:
+        """Apply a picture's settings (the seed too, so the result can be remade); ``use_model`` also switches to
+        the installed model it was made with. ``undo_restore`` puts everything back."""
+        self._before_restore = (self._params, offer, use_model and bool(offer.model))
+        self.update_params(**offer.changes)
+        if use_model and offer.model:
+            self.set_model(offer.model)
+        self.status_changed.emit(f"Settings restored from {offer.source}.")
+        self.restore_applied.emit(offer)
+
+    def undo_restore(self) -> bool:
+        """Put back the settings (and model) the last restore replaced; False when there is nothing to undo."""
+        if self._before_restore is None:
+            return False
+        before, offer, switched = self._before_restore
+        self._before_restore = None
+        if switched and before.model != self._params.model:
+            self.set_model(before.model)
+        self.update_params(**undo_changes(before, offer))
+        self.status_changed.emit("The settings from before the restore are back.")
+        return True
 
     def generate(self) -> bool:
         """Start a run with the current parameters (queued while another runs); False, with a sentence, when

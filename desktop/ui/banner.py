@@ -38,6 +38,8 @@ class Banner(QFrame):
     def show_message(self, text: str, actions: list[tuple[str, object]] | None = None) -> None:
         """Show ``text`` with buttons (label, callback); a button click also closes the banner."""
         for button in self._actions:
+            button.setObjectName("")  # deleted later: its name already belongs to the new buttons
+            button.hide()
             button.deleteLater()
         self._actions = []
         for index, (label, callback) in enumerate(actions or []):

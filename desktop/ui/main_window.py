@@ -40,6 +40,7 @@ from .history_panel import HistoryPanel
 from .lora_panel import LoraPanel
 from .model_picker import ModelPicker
 from .params_panel import ParamsPanel
+from .picture_actions import PictureActions
 from .progress_panel import ProgressPanel
 from .prompt_panel import PromptPanel
 from .qt_images import pil_to_qimage
@@ -149,7 +150,6 @@ class MainWindow(QMainWindow):
         model.out_of_memory_offered.connect(self._on_model_out_of_memory_offered)
         model.model_info_changed.connect(self._on_model_model_info_changed)
         model.status_changed.connect(self.status_label.setText)
-        model.metadata_found.connect(self._on_model_metadata_found)
         model.phase_changed.connect(self._on_model_phase_changed)
         history = model.history
         history.selection_changed.connect(self._on_history_selection_changed)
@@ -217,6 +217,7 @@ class MainWindow(QMainWindow):
                                         self._on_mask_tool_on)
         self.upscale_actions = UpscaleActions(self, self.model, self.history_panel, history_menu)
         self.workspace_menu.add_branch_actions(history_menu)
+        self.picture_actions = PictureActions(self, self.model, history_menu)  # restore bar, Export for sharing…
 
     def open_image_dialog(self) -> None:
         """Let the user pick an init image file."""
@@ -404,13 +405,6 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
-
-    def _on_model_metadata_found(self, parsed) -> None:
-        prompt = parsed.prompt if len(parsed.prompt) <= 80 else parsed.prompt[:77] + "…"
-        self.restore_banner.show_message(
-            f"This image carries the settings it was made with (prompt “{prompt}”). Restore them?",
-            [("Restore settings", lambda: self.model.restore_metadata(parsed))],
-        )
 
     # --- window life -------------------------------------------------------------------------------------
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override

@@ -87,7 +87,7 @@ def test_dropping_a_picture_with_a_60_kb_prompt_offers_it_quickly(session, tmp_p
     start = time.perf_counter()
     assert session.load_init_image(path)
     assert time.perf_counter() - start < 3.0
-    assert found and found[0].prompt == prompt and found[0].get_int("Steps") == 20
+    assert found and found[0].settings.prompt == prompt and found[0].settings.steps == 20
 
 
 def test_a_picture_with_an_absurd_settings_text_still_opens_and_says_why_it_was_not_read(session, tmp_path):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from desktop.core.metadata import parse_parameters_text
 from desktop.core.params import GenerationParams
+from desktop.core.picture_settings import a1111_settings
 from desktop.model.mask_state import MaskState, brush_dab
 
 
@@ -117,9 +117,9 @@ def test_the_session_sends_the_mask_and_restores_mask_settings(model, host, make
     sent = host.requests[-1].params
     assert sent.mask_image and sent.mask_blur == 9 and sent.inpaint_area == "masked"
     assert np.array_equal(np.asarray(Image.open(sent.mask_image)), model.mask.array)
-    model.restore_metadata(parse_parameters_text(
+    model.restore_settings(model.offer_for(a1111_settings(
         "a cat\nSteps: 20, Seed: 1, Mask blur: 3, Inpaint area: Whole picture, Masked area padding: 40, "
-        "Inpainting fill: latent noise"))
+        "Inpainting fill: latent noise")))
     p = model.params
     assert (p.mask_blur, p.inpaint_area, p.inpaint_padding, p.inpaint_fill) == (3, "whole", 40, "noise")
     model.clear_init_image()

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from desktop.core.metadata import parse_parameters_text
 from desktop.core.params import GenerationResult, ModelInfo
+from desktop.core.picture_settings import a1111_settings
 from desktop.model.session import Phase, SessionModel
 from desktop.model.settings import Settings
 from desktop.worker import GenerateRequest, LoadModelRequest
@@ -94,12 +94,11 @@ def test_a_bad_image_is_reported_and_the_old_one_kept(model, make_image, tmp_pat
     assert model.init_image.path == good
 
 
-def test_restoring_metadata_with_impossible_values_is_refused(model, qtbot):
-    parsed = parse_parameters_text("p\nSteps: 9000, CFG scale: 7, Seed: 1")
-    with qtbot.waitSignal(model.error_raised) as error:
-        model.restore_metadata(parsed)
-    assert "Steps" in error.args[1]
-    assert model.params.steps != 9000
+def test_restoring_settings_leaves_out_impossible_values_and_says_so(model):
+    offer = model.offer_for(a1111_settings("p\nSteps: 9000, Sampler: Euler, CFG scale: 7, Seed: 1"))
+    assert "steps 9000" in offer.not_used and "steps" not in offer.changes
+    model.restore_settings(offer)
+    assert model.params.steps != 9000 and (model.params.prompt, model.params.seed) == ("p", 1)
 
 
 def test_a_failed_preload_does_not_end_the_run_waiting_behind_it(model, host, make_image, qtbot):

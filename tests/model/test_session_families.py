@@ -1,8 +1,8 @@
 """The session follows the loaded model's family: defaults on a family change, sizes, restored settings."""
 
 
-from desktop.core.metadata import parse_parameters_text
 from desktop.core.params import ModelInfo
+from desktop.core.picture_settings import a1111_settings
 
 
 def _info(profile, family=None, natural=768):
@@ -36,7 +36,7 @@ def test_kandinsky_sizes_are_planned_in_multiples_of_64(model, host, make_image)
 
 def test_restoring_a_png_brings_back_the_family_settings(model):
     text = "a fox\nSteps: 20, CFG scale: 4.0, Seed: 5, Prior CFG scale: 2.5, Prior steps: 12, Aesthetic score: 7.0"
-    model.restore_metadata(parse_parameters_text(text))
+    model.restore_settings(model.offer_for(a1111_settings(text)))
     p = model.params
     assert (p.prior_guidance_scale, p.prior_steps, p.aesthetic_score) == (2.5, 12, 7.0)
 
