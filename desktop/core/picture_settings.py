@@ -16,19 +16,17 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-import numpy as np
 from PIL import Image
 
 from .comfy_graph import ComfyGraph, is_sampler
 from .errors import RestyleError
 from .mask_metadata import mask_changes_from
 from .metadata import parse_parameters_text
+from .picture_chunks import png_text_after_pixels, read_stealth_text
 from .samplers import parse_sampler, sampler_fields, schedule_key
 
 log = logging.getLogger(__name__)
 
-STEALTH_HEADER = b"stealth_pngcomp"
-_MAX_STEALTH_PIXELS = 64_000_000  # reading hidden bits decodes every pixel: not for gigapixel files
 _LORA_IN_PROMPT = re.compile(r"<lora:([^:>]+):([-+]?\d*\.?\d+)(?::[^>]*)?>")
 # A1111 keys Restyle maps; everything else a picture says is listed as not used.
 _A1111_MAPPED = {"Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model", "Model hash",
@@ -292,27 +290,35 @@ _lock = threading.Lock()
 _last_image: list = []  # sd-parsers caches extracted data by id(image): keep the last one alive so ids differ
 
 
-def _has_stealth(image: Image.Image) -> bool:
-    """True when the alpha channel's low bits start with A1111's stealth header (read column by column)."""
-    if image.mode != "RGBA" or image.width * image.height > _MAX_STEALTH_PIXELS:
-        return False
-    need = len(STEALTH_HEADER) * 8
-    if image.width * image.height < need:
-        return False
-    columns = -(-need // image.height)
-    alpha = np.asarray(image.crop((0, 0, columns, image.height)).getchannel("A"))
-    bits = (alpha.T.ravel()[:need] & 1).astype(np.uint8)
-    return np.packbits(bits).tobytes() == STEALTH_HEADER
+def _from_stealth(image: Image.Image):
+    """sd-parsers' PromptInfo for text hidden in the alpha bits (A1111 text, or NovelAI's JSON), or None."""
+    from sd_parsers.exceptions import ParserError
+    from sd_parsers.parsers import AUTOMATIC1111Parser, NovelAIParser
+
+    text = read_stealth_text(image)
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    try:
+        if isinstance(data, dict):
+            return NovelAIParser().parse(data)
+        return AUTOMATIC1111Parser().parse({"parameters": text})
+    except ParserError:
+        return None
 
 
-def _parse(image: Image.Image):
+def _parse(image: Image.Image, text_after_pixels: bool):
     from sd_parsers import Eagerness, ParserManager
     from sd_parsers.parsers import ComfyUIParser
 
     manager = ParserManager()
-    info = manager.parse(image, eagerness=Eagerness.DEFAULT)
+    # FAST reads the chunks before the pixels; DEFAULT also those after them, which costs decoding every pixel.
+    info = manager.parse(image, eagerness=Eagerness.DEFAULT if text_after_pixels else Eagerness.FAST)
     if info is None and image.format == "PNG":
-        text = getattr(image, "text", {})
+        text = image.text if text_after_pixels else image.info
         if "prompt" in text and "workflow" not in text:  # saved through ComfyUI's API: the graph alone
             try:
                 prompt = json.loads(text["prompt"])
@@ -320,8 +326,8 @@ def _parse(image: Image.Image):
                     info = ComfyUIParser().parse({"prompt": prompt, "workflow": {"links": []}})
             except Exception:  # noqa: BLE001 - not a graph after all
                 info = None
-        if info is None and _has_stealth(image):
-            info = manager.parse(image, eagerness=Eagerness.EAGER)
+        if info is None:
+            info = _from_stealth(image)
     return info
 
 
@@ -332,9 +338,14 @@ def read_picture_settings(source: str | os.PathLike | Image.Image) -> PictureSet
     say why nothing was offered."""
     try:
         with _lock:
-            image = source if isinstance(source, Image.Image) else Image.open(source)
-            _last_image[:] = [image]
-            info = _parse(image)
+            if isinstance(source, Image.Image):
+                _last_image[:] = [source]
+                info = _parse(source, True)
+            else:
+                with Image.open(source) as image:
+                    after = image.format == "PNG" and png_text_after_pixels(image.fp)
+                    _last_image[:] = [image]
+                    info = _parse(image, after)
     except Exception:  # noqa: BLE001 - an unreadable file or metadata simply offers nothing
         log.info("no settings read from %s", source, exc_info=True)
         return None
