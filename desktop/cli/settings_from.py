@@ -17,7 +17,7 @@ from desktop.core.params import SIZE_RANGE
 # argparse destination of each family setting a picture can carry (PictureSettings.family names the field).
 _FAMILY_ARGS = {"aesthetic_score": "aesthetic_score", "negative_aesthetic_score": "negative_aesthetic_score",
                 "denoising_start": "denoising_start", "prior_guidance_scale": "prior_guidance",
-                "prior_steps": "prior_steps"}
+                "prior_steps": "prior_steps", "true_cfg_scale": "true_cfg"}
 
 
 def _valid_size(value: int | None) -> bool:
@@ -64,8 +64,9 @@ def _from_picture(args: argparse.Namespace, path: Path, folder: Path, take_size:
     # The size it was made at, for text to image; with --init the init picture decides, as it always does.
     if take_size and args.width is None and args.height is None and _valid_size(s.width) and _valid_size(s.height):
         args.width, args.height = s.width, s.height
-    for field, value in s.family:
-        _take(args, _FAMILY_ARGS[field], value)
+    for field, value in s.family:  # mask settings need a --mask of this run's own: not taken
+        if field in _FAMILY_ARGS:
+            _take(args, _FAMILY_ARGS[field], value)
     if s.sampler and not getattr(args, "sampler", None):  # "" is the flag's default: the model's own
         args.sampler = s.sampler
         _take(args, "schedule", s.schedule or None)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.core.model_match import find_installed_model, model_key
-from desktop.core.params import GUIDANCE_RANGE, MAX_SEED, STEPS_RANGE, GenerationParams
+from desktop.core.params import GenerationParams
+from desktop.core.ranges import RANGES
 from desktop.core.picture_settings import PictureSettings
 from desktop.core.samplers import AUTOMATIC, sampler_spec, schedule_label
 
@@ -70,14 +71,11 @@ def _changes(s: PictureSettings) -> tuple[dict, list[str]]:
     """The parameters the settings give (values Restyle accepts) and what it cannot use."""
     changes: dict = {"prompt": s.prompt, "negative_prompt": s.negative_prompt}
     not_used: list[str] = []
-    checks = (("seed", s.seed, lambda v: 0 <= v <= MAX_SEED),
-              ("steps", s.steps, lambda v: STEPS_RANGE[0] <= v <= STEPS_RANGE[1]),
-              ("guidance_scale", s.guidance_scale, lambda v: GUIDANCE_RANGE[0] <= v <= GUIDANCE_RANGE[1]),
-              ("strength", s.strength, lambda v: 0 < v <= 1))
-    for field, value, ok in checks:
+    for field, value in (("seed", s.seed), ("steps", s.steps), ("guidance_scale", s.guidance_scale),
+                         ("strength", s.strength)):
         if value is None:
             continue
-        if ok(value):
+        if RANGES[field].contains(value):
             changes[field] = value
         else:
             not_used.append(f"{_label(field)} {_show(field, value)}")
