@@ -33,7 +33,8 @@ def describe(settings) -> list[str]:
     schedule = f"({schedule_label(s.schedule)})" if s.schedule and s.schedule != AUTOMATIC else ""
     sampler = " ".join(part for part in (s.sampler, schedule) if part)
     pairs = [("Seed", s.seed), ("Steps", s.steps), ("CFG scale", s.guidance_scale), ("Sampler", sampler or None),
-             ("Size", f"{s.width}x{s.height}" if s.width and s.height else None), ("Strength", s.strength)]
+             ("Size", f"{s.width}x{s.height}" if s.width and s.height else None),
+             ("Strength", f"{s.strength:g}" if s.strength is not None else None)]
     lines.append(", ".join(f"{key}: {value}" for key, value in pairs if value is not None))
     if s.model_name or s.model_hash:
         lines.append(f"Model: {s.model_name or '?'}" + (f" (hash {s.model_hash})" if s.model_hash else ""))

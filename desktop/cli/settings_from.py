@@ -12,7 +12,7 @@ from pathlib import Path
 from desktop.core.errors import bad_input, model_missing
 from desktop.core.model_hash import HASH_CACHE_NAME
 from desktop.core.model_match import find_installed_model, installed_models
-from desktop.core.params import SIZE_RANGE
+from desktop.core.ranges import RANGES
 
 # argparse destination of each family setting a picture can carry (PictureSettings.family names the field).
 _FAMILY_ARGS = {"aesthetic_score": "aesthetic_score", "negative_aesthetic_score": "negative_aesthetic_score",
@@ -21,7 +21,7 @@ _FAMILY_ARGS = {"aesthetic_score": "aesthetic_score", "negative_aesthetic_score"
 
 
 def _valid_size(value: int | None) -> bool:
-    return value is not None and SIZE_RANGE[0] <= value <= SIZE_RANGE[1] and value % 8 == 0
+    return value is not None and RANGES["width"].contains(value)
 
 
 def _take(args: argparse.Namespace, name: str, value) -> None:

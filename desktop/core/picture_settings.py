@@ -287,7 +287,14 @@ def _from_novelai(info) -> PictureSettings:
 
 
 _lock = threading.Lock()
-_last_image: list = []  # sd-parsers caches extracted data by id(image): keep the last one alive so ids differ
+
+
+def _forget_sd_parsers_cache() -> None:
+    """sd-parsers 0.6 keeps the last JPEG/WebP UserComment by id(image), and a new picture can get the id of a
+    freed one: without this, a picture dropped after another could show the other's settings."""
+    from sd_parsers.extractors import _jpeg_usercomment
+
+    _jpeg_usercomment._image_id = None
 
 
 def _from_stealth(image: Image.Image):
@@ -339,12 +346,12 @@ def read_picture_settings(source: str | os.PathLike | Image.Image) -> PictureSet
     try:
         with _lock:
             if isinstance(source, Image.Image):
-                _last_image[:] = [source]
+                _forget_sd_parsers_cache()
                 info = _parse(source, True)
             else:
                 with Image.open(source) as image:
                     after = image.format == "PNG" and png_text_after_pixels(image.fp)
-                    _last_image[:] = [image]
+                    _forget_sd_parsers_cache()
                     info = _parse(image, after)
     except Exception:  # noqa: BLE001 - an unreadable file or metadata simply offers nothing
         log.info("no settings read from %s", source, exc_info=True)

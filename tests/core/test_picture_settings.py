@@ -177,3 +177,4 @@ def test_not_a_picture_offers_nothing(tmp_path):
     path = tmp_path / "notes.png"
     path.write_bytes(b"not a png at all")
     assert read_picture_settings(path) is None
+
