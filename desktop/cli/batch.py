@@ -84,8 +84,23 @@ def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
             return fail(EXIT_BAD_INPUT, f"{args.in_dir} is not a folder: give the folder holding the images.")
         from desktop.core.runtime import RuntimeSettings
 
-from .generate import DEFAULTS, generate_parser, given_sliders, with_family_defaults
-from .settings_from import apply_settings_from
+        runtime = RuntimeSettings(t5_encoder=not args.no_t5, quantization=args.quantize)
+        if args.cluster or (args.workers or 1) > 1:
+            from desktop.cluster.batch import run_batch_on_pool
+            from desktop.cluster.pool_engine import PoolEngine
+            from desktop.cluster.pools import open_pool
+
+            params.validate()  # before any worker or actor starts
+            pool = open_pool(workers=args.workers, cluster=args.cluster, device=args.device,
+                             allow_pickles=args.allow_pickles, status=status)
+            engine = PoolEngine(pool, status=status)  # the model's family, as a device of the pool reads it
+        else:
+            from desktop.core.model_hash import HASH_CACHE_NAME
+            from desktop.engine.runner import Engine
+
+            engine = Engine(status=status, allow_pickles=args.allow_pickles, hash_cache=folder / HASH_CACHE_NAME)
+        engine.configure(runtime)
+        configure_styles(engine, args, folder, params)
         params = with_family_defaults(params, engine.load(args.model, args.device).profile, given_sliders(args))
         if pool is not None:
             report = run_batch_on_pool(pool, args.in_dir, args.out_dir, params, runtime=runtime, status=status,

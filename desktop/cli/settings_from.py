@@ -79,9 +79,10 @@ def _from_picture(args: argparse.Namespace, path: Path, folder: Path, take_size:
             raise model_missing(f"{path.name} was made with {s.model_name or s.model_hash}, which is not installed "
                                 "here: download it, or pass --model to use another.")
         notes.append(f"Model: {args.model}")
-    unused = [f"LoRA {name} {weight:g}" for name, weight in s.loras]
+    # A1111's LoRAs are <lora:…> tags in its prompt, taken with it; other tools' become --lora flags.
+    if s.loras and s.tool not in ("AUTOMATIC1111", "Restyle") and not getattr(args, "lora", None):
+        args.lora = list(s.loras)
+        notes.append("LoRAs: " + ", ".join(f"{name} {weight:g}" for name, weight in s.loras))
     if s.unused:
-        unused.append(s.unused_text)
-    if unused:
-        notes.append("Not used: " + ", ".join(unused))
+        notes.append(f"Not used: {s.unused_text}")
     return notes

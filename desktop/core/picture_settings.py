@@ -60,6 +60,8 @@ class PictureSettings:
     strength: float | None = None
     model_name: str = ""
     model_hash: str = ""  # first 10 hex of the file's SHA-256 as A1111 writes it, or the tool's own hash
+    # (name, weight); a name is a file stem, as Restyle's LoRA folders list them. For A1111 text (and Restyle's)
+    # they are the prompt's own <lora:…> tags, which the prompt restores by itself.
     loras: tuple[tuple[str, float], ...] = ()
     # Other GenerationParams fields the picture sets, by field name: family settings (aesthetic_score, …), the
     # mask settings of an inpainting run, FLUX's true CFG.
@@ -71,6 +73,13 @@ class PictureSettings:
     def unused_text(self) -> str:
         """The unused fields as one line: "sharpness 2, perlin 0"."""
         return ", ".join(f"{key} {value}" for key, value in self.unused)
+
+
+def _lora_name(name: str) -> str:
+    """A LoRA as the folders know it: "SDXL/film-grain.safetensors" is film-grain."""
+    last = re.split(r"[\\/]", name.strip())[-1]
+    stem, ext = os.path.splitext(last)
+    return stem if ext.lower() in (".safetensors", ".pt", ".ckpt", ".bin") else last
 
 
 def _short(value: object) -> str:
@@ -193,7 +202,7 @@ def _from_comfyui(info) -> PictureSettings | None:
         tool="ComfyUI", prompt=comfy.positive, negative_prompt=comfy.negative, seed=_seed(comfy.seed),
         steps=comfy.steps, guidance_scale=comfy.cfg, sampler=sampler["sampler"], schedule=sampler["schedule"],
         width=comfy.width, height=comfy.height, strength=strength, model_name=comfy.checkpoint,
-        loras=tuple(comfy.loras), unused=tuple(unused),
+        loras=tuple((_lora_name(name), weight) for name, weight in comfy.loras), unused=tuple(unused),
     )
 
 
@@ -221,12 +230,12 @@ def _from_fooocus(info) -> PictureSettings:
     loras = []
     for item in meta.get("loras") or []:
         if isinstance(item, (list, tuple)) and len(item) >= 2 and _float(item[1]) is not None:
-            loras.append((str(item[0]), float(_float(item[1]))))
+            loras.append((_lora_name(str(item[0])), float(_float(item[1]))))
     for key, value in list(meta.items()):
         if key.startswith("lora_combined_") and isinstance(value, str) and " : " in value:
             name, weight = value.rsplit(" : ", 1)
             if _float(weight) is not None:
-                loras.append((os.path.splitext(os.path.basename(name))[0], float(_float(weight))))
+                loras.append((_lora_name(name), float(_float(weight))))
             del meta[key]
     meta.pop("vae", None) if meta.get("vae") == "Default (model)" else None
     if meta.get("refiner_model") in ("None", ""):
@@ -253,7 +262,7 @@ def _from_invokeai(info) -> PictureSettings:
             model = item.get("model") or item.get("lora") or {}
             name = model.get("model_name") or model.get("name") if isinstance(model, dict) else None
             if name and _float(item.get("weight")) is not None:
-                loras.append((str(name), float(_float(item["weight"]))))
+                loras.append((_lora_name(str(name)), float(_float(item["weight"]))))
     strength = _float(meta.get("strength")) if "img2img" in str(meta.get("generation_mode", meta.get("type", ""))) else None
     model = sampler.model
     model_hash = str(model.hash or "").lower() if model else ""

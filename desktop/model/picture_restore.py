@@ -16,11 +16,13 @@ from desktop.core.params import GenerationParams
 from desktop.core.ranges import RANGES
 from desktop.core.picture_settings import PictureSettings
 from desktop.core.samplers import AUTOMATIC, sampler_spec, schedule_label
+from desktop.core.style_files import LORA_SUFFIXES, find_style_file
 
 _LABELS = {"prompt": "prompt", "negative_prompt": "negative prompt", "seed": "seed", "steps": "steps",
            "guidance_scale": "CFG", "strength": "strength", "sampler": "sampler", "schedule": "schedule",
            "aesthetic_score": "aesthetic score", "negative_aesthetic_score": "negative aesthetic score",
-           "denoising_start": "denoising start", "prior_guidance_scale": "prior CFG", "prior_steps": "prior steps"}
+           "denoising_start": "denoising start", "prior_guidance_scale": "prior CFG", "prior_steps": "prior steps",
+           "loras": "LoRAs"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,7 @@ class RestoreOffer:
     not_used: tuple[str, ...]  # what the picture says that Restyle cannot use
     model: str = ""  # the installed model it was made with, when that is not the current one
     missing_model: str = ""  # the model's name when it is not installed here
+    missing_loras: tuple[str, ...] = ()  # LoRAs it uses that are in none of the LoRA folders
 
     @property
     def text(self) -> str:
@@ -47,6 +50,8 @@ class RestoreOffer:
             lines.append(f"Model {self.settings.model_name or Path(self.model).name}: installed.")
         elif self.missing_model:
             lines.append(f"Model {self.missing_model}: not installed.")
+        if self.missing_loras:
+            lines.append(f"LoRA {', '.join(self.missing_loras)}: not installed.")
         if self.not_used:
             lines.append("Not used: " + ", ".join(self.not_used) + ".")
         return "\n".join(lines)
@@ -61,6 +66,8 @@ def _show(field: str, value: object) -> str:
         return {"sampler": "the model's own", "seed": "random"}.get(field, "none")
     if field == "schedule":
         return schedule_label(str(value))
+    if field == "loras":
+        return ", ".join(f"{name} {weight:g}" for name, weight in value) if value else "none"
     if field in ("prompt", "negative_prompt"):
         flat = " ".join(str(value).split())
         return f"“{flat if len(flat) <= 40 else flat[:39] + '…'}”"
@@ -83,15 +90,20 @@ def _changes(s: PictureSettings) -> tuple[dict, list[str]]:
         changes["sampler"] = sampler_spec(s.sampler).name
         changes["schedule"] = s.schedule or AUTOMATIC
     changes.update(dict(s.family))
-    not_used += [f"LoRA {name} {weight:g}" for name, weight in s.loras]
+    # A1111 (and Restyle) keep LoRAs as <lora:…> tags in the prompt, which restores them; the panel's own are
+    # cleared so the picture is remade with its LoRAs only. Other tools' LoRAs become the panel's.
+    changes["loras"] = () if s.tool in ("AUTOMATIC1111", "Restyle") else tuple(s.loras)
     not_used += [f"{key} {value}" for key, value in s.unused]
     return changes, not_used
 
 
 def build_offer(source: str, settings: PictureSettings, current: GenerationParams, installed: list[str],
-                hash_cache: Path | None = None) -> RestoreOffer:
-    """The offer for ``settings`` read from the picture named ``source``, against the parameters in use."""
+                hash_cache: Path | None = None, lora_folders: tuple[str, ...] = ()) -> RestoreOffer:
+    """The offer for ``settings`` read from the picture named ``source``, against the parameters in use;
+    ``installed`` are the models here (model_match.installed_models), ``lora_folders`` where LoRAs are looked up."""
     changes, not_used = _changes(settings)
+    missing_loras = tuple(name for name, _ in settings.loras
+                          if find_style_file(name, lora_folders, LORA_SUFFIXES) is None)
     try:
         GenerationParams(model=current.model or "x", **changes).validate()
     except Exception as exc:  # noqa: BLE001 - a value out of range: say so and leave it out
@@ -109,7 +121,7 @@ def build_offer(source: str, settings: PictureSettings, current: GenerationParam
                 model = found
             elif not found:
                 missing = settings.model_name or settings.model_hash
-    return RestoreOffer(source, settings, changes, preview, tuple(not_used), model, missing)
+    return RestoreOffer(source, settings, changes, preview, tuple(not_used), model, missing, missing_loras)
 
 
 def undo_changes(before: GenerationParams, offer: RestoreOffer) -> dict:

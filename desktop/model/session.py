@@ -22,6 +22,7 @@ from desktop.core.model_hash import HASH_CACHE_NAME
 from desktop.core.model_match import installed_models
 from desktop.core.params import GenerationParams, GenerationResult, ModelInfo
 from desktop.core.picture_settings import PictureSettings, read_picture_settings
+from desktop.core.style_files import default_style_dirs
 from desktop.worker import (
     EngineOptionsRequest,
     GenerateRequest,
@@ -407,7 +408,9 @@ class SessionModel(QObject):
     def offer_for(self, settings: PictureSettings, source: str = "The picture") -> RestoreOffer:
         """What restoring ``settings`` would change now, with its model looked up among the installed ones."""
         installed = installed_models(self.settings.library_paths, [self._params.model, *self.settings.recent_models])
-        return build_offer(source, settings, self._params, installed, self.settings.data_dir / HASH_CACHE_NAME)
+        loras, _ = default_style_dirs(self.settings.data_dir)
+        return build_offer(source, settings, self._params, installed, self.settings.data_dir / HASH_CACHE_NAME,
+                           (str(loras),))
 
     def restore_settings(self, offer: RestoreOffer, *, use_model: bool = False) -> None:
         """Apply a picture's settings (the seed too, so the result can be remade); ``use_model`` also switches to

@@ -50,7 +50,7 @@ def test_info_prints_what_a_comfyui_picture_says(tmp_path, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[:3] == ["Tool: ComfyUI", "Prompt: a lighthouse", "Negative prompt: fog"]
     assert out[3] == f"Seed: {BIG_SEED}, Steps: 23, CFG scale: 6.0, Sampler: DPM++ 2M (Karras), Size: 832x1216"
-    assert out[4:] == ["Model: juggernaut.safetensors", "LoRAs: grain.safetensors 0.7", "Not used: KSampler #12 7 steps"]
+    assert out[4:] == ["Model: juggernaut.safetensors", "LoRAs: grain 0.7", "Not used: KSampler #12 7 steps"]
     assert main(["info", "--json", str(path)]) == 0
     assert json.loads(capsys.readouterr().out)["seed"] == BIG_SEED
 
@@ -69,12 +69,13 @@ def test_generate_takes_a_fooocus_pictures_settings_and_explicit_flags_win(tiny_
     from tests.hub_helpers import add_to_cache
 
     add_to_cache(hub_cache, SD15, tiny_model)  # the picture's model, installed here under its Hub id
-    picture = tp.fooocus_png(tmp_path / "fooocus.png", **{**FOOOCUS, "base_model": "stable-diffusion-v1-5.safetensors"})
+    picture = tp.fooocus_png(tmp_path / "fooocus.png", **{**FOOOCUS, "base_model": "stable-diffusion-v1-5.safetensors",
+                                                          "loras": []})
     out = tmp_path / "again.png"
     assert main(["generate", "--settings-from", str(picture), "--steps", "2", "--width", "64", "--height", "64",
                  "--output", str(out), "--data-dir", str(data_dir)]) == 0, capsys.readouterr().err
     err = capsys.readouterr().err
-    assert f"Model: {SD15}" in err and "Not used: LoRA detail-slider 0.8, sharpness 2" in err
+    assert f"Model: {SD15}" in err and "Not used: sharpness 2" in err
     parsed = parse_parameters_text(read_parameters(out))
     assert (parsed.prompt, parsed.negative_prompt) == ("a smiling goldfish", "(bad art:1.4), blurry")
     assert parsed.fields["Seed"] == "6952411511246973023"  # 64 bits, exactly
@@ -91,3 +92,19 @@ def test_generate_names_a_model_that_is_not_installed(tmp_path, data_dir, hub_ca
 def test_generate_without_a_prompt_says_which_flag(tiny_model, data_dir, capsys):
     assert main(["generate", "--model", str(tiny_model), "--data-dir", str(data_dir)]) == 2
     assert "Give --prompt" in capsys.readouterr().err
+
+
+def test_generate_takes_a_comfyui_pictures_loras(tiny_model, tmp_path, data_dir, capsys):
+    from desktop.testing.tiny_styles import build_tiny_lora
+
+    build_tiny_lora(data_dir / "loras" / "tiny-ink.safetensors", tiny_model)  # the default LoRA folder
+    graph = tp.comfy_graph(positive="harbour at dawn", negative="", seed=12, steps=2, cfg=5.0, sampler="euler",
+                           scheduler="normal", width=64, height=64, ckpt="whatever.safetensors",
+                           loras=[("SD15/tiny-ink.safetensors", 0.8)])
+    out = tmp_path / "again.png"
+    assert main(["generate", "--settings-from", str(tp.comfyui_png(tmp_path / "c.png", graph)), "--model",
+                 str(tiny_model), "--output", str(out), "--data-dir", str(data_dir)]) == 0, capsys.readouterr().err
+    assert "LoRAs: tiny-ink 0.8" in capsys.readouterr().err
+    parsed = parse_parameters_text(read_parameters(out))
+    assert parsed.prompt == "harbour at dawn <lora:tiny-ink:0.8>" and "tiny-ink" in parsed.fields["Lora hashes"]
+    assert (parsed.fields["Seed"], parsed.fields["Size"], parsed.fields["Sampler"]) == ("12", "64x64", "Euler")

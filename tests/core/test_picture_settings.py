@@ -66,7 +66,7 @@ def test_comfyui_graph_is_walked_to_the_first_samplers_prompts(tmp_path):
     assert (s.sampler, s.schedule, s.width, s.height) == ("DPM++ 2M SDE", "karras", 832, 1216)
     assert s.strength is None  # text to image: denoise 1.0 from an empty latent
     assert s.model_name == "SDXL/juggernautXL_v9.safetensors"
-    assert s.loras == (("film-grain.safetensors", 0.7), ("ink.safetensors", 0.35))
+    assert s.loras == (("film-grain", 0.7), ("ink", 0.35))  # as the LoRA folders name them
     assert ("KSampler #12", "7 steps") in s.unused  # the hires pass is named, not mixed in
 
 

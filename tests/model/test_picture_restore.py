@@ -78,10 +78,12 @@ def test_the_preview_names_each_change_and_undo_puts_everything_back(model, tmp_
         "CFG 7.5 → 4",
         "sampler Euler → DPM++ 2M SDE",
         "schedule Automatic → Karras",
+        "LoRAs none → detail-slider 0.8",
     )
-    assert "Not used: LoRA detail-slider 0.8, sharpness 2" in offer.text
+    assert "LoRA detail-slider: not installed." in offer.text and "Not used: sharpness 2, adm guidance" in offer.text
     model.restore_settings(offer)
     assert (model.params.sampler, model.params.schedule, model.params.guidance_scale) == ("DPM++ 2M SDE", "karras", 4.0)
+    assert model.params.loras == (("detail-slider", 0.8),)
     assert model.undo_restore()
     assert model.params == before
     assert not model.undo_restore()  # one restore, one undo
