@@ -24,14 +24,14 @@ from .mask_metadata import mask_changes_from
 from .metadata import parse_parameters_text
 from .picture_chunks import png_text_after_pixels, read_stealth_text
 from .samplers import parse_sampler, sampler_fields, schedule_key
+from .style_files import parse_lora_tags
 
 log = logging.getLogger(__name__)
 
-_LORA_IN_PROMPT = re.compile(r"<lora:([^:>]+):([-+]?\d*\.?\d+)(?::[^>]*)?>")
 # A1111 keys Restyle maps; everything else a picture says is listed as not used.
 _A1111_MAPPED = {"Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model", "Model hash",
                  "Denoising strength", "Lora hashes", "Version", "Restyle model", "Distilled CFG Scale",
-                 "Mask blur", "Inpaint area", "Masked area padding", "Inpainting fill"}
+                 "Mask blur", "Inpaint area", "Masked area padding", "Inpainting fill", "TI hashes", "Hashes"}
 _A1111_FAMILY = {"Aesthetic score": ("aesthetic_score", float), "Negative aesthetic score":
                  ("negative_aesthetic_score", float), "Denoising start": ("denoising_start", float),
                  "Prior CFG scale": ("prior_guidance_scale", float), "Prior steps": ("prior_steps", int)}
@@ -176,7 +176,7 @@ def a1111_settings(text: str) -> PictureSettings:
         sampler=sampler.get("sampler", ""), schedule=sampler.get("schedule", ""),
         width=width, height=height, strength=_float(f.get("Denoising strength")),
         model_name=f.get("Model", ""), model_hash=f.get("Model hash", "").lower(),
-        loras=tuple((name, float(weight)) for name, weight in _LORA_IN_PROMPT.findall(parsed.prompt)),
+        loras=tuple((ref.name, ref.weight) for ref in parse_lora_tags(parsed.prompt)[1]),
         family=tuple(family), unused=tuple(unused), local_model=f.get("Restyle model", ""),
     )
 
