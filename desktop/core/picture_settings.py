@@ -68,6 +68,8 @@ class PictureSettings:
     family: tuple[tuple[str, object], ...] = ()
     unused: tuple[tuple[str, str], ...] = ()  # what has no place in Restyle: ("sharpness", "2")
     local_model: str = ""  # where an older Restyle PNG said the model was on the machine that made it
+    # A1111's "Lora hashes" and "TI hashes" fields, to find its LoRAs and embeddings among the user's files.
+    style_hashes: tuple[tuple[str, str], ...] = ()
 
     @property
     def unused_text(self) -> str:
@@ -178,6 +180,7 @@ def a1111_settings(text: str) -> PictureSettings:
         model_name=f.get("Model", ""), model_hash=f.get("Model hash", "").lower(),
         loras=tuple((ref.name, ref.weight) for ref in parse_lora_tags(parsed.prompt)[1]),
         family=tuple(family), unused=tuple(unused), local_model=f.get("Restyle model", ""),
+        style_hashes=tuple((key, f[key]) for key in ("Lora hashes", "TI hashes") if f.get(key)),
     )
 
 

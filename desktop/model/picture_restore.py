@@ -8,6 +8,7 @@ the parameters from before, so Undo puts them back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,6 @@ from desktop.core.params import GenerationParams
 from desktop.core.ranges import RANGES
 from desktop.core.picture_settings import PictureSettings
 from desktop.core.samplers import AUTOMATIC, sampler_spec, schedule_label
-from desktop.core.style_files import LORA_SUFFIXES, find_style_file
 
 _LABELS = {"prompt": "prompt", "negative_prompt": "negative prompt", "seed": "seed", "steps": "steps",
            "guidance_scale": "CFG", "strength": "strength", "sampler": "sampler", "schedule": "schedule",
@@ -37,6 +37,7 @@ class RestoreOffer:
     model: str = ""  # the installed model it was made with, when that is not the current one
     missing_model: str = ""  # the model's name when it is not installed here
     missing_loras: tuple[str, ...] = ()  # LoRAs it uses that are in none of the LoRA folders
+    notes: tuple[str, ...] = ()  # what matching its LoRA tags and embeddings to the user's files found
 
     @property
     def text(self) -> str:
@@ -52,6 +53,7 @@ class RestoreOffer:
             lines.append(f"Model {self.missing_model}: not installed.")
         if self.missing_loras:
             lines.append(f"LoRA {', '.join(self.missing_loras)}: not installed.")
+        lines += self.notes
         if self.not_used:
             lines.append("Not used: " + ", ".join(self.not_used) + ".")
         return "\n".join(lines)
@@ -74,6 +76,11 @@ def _show(field: str, value: object) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _tags_in_prompt(s: PictureSettings) -> bool:
+    """A1111 and Restyle keep a picture's LoRAs as <lora:…> tags in its prompt."""
+    return s.tool in ("AUTOMATIC1111", "Restyle")
+
+
 def _changes(s: PictureSettings) -> tuple[dict, list[str]]:
     """The parameters the settings give (values Restyle accepts) and what it cannot use."""
     changes: dict = {"prompt": s.prompt, "negative_prompt": s.negative_prompt}
@@ -92,18 +99,22 @@ def _changes(s: PictureSettings) -> tuple[dict, list[str]]:
     changes.update(dict(s.family))
     # A1111 (and Restyle) keep LoRAs as <lora:…> tags in the prompt, which restores them; the panel's own are
     # cleared so the picture is remade with its LoRAs only. Other tools' LoRAs become the panel's.
-    changes["loras"] = () if s.tool in ("AUTOMATIC1111", "Restyle") else tuple(s.loras)
+    changes["loras"] = () if _tags_in_prompt(s) else tuple(s.loras)
     not_used += [f"{key} {value}" for key, value in s.unused]
     return changes, not_used
 
 
 def build_offer(source: str, settings: PictureSettings, current: GenerationParams, installed: list[str],
-                hash_cache: Path | None = None, lora_folders: tuple[str, ...] = ()) -> RestoreOffer:
-    """The offer for ``settings`` read from the picture named ``source``, against the parameters in use;
-    ``installed`` are the models here (model_match.installed_models), ``lora_folders`` where LoRAs are looked up."""
+                hash_cache: Path | None = None, *, has_lora: Callable[[str], bool] = lambda name: False,
+                notes: tuple[str, ...] = ()) -> RestoreOffer:
+    """The offer for ``settings`` read from the picture named ``source``, against the parameters in use.
+
+    ``installed``: the models here (model_match.installed_models); ``has_lora``: whether a LoRA name is in the
+    user's folders; ``notes``: what matching the picture's A1111 LoRA tags found (StyleLibrary.match_restored)."""
     changes, not_used = _changes(settings)
-    missing_loras = tuple(name for name, _ in settings.loras
-                          if find_style_file(name, lora_folders, LORA_SUFFIXES) is None)
+    # A1111's tags were matched already (``notes`` says what is missing); other tools' LoRAs are checked here.
+    missing_loras = () if settings.style_hashes or _tags_in_prompt(settings) else tuple(
+        name for name, _ in settings.loras if not has_lora(name))
     try:
         GenerationParams(model=current.model or "x", **changes).validate()
     except Exception as exc:  # noqa: BLE001 - a value out of range: say so and leave it out
@@ -121,7 +132,7 @@ def build_offer(source: str, settings: PictureSettings, current: GenerationParam
                 model = found
             elif not found:
                 missing = settings.model_name or settings.model_hash
-    return RestoreOffer(source, settings, changes, preview, tuple(not_used), model, missing, missing_loras)
+    return RestoreOffer(source, settings, changes, preview, tuple(not_used), model, missing, missing_loras, notes)
 
 
 def undo_changes(before: GenerationParams, offer: RestoreOffer) -> dict:

@@ -7,7 +7,7 @@ no widgets and imports no torch (images from the worker arrive as QImage objects
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -22,7 +22,6 @@ from desktop.core.model_hash import HASH_CACHE_NAME
 from desktop.core.model_match import installed_models
 from desktop.core.params import GenerationParams, GenerationResult, ModelInfo
 from desktop.core.picture_settings import PictureSettings, read_picture_settings
-from desktop.core.style_files import default_style_dirs
 from desktop.worker import (
     EngineOptionsRequest,
     GenerateRequest,
@@ -408,9 +407,12 @@ class SessionModel(QObject):
     def offer_for(self, settings: PictureSettings, source: str = "The picture") -> RestoreOffer:
         """What restoring ``settings`` would change now, with its model looked up among the installed ones."""
         installed = installed_models(self.settings.library_paths, [self._params.model, *self.settings.recent_models])
-        loras, _ = default_style_dirs(self.settings.data_dir)
+        notes: list[str] = []
+        if settings.style_hashes:  # A1111's <lora:…> tags, pointed at the user's files by name or by hash
+            prompt, notes = self.styles.match_restored(settings.prompt, dict(settings.style_hashes))
+            settings = replace(settings, prompt=prompt)
         return build_offer(source, settings, self._params, installed, self.settings.data_dir / HASH_CACHE_NAME,
-                           (str(loras),))
+                           has_lora=lambda name: self.styles.lora(name) is not None, notes=tuple(notes))
 
     def restore_settings(self, offer: RestoreOffer, *, use_model: bool = False) -> None:
         """Apply a picture's settings (the seed too, so the result can be remade); ``use_model`` also switches to

@@ -22,7 +22,11 @@ _FAMILY_FIELDS = {name: int if RANGES[name].whole else float for name in FAMILY_
 
 
 def _optional(raw, kind):
-    return None if raw in ("", None) else kind(float(raw)) if kind is int else kind(raw)
+    if raw in ("", None):
+        return None
+    if kind is int and str(raw).strip().isdigit():
+        return int(str(raw).strip())  # exact: a 64-bit seed would lose its last digits through float
+    return kind(float(raw)) if kind is int else kind(raw)
 
 
 class Settings:
@@ -153,7 +157,8 @@ class Settings:
 
     def store_params(self, params: GenerationParams) -> None:
         """Remember prompt, sliders and seed ("" = random); the picture is the working source, kept apart."""
-        self._qs.setValue("params/seed", "" if params.seed is None else params.seed)
+        # As text: QSettings stores numbers as signed 64-bit, and a ComfyUI or Fooocus seed can be larger.
+        self._qs.setValue("params/seed", "" if params.seed is None else str(params.seed))
         self._qs.setValue("params/prompt", params.prompt)
         self._qs.setValue("params/negative", params.negative_prompt)
         self._qs.setValue("params/strength", params.strength)

@@ -103,3 +103,14 @@ def test_the_pictures_model_is_offered_when_installed_and_named_when_not(model, 
     model.load_init_image(_comfy(tmp_path / "c.png"))
     assert offers[-1].model == "" and offers[-1].missing_model == "juggernaut.safetensors"
     assert "Model juggernaut.safetensors: not installed." in offers[-1].text
+
+
+def test_a_64_bit_seed_survives_a_restart(model, data_dir, host, tmp_path):
+    from desktop.model.session import SessionModel
+    from desktop.model.settings import Settings
+
+    model.load_init_image(_comfy(tmp_path / "c.png"))
+    model.update_params(seed=BIG_SEED)
+    model.settings.sync()
+    again = SessionModel(Settings(data_dir, default_output_dir=data_dir / "out"), host)
+    assert again.params.seed == BIG_SEED
