@@ -421,7 +421,7 @@ class SessionModel(QObject):
         self.update_params(**offer.changes)
         if use_model and offer.model:
             self.set_model(offer.model)
-        self.status_changed.emit(f"Settings restored from {offer.source}.")
+        self.status_changed.emit(" ".join([f"Settings restored from {offer.source}.", *offer.notes]))
         self.restore_applied.emit(offer)
 
     def undo_restore(self) -> bool:

@@ -113,7 +113,7 @@ def test_a_dropped_a1111_png_restores_sampler_and_loras_found_by_name_or_hash(op
     window.model.metadata_found.connect(found.append)
     window.model.load_init_image(picture)
     assert window.restore_banner.isVisible() and len(found) == 1
-    window.model.restore_metadata(found[0])  # what the banner's Restore settings does
+    window.model.restore_settings(found[0])  # what the banner's Restore settings does
     params = window.model.params
     assert params.prompt == "harbour <lora:inkwash:0.7> <lora:gone:0.5>"
     assert (params.sampler, params.schedule, params.steps) == ("DPM++ 2M", "karras", 12)
