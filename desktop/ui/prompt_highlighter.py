@@ -24,6 +24,7 @@ from desktop.core.prompt_syntax import (
     estimate_tokens,
     parse_prompt,
 )
+from desktop.core.style_files import lora_tag_spans
 
 from . import theme
 
@@ -52,6 +53,13 @@ def _markup_format() -> QTextCharFormat:
     return fmt
 
 
+def _lora_format() -> QTextCharFormat:
+    fmt = QTextCharFormat()
+    fmt.setForeground(QColor(120, 60, 170))  # purple: a LoRA tag, read by the engine, never encoded as words
+    fmt.setFontItalic(True)
+    return fmt
+
+
 def _problem_format() -> QTextCharFormat:
     fmt = QTextCharFormat()
     fmt.setForeground(QColor(theme.tone("problem")))
@@ -68,6 +76,7 @@ class PromptHighlighter(QSyntaxHighlighter):
         self._parsed: ParsedPrompt = parse_prompt("")
         self._markup = _markup_format()
         self._problem = _problem_format()
+        self._lora = _lora_format()
         self._pending = False
         # A bracket closed on a later line changes earlier lines, which Qt would not re-highlight by itself.
         document.contentsChange.connect(self._on_document_contents_change)
@@ -104,6 +113,8 @@ class PromptHighlighter(QSyntaxHighlighter):
             apply(span.start, span.end, self._markup)
         for problem in self._parsed.problems:
             apply(problem.start, problem.end, self._problem)
+        for tag_start, tag_end in lora_tag_spans(whole):  # <lora:name:w>: a LoRA, not words
+            apply(tag_start, tag_end, self._lora)
 
 
 def token_summary(parsed: ParsedPrompt) -> str:

@@ -80,11 +80,13 @@ class PromptPanel(QWidget):
     def _count_tokens(self) -> None:
         self._attach_highlighters()
         from desktop.core.prompt_syntax import parse_prompt
+        from desktop.core.style_files import parse_lora_tags
 
         from .prompt_highlighter import token_summary
 
         for edit, label in ((self.prompt_edit, self.prompt_tokens), (self.negative_edit, self.negative_tokens)):
             text = edit.toPlainText()
+            text = parse_lora_tags(text)[0]  # <lora:…> tags are not sent to the text encoder
             label.setText(token_summary(parse_prompt(text)) if text.strip() else "")
 
     def _sync(self, params) -> None:

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from desktop.core.style_files import lora_hash
 
 from .conftest import drop_files
+from .test_prompt_highlighter import char_formats
 
 
 def _library(data_dir, tiny_style_files):
@@ -119,3 +120,17 @@ def test_a_dropped_a1111_png_restores_sampler_and_loras_found_by_name_or_hash(op
     assert (params.sampler, params.schedule, params.steps) == ("DPM++ 2M", "karras", 12)
     status = window.status_label.text()
     assert "found as inkwash by its hash" in status and "Not in your LoRA folders: gone" in status
+
+
+def test_a_lora_tag_is_coloured_apart_and_not_counted_as_tokens(open_window, qtbot):
+    window = open_window()
+    panel = window.prompt_panel
+    panel.prompt_edit.setPlainText("a quiet harbour")
+    plain = panel.prompt_tokens.text()
+    panel.prompt_edit.setPlainText("a quiet harbour <lora:inkwash:0.8>")
+    assert panel.prompt_tokens.text() == plain
+    formats = char_formats(panel.prompt_edit)
+    text = panel.prompt_edit.toPlainText()
+    tag = range(text.index("<lora:"), len(text))
+    assert all(i in formats and formats[i].fontItalic() for i in tag)
+    assert not any(formats[i].fontItalic() for i in range(len("a quiet harbour")) if i in formats)
