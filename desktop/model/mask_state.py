@@ -328,6 +328,13 @@ class MaskState(QObject):
         self.edited.emit()
         return True
 
+    def run_finished(self, result) -> None:
+        """A result arrived: when it outpainted, the picture has grown, and the next run must not grow it again."""
+        if result.params.outpaint and self.outpaint:
+            self.outpaint = None
+            self.settings_changed.emit()
+            self.status_changed.emit("The picture was outpainted; outpainting is set back to 0 for the next run.")
+
     # --- what a run receives -----------------------------------------------------------------------------
     def _touch(self) -> None:
         self._revision += 1

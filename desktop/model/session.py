@@ -109,6 +109,7 @@ class SessionModel(QObject):
         self.mask = MaskState(settings.data_dir)  # the painted mask and outpainting (mask_state.py)
         self.mask.error_raised.connect(self.error_raised)
         self.mask.status_changed.connect(self.status_changed)
+        self.result_ready.connect(self.mask.run_finished)  # before a loopback pass starts: it must not grow again
         self.styles = StyleLibrary(settings)  # the user's LoRAs and embeddings, by name
         self.devices = DeviceState(settings, worker_host)
         self.devices.error_raised.connect(self.error_raised)

@@ -139,3 +139,20 @@ def test_a_queued_run_keeps_the_mask_and_outpainting_of_its_moment(model, host, 
     assert np.array_equal(np.asarray(Image.open(queued.mask_image)), model.mask.array)
     model.mask.clear()  # painting on afterwards does not change the queued run
     assert np.asarray(Image.open(queued.mask_image)).max() == 255
+
+
+def test_outpainting_is_set_back_once_a_run_has_grown_the_picture(model, host, make_image, qtbot):
+    from desktop.core.params import GenerationResult, ModelInfo
+
+    model.set_model("tiny", preload=False)
+    model.load_init_image(make_image(size=(64, 48)))
+    model.mask.set_outpaint((0, 0, 32, 0))
+    assert model.generate()
+    request = host.requests[-1]
+    assert request.params.outpaint == (0, 0, 32, 0)
+    info = ModelInfo("m", "m", "sd", 64, "StableDiffusionImg2ImgPipeline", "cpu", "float32")
+    result = GenerationResult(image=Image.new("RGB", (96, 48)), params=request.params.replace(seed=1), model=info,
+                              steps_run=2, sampler="PLMS", elapsed=1.0)
+    with qtbot.waitSignal(model.result_ready):
+        host.worker.finished.emit(result)
+    assert model.mask.outpaint is None  # the next Generate (or loopback pass) does not grow it again
