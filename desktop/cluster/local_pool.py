@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 MAX_WORKERS = 16
 
 
-def plan_local_slots(workers: int, device: str = "auto") -> list[tuple[Slot, dict]]:
-    """The slots for ``workers`` processes and the environment each starts with (its device and thread count)."""
+def plan_local_slots(workers: int, device: str = "auto", threads: int | None = None) -> list[tuple[Slot, dict]]:
+    """The slots for ``workers`` processes and the environment each starts with (its device and thread count:
+    ``threads``, or the cores split evenly)."""
     if not 1 <= workers <= MAX_WORKERS:
         raise RestyleError(ErrorKind.BAD_INPUT, f"--workers takes 1 to {MAX_WORKERS} (got {workers}).")
     gpus = _cuda_count() if device in ("auto", "cuda") else 0
@@ -32,7 +33,7 @@ def plan_local_slots(workers: int, device: str = "auto") -> list[tuple[Slot, dic
         count = min(workers, gpus)  # one owner per card: two on one card would only share its memory
         return [(Slot(f"cuda-{i}", f"GPU {i}"), {"CUDA_VISIBLE_DEVICES": str(i)}) for i in range(count)]
     cores = os.cpu_count() or 1
-    threads = max(1, cores // workers)
+    threads = threads or max(1, cores // workers)
     plural = "s" if threads > 1 else ""
     return [(Slot(f"cpu-{i + 1}", f"CPU worker {i + 1} ({threads} thread{plural})"),
              {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": str(threads), "RESTYLE_THREADS": str(threads)})
@@ -58,7 +59,7 @@ def _cuda_count() -> int:
 class LocalPool:
     """Worker processes fed one job at a time; ``next_event`` collects what they report."""
 
-    def __init__(self, workers: int, *, device: str = "auto", allow_pickles: bool = False):
+    def __init__(self, workers: int, *, device: str = "auto", allow_pickles: bool = False, threads: int | None = None):
         context = _context()
         self._procs: dict[str, tuple] = {}  # slot id -> (process, inbox, cancel value)
         # One pipe per worker, not one shared queue: a worker killed while writing would leave a shared queue's
@@ -67,7 +68,7 @@ class LocalPool:
         self._seq = 0
         self._running_seq: dict[str, int] = {}  # job id -> the sequence number its cancel flag is compared with
         self.slots: list[Slot] = []
-        for slot, env in plan_local_slots(workers, device):
+        for slot, env in plan_local_slots(workers, device, threads):
             inbox = context.Queue()
             cancel = context.Value("q", 0, lock=False)
             reader, writer = context.Pipe(duplex=False)

@@ -1,0 +1,136 @@
+"""Scale-out: a 16-picture folder on 1 vs 2 local workers, and on 1 vs 2 Ray actors. Target: speed-up >= 1.7.
+
+Every configuration restyles the same folder (PICTURES noise PNGs of SIZE×SIZE) with the tiny random SD 1.x model
+(desktop.testing.tiny), img2img, STEPS steps at strength 1, seed 1, into a fresh output folder, through the same
+code as ``restyle batch --workers N`` / ``--cluster``: ``cluster.batch.run_batch_on_pool``, which packs each file,
+dispatches it to a free device, saves the PNG here and records it in the manifest. The clock runs from the first
+file dispatched to the last PNG recorded; the devices are started and warmed up first (each has loaded the model
+and run one picture), since start-up is paid once per batch, not per picture.
+
+- local: ``LocalPool(N)`` worker processes. By default each gets cores // N torch threads (what ``--workers`` does);
+  ``--threads T`` fixes it instead (on a 2-core machine, 1 worker × 2 threads of a tiny model is mostly OpenMP
+  threads spinning against each other, so 1 × 1 is the fairer baseline there: both are printed).
+- ray: a local Ray cluster (``ray.init(num_cpus=cores, resources={"restyle_slot": 2})``) and ``RayPool(N)``,
+  one thread per actor; skipped when Ray is not installed.
+
+Other processes' CPU use during each run is printed: on a shared machine the speed-ups are only as good as that.
+
+    .venv/bin/python bench/scale_out.py [--pictures 16] [--size 128] [--steps 20] [--threads T] [--no-ray]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from _common import OtherLoad, build_tiny, print_machine, setup_env, temp_dir, write_init_png
+
+TARGET = 1.7
+
+
+def _timed_batch(pool, folder: Path, out: Path, params) -> tuple[float, float, dict]:
+    """Seconds for the whole folder on ``pool``, other processes' CPU share meanwhile, and who did what."""
+    from desktop.cluster.batch import run_batch_on_pool
+
+    shutil.rmtree(out, ignore_errors=True)
+    load = OtherLoad()
+    started = time.perf_counter()
+    report = run_batch_on_pool(pool, folder, out, params)
+    elapsed = time.perf_counter() - started
+    assert len(report.done) == len(list(folder.glob("*.png"))), report.summary()
+    return elapsed, load.fraction(), report.devices
+
+
+def _warm(pool, params, image: Path) -> None:
+    """Start every device and have each load the model and make one picture."""
+    from desktop.cluster.dispatch import run_jobs, wait_ready
+    from desktop.cluster.owner import pack_job
+
+    wait_ready(pool)
+    jobs = [pack_job(f"warm-{s.id}", params.replace(init_image=str(image)), device=s.id) for s in pool.slots]
+    run_jobs(pool, jobs, lambda event: None)
+
+
+def _run(label: str, make_pool, folder: Path, out: Path, params) -> float:
+    pool = make_pool()
+    try:
+        _warm(pool, params, next(folder.glob("*.png")))
+        seconds, other, devices = _timed_batch(pool, folder, out, params)
+    finally:
+        pool.close()
+    shares = {d: list(devices.values()).count(d) for d in sorted(set(devices.values()))}
+    print(f"{label}: {seconds:.2f} s for {len(devices)} pictures ({seconds / len(devices):.3f} s each); "
+          f"other processes used {other:.0%} of the CPU; files per device {shares}")
+    return seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pictures", type=int, default=16)
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--threads", type=int, help="torch threads per local worker (default: cores // workers)")
+    parser.add_argument("--no-ray", action="store_true")
+    args = parser.parse_args()
+    setup_env()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    print_machine()
+    from desktop.cluster.local_pool import LocalPool
+    from desktop.core.params import GenerationParams
+
+    ok = True
+    with temp_dir() as tmp:
+        root = Path(tmp)
+        model = build_tiny(root / "tiny", in_subprocess=True)
+        folder = root / "in"
+        folder.mkdir()
+        for k in range(args.pictures):
+            write_init_png(folder / f"pic{k:02d}.png", args.size, seed=k)
+        params = GenerationParams(model=str(model), prompt="an etching", strength=1.0, steps=args.steps, seed=1)
+        print(f"{args.pictures} pictures of {args.size}×{args.size}, {args.steps} steps, tiny SD 1.x, CPU")
+
+        baselines = [("1 local worker, cores split (default)", None)]
+        if args.threads is None and (os.cpu_count() or 1) > 1:
+            baselines.append(("1 local worker × 1 thread", 1))
+        one = {label: _run(label, lambda t=t: LocalPool(1, threads=args.threads or t), folder, root / "out", params)
+               for label, t in baselines}
+        two = _run("2 local workers", lambda: LocalPool(2, threads=args.threads), folder, root / "out", params)
+        for label, seconds in one.items():
+            speedup = seconds / two
+            print(f"speed-up, 2 local workers over {label}: {speedup:.2f}× (target >= {TARGET})")
+        ok &= min(one.values()) / two >= TARGET
+
+        if not args.no_ray:
+            ok &= _ray_figures(root, folder, params)
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+def _ray_figures(root: Path, folder: Path, params) -> bool:
+    try:
+        import ray
+    except ImportError:
+        print("ray: not installed (pip install -e '.[cluster]'); skipped")
+        return True
+    from desktop.cluster.connect import actor_env
+    from desktop.cluster.ray_pool import SLOT_RESOURCE, RayPool
+    from desktop.core.cluster_address import parse_address
+
+    ray.init(num_cpus=os.cpu_count(), resources={SLOT_RESOURCE: 2}, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": actor_env(parse_address("auto"))})
+    try:
+        one = _run("1 Ray actor", lambda: RayPool(1), folder, root / "out", params)
+        two = _run("2 Ray actors", lambda: RayPool(2), folder, root / "out", params)  # the first one, and one more
+    finally:
+        ray.shutdown()
+    speedup = one / two
+    print(f"speed-up, 2 Ray actors over 1: {speedup:.2f}× (target >= {TARGET})")
+    return speedup >= TARGET
+
+
+if __name__ == "__main__":
+    sys.exit(main())
