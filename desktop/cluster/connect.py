@@ -11,13 +11,11 @@ import os
 from pathlib import Path
 
 import desktop
-from desktop.core.cluster_address import AUTO, ClusterAddress, parse_address, refusal
-from desktop.core.errors import bad_input
+from desktop.core.cluster_address import AUTO, RAY_MISSING, ClusterAddress, parse_address, refusal
+from desktop.core.errors import ErrorKind, RestyleError, bad_input
 
 log = logging.getLogger(__name__)
 
-RAY_MISSING = ("Running on a Ray cluster needs Ray, which is not installed here: pip install 'restyle[cluster]' "
-               "(or choose Run on: this computer).")
 # Passed to the actors of a cluster on this computer, so they read the same model cache as this process.
 LOCAL_ENV = ("HF_HOME", "HF_HUB_CACHE", "HF_HUB_OFFLINE", "HF_ENDPOINT", "OMP_NUM_THREADS")
 
@@ -62,8 +60,9 @@ def connect(text: str) -> ClusterAddress:
     except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; the user gets one sentence, the log the rest
         log.exception("could not join the Ray cluster at %s", address.text)
         first = str(exc).splitlines()[0] if str(exc) else "no reason given"
-        raise bad_input(f"The Ray cluster at {address.text} cannot be joined ({type(exc).__name__}: {first}). "
-                        "Check the address, that the head runs (ray status there) and the token.") from None
+        raise RestyleError(ErrorKind.UNAVAILABLE, f"The Ray cluster at {address.text} cannot be joined "
+                           f"({type(exc).__name__}: {first}). Check the address, that the head runs (ray status "
+                           "there) and the token, or choose Run on: this computer.") from None
     return address
 
 

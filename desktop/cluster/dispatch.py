@@ -23,7 +23,7 @@ class PoolGone(RestyleError):
     """Every device of the pool is gone (the cluster went away, every worker died)."""
 
     def __init__(self, message: str):
-        super().__init__(ErrorKind.INTERNAL, message)
+        super().__init__(ErrorKind.UNAVAILABLE, message)
 
 
 def choose_slot(job, slots):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import queue
 import traceback
 from multiprocessing.connection import wait
 
@@ -156,7 +157,7 @@ def _serve(slot_id: str, env: dict, allow_pickles: bool, inbox, events, cancel) 
     threads = int(env.get("RESTYLE_THREADS", "0")) or None
     owner = PipelineOwner(threads=threads, allow_pickles=allow_pickles, status=say)
     events.send(DeviceEvent(READY, slot_id, "", owner.describe()))
-    while (item := inbox.get()) is not None:
+    while (item := _next_job(inbox)) is not None:
         seq, job = item
 
         def on_step(step, job_id=job.job_id) -> None:
@@ -170,6 +171,17 @@ def _serve(slot_id: str, env: dict, allow_pickles: bool, inbox, events, cancel) 
             events.send(DeviceEvent(ERROR, slot_id, job.job_id, internal_error(exc, job)))
         else:
             events.send(DeviceEvent(RESULT, slot_id, job.job_id, outcome))
+
+
+def _next_job(inbox):
+    """The next job, or None to stop: asked to, or this computer's process that started the worker is gone."""
+    parent = multiprocessing.parent_process()
+    while True:
+        try:
+            return inbox.get(timeout=1.0)
+        except queue.Empty:
+            if parent is not None and not parent.is_alive():
+                return None  # never outlive a killed client: nobody is left to read the results
 
 
 def internal_error(exc: Exception, job=None) -> tuple[str, str]:

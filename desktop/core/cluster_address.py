@@ -20,6 +20,8 @@ from .errors import bad_input
 
 AUTO = "auto"
 THIS_COMPUTER = ""  # the setting's value for "Run on: this computer"
+RAY_MISSING = ("Running on a Ray cluster needs Ray, which is not installed here: pip install 'restyle[cluster]' "
+               "(or choose Run on: this computer).")
 
 
 @dataclass(frozen=True)

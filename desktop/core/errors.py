@@ -12,6 +12,7 @@ class ErrorKind(str, enum.Enum):
     MODEL_MISSING = "model_missing"
     OUT_OF_MEMORY = "out_of_memory"
     CANCELLED = "cancelled"
+    UNAVAILABLE = "unavailable"  # the devices it was to run on went away (a Ray cluster stopped answering)
     INTERNAL = "internal"
 
 

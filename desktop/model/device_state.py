@@ -2,16 +2,21 @@
 
 QtCore only, owned by SessionModel. The settings are persisted at once; the worker applies them from the next
 request on (``LoadModelRequest`` and ``GenerateRequest`` carry them). After an out-of-memory failure the worker
-offers the next lighter setting; DeviceState keeps that offer until it is taken or replaced.
+offers the next lighter setting; DeviceState keeps that offer until it is taken or replaced. It also says where
+runs go (Settings ▸ Run on: this computer, or a Ray cluster at an address) and tells the worker.
 """
 
 from __future__ import annotations
 
+import importlib.util
+
 from PySide6.QtCore import QObject, Signal
 
+from desktop.core.cluster_address import RAY_MISSING, parse_address, refusal
 from desktop.core.errors import RestyleError
 from desktop.core.params import GenerationParams
 from desktop.core.runtime import MemoryOffer, MemoryReport, RuntimeSettings
+from desktop.worker import EngineOptionsRequest
 
 DEVICE_NAMES = {"cuda": "CUDA GPU", "mps": "Apple GPU (MPS)", "cpu": "CPU"}
 
@@ -35,6 +40,10 @@ class DeviceState(QObject):
         worker.devices_found.connect(self._on_worker_devices_found)
         worker.memory_changed.connect(self._on_worker_memory_changed)
         worker.out_of_memory.connect(self._on_worker_out_of_memory)
+        self._host = worker_host
+        if settings.cluster_address:  # chosen last time: the worker starts its engine there
+            worker_host.submit(EngineOptionsRequest(allow_pickles=settings.allow_pickles,
+                                                    cluster=settings.cluster_address))
 
     @property
     def runtime(self) -> RuntimeSettings:
@@ -74,6 +83,36 @@ class DeviceState(QObject):
             self._settings.runtime = runtime
             self._settings.sync()
             self.runtime_changed.emit(runtime)
+        return True
+
+    # --- where runs go --------------------------------------------------------------------------------------
+    @property
+    def cluster(self) -> str:
+        """Settings ▸ Run on: "" for this computer, else the Ray cluster's address."""
+        return self._settings.cluster_address
+
+    def cluster_refusal(self, address: str) -> str | None:
+        """Why runs cannot go to the Ray cluster at ``address`` (Ray missing, not an address, no token), or None."""
+        if not address.strip():
+            return None
+        if importlib.util.find_spec("ray") is None:
+            return RAY_MISSING
+        try:
+            return refusal(parse_address(address))
+        except RestyleError as exc:
+            return exc.message
+
+    def set_cluster(self, address: str) -> bool:
+        """Run from now on at the Ray cluster at ``address`` ("" = this computer); refused with a sentence."""
+        address = address.strip()
+        problem = self.cluster_refusal(address)
+        if problem is not None:
+            self.error_raised.emit("bad_input", problem)
+            return False
+        if address != self._settings.cluster_address:
+            self._settings.cluster_address = address
+            self._settings.sync()
+            self._host.submit(EngineOptionsRequest(allow_pickles=self._settings.allow_pickles, cluster=address))
         return True
 
     # --- out of memory -----------------------------------------------------------------------------------

@@ -249,6 +249,13 @@ class QueueRunner(QObject):
         if job is not None:
             if result is not None and result.history_nodes:
                 groups = self.queue.finish(job.id, result.history_nodes[-1].id)
+            elif kind == "unavailable" and not cancelled:
+                # The cluster went away: the run is kept and nothing else starts until the artist chooses.
+                self.queue.requeue(job.id)
+                self.queue.set_paused(True)
+                self.status_changed.emit("The Ray cluster went away: the queue is paused and this run kept. Press "
+                                         "Resume once it is back, or choose Run on: this computer in Settings.")
+                groups = []
             elif kind == "out_of_memory" and not cancelled:
                 # The next jobs would run out too: keep this one, hold the rest until the lighter retry.
                 self.queue.requeue(job.id)

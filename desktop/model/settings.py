@@ -123,6 +123,15 @@ class Settings:
     def allow_pickles(self, value: bool) -> None:
         self._qs.setValue("library/allow_pickles", "true" if value else "false")
 
+    @property
+    def cluster_address(self) -> str:
+        """Settings ▸ Run on: "" for this computer, else the Ray cluster's address (never its token)."""
+        return str(self._qs.value("devices/cluster", "") or "").strip()
+
+    @cluster_address.setter
+    def cluster_address(self, value: str) -> None:
+        self._qs.setValue("devices/cluster", value.strip())
+
     # --- output ------------------------------------------------------------------------------------------
     @property
     def output_dir(self) -> Path:

@@ -19,6 +19,7 @@ from desktop.core.runtime import RuntimeSettings, package_installed, xformers_in
 from desktop.model.device_state import DEVICE_NAMES
 
 from . import theme
+from .run_on_box import RunOnBox
 from .workbench_box import WorkbenchBox
 
 DTYPE_LABELS = {"auto": "Automatic (fp16 on a GPU, fp32 on the CPU)", "fp16": "fp16 (half)", "bf16": "bf16",
@@ -103,7 +104,7 @@ class SettingsDialog(QDialog):
 
         device_box = QGroupBox("Device")
         form = QFormLayout(device_box)
-        form.addRow("Run on", self.device_combo)
+        form.addRow("Device", self.device_combo)
         form.addRow("Precision", self.dtype_combo)
         memory_box = QGroupBox("Memory")
         memory = QVBoxLayout(memory_box)
@@ -126,11 +127,12 @@ class SettingsDialog(QDialog):
         speed.addWidget(self.channels_last_check)
         # Theme, previews and upscalers (workbench_box.py); only when the session's settings are given.
         self.workbench = WorkbenchBox(settings, runtime) if settings is not None else None
+        self.run_on = RunOnBox(devices.cluster)  # this computer, or a Ray cluster (run_on_box.py)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.apply)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        for widget in (device_box, memory_box, speed_box, self.workbench, self.error_label, buttons):
+        for widget in (self.run_on, device_box, memory_box, speed_box, self.workbench, self.error_label, buttons):
             if widget is not None:
                 layout.addWidget(widget)
         self.show_settings(runtime)
@@ -163,12 +165,13 @@ class SettingsDialog(QDialog):
     def apply(self) -> bool:
         """Hand the settings to the session and close; or show why they were refused and stay open."""
         runtime = self.settings()
-        refusal = self._devices.refusal(runtime)
+        refusal = self._devices.refusal(runtime) or self._devices.cluster_refusal(self.run_on.address())
         if refusal is not None:
             self.error_label.setText(refusal)
             self.error_label.show()
             return False
         self._devices.set_runtime(runtime)
+        self._devices.set_cluster(self.run_on.address())
         if self.workbench is not None:
             self.workbench.apply()
         self.accept()

@@ -59,6 +59,7 @@ class InferenceWorker(QObject):
         self._log_path = log_path
         self._last_memory_report = 0.0
         self._allow_pickles = False
+        self._cluster = ""  # Settings ▸ Run on: "" this computer, else the Ray cluster's address
 
     def _get_engine(self):
         if self._engine is None:
@@ -67,18 +68,33 @@ class InferenceWorker(QObject):
 
             Engine = import_engine()  # heavy: first use only, on this thread  # noqa: N806
 
-            # The log sits in <data folder>/logs: model hashes are remembered in that data folder.
-            hashes = Path(self._log_path).parent.parent / HASH_CACHE_NAME if self._log_path else None
-            self._engine = Engine(status=self.status.emit, allow_pickles=self._allow_pickles, hash_cache=hashes)
+            if self._cluster:  # the same engine calls, run by the cluster's actors; results come back here
+                from desktop.cluster.pools import cluster_engine
+
+                self._engine = cluster_engine(self._cluster, allow_pickles=self._allow_pickles,
+                                              status=self.status.emit)
+            else:
+                # The log sits in <data folder>/logs: model hashes are remembered in that data folder.
+                hashes = Path(self._log_path).parent.parent / HASH_CACHE_NAME if self._log_path else None
+                self._engine = Engine(status=self.status.emit, allow_pickles=self._allow_pickles, hash_cache=hashes)
             from desktop.engine.runtime import available_devices
 
             self.devices_found.emit(available_devices())
         return self._engine
 
+    def _drop_engine(self) -> None:
+        close = getattr(self._engine, "close", None)  # a cluster's engine leaves the cluster
+        self._engine = None
+        if close is not None:
+            try:
+                close()
+            except Exception:  # noqa: BLE001 - leaving a cluster that is already gone
+                log.exception("leaving the Ray cluster failed")
+
     def _report_memory(self) -> None:
         """Tell the status bar what the loaded model uses (cheap: no synchronisation with the GPU)."""
         info = self._engine.model_info if self._engine is not None else None
-        if info is None:
+        if info is None or self._cluster:  # on a cluster the memory is a node's, not this computer's
             return
         from desktop.engine.runtime import memory_report
 
@@ -101,12 +117,17 @@ class InferenceWorker(QObject):
                 self._allow_pickles = request.allow_pickles
                 if self._engine is not None:
                     self._engine.allow_pickles = request.allow_pickles
+                if request.cluster is not None and request.cluster != self._cluster:
+                    self._cluster = request.cluster
+                    self._drop_engine()  # the next request starts the engine where it now runs
         except RestyleError as exc:
             if exc.kind is ErrorKind.CANCELLED:
                 self.status.emit("Cancelled.")
                 self.cancelled.emit(request.job_id)
             else:
                 log.warning("job %s failed: %s", request.job_id, exc.message)
+                if exc.kind is ErrorKind.UNAVAILABLE:
+                    self._drop_engine()  # the cluster went away: joined again when next asked
                 if exc.kind is ErrorKind.OUT_OF_MEMORY and exc.suggestion is not None:
                     self.out_of_memory.emit(request.job_id, exc.suggestion)
                 self.failed.emit(request.job_id, exc.kind.value, exc.message)

@@ -75,3 +75,5 @@ class EngineOptionsRequest:
 
     allow_pickles: bool = False
     job_id: int = field(default_factory=lambda: next(_ids))
+    # Where runs go: "" this computer, else a Ray cluster's address ("auto", "HOST:PORT"); None keeps the current.
+    cluster: str | None = None

@@ -25,6 +25,8 @@ from desktop.core.cluster_address import parse_address  # noqa: E402
 from desktop.core.errors import ErrorKind, RestyleError  # noqa: E402
 from desktop.core.metadata import parse_parameters_text, read_parameters  # noqa: E402
 from desktop.core.params import GenerationParams  # noqa: E402
+from desktop.model.settings import Settings  # noqa: E402
+from tests.ui.conftest import TIMEOUT, open_window  # noqa: E402, F401 - the window fixture, as the UI tests use it
 
 pytestmark = pytest.mark.slow
 
@@ -107,6 +109,41 @@ def test_generate_on_the_cluster_saves_the_picture_here(pool, tiny_model, make_i
     assert str(out) in capsys.readouterr().out
     parsed = parse_parameters_text(read_parameters(out))
     assert parsed.prompt == "chalk" and parsed.get_int("Seed") == 8
+
+
+def test_the_window_with_a_cluster_backend_shows_previews_and_cancels(pool, qtbot, open_window, tiny_model,
+                                                                     make_image, data_dir):
+    settings = Settings(data_dir)
+    settings.cluster_address = "auto"  # Settings ▸ Run on: Ray cluster at auto, chosen in an earlier session
+    settings.sync()
+    window = open_window(["--model", str(tiny_model), str(make_image())])
+    statuses, previews = [], []
+    window.model.status_changed.connect(statuses.append)
+    window.model.preview_changed.connect(previews.append)
+    window.model.update_params(prompt="charcoal", steps=5, strength=1.0, seed=3)
+    with qtbot.waitSignal(window.output_saved, timeout=TIMEOUT) as saved:
+        assert window.model.generate()
+    assert any("Ray cluster" in line for line in statuses)  # it ran on the cluster, not here
+    result = window.model.last_result
+    assert len(previews) == result.steps_run >= 5  # a preview for every step, streamed back from the actor
+    parsed = parse_parameters_text(read_parameters(saved.args[0]))  # saved here, with the usual metadata
+    assert parsed.prompt == "charcoal" and parsed.get_int("Seed") == 3
+    assert result.history_nodes and result.history_nodes[-1].id in window.model.history.tree
+
+    window.model.update_params(steps=60)
+    cancel_at = []
+
+    def on_progress(step, total, eta):
+        if step == 2 and not cancel_at:
+            cancel_at.append(step)
+            window.model.cancel()
+
+    window.model.progress_changed.connect(on_progress)
+    outputs = sorted(window.model.settings.output_dir.iterdir())
+    with qtbot.waitSignal(window.model.phase_changed, timeout=TIMEOUT, check_params_cb=lambda p: p == "idle"):
+        assert window.model.generate()
+    assert cancel_at == [2]
+    assert sorted(window.model.settings.output_dir.iterdir()) == outputs  # nothing half-made was saved
 
 
 def test_an_actor_killed_mid_job_has_its_job_done_on_the_other(pool, tiny_model, folder, tmp_path):
