@@ -38,6 +38,7 @@ from .model_slots import ModelSlots, SlotTracker
 from .picture_restore import RestoreOffer, build_offer, undo_changes
 from .queue_runner import QueueRunner
 from .run_chain import RunChain
+from .web_images import WebImageFetch
 from .run_state import Phase, RunState
 from .settings import Settings
 from .style_library import StyleLibrary
@@ -126,6 +127,10 @@ class SessionModel(QObject):
                                   requeue=self.jobs.take_retry)  # out-of-memory offers (memory_retry.py)
         self.memory.offered.connect(self.out_of_memory_offered)
         self._previous_source: str | None = None  # what File ▸ New left, for "Back to the picture"
+        self.web = WebImageFetch(settings.data_dir)  # images dragged from a browser (web_images.py)
+        self.web.fetched.connect(lambda path, name: self.load_init_image(path, label=name))
+        self.web.status_changed.connect(self.status_changed)
+        self.web.error_raised.connect(self.error_raised)
         self._restore_source()
         # The working picture follows the history: the node selected is the one the next run restyles.
         self.history.selection_changed.connect(self._on_history_selection_changed)

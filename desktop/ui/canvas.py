@@ -6,6 +6,8 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from desktop.core.web_images import is_web_url
+
 from . import theme
 
 PLACEHOLDER = (
@@ -35,6 +37,17 @@ def draw_exposed(painter: QPainter, target: QRectF, image: QImage, exposed: QRec
     source = QRectF((visible.left() - target.left()) * scale_x, (visible.top() - target.top()) * scale_y,
                     visible.width() * scale_x, visible.height() * scale_y)
     painter.drawImage(visible, image, source)
+
+
+def dropped_source(mime) -> str | None:
+    """A dropped local file, or an http/https URL (an image dragged from a web browser), or None."""
+    path = dropped_file(mime)
+    if path is not None or mime is None:
+        return path
+    urls = [url.toString() for url in mime.urls()] if mime.hasUrls() else []
+    if mime.hasText():
+        urls.append(mime.text().strip())
+    return next((u for u in urls if is_web_url(u)), None)
 
 
 class Canvas(QWidget):
@@ -143,7 +156,7 @@ class Canvas(QWidget):
 
     # --- drag and drop -----------------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
-        path = dropped_file(event.mimeData())
+        path = dropped_source(event.mimeData())
         self._drag_ok = path is not None
         if self._drag_ok:
             event.acceptProposedAction()
@@ -161,7 +174,7 @@ class Canvas(QWidget):
 
     def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
         self._drag_ok = False
-        path = dropped_file(event.mimeData())
+        path = dropped_source(event.mimeData())
         if path is None:
             event.ignore()
             return

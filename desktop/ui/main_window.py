@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from desktop import APP_NAME
 from desktop.core.captions import node_caption
+from desktop.core.web_images import is_web_url
 
 from .banner import Banner
 from .canvas import Canvas
@@ -318,7 +319,10 @@ class MainWindow(QMainWindow):
     # --- model signals -----------------------------------------------------------------------------------
     def _on_canvas_file_dropped(self, path: str) -> None:
         self.error_banner.hide()
-        self.model.load_init_image(path)
+        if is_web_url(path):  # dragged from a web browser: fetched in the background, then shown
+            self.model.web.fetch(path)
+        else:
+            self.model.load_init_image(path)
 
     def _on_mask_tool_on(self) -> None:
         # Painting needs the panel's brush controls and the working picture on the canvas (not a result).
