@@ -12,6 +12,7 @@ field added there is checked without an edit here. Plain Python; no Qt, no torch
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -60,13 +61,16 @@ def read_json_file(path: Path, what: str) -> Any:
 
 def check_depth(data: Any, what: str = "the file", limit: int = MAX_DEPTH) -> None:
     """Raise ``Damaged`` when containers nest deeper than ``limit`` (checked without recursion)."""
+    if not isinstance(data, (dict, list)):
+        return
+    containers = (dict, list)
     stack = [(data, 1)]
-    while stack:
+    while stack:  # only containers are pushed: a 100,000-node index holds millions of plain values
         value, depth = stack.pop()
-        if isinstance(value, (dict, list)):
-            if depth > limit:
-                raise Damaged(f"{what} is nested too deeply")
-            stack.extend((child, depth + 1) for child in (value.values() if isinstance(value, dict) else value))
+        if depth > limit:
+            raise Damaged(f"{what} is nested too deeply")
+        children = value.values() if type(value) is dict else value
+        stack += [(child, depth + 1) for child in children if isinstance(child, containers)]
 
 
 def keep_aside(path: Path) -> Path | None:
@@ -104,12 +108,19 @@ def _matches(value: Any, hint: Any) -> bool:
     return True  # a nested record or anything else: its own reader checks it
 
 
+@functools.cache
+def _field_hints(cls: type) -> tuple[tuple[str, Any], ...]:
+    """Each field of dataclass ``cls`` with its resolved type, worked out once per class (get_type_hints compiles
+    every annotation string: done per record it made opening 10,000 history nodes take tens of seconds)."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
+
+
 def check_fields(data: dict, cls: type, what: str) -> None:
     """Raise ``Damaged`` when a known field of dataclass ``cls`` has a value of the wrong type."""
-    hints = typing.get_type_hints(cls)
-    for f in dataclasses.fields(cls):
-        if f.name in data and not _matches(data[f.name], hints[f.name]):
-            raise Damaged(f"{what}: {f.name} has a value of the wrong type ({type(data[f.name]).__name__})")
+    for name, hint in _field_hints(cls):
+        if name in data and not _matches(data[name], hint):
+            raise Damaged(f"{what}: {name} has a value of the wrong type ({type(data[name]).__name__})")
 
 
 def check_params(params: Any, what: str = "the settings") -> None:
