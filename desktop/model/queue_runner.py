@@ -15,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from desktop.core.errors import RestyleError
-from desktop.core.images import SUPPORTED_SUFFIXES
+from desktop.core.folder_scan import folder_summary
 from desktop.core.params import GenerationParams, random_seed
 from desktop.core.ranges import MAX_SEED
 
@@ -73,6 +73,8 @@ class QueueRunner(QObject):
     """The session's queue: what is waiting, and the actions that add to it and run it."""
 
     grid_ready = Signal(str)  # path of a finished sweep's grid PNG
+    # A folder run's report: "landscapes: 12 done, 2 failed, 1 skipped — details:" and a line per file not done.
+    folder_summary_changed = Signal(str)
     status_changed = Signal(str)
     error_raised = Signal(str, str)
 
@@ -82,6 +84,9 @@ class QueueRunner(QObject):
         self.queue = JobQueue(queue_file(session.settings, session.history.workspace.folder))
         session.history.history_reset.connect(self._on_history_reset)
         self._detached = False
+        self._folders: dict[str, tuple[list, list]] = {}  # folder group id -> (failed, skipped)
+        self.folder_scan = None  # the BackgroundJob checking a folder's files
+        self.last_folder_summary = ""
         self._retry_job: str | None = None  # a job kept after running out of memory, for the lighter retry
 
     def _on_history_reset(self) -> None:
@@ -190,7 +195,12 @@ class QueueRunner(QObject):
         return None
 
     def enqueue_folder(self, folder: str | Path) -> bool:
-        """Queue one run per image in ``folder`` with the current settings; other files are reported."""
+        """Queue one run per image in ``folder`` with the current settings. Every file is opened first (in the
+        background): one that only looks like an image is skipped with its reason, and the folder's summary
+        ("12 done, 2 failed, 1 skipped") comes when its last run ends."""
+        from desktop.core.folder_scan import scan_folder
+        from desktop.worker.background import BackgroundJob
+
         folder = Path(folder)
         if not folder.is_dir():
             self.error_raised.emit("bad_input", f"{folder} is not a folder.")
@@ -198,18 +208,28 @@ class QueueRunner(QObject):
         params = self._validated(self._session.params)
         if params is None:
             return False
-        files = sorted((p for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")), key=lambda p: p.name)
-        images = [p for p in files if p.suffix.lower() in SUPPORTED_SUFFIXES]
-        others = [p.name for p in files if p.suffix.lower() not in SUPPORTED_SUFFIXES]
-        if not images:
-            self.error_raised.emit("bad_input", f"{folder.name} holds no images to restyle.")
-            return False
-        self._add([self._job("folder", f"{folder.name}/{p.name}", params, (None, str(p))) for p in images])
-        if others:
-            shown = ", ".join(others[:3]) + (" …" if len(others) > 3 else "")
-            self.status_changed.emit(f"Queued {len(images)} images; skipped {len(others)} that are not images "
-                                     f"({shown}).")
+        job = BackgroundJob(lambda report, cancelled: scan_folder(folder, cancelled), "scan-folder")
+        job.succeeded.connect(lambda found: self._queue_folder(folder, params, *found))
+        job.failed.connect(lambda _kind, message: self.error_raised.emit("bad_input", message))
+        self.folder_scan = job
+        self.status_changed.emit(f"Checking the files in {folder.name}…")
+        job.start()
         return True
+
+    def _queue_folder(self, folder: Path, params: GenerationParams, images: list, skipped: list) -> None:
+        if not images:
+            self.folder_summary_changed.emit(folder_summary(folder.name, 0, [], skipped))
+            self.error_raised.emit("bad_input", f"{folder.name} holds no images to restyle.")
+            return
+        group = Group(new_job_id(), "folder", folder.name, [p.name for p in images], f"Restyle {folder.name}")
+        jobs = [self._job("folder", f"{folder.name}/{p.name}", params, (None, str(p))) for p in images]
+        for cell, job in enumerate(jobs):
+            job.group, job.cell = group.id, cell
+        self._folders[group.id] = ([], skipped)  # (failed, skipped) file names with their reasons
+        self._add(jobs, group)
+        if skipped:
+            self.status_changed.emit(f"Queued {len(images)} images of {folder.name}; skipped {len(skipped)} "
+                                     "(the queue panel says why).")
 
     # --- queue actions -----------------------------------------------------------------------------------
     def resume(self) -> None:
@@ -234,7 +254,7 @@ class QueueRunner(QObject):
         return self.queue.move(job_id, delta)
 
     # --- running -----------------------------------------------------------------------------------------
-    def run_ended(self, result, *, cancelled: bool = False, failure: str | None = None) -> None:
+    def run_ended(self, result, *, cancelled: bool = False, failure: str | None = None, reason: str = "") -> None:
         """Called by the session after every run (``result`` None when it failed or was cancelled, ``failure`` the
         ErrorKind value it failed with): record it if it was a job's, then start the next. A cancel pauses the
         queue."""
@@ -265,6 +285,9 @@ class QueueRunner(QObject):
                                          "lighter setting, or press Resume.")
                 groups = []
             else:
+                if job.group in self._folders:  # the folder's summary names each file not done, and why
+                    why = "cancelled" if cancelled else (reason or "failed")
+                    self._folders[job.group][0].append((job.label.rsplit("/", 1)[-1], why))
                 groups = self.queue.fail(job.id, "the step before it was cancelled" if cancelled
                                          else "the step before it failed")
             for group in groups:
@@ -313,7 +336,13 @@ class QueueRunner(QObject):
         return False
 
     def _assemble(self, group: Group) -> None:
-        """Save a finished sweep's grid: every cell that ended, labelled with its value."""
+        """Save a finished sweep's grid: every cell that ended, labelled with its value; report a folder run."""
+        if group.kind == "folder":
+            failed, skipped = self._folders.pop(group.id, ([], []))
+            done = sum(1 for node in group.nodes if node)
+            self.last_folder_summary = folder_summary(group.parameter, done, failed, skipped)
+            self.folder_summary_changed.emit(self.last_folder_summary)
+            return
         from PIL import Image
 
         from desktop.core.grid import make_grid

@@ -30,6 +30,7 @@ class RunState(QObject):
         self._host = host
         self._request = None  # GenerateRequest | UpscaleRequest
         self._failure: str | None = None  # the ErrorKind value the running request failed with, if it did
+        self.failure_message = ""  # and its sentence
         self._phase = Phase.IDLE
 
     @property
@@ -48,7 +49,7 @@ class RunState(QObject):
 
     def start(self, request) -> None:
         """Send ``request`` to the worker; it is what runs now."""
-        self._request, self._failure = request, None
+        self._request, self._failure, self.failure_message = request, None, ""
         self._set(Phase.RUNNING)
         self._host.submit(request)
 
@@ -61,10 +62,11 @@ class RunState(QObject):
         self._set(Phase.CANCELLING)
         return True
 
-    def record_failure(self, job_id: int, kind: str) -> None:
-        """Remember why the running request failed (the queue keeps a job that ran out of memory)."""
+    def record_failure(self, job_id: int, kind: str, message: str = "") -> None:
+        """Remember why the running request failed (the queue keeps a job that ran out of memory, and a folder
+        run's summary names the reason)."""
         if self.is_running(job_id):
-            self._failure = kind
+            self._failure, self.failure_message = kind, message
 
     def end(self, job_id: int) -> tuple[object, bool, str | None] | None:
         """The run ``job_id`` is over: (its request, whether it was cancelled, its failure kind), or None when

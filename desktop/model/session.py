@@ -566,7 +566,7 @@ class SessionModel(QObject):
         self.jobs.run_ended(result)
 
     def _on_worker_failed(self, job_id: int, kind: str, message: str) -> None:
-        self.run.record_failure(job_id, kind)
+        self.run.record_failure(job_id, kind, message)
         running = self.run.request if self.run.is_running(job_id) else None
         if not self.memory.offer(kind, message, running=running):
             self.error_raised.emit(kind, message)
@@ -579,11 +579,12 @@ class SessionModel(QObject):
     def _on_worker_job_done(self, job_id: int) -> None:
         # Whatever ended the run (failure, cancel; success is handled above), the session is free again.
         # A failed preload (another job id) leaves a queued run alone.
+        reason = self.run.failure_message
         ended = self.run.end(job_id)
         if ended is not None:
             _request, cancelled, failure = ended
             self.chain.stop()
-            self.jobs.run_ended(None, cancelled=cancelled, failure=failure)
+            self.jobs.run_ended(None, cancelled=cancelled, failure=failure, reason=reason)
 
     def _refuse_while_busy(self) -> bool:
         """True (and says why) when a run is in progress, so another cannot start."""

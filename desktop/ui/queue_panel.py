@@ -35,6 +35,12 @@ class QueuePanel(QWidget):
         self.status_label = QLabel()
         self.status_label.setObjectName("queueStatusLabel")
         self.status_label.setWordWrap(True)
+        # The last folder run's report, kept here (not a status line that flashes past).
+        self.folder_summary_label = QLabel(session.jobs.last_folder_summary)
+        self.folder_summary_label.setObjectName("folderSummaryLabel")
+        self.folder_summary_label.setWordWrap(True)
+        self.folder_summary_label.setVisible(bool(session.jobs.last_folder_summary))
+        self._runner.folder_summary_changed.connect(self._on_runner_folder_summary_changed)
         self.up_button = self._button("▲ Up", "queueUpButton", lambda: self._move(-1))
         self.down_button = self._button("▼ Down", "queueDownButton", lambda: self._move(1))
         self.remove_button = self._button("Remove", "queueRemoveButton", self._remove)
@@ -50,11 +56,16 @@ class QueuePanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.status_label)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.folder_summary_label)
         layout.addLayout(buttons)
         self._runner.queue.changed.connect(self._on_queue_changed)
         self.view.currentItemChanged.connect(lambda *_: self._update_buttons())
         session.phase_changed.connect(lambda _phase: self._update_buttons())
         self._on_queue_changed()
+
+    def _on_runner_folder_summary_changed(self, summary: str) -> None:
+        self.folder_summary_label.setText(summary)
+        self.folder_summary_label.setVisible(bool(summary))
 
     def _button(self, text: str, name: str, slot) -> QPushButton:
         button = QPushButton(text)

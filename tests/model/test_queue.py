@@ -200,26 +200,41 @@ def test_a_sweep_uses_one_seed_and_saves_a_labelled_grid_with_every_cell_a_node(
     assert title.getextrema() != ((255, 255), (255, 255), (255, 255))
 
 
-def test_a_folder_queues_each_image_and_reports_the_other_files(model, host, tmp_path, make_image, qtbot):
+def test_a_folder_is_checked_when_queued_and_reports_a_summary(model, host, tmp_path, make_image, qtbot):
+    from desktop.worker.background import running_jobs
+
     folder = tmp_path / "folder"
     folder.mkdir()
     make_image("folder/a.png", (40, 40))
     make_image("folder/b.jpg", (40, 40))
+    (folder / "fake.png").write_text("only looks like an image")  # before: queued, then failed in its turn
     (folder / "notes.txt").write_text("hello")
     with qtbot.waitSignal(model.status_changed, check_params_cb=lambda m: "skipped" in m) as status:
         assert model.jobs.enqueue_folder(folder)
-    assert "notes.txt" in status.args[0] and "Queued 2 images" in status.args[0]
+    qtbot.waitUntil(lambda: not running_jobs())
+    assert "Queued 2 images" in status.args[0] and "skipped 2" in status.args[0]
+    assert [j.label for j in model.jobs.queue.jobs] == ["folder/a.png", "folder/b.jpg"]
     first = _finish(host, _runs(host)[0])
-    second = _finish(host, _runs(host)[1])
-    tree = model.history.tree
-    assert [Path(tree.get(n.parent).source).name for n in (first, second)] == ["a.png", "b.jpg"]
-    assert model.jobs.queue.jobs == []
+    with qtbot.waitSignal(model.jobs.folder_summary_changed) as summary:
+        run = _runs(host)[1]
+        host.worker.failed.emit(run.job_id, "bad_input", "b.jpg is damaged or incomplete.")
+        host.worker.job_done.emit(run.job_id)
+    assert Path(model.history.tree.get(first.parent).source).name == "a.png"
+    lines = summary.args[0].splitlines()
+    assert lines[0] == "folder: 1 done, 1 failed, 2 skipped — details:"
+    assert "b.jpg: failed — b.jpg is damaged or incomplete." in lines
+    assert any(line.startswith("fake.png: skipped — ") and "not an image" in line for line in lines)
+    assert "notes.txt: skipped — not an image" in lines
+    assert model.jobs.queue.jobs == [] and model.jobs.last_folder_summary == summary.args[0]
 
 
 def test_a_folder_without_images_is_refused_with_a_sentence(model, tmp_path, qtbot):
+    from desktop.worker.background import running_jobs
+
     (tmp_path / "empty").mkdir()
     with qtbot.waitSignal(model.error_raised) as error:
-        assert not model.jobs.enqueue_folder(tmp_path / "empty")
+        model.jobs.enqueue_folder(tmp_path / "empty")
+    qtbot.waitUntil(lambda: not running_jobs())
     assert "holds no images" in error.args[1]
 
 
