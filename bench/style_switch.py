@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._common import cpu_busy, cpu_model, median, setup_env, temp_dir  # noqa: E402
+from bench._common import cpu_busy, cpu_model, median, setup_env, temp_dir
 
 
 def build_model(folder: Path, size: str) -> Path:
@@ -32,7 +32,12 @@ def build_model(folder: Path, size: str) -> Path:
 
         return build_tiny_sd(folder)
     import torch
-    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import (
+        AutoencoderKL,
+        PNDMScheduler,
+        StableDiffusionPipeline,
+        UNet2DConditionModel,
+    )
     from transformers import CLIPTextConfig, CLIPTextModel
 
     from desktop.testing.tiny import offline_clip_tokenizer, tiny_sd_components
@@ -96,7 +101,7 @@ def main() -> int:
         base = GenerationParams(model=str(model), prompt="a harbour at dusk", steps=args.steps, seed=1,
                                 width=args.resolution, height=args.resolution, device="cpu")
         engine.generate(base.replace(steps=1))  # warm: the pipeline exists
-        state, pipe = engine._loaded.styles, engine._loaded.img2img  # noqa: SLF001
+        state, pipe = engine._loaded.styles, engine._loaded.img2img
         folders = engine.style_folders
 
         def prepare(**changes):
@@ -122,8 +127,8 @@ def main() -> int:
             started = time.perf_counter()
             prepare(loras=())
             unload_times.append(time.perf_counter() - started)
-        state.schedulers._built.clear()  # noqa: SLF001 - time a first build
-        sampler_first = timed(lambda: (state.schedulers._built.clear(),  # noqa: SLF001
+        state.schedulers._built.clear()
+        sampler_first = timed(lambda: (state.schedulers._built.clear(),
                                        prepare(sampler="DPM++ 2M", schedule="karras")), args.repeats)
         sampler_cached = timed(lambda: (prepare(sampler="Euler a"), prepare(sampler="DPM++ 2M", schedule="karras")),
                                args.repeats) / 2

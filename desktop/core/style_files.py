@@ -119,8 +119,9 @@ def embedding_names_in(prompt: str, names) -> list[str]:
 def replace_embedding_triggers(prompt: str, tokens: dict[str, str]) -> str:
     """The prompt with each embedding's trigger (``name`` or ``embedding:name``) replaced by its tokens."""
     for name, replacement in tokens.items():
-        prompt = re.sub(rf"\bembedding:{re.escape(name)}(?![\w\-])", replacement, prompt, flags=re.IGNORECASE)
-        prompt = re.sub(rf"(?<![\w\-<]){re.escape(name)}(?![\w\-])", lambda m: replacement, prompt)
+        prompt = re.sub(rf"\bembedding:{re.escape(name)}(?![\w\-])", lambda _m, text=replacement: text, prompt,
+                        flags=re.IGNORECASE)
+        prompt = re.sub(rf"(?<![\w\-<]){re.escape(name)}(?![\w\-])", lambda _m, text=replacement: text, prompt)
     return prompt
 
 

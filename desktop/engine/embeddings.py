@@ -16,8 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.core.errors import bad_input
-from desktop.core.style_files import (EMBEDDING_SUFFIXES, PICKLE_SUFFIXES, StyleFile, embedding_hash, embedding_names_in,
-                                 replace_embedding_triggers, scan_folders)
+from desktop.core.style_files import (
+    EMBEDDING_SUFFIXES,
+    PICKLE_SUFFIXES,
+    StyleFile,
+    embedding_hash,
+    embedding_names_in,
+    replace_embedding_triggers,
+    scan_folders,
+)
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +127,7 @@ def read_embedding(file: StyleFile, allow_pickles: bool) -> dict:
             import torch
 
             data = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         if getattr(exc, "kind", None) is not None:
             raise
         raise bad_input(f"The embedding {path.name} could not be read as weights ({exc}).") from None

@@ -122,6 +122,16 @@ def load_cached_or_download(load: Callable[[bool], object], location: str, *, no
         ) from exc
 
 
+def hub_file(repo: str, filename: str, *, noun: str, advice: str, status: Callable[[str], None] = lambda s: None):
+    """One file of a Hub repository (a LoRA, an IP-Adapter), from the cache or downloaded alone; its local path."""
+    from huggingface_hub import hf_hub_download
+
+    return load_cached_or_download(
+        lambda local: hf_hub_download(repo, filename, cache_dir=hub_cache_dir(), local_files_only=local),
+        f"{repo}/{filename}", noun=noun, subject=f"The {noun} {repo}/{filename}", advice=advice, status=status,
+        fetch=False)
+
+
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__

@@ -19,6 +19,8 @@ from pathlib import Path
 from desktop.core.errors import bad_input, model_missing
 from desktop.core.images import load_image
 
+from .hub import hub_file
+
 log = logging.getLogger(__name__)
 
 # (repo, subfolder, weight file, image encoder subfolder) of the adapters the diffusers guide uses.
@@ -84,17 +86,8 @@ def _local_encoder(image_encoder: str, weights: Path) -> Path | None:
 
 
 def _hub_file(repo: str, filename: str, status) -> Path:
-    from huggingface_hub import hf_hub_download
-
-    from desktop.core.hubcache import hub_cache_dir
-
-    from .hub import load_cached_or_download
-
-    return Path(load_cached_or_download(
-        lambda local: hf_hub_download(repo, filename, cache_dir=hub_cache_dir(), local_files_only=local),
-        f"{repo}/{filename}", noun="IP-Adapter", subject=f"The IP-Adapter {repo}/{filename}",
-        advice="give the path of a downloaded IP-Adapter .safetensors file", status=status,
-        fetch=False))  # one file of a repository that is not one model: hf_hub_download itself
+    return Path(hub_file(repo, filename, noun="IP-Adapter",
+                         advice="give the path of a downloaded IP-Adapter .safetensors file", status=status))
 
 
 def _hub_folder(repo: str, subfolder: str, status) -> Path:

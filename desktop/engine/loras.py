@@ -22,12 +22,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.core.errors import bad_input, model_missing
-from desktop.core.style_files import (FAMILY_LABELS, LORA_SUFFIXES, PICKLE_SUFFIXES, LoraRef, find_style_file,
-                                 lora_cross_width, lora_family, lora_hash, safetensors_header)
+from desktop.core.style_files import (
+    FAMILY_LABELS,
+    LORA_SUFFIXES,
+    PICKLE_SUFFIXES,
+    StyleFile,
+    find_style_file,
+    lora_cross_width,
+    lora_family,
+    lora_hash,
+    safetensors_header,
+)
 
 log = logging.getLogger(__name__)
 
 LORA_FAMILIES = ("sd", "sdxl")  # families whose pipelines Restyle puts LoRAs on
+HUB_FILE = re.compile(r"^[\w.\-]+/[\w.\-]+/[^<>:]+\.safetensors$")  # owner/repo/path/in/repo.safetensors
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,8 @@ def resolve_loras(refs, folders, *, allow_pickles: bool) -> list[ResolvedLora]:
     resolved: list[ResolvedLora] = []
     for ref in refs:
         found = find_style_file(ref.name, folders, LORA_SUFFIXES)
+        if found is None and HUB_FILE.match(ref.name) and not Path(ref.name).expanduser().exists():
+            found = _from_hub(ref.name)
         if found is None:
             where = ", ".join(str(f) for f in folders) or "no LoRA folder"
             raise model_missing(
@@ -61,6 +73,16 @@ def resolve_loras(refs, folders, *, allow_pickles: bool) -> list[ResolvedLora]:
         digest = lora_hash(found.path) if suffix == ".safetensors" else ""
         resolved.append(ResolvedLora(found.name, found.path, float(ref.weight), digest))
     return resolved
+
+
+def _from_hub(name: str) -> StyleFile:
+    """A LoRA named ``owner/repo/file.safetensors``: that one file, from the Hub cache or downloaded once."""
+    from .hub import hub_file
+
+    owner, repo, filename = name.split("/", 2)
+    path = Path(hub_file(f"{owner}/{repo}", filename, noun="LoRA",
+                         advice="put the .safetensors file in a LoRA folder"))
+    return StyleFile(path.stem, str(path))
 
 
 def check_lora_family(lora: ResolvedLora, family: str, cross_width: int | None) -> None:

@@ -13,7 +13,12 @@ from dataclasses import dataclass, field
 
 from desktop.core.images import load_image
 from desktop.core.params import GenerationParams
-from desktop.core.style_files import LoraRef, combine_loras, format_hashes, parse_lora_tags
+from desktop.core.style_files import (
+    LoraRef,
+    combine_loras,
+    format_hashes,
+    parse_lora_tags,
+)
 
 from .embeddings import EmbeddingSet
 from .ip_adapter import ReferenceAdapter

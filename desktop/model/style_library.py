@@ -11,8 +11,16 @@ import re
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.core.style_files import (EMBEDDING_SUFFIXES, LORA_SUFFIXES, PICKLE_SUFFIXES, StyleFile, lora_hash,
-                                      parse_hashes, parse_lora_tags, scan_folders)
+from desktop.core.style_files import (
+    EMBEDDING_SUFFIXES,
+    LORA_SUFFIXES,
+    PICKLE_SUFFIXES,
+    StyleFile,
+    lora_hash,
+    parse_hashes,
+    parse_lora_tags,
+    scan_folders,
+)
 
 
 class StyleLibrary(QObject):

@@ -1,7 +1,7 @@
 """Tiny random LoRAs, embeddings and an IP-Adapter that fit the tiny models, saved in the formats users have.
 
 - LoRAs in the diffusers/PEFT layout (``unet.….lora_A.weight``) and the kohya/AUTOMATIC1111 layout
-  (``lora_unet_…​.lora_down.weight`` with ``.alpha``), for the tiny SD 1.x and SDXL models, with text-encoder
+  (``lora_unet_…\u200b.lora_down.weight`` with ``.alpha``), for the tiny SD 1.x and SDXL models, with text-encoder
   parts (``lora_te_`` for SD, ``lora_te1_``/``lora_te2_`` for SDXL). The weights are large enough that a LoRA
   visibly changes a tiny model's picture.
 - Embeddings as AUTOMATIC1111 ``.safetensors`` (``emb_params``, SDXL ``clip_l``/``clip_g``), AUTOMATIC1111 ``.pt``

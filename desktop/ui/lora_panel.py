@@ -10,8 +10,17 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .slider_field import SliderField
 
@@ -91,6 +100,9 @@ class LoraPanel(QWidget):
         self.folder_button = QPushButton("Folder…")
         self.folder_button.setObjectName("loraFolderButton")
         self.folder_button.setToolTip("Find LoRAs in another folder too")
+        self.embedding_folder_button = QPushButton("Embeddings…")
+        self.embedding_folder_button.setObjectName("embeddingFolderButton")
+        self.embedding_folder_button.setToolTip("Find textual-inversion embeddings in another folder too")
         self.rescan_button = QToolButton()
         self.rescan_button.setObjectName("loraRescanButton")
         self.rescan_button.setText("↻")
@@ -106,6 +118,7 @@ class LoraPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.add_picker, 1)
         top.addWidget(self.folder_button)
+        top.addWidget(self.embedding_folder_button)
         top.addWidget(self.rescan_button)
         self.rows_layout = QVBoxLayout()
         self.rows_layout.setContentsMargins(0, 0, 0, 0)
@@ -119,6 +132,7 @@ class LoraPanel(QWidget):
         self._sync(model.params)
         self.add_picker.activated.connect(self._on_add_picker_activated)
         self.folder_button.clicked.connect(self._on_folder_button_clicked)
+        self.embedding_folder_button.clicked.connect(self._on_embedding_folder_button_clicked)
         self.rescan_button.clicked.connect(self._library.rescan)
         self._library.changed.connect(self._fill_picker)
         model.params_changed.connect(self._sync)
@@ -193,6 +207,11 @@ class LoraPanel(QWidget):
         self.add_picker.setCurrentIndex(0)
         if name:
             self.add_lora(name)
+
+    def _on_embedding_folder_button_clicked(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder with embeddings")
+        if folder:
+            self._library.add_embedding_folder(folder)
 
     def _on_folder_button_clicked(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder with LoRAs")

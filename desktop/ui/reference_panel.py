@@ -7,8 +7,17 @@ from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-                               QPushButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .slider_field import SliderField
 
@@ -78,11 +87,11 @@ class ReferencePanel(QWidget):
         if skipped:
             self._model.status_changed.emit(f"Not a picture, not added as a reference: {', '.join(skipped)}.")
 
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt naming
+    def dragEnterEvent(self, event) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:  # noqa: N802 - Qt naming
+    def dropEvent(self, event) -> None:
         self.add_references(url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile())
         event.acceptProposedAction()
 

@@ -39,10 +39,10 @@ def test_an_embedding_named_in_the_prompt_changes_the_picture_and_is_recorded(en
 
 def test_embeddings_load_once_and_work_in_weighted_prompts(engine, tiny_model):
     _run(engine, tiny_model, "grainy sea")
-    loads = engine._loaded.styles.embeddings.loads  # noqa: SLF001 - the spy
+    loads = engine._loaded.styles.embeddings.loads
     _, a = _run(engine, tiny_model, "grainy sea")
     _, weighted = _run(engine, tiny_model, "(grainy:1.4) sea")
-    assert engine._loaded.styles.embeddings.loads == loads  # noqa: SLF001
+    assert engine._loaded.styles.embeddings.loads == loads
     assert np.abs(weighted - a).max() > 0
 
 
@@ -66,7 +66,7 @@ def test_sdxl_embeddings_go_into_both_encoders_and_sd_ones_are_refused(tiny_sdxl
     _, plain = _run(engine, tiny_sdxl, "sea xl-grain")
     _, styled = _run(engine, tiny_sdxl, "sea xl-grain", embeddings=(xl,))
     assert np.abs(styled - plain).max() > 2
-    pipe = engine._loaded.img2img  # noqa: SLF001
+    pipe = engine._loaded.img2img
     assert "<ti0v0>" in pipe.tokenizer.get_vocab() and "<ti0v0>" in pipe.tokenizer_2.get_vocab()
     for _ in range(2):  # refused before anything is changed, so the second try says the same
         with pytest.raises(RestyleError) as error:

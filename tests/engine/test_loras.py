@@ -9,7 +9,12 @@ from desktop.core.errors import RestyleError
 from desktop.core.metadata import parse_parameters_text
 from desktop.core.output import parameters_text
 from desktop.core.params import GenerationParams
-from desktop.core.style_files import lora_family, lora_hash, parse_hashes, safetensors_header
+from desktop.core.style_files import (
+    lora_family,
+    lora_hash,
+    parse_hashes,
+    safetensors_header,
+)
 from desktop.engine import runner as runner_module
 from desktop.engine.runner import Engine
 from desktop.engine.styles import StyleFolders
@@ -54,9 +59,9 @@ def test_switching_loras_and_weights_reloads_neither_model_nor_files(engine, tin
     loads = []
     real = runner_module.load_img2img_pipeline
     monkeypatch.setattr(runner_module, "load_img2img_pipeline", lambda *a, **k: loads.append(a) or real(*a, **k))
-    lora_set = engine._loaded.styles.loras  # noqa: SLF001 - the spy: files read into the model
+    lora_set = engine._loaded.styles.loras
     files_before = lora_set.loads
-    first, a = _run(engine, tiny_model, init, loras=(("inkwash", 0.3), ("pastel", 1.0)))
+    _, a = _run(engine, tiny_model, init, loras=(("inkwash", 0.3), ("pastel", 1.0)))
     _, b = _run(engine, tiny_model, init, loras=(("inkwash", 1.0), ("pastel", 0.0)))
     _, c = _run(engine, tiny_model, init, loras=(("inkwash", 0.3), ("pastel", 1.0)))
     assert loads == [] and lora_set.loads == files_before
@@ -70,7 +75,7 @@ def test_a_lora_taken_off_the_list_is_unloaded(engine, tiny_model, make_image):
     _run(engine, tiny_model, init, loras=(("inkwash", 1.0),))
     _run(engine, tiny_model, init, loras=(("inkwash", 1.0),))  # fused
     _, after = _run(engine, tiny_model, init)
-    assert engine._loaded.styles.loras.loaded == {}  # noqa: SLF001
+    assert engine._loaded.styles.loras.loaded == {}
     assert np.abs(after - plain).max() <= 1
 
 
@@ -112,7 +117,7 @@ def test_sdxl_takes_both_formats_with_both_text_encoders(tiny_sdxl, tiny_style_f
     _, kohya = _run(engine, tiny_sdxl, init, loras=((str(tiny_style_files["sdxl_kohya"]), 1.0),))
     _, diffusers = _run(engine, tiny_sdxl, init, loras=((str(tiny_style_files["sdxl_diffusers"]), 1.0),))
     assert np.abs(kohya - plain).max() > 2 and np.abs(diffusers - plain).max() > 2
-    adapters = engine._loaded.img2img.get_list_adapters()  # noqa: SLF001
+    adapters = engine._loaded.img2img.get_list_adapters()
     assert set(adapters) == {"unet", "text_encoder", "text_encoder_2"}
     with pytest.raises(RestyleError) as error:
         _run(engine, tiny_sdxl, init, loras=((str(tiny_style_files["kohya"]), 1.0),))
@@ -140,3 +145,19 @@ def test_flow_matching_families_refuse_loras_with_a_sentence():
     with pytest.raises(RestyleError) as error:
         LoraSet().apply(object(), [ResolvedLora("ink", "/x/ink.safetensors", 1.0, "")], "flux", allow_pickles=False)
     assert "LoRAs are not available for FLUX models" in error.value.message
+
+
+def test_a_lora_named_by_hub_file_comes_from_the_cache_or_is_named_as_missing(tiny_model, tiny_style_files,
+                                                                               make_image, hub_cache, tmp_path):
+    from tests.hub_helpers import add_to_cache
+
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    shutil.copy(tiny_style_files["kohya"], folder / "inkwash-hub.safetensors")
+    add_to_cache(hub_cache, "someone/ink-loras", folder)
+    engine = Engine()
+    result, _ = _run(engine, tiny_model, make_image(), loras=(("someone/ink-loras/inkwash-hub.safetensors", 0.7),))
+    assert "<lora:inkwash-hub:0.7>" in parameters_text(result)
+    with pytest.raises(RestyleError) as error:  # offline (the tests' HF_HUB_OFFLINE=1), not cached
+        _run(engine, tiny_model, make_image(), loras=(("someone/other/x.safetensors", 1.0),))
+    assert "not in the local Hugging Face cache and Restyle is offline" in error.value.message

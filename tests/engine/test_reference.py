@@ -77,7 +77,7 @@ def test_changing_references_reloads_nothing_and_removing_them_unloads_the_adapt
     loads = []
     real = runner_module.load_img2img_pipeline
     monkeypatch.setattr(runner_module, "load_img2img_pipeline", lambda *a, **k: loads.append(a) or real(*a, **k))
-    reference = engine._loaded.styles.reference  # noqa: SLF001 - the spy
+    reference = engine._loaded.styles.reference
     before = reference.loads
     _run(engine, tiny_model, init, adapter, references=references[1:], reference_scale=0.9)
     _run(engine, tiny_model, init, adapter, references=tuple(references), reference_style_only=True)
@@ -89,8 +89,8 @@ def test_changing_references_reloads_nothing_and_removing_them_unloads_the_adapt
 def test_references_work_with_a_lora_and_depth_control(engine, tiny_model, tiny_controlnet, adapter, references,
                                                        make_image, make_depth):
     init = make_image()
-    base = dict(references=references[:1], reference_scale=1.0, control_image=str(make_depth()),
-                controlnet=str(tiny_controlnet))
+    base = {"references": references[:1], "reference_scale": 1.0, "control_image": str(make_depth()),
+            "controlnet": str(tiny_controlnet)}
     _, with_ref = _run(engine, tiny_model, init, adapter, **base)
     result, with_lora = _run(engine, tiny_model, init, adapter, loras=(("inkwash", 1.0),), **base)
     _, depth_only = _run(engine, tiny_model, init, adapter, control_image=base["control_image"],

@@ -92,16 +92,16 @@ def test_switching_samplers_changes_the_picture_without_reloading(engine, tiny_m
     pixels = [np.asarray(r.image) for r in (default, dpm, euler)]
     assert not np.array_equal(pixels[0], pixels[1]) and not np.array_equal(pixels[1], pixels[2])
     assert np.array_equal(pixels[0], np.asarray(back.image))  # the model's own scheduler is kept intact
-    scheduler = engine._loaded.img2img.scheduler  # noqa: SLF001 - what the pipeline really ran with
+    scheduler = engine._loaded.img2img.scheduler
     assert type(scheduler).__name__ == "PNDMScheduler"
 
 
 def test_a_sampler_switch_takes_milliseconds(engine, tiny_model, make_image):
     engine.generate(_params(tiny_model, make_image(), steps=1, strength=1.0))
-    styles = engine._loaded.styles  # noqa: SLF001
+    styles = engine._loaded.styles
     started = time.perf_counter()
     for name in ("Euler", "DPM++ 2M SDE", "UniPC"):
-        styles.prepare_run(engine._loaded.img2img, _params(tiny_model, None, sampler=name, schedule="karras"))  # noqa: SLF001
+        styles.prepare_run(engine._loaded.img2img, _params(tiny_model, None, sampler=name, schedule="karras"))
     assert (time.perf_counter() - started) / 3 < 0.05
 
 

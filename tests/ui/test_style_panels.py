@@ -4,7 +4,6 @@ import shutil
 
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
-from PySide6.QtCore import Qt
 
 from desktop.core.style_files import lora_hash
 

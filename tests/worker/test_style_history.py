@@ -42,4 +42,7 @@ def test_a_run_from_the_window_finds_loras_by_name_in_the_folders_it_sends(qtbot
                               init_image=str(make_image()))
     host.submit(GenerateRequest(params, str(tmp_path / "out"), lora_dirs=(str(folder),), embedding_dirs=()))
     qtbot.waitUntil(lambda: bool(results or failures), timeout=120_000)
-    assert not failures and "Lora hashes" in open(results[0].output_path, "rb").read().decode("latin-1")
+    assert not failures
+    from desktop.core.metadata import read_parameters
+
+    assert "Lora hashes: \"inkwash: " in read_parameters(results[0].output_path)
