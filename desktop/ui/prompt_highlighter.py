@@ -117,10 +117,13 @@ class PromptHighlighter(QSyntaxHighlighter):
             apply(tag_start, tag_end, self._lora)
 
 
-def token_summary(parsed: ParsedPrompt) -> str:
-    """'about 12 tokens of 75', or how many chunks a longer prompt is sent in."""
+def token_summary(parsed: ParsedPrompt, t5_limit: int | None = None) -> str:
+    """'about 12 tokens of 75', or how many chunks a longer prompt is sent in; with ``t5_limit`` (SD 3, FLUX)
+    the count against T5's limit, which cuts the rest instead of chunking."""
     counts = [estimate_tokens(" ".join(f.text for f in chunk)) for chunk in parsed.chunks]
     total = sum(counts)
+    if t5_limit:
+        return f"about {total} of {t5_limit} T5 tokens" + (": the rest is cut" if total > t5_limit else "")
     chunks = sum(chunk_count(c) for c in counts)
     if chunks > 1:
         return f"about {total} tokens: sent in {chunks} chunks of {CHUNK_TOKENS}"

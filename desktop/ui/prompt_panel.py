@@ -79,15 +79,17 @@ class PromptPanel(QWidget):
 
     def _count_tokens(self) -> None:
         self._attach_highlighters()
+        from desktop.core.families import T5_TOKENS
         from desktop.core.prompt_syntax import parse_prompt
         from desktop.core.style_files import parse_lora_tags
 
         from .prompt_highlighter import token_summary
 
+        t5_limit = T5_TOKENS.get(self._model.family.key)  # SD 3 / FLUX: T5's limit, no 75-token chunks
         for edit, label in ((self.prompt_edit, self.prompt_tokens), (self.negative_edit, self.negative_tokens)):
             text = edit.toPlainText()
             text = parse_lora_tags(text)[0]  # <lora:…> tags are not sent to the text encoder
-            label.setText(token_summary(parse_prompt(text)) if text.strip() else "")
+            label.setText(token_summary(parse_prompt(text), t5_limit) if text.strip() else "")
 
     def _sync(self, params) -> None:
         # Only touch the editors when the text differs, or typing would lose the cursor position.
@@ -108,3 +110,5 @@ class PromptPanel(QWidget):
             f"{family.label} uses the negative prompt only with True CFG above 1."
             if family.negative_prompt == "true_cfg" else f"{family.label} has no guidance: no negative prompt."))
         self.prompt_edit.setToolTip(family.text_encoder_note)
+        if self.prompt_highlighter is not None:  # counted already: count again against this family's limit
+            self._count_tokens()

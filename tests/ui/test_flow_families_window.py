@@ -83,3 +83,16 @@ def test_a_kontext_edit_continues_a_flux_result_with_history_and_metadata(qtbot,
     # Same VAE as the FLUX model: the edit started from the kept latents, and the history records the chain.
     assert edit.chain_mode == "latent"
     assert edit.history_nodes[-1].parent == first.history_nodes[-1].id
+
+
+def test_the_token_count_follows_t5s_limit_for_flux(qtbot, open_window, tiny_flux, tiny_model):
+    from PySide6.QtWidgets import QLabel
+
+    window = open_window(["--model", str(tiny_flux)])
+    qtbot.waitUntil(lambda: window.model.model_info is not None, timeout=TIMEOUT)
+    window.prompt_panel.prompt_edit.setPlainText("a (red:1.3) boat at dusk")
+    label = window.findChild(QLabel, "promptTokenLabel")
+    qtbot.waitUntil(lambda: "of 512 T5 tokens" in label.text(), timeout=TIMEOUT)
+    assert "(word:1.2) weights are not applied" in window.prompt_panel.prompt_edit.toolTip()
+    _load(qtbot, window, tiny_model)
+    qtbot.waitUntil(lambda: "of 75 tokens" in label.text(), timeout=TIMEOUT)
