@@ -13,7 +13,26 @@ def node_caption(node) -> str:
     prompt = (node.params.get("prompt") or "text-to-image").strip().splitlines()[0]
     prompt = prompt if len(prompt) <= 40 else prompt[:39] + "…"
     strength = f" · {node.params['strength']:g}" if node.params.get("init_image") else ""
-    return f"{star}{prompt}{strength} · seed {node.seed}"
+    replay = "↻ replay · " if getattr(node, "replay_of", None) else ""  # a replay branch says it is one
+    return f"{star}{replay}{prompt}{strength} · seed {node.seed}"
+
+
+def changes_from_parent(node, parent) -> str:
+    """What a generation changed from the generation it came from: "strength 0.5→0.7 · +ink −pencil · model x"
+    ('' when nothing differs, or for a root or an import's child)."""
+    if parent is None or node.kind != "generation" or parent.kind != "generation":
+        return ""
+    before, after = parent.params, node.params
+    parts = []
+    if before.get("strength") != after.get("strength") and after.get("init_image"):
+        parts.append(f"strength {before.get('strength'):g}→{after.get('strength'):g}")
+    old, new = (set((p.get("prompt") or "").replace(",", " ").split()) for p in (before, after))
+    words = [f"+{w}" for w in sorted(new - old)][:3] + [f"−{w}" for w in sorted(old - new)][:3]
+    if words:
+        parts.append(" ".join(words))
+    if node.model != parent.model:
+        parts.append(f"model {node.model.replace(chr(92), '/').rstrip('/').rsplit('/', 1)[-1]}")
+    return " · ".join(parts)
 
 
 def node_tooltip(node) -> str:

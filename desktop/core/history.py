@@ -70,6 +70,7 @@ class Node:
     depth: str | None = None  # file name under depth/: the depth map a ControlNet run was steered by
     mask: str | None = None  # file name under masks/: the mask of a masked run, lined up with the picture
     upscale: dict | None = None  # UpscaleParams.to_dict() of an upscale (kind "upscale"): what was done to the parent
+    replay_of: str | None = None  # the node this one re-makes, when a replay made it (its branch says so)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of every field (params copied one level deep)."""

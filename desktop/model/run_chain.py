@@ -107,4 +107,4 @@ class RunChain(QObject):
         else:
             session.clear_init_image()
             ok = True
-        return ok and session.start_run(params, use_depth_panel=False)
+        return ok and session.start_run(params, use_depth_panel=False, replay_of=step.source_id)

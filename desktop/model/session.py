@@ -482,7 +482,7 @@ class SessionModel(QObject):
         self._init_node = node.id
         return node.id
 
-    def start_run(self, base: GenerationParams, *, use_depth_panel: bool = True) -> bool:
+    def start_run(self, base: GenerationParams, *, use_depth_panel: bool = True, replay_of: str | None = None) -> bool:
         """Start one run of ``base`` from the current init image (the queue, the chain and a retry call this)."""
         self.memory.remember_run(base, use_depth_panel)
         params = self.devices.apply(base.replace(init_image=str(self._init.path) if self._init else None))
@@ -507,7 +507,7 @@ class SessionModel(QObject):
         self._pending_import = pending_import
         init_latents = workspace.latent_path(parent) if parent and parent in workspace.tree else None
         target = HistoryTarget(workspace, parent, pending_import, self._init.image if pending_import else None,
-                               str(self._init.path) if pending_import else None)
+                               str(self._init.path) if pending_import else None, replay_of)
         request = GenerateRequest(params, str(self.settings.output_dir),
                                   init_latents=str(init_latents) if init_latents else None, history=target,
                                   runtime=self.devices.runtime, lora_dirs=tuple(self.settings.lora_dirs),

@@ -13,6 +13,7 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 
+from desktop.core.captions import changes_from_parent, node_caption
 from desktop.core.history_filter import HistoryFilter, SearchTexts, parse_filter, visible_ids
 
 from .thumbnails import ThumbnailLoader, node_data
@@ -191,6 +192,9 @@ class HistoryItemModel(QAbstractItemModel):
             return None
         if role == Qt.ItemDataRole.ForegroundRole and not self.matches(node.id):
             return GREY  # an ancestor shown only so the chain to a match stays readable
+        if role == Qt.ItemDataRole.DisplayRole:  # rows of one branch differ by what changed from the parent
+            changes = changes_from_parent(node, self._tree.parent_of(node.id))
+            return node_caption(node) + (f" · {changes}" if changes else "")
         return node_data(node, role, self.thumbnails, self._history.workspace)
 
     # --- changes, row by row -----------------------------------------------------------------------------

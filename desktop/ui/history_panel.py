@@ -40,6 +40,7 @@ class HistoryPanel(QWidget):
         self.view.setObjectName("historyView")
         self.view.setModel(self.item_model)
         self.view.setHeaderHidden(True)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # the end of a caption says what changed
         self.view.setIconSize(QSize(56, 56))
         self.view.setUniformRowHeights(True)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QGridLayout,
@@ -14,6 +15,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+THUMB = 40
+# The settings a queued run can differ in from the panel, as the row names them.
+DIFF_FIELDS = (("model", "model"), ("prompt", "prompt"), ("strength", "strength"), ("guidance_scale", "guidance"),
+               ("steps", "steps"), ("seed", "seed"))
 STATE_MARKS = {"running": "▶", "waiting": "•", "blocked": "⛔"}
 EMPTY_TEXT = ("Nothing queued. Press Generate while a run goes to queue the next, or use Run ▸ Sweep, "
               "Batch or Plan a chain.")
@@ -29,6 +34,8 @@ class QueuePanel(QWidget):
         self.view = QListWidget()
         self.view.setObjectName("queueView")
         self.view.setWordWrap(True)
+        self.view.setIconSize(QSize(THUMB, THUMB))
+        self._icons: dict = {}  # source thumbnails by path
         self.view.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)  # drag a row to reorder
         # After the drop has finished: the queue then rebuilds the rows it owns.
         self.view.model().rowsMoved.connect(lambda *_: QTimer.singleShot(0, self._on_view_rows_moved))
@@ -59,6 +66,7 @@ class QueuePanel(QWidget):
         layout.addWidget(self.folder_summary_label)
         layout.addLayout(buttons)
         self._runner.queue.changed.connect(self._on_queue_changed)
+        session.params_changed.connect(lambda _params: self._on_queue_changed())  # "differs from the panel"
         self.view.currentItemChanged.connect(lambda *_: self._update_buttons())
         session.phase_changed.connect(lambda _phase: self._update_buttons())
         self._on_queue_changed()
@@ -113,7 +121,13 @@ class QueuePanel(QWidget):
             text = f"{STATE_MARKS.get(job.state, '')} {job.label}"
             if job.state == "blocked":
                 text += f" (blocked: {job.note}; remove it)"
+            differs = settings_that_differ(job.params, self._session.params)
+            if differs:  # identical labels no longer: what this run does unlike the panel
+                text += f"\n{differs}"
             item = QListWidgetItem(text)
+            icon = self._source_icon(job)
+            if icon is not None:
+                item.setIcon(icon)
             item.setData(Qt.ItemDataRole.UserRole, job.id)
             item.setToolTip(_tooltip(text, job.params))
             self.view.addItem(item)
@@ -128,6 +142,25 @@ class QueuePanel(QWidget):
             self.status_label.setText(f"{waiting} waiting{paused}")
         self.pause_button.setText("Resume" if queue.paused else "Pause")
         self._update_buttons()
+
+    def _source_icon(self, job):
+        """A thumbnail of the picture the job starts from (a history node's, or the file's), cached by path."""
+        history = self._session.history
+        if job.init_node is not None and job.init_node in history.tree:
+            path = str(history.workspace.thumbnail_path(history.tree.get(job.init_node)))
+        elif job.init_path:
+            path = job.init_path
+        else:
+            return None  # from text, or from the step before it: no picture yet
+        icon = self._icons.get(path)
+        if icon is None:
+            image = QImage(path)
+            if image.isNull():
+                return None
+            icon = QIcon(QPixmap.fromImage(image.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                                         Qt.TransformationMode.SmoothTransformation)))
+            self._icons[path] = icon
+        return icon
 
     def _update_buttons(self) -> None:
         job = self._runner.queue.get(self.selected_job_id() or "")
@@ -144,3 +177,18 @@ def _tooltip(text: str, params: dict) -> str:
     return (f"{text}\nModel: {params.get('model', '')}\nPrompt: {params.get('prompt', '')}\n"
             f"Strength {params.get('strength')}, guidance {params.get('guidance_scale')}, "
             f"{params.get('steps')} steps, seed {'random' if seed is None else seed}")
+
+
+def settings_that_differ(job_params: dict, panel) -> str:
+    """"strength 0.4 · seed 7": the job's settings that are not the panel's now ('' when none)."""
+    parts = []
+    for field, label in DIFF_FIELDS:
+        value, current = job_params.get(field), getattr(panel, field)
+        if value == current or value in (None, ""):
+            continue
+        if field == "model":
+            value = str(value).replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+        elif field == "prompt":
+            value = f"“{value if len(value) <= 30 else value[:29] + '…'}”"
+        parts.append(f"{label} {value:g}" if isinstance(value, float) else f"{label} {value}")
+    return " · ".join(parts)

@@ -32,6 +32,7 @@ class HistoryTarget:
     pending_import: Node | None = None  # a picture from outside: a new root, written with the result
     import_image: Any = None  # its pixels (PIL.Image), as the session loaded them
     import_path: str | None = None  # where it came from (its A1111 text is kept with it)
+    replay_of: str | None = None  # the node a replay step re-makes
 
 
 def write_to_history(target: HistoryTarget, result: GenerationResult) -> GenerationResult:
@@ -67,7 +68,7 @@ def write_to_history(target: HistoryTarget, result: GenerationResult) -> Generat
                 created=timestamp(), width=result.image.width, height=result.image.height,
                 params=params.to_dict(), model=result.model.name, model_hash=result.model.vae_id,
                 seed=result.seed, latent=latent_name, vae_id=result.model.vae_id, chain_mode=result.chain_mode,
-                depth=depth_name, upscale=upscale, mask=mask_name)
+                depth=depth_name, upscale=upscale, mask=mask_name, replay_of=target.replay_of)
     write_node_image(workspace.folder, node, result.image, parameters_text(result))
     workspace.thumbnail_path(node)  # made here, off the UI thread (a cache: a full disk only loses it)
     nodes.append(node)
