@@ -113,3 +113,33 @@ def test_flow_matching_families_refuse_references_with_a_sentence():
     with pytest.raises(RestyleError) as error:
         locate("", "", "flux")
     assert "Reference images work with SD 1.x and SDXL" in error.value.message
+
+
+def test_references_and_loras_steer_a_masked_run_only_inside_the_mask(engine, tiny_model, adapter, references,
+                                                                     tmp_path):
+    picture = tmp_path / "picture.png"
+    Image.fromarray(np.random.default_rng(5).integers(0, 256, (64, 64, 3), dtype=np.uint8), "RGB").save(picture)
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (32, 16, 64, 48))
+    mask.save(tmp_path / "mask.png")
+    base = {"mask_image": str(tmp_path / "mask.png"), "mask_blur": 0, "strength": 1.0}
+    _, plain = _run(engine, tiny_model, picture, adapter, **base)
+    result, styled = _run(engine, tiny_model, picture, adapter, references=references[:1], reference_scale=1.0,
+                          loras=(("inkwash", 1.0),), **base)
+    changed = np.abs(styled - plain).max(axis=2) > 2
+    assert changed[16:48, 32:].any() and not changed[:, :28].any()  # inside the mask only
+    text = parameters_text(result)
+    assert "IP-Adapter" in text and "Lora hashes" in text and "Mask blur" in text
+
+
+def test_style_only_picks_the_first_cross_attention_up_block_of_sd15_and_sdxl():
+    from types import SimpleNamespace
+
+    from desktop.engine.ip_adapter import style_only_scale
+
+    sd15 = SimpleNamespace(config=SimpleNamespace(up_block_types=["UpBlock2D"] + ["CrossAttnUpBlock2D"] * 3,
+                                                  layers_per_block=2))
+    sdxl = SimpleNamespace(config=SimpleNamespace(up_block_types=["CrossAttnUpBlock2D"] * 2 + ["UpBlock2D"],
+                                                  layers_per_block=2))
+    assert style_only_scale(sd15, 0.7) == {"up": {"block_1": [0.0, 0.7, 0.0]}}  # InstantStyle's SD 1.5 block
+    assert style_only_scale(sdxl, 0.7) == {"up": {"block_0": [0.0, 0.7, 0.0]}}  # and its SDXL one
