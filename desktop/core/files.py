@@ -53,7 +53,7 @@ def remove_stale_temps(folder: Path, *, prefix: str = ".", age_s: float = 600.0)
     cutoff, removed = time.time() - age_s, 0
     try:
         entries = list(os.scandir(folder))
-    except OSError:
+    except (OSError, ValueError):  # missing, unreadable, or a hand-edited path with a NUL byte
         return 0
     for entry in entries:
         try:

@@ -48,6 +48,8 @@ class HistoryModel(QObject):
             return Workspace.open(wanted)
         except RestyleError as exc:
             problem = exc.message
+        except (OSError, ValueError) as exc:  # a hand-edited path: a NUL byte, a name too long
+            problem = f"The saved history folder {str(wanted)!r} cannot be used ({exc})."
         fallback = settings.data_dir / "workspaces" / "default"
         note = f"{problem} The history in {fallback} was opened instead."
         try:

@@ -13,6 +13,7 @@ from desktop.core.params import GenerationParams
 from desktop.core.ranges import RANGES
 from desktop.core.runtime import RuntimeSettings
 from desktop.core.samplers import sampler_fields
+from desktop.core.schemas import load_json
 from desktop.core.style_files import default_style_dirs
 
 MAX_RECENT_MODELS = 10
@@ -149,7 +150,7 @@ class Settings:
         params = GenerationParams(model=model)
         get = self._qs.value
         try:
-            return params.replace(
+            loaded = params.replace(
                 prompt=str(get("params/prompt", params.prompt)),
                 negative_prompt=str(get("params/negative", params.negative_prompt)),
                 strength=float(get("params/strength", params.strength)),
@@ -159,10 +160,15 @@ class Settings:
                 **{name: _optional(get(f"params/{name}", ""), kind) for name, kind in _FAMILY_FIELDS.items()},
                 **sampler_fields({"Sampler": str(get("params/sampler", "") or ""),
                                   "Schedule type": str(get("params/schedule", "") or "")}),
-                loras=tuple((str(n), float(w)) for n, w in json.loads(str(get("params/loras", "[]") or "[]"))),
+                loras=tuple((str(n), float(w)) for n, w in load_json(str(get("params/loras", "[]") or "[]"))),
             )
-        except (TypeError, ValueError):  # a hand-edited file must not stop the app from opening
+        except (TypeError, ValueError, OverflowError):  # a hand-edited file must not stop the app from opening
             return params
+        # A hand-edited value outside its range (1e9, nan) would not fit its slider: the default instead.
+        outside = {name: getattr(params, name) for name, allowed in RANGES.items()
+                   if isinstance(getattr(loaded, name, None), (int, float))
+                   and not allowed.contains(getattr(loaded, name))}
+        return loaded.replace(**outside)
 
     def store_params(self, params: GenerationParams) -> None:
         """Remember prompt, sliders and seed ("" = random); the picture is the working source, kept apart."""
