@@ -13,7 +13,10 @@ and run one picture), since start-up is paid once per batch, not per picture.
 - ray: a local Ray cluster (``ray.init(num_cpus=cores, resources={"restyle_slot": 2})``) and ``RayPool(N)``,
   one thread per actor; skipped when Ray is not installed.
 
-Other processes' CPU use during each run is printed: on a shared machine the speed-ups are only as good as that.
+Each run also prints the CPU seconds per picture used by this process and everything it started (psutil), and
+the share of the machine other processes used meanwhile: on a shared machine two workers also win a bigger share
+of the cores from the others, so a wall-clock speed-up there can exceed the number of workers; the CPU seconds
+per picture show whether the work itself grew.
 
     .venv/bin/python bench/scale_out.py [--pictures 16] [--size 128] [--steps 20] [--threads T] [--no-ray]
 """
@@ -27,22 +30,39 @@ import sys
 import time
 from pathlib import Path
 
-from _common import OtherLoad, build_tiny, print_machine, setup_env, temp_dir, write_init_png
+from _common import _proc_stat, build_tiny, print_machine, setup_env, temp_dir, write_init_png
 
 TARGET = 1.7
 
 
-def _timed_batch(pool, folder: Path, out: Path, params) -> tuple[float, float, dict]:
-    """Seconds for the whole folder on ``pool``, other processes' CPU share meanwhile, and who did what."""
+def _tree_cpu() -> float:
+    """CPU seconds used so far by this process and everything it started (workers, the fork server, Ray)."""
+    import psutil
+
+    me = psutil.Process()
+    total = 0.0
+    for process in [me, *me.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def _timed_batch(pool, folder: Path, out: Path, params) -> tuple[float, float, float, dict]:
+    """Seconds for the whole folder on ``pool``, our CPU seconds, other processes' CPU share, and who did what."""
     from desktop.cluster.batch import run_batch_on_pool
 
     shutil.rmtree(out, ignore_errors=True)
-    load = OtherLoad()
+    (busy0, total0), ours0 = _proc_stat(), _tree_cpu()
     started = time.perf_counter()
     report = run_batch_on_pool(pool, folder, out, params)
     elapsed = time.perf_counter() - started
+    (busy1, total1), ours = _proc_stat(), _tree_cpu() - ours0
+    other = max(0.0, (busy1 - busy0) - ours) / max(total1 - total0, 1e-9)
     assert len(report.done) == len(list(folder.glob("*.png"))), report.summary()
-    return elapsed, load.fraction(), report.devices
+    return elapsed, ours, other, report.devices
 
 
 def _warm(pool, params, image: Path) -> None:
@@ -59,12 +79,13 @@ def _run(label: str, make_pool, folder: Path, out: Path, params) -> float:
     pool = make_pool()
     try:
         _warm(pool, params, next(folder.glob("*.png")))
-        seconds, other, devices = _timed_batch(pool, folder, out, params)
+        seconds, ours, other, devices = _timed_batch(pool, folder, out, params)
     finally:
         pool.close()
     shares = {d: list(devices.values()).count(d) for d in sorted(set(devices.values()))}
-    print(f"{label}: {seconds:.2f} s for {len(devices)} pictures ({seconds / len(devices):.3f} s each); "
-          f"other processes used {other:.0%} of the CPU; files per device {shares}")
+    print(f"{label}: {seconds:.2f} s for {len(devices)} pictures ({seconds / len(devices):.3f} s each; "
+          f"{ours / len(devices):.3f} CPU-s each); other processes used {other:.0%} of the machine meanwhile; "
+          f"files per device {shares}")
     return seconds
 
 
@@ -93,12 +114,14 @@ def main() -> int:
         params = GenerationParams(model=str(model), prompt="an etching", strength=1.0, steps=args.steps, seed=1)
         print(f"{args.pictures} pictures of {args.size}×{args.size}, {args.steps} steps, tiny SD 1.x, CPU")
 
-        baselines = [("1 local worker, cores split (default)", None)]
+        first = f"1 local worker × {args.threads} thread(s)" if args.threads else "1 local worker, all cores (default)"
+        baselines = [(first, None)]
         if args.threads is None and (os.cpu_count() or 1) > 1:
             baselines.append(("1 local worker × 1 thread", 1))
         one = {label: _run(label, lambda t=t: LocalPool(1, threads=args.threads or t), folder, root / "out", params)
                for label, t in baselines}
-        two = _run("2 local workers", lambda: LocalPool(2, threads=args.threads), folder, root / "out", params)
+        second = f"2 local workers × {args.threads} thread(s)" if args.threads else "2 local workers, cores split"
+        two = _run(second, lambda: LocalPool(2, threads=args.threads), folder, root / "out", params)
         for label, seconds in one.items():
             speedup = seconds / two
             print(f"speed-up, 2 local workers over {label}: {speedup:.2f}× (target >= {TARGET})")

@@ -104,7 +104,8 @@ def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
         params = with_family_defaults(params, engine.load(args.model, args.device).profile, given_sliders(args))
         if pool is not None:
             report = run_batch_on_pool(pool, args.in_dir, args.out_dir, params, runtime=runtime, status=status,
-                                       style_folders=engine.style_folders, on_file_done=on_file_done,
+                                       style_folders=engine.style_folders, allow_pickles=args.allow_pickles,
+                                       on_file_done=on_file_done,
                                        overwrite=args.overwrite)
         else:
             report = run_batch(engine, args.in_dir, args.out_dir, params, status=status, on_file_done=on_file_done,

@@ -22,7 +22,7 @@ from .owner import pack_job
 
 
 def run_batch_on_pool(pool, in_dir: str | Path, out_dir: str | Path, params: GenerationParams, *, runtime=None,
-                      style_folders=None, status: Callable[[str], None] | None = None,
+                      style_folders=None, allow_pickles: bool | None = None, status: Callable[[str], None] | None = None,
                       on_file_done: Callable[[Path, Path], None] | None = None, overwrite: bool = False) -> BatchReport:
     """Restyle each image in ``in_dir`` into ``out_dir`` on the devices of ``pool`` (see ``core.batch.run_batch``)."""
     say = status or (lambda message: None)
@@ -33,7 +33,7 @@ def run_batch_on_pool(pool, in_dir: str | Path, out_dir: str | Path, params: Gen
         try:
             load_image(item.path)  # a broken file is reported before a device is asked to run it
             job = pack_job(str(item.number), item.run_params(), runtime=runtime, keep_latents=False,
-                           style_folders=style_folders)
+                           style_folders=style_folders, allow_pickles=allow_pickles)
         except RestyleError as exc:
             if exc.kind is not ErrorKind.BAD_INPUT:
                 raise

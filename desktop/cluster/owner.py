@@ -33,6 +33,7 @@ class DeviceJob:
     device: str = ""  # a slot id this job must run on ("" = any)
     keep_latents: bool = True  # False when nobody will chain from the result (a folder batch): less to send
     style_folders: object = None  # engine.styles.StyleFolders where LoRAs and embeddings are found, or None
+    allow_pickles: bool | None = None  # the sender's "Allow pickle checkpoints" (None: the owner's own)
 
     @property
     def model_name(self) -> str:
@@ -41,7 +42,8 @@ class DeviceJob:
 
 
 def pack_job(job_id: str, params: GenerationParams, *, init_latents: str | None = None, runtime=None,
-             device: str = "", keep_latents: bool = True, style_folders=None) -> DeviceJob:
+             device: str = "", keep_latents: bool = True, style_folders=None,
+             allow_pickles: bool | None = None) -> DeviceJob:
     """A DeviceJob with the files ``params`` names read here; a missing file is refused with a sentence."""
     files: dict[str, bytes] = {}
     for name in FILE_FIELDS:
@@ -54,12 +56,12 @@ def pack_job(job_id: str, params: GenerationParams, *, init_latents: str | None 
     if init_latents and Path(init_latents).is_file():
         files["init_latents"] = _read(init_latents)
     return DeviceJob(job_id, params, files, runtime, device=device, keep_latents=keep_latents,
-                     style_folders=style_folders)
+                     style_folders=style_folders, allow_pickles=allow_pickles)
 
 
-def load_job(job_id: str, model: str, *, runtime=None, device: str = "") -> DeviceJob:
+def load_job(job_id: str, model: str, *, runtime=None, device: str = "", allow_pickles: bool | None = None) -> DeviceJob:
     """A job that only loads ``model`` (so the first run does not wait, and the window learns its family)."""
-    return DeviceJob(job_id, None, runtime=runtime, model=model, device=device)
+    return DeviceJob(job_id, None, runtime=runtime, model=model, device=device, allow_pickles=allow_pickles)
 
 
 def _read(path: str) -> bytes:
@@ -95,6 +97,8 @@ class PipelineOwner:
         """Run ``job``: a ModelInfo for a load, else a GenerationResult whose paths are the sender's."""
         if job.runtime is not None:
             self.engine.configure(job.runtime)
+        if job.allow_pickles is not None:  # an actor kept from an earlier pool may have been told otherwise
+            self.engine.allow_pickles = job.allow_pickles
         if job.style_folders is not None:
             self.engine.style_folders = job.style_folders  # LoRA folders are the sender's: same paths here
         if job.params is None:

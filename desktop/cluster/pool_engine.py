@@ -27,7 +27,7 @@ class PoolEngine:
                  gone_message: str = "Every device of the pool stopped."):
         self.pool = pool
         self._status = status or (lambda message: None)
-        self.allow_pickles = allow_pickles  # applied by the pool's devices when they start
+        self.allow_pickles = allow_pickles  # sent with every job
         self.runtime = None
         self.style_folders = None  # where LoRAs and embeddings are found (sent with every run)
         self._model_info = None
@@ -46,7 +46,8 @@ class PoolEngine:
         """Load ``model`` on a device (a no-op when the last run used it); returns its ModelInfo."""
         if self._model_info is not None and self._model_info.name == model:
             return self._model_info
-        info = self._run(load_job(f"load-{next(_ids)}", model, runtime=self.runtime), None, None)
+        info = self._run(load_job(f"load-{next(_ids)}", model, runtime=self.runtime,
+                                  allow_pickles=self.allow_pickles), None, None)
         self._model_info = info
         return info
 
@@ -54,7 +55,7 @@ class PoolEngine:
                  init_latents: str | None = None):
         """Run one generation on a device of the pool; raises RestyleError as Engine.generate does."""
         job = pack_job(f"run-{next(_ids)}", params, init_latents=init_latents, runtime=self.runtime,
-                       style_folders=self.style_folders)
+                       style_folders=self.style_folders, allow_pickles=self.allow_pickles)
         result = self._run(job, on_step, cancelled)
         self._model_info = result.model
         return result
