@@ -44,7 +44,7 @@ def test_restoring_a_png_brings_back_the_family_settings(model):
 def test_a_flux_png_written_as_forge_writes_it_restores_its_distilled_guidance_and_true_cfg(model):
     text = ("a fox\nNegative prompt: blur\nSteps: 28, Sampler: Euler, CFG scale: 2.5, Distilled CFG Scale: 3.5, "
             "Seed: 5, Size: 1024x1024, Model: flux1-dev")
-    model.restore_metadata(parse_parameters_text(text))
+    model.restore_settings(model.offer_for(a1111_settings(text)))
     p = model.params
     assert (p.guidance_scale, p.true_cfg_scale, p.steps, p.negative_prompt) == (3.5, 2.5, 28, "blur")
 
