@@ -191,8 +191,10 @@ def refuse_unsupported(params, profile: str, *, img2img: bool) -> None:
 
 # Why the transformer families take no depth map yet (a sentence part after the family's name).
 _NO_DEPTH = {
-    "sd3": " (diffusers has no SD 3 ControlNet image-to-image pipeline)",
-    "sd3-turbo": " (diffusers has no SD 3 ControlNet image-to-image pipeline)",
+    "sd3": " in Restyle (diffusers has no SD 3 ControlNet image-to-image pipeline; its text-to-image one is not "
+           "wired in yet)",
+    "sd3-turbo": " in Restyle (diffusers has no SD 3 ControlNet image-to-image pipeline; its text-to-image one is "
+                 "not wired in yet)",
 }
 
 
