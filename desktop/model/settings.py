@@ -219,7 +219,11 @@ class Settings:
     def workspace_dir(self) -> Path:
         """The workspace opened at start: the last one used, else workspaces/default in the data folder."""
         stored = self._qs.value("history/workspace", "")
-        return Path(str(stored)) if stored else self.data_dir / "workspaces" / "default"
+        if not stored or not isinstance(stored, str) or not Path(stored).is_absolute():
+            # Restyle stores absolute paths; anything else (a hand edit) would land in whatever folder the app
+            # was started from.
+            return self.data_dir / "workspaces" / "default"
+        return Path(stored)
 
     @workspace_dir.setter
     def workspace_dir(self, value: Path) -> None:

@@ -88,7 +88,8 @@ def _folder() -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _clean_up():
+def _clean_up(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)  # a relative path in a fuzzed file must never reach the checkout
     yield
     while _made:
         shutil.rmtree(_made.pop(), ignore_errors=True)
