@@ -1,6 +1,9 @@
-"""Save docs/screenshot.png: the real window, offscreen, mid-generation (for the README).
+"""Save docs/screenshot.png: the real window, offscreen, mid-generation, at 1280×800 (for the README).
 
-    .venv/bin/python scripts/screenshot.py [--model PATH_OR_ID] [--output docs/screenshot.png]
+    .venv/bin/python scripts/screenshot.py [--model PATH_OR_ID] [--theme light|dark] [--output docs/screenshot.png]
+
+The README shows both palettes: ``--theme light`` (docs/screenshot.png) and ``--theme dark``
+(docs/screenshot-dark.png, the default output for the dark theme).
 
 Without --model it builds a tiny random-weight model, so the preview shows noise being denoised, which is
 exactly what that model makes; with a real model it shows a real restyle.
@@ -39,9 +42,11 @@ def sample_picture(path: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model")
-    parser.add_argument("--output", default="docs/screenshot.png")
+    parser.add_argument("--output", default=None)
+    parser.add_argument("--theme", choices=("light", "dark"), default="light")
     parser.add_argument("--steps", type=int, default=30)
     args = parser.parse_args()
+    args.output = args.output or ("docs/screenshot.png" if args.theme == "light" else "docs/screenshot-dark.png")
 
     from PySide6.QtCore import QEventLoop, QTimer
 
@@ -54,6 +59,11 @@ def main() -> int:
 
         model = str(build_tiny_sd(work / "tiny-sd-random"))
     app = ensure_application()
+    from desktop.model.settings import Settings
+
+    settings = Settings(work / "data")  # the theme setting, as File ▸ Settings stores it
+    settings.theme = args.theme
+    settings.sync()
     window = build_main_window(["--model", model, str(sample_picture(work / "landscape.png"))], data_dir=work / "data")
     window.resize(1280, 800)
     window.model.update_params(prompt="a cozy house in the hills, gouache painting, warm evening light",

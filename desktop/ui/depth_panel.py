@@ -61,7 +61,7 @@ class DepthThumbnail(FileDropTarget, QLabel):
         self.setFixedSize(THUMB, THUMB)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setWordWrap(True)
-        self.setStyleSheet("#depthThumbnail { border: 1px dashed #777; color: #999; }")
+        self.setStyleSheet("#depthThumbnail { border: 1px dashed palette(mid); color: palette(placeholder-text); }")
         self.setToolTip("Drop a depth map here (near = bright). Click to see it full size on the canvas.")
         self.show_map(None)
 

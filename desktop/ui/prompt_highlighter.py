@@ -55,7 +55,7 @@ def _markup_format() -> QTextCharFormat:
 
 def _lora_format() -> QTextCharFormat:
     fmt = QTextCharFormat()
-    fmt.setForeground(QColor(120, 60, 170))  # purple: a LoRA tag, read by the engine, never encoded as words
+    fmt.setForeground(QColor(theme.tone("lora")))  # purple: a LoRA tag, read by the engine, never encoded as words
     fmt.setFontItalic(True)
     return fmt
 

@@ -40,7 +40,7 @@ class PromptPanel(QWidget):
         for title, edit, tokens in (("Prompt", self.prompt_edit, self.prompt_tokens),
                                     ("Negative prompt", self.negative_edit, self.negative_tokens)):
             tokens.setToolTip(tip)
-            tokens.setStyleSheet("color: palette(mid);")
+            tokens.setStyleSheet("color: palette(placeholder-text);")
             header = QHBoxLayout()
             header.addWidget(QLabel(title))
             header.addStretch(1)

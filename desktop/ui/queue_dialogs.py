@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
 
 from desktop.model.queue_runner import SWEEP_PARAMETERS, parse_sweep_values
 
+from . import theme
+
 # The comparisons the diffusers guide shows, as starting points.
 SWEEP_EXAMPLES = {"strength": "0.4, 0.6, 1.0", "guidance": "0.1, 5, 10", "steps": "10, 20, 30"}
 
@@ -40,7 +42,7 @@ class SweepDialog(QDialog):
         self.error_label = QLabel()
         self.error_label.setObjectName("sweepErrorLabel")
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color:#c33;")
+        self.error_label.setStyleSheet(f"color: {theme.tone('error')};")
         self.parameter_combo.currentTextChanged.connect(self._on_parameter_changed)
         self._on_parameter_changed(self.parameter_combo.currentText())
         form = QFormLayout()
@@ -96,7 +98,7 @@ class ChainDialog(QDialog):
         self.error_label = QLabel()
         self.error_label.setObjectName("chainErrorLabel")
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color:#c33;")
+        self.error_label.setStyleSheet(f"color: {theme.tone('error')};")
         add = QPushButton("Add step")
         add.setObjectName("chainAddStepButton")
         add.clicked.connect(lambda: self.add_step())

@@ -54,7 +54,7 @@ class ReferencePanel(QWidget):
         self.hint = QLabel("Drop style references here (SD 1.x and SDXL; the IP-Adapter is fetched once).")
         self.hint.setObjectName("referenceHintLabel")
         self.hint.setWordWrap(True)
-        self.hint.setStyleSheet("color: palette(mid);")
+        self.hint.setStyleSheet("color: palette(placeholder-text);")
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
         buttons.addWidget(self.remove_button)

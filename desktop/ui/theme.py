@@ -36,9 +36,9 @@ _DISABLED = {"light": "#7a7a84", "dark": "#8a8a94"}
 # Text tones used on top of the window or a text field (Window and Base of the same palette).
 TONES = {
     "light": {"error": "#b3261e", "warning": "#8a5200", "ok": "#1e6b32", "up": "#a64b00", "down": "#1f56b8",
-              "markup": "#5c5c66", "problem": "#b3261e"},
+              "markup": "#5c5c66", "problem": "#b3261e", "lora": "#6a2fa0"},
     "dark": {"error": "#ff8a80", "warning": "#f0b860", "ok": "#7fd49a", "up": "#ffab60", "down": "#8ab4f8",
-             "markup": "#a4a4ae", "problem": "#ff8a80"},
+             "markup": "#a4a4ae", "problem": "#ff8a80", "lora": "#cfa8ff"},
 }
 # The canvas: a neutral surround that lets the picture's colours read true, and its hint and caption text.
 CANVAS = {"light": ("#d6d6da", "#202024"), "dark": ("#26262a", "#d4d4da")}

@@ -60,9 +60,11 @@ def test_the_canvas_hint_is_readable(palette_window):
     assert rendered_contrast(canvas) >= theme.MIN_CONTRAST  # before: placeholder grey on the dark canvas, 1.4:1
 
 
-def test_status_texts_are_readable(palette_window):
+def test_status_texts_are_readable(palette_window, qtbot):
     window = palette_window
     window.model.status_changed.emit("Loading stable-diffusion-v1-5…")
+    window.model.update_params(prompt="a castle", negative_prompt="blur")
+    qtbot.waitUntil(lambda: bool(window.findChild(QLabel, "promptTokenLabel").text()))
     window.error_banner.show_message("The model could not be found.")
     window.notice_banner.show_message("The depth map was cropped to the picture's shape.")
     stale = window.findChild(QLabel, "depthStaleLabel")
@@ -71,7 +73,8 @@ def test_status_texts_are_readable(palette_window):
     QApplication.processEvents()
     for label in (window.status_label, window.findChild(QLabel, "sourceLabel"),
                   window.findChild(QLabel, "modelStateLabel"), window.error_banner.label,
-                  window.notice_banner.label, stale, window.findChild(QLabel, "queueStatusLabel")):
+                  window.notice_banner.label, stale, window.findChild(QLabel, "queueStatusLabel"),
+                  window.findChild(QLabel, "promptTokenLabel"), window.findChild(QLabel, "negativeTokenLabel")):
         assert label.text(), label.objectName()
         ratio = rendered_contrast(label)
         assert ratio >= theme.MIN_CONTRAST, f"{label.objectName()} is {ratio:.2f}:1 in {theme.current()}"

@@ -13,7 +13,10 @@ from desktop.core.workspace import Workspace, write_node_image
 from desktop.model.history_model import HistoryModel
 from desktop.model.settings import Settings
 from desktop.ui import history_items
-from desktop.ui.history_items import GREY, HistoryItemModel
+from PySide6.QtGui import QColor
+
+from desktop.ui import theme
+from desktop.ui.history_items import HistoryItemModel
 
 
 class _Session:
@@ -125,7 +128,7 @@ def test_the_filter_keeps_matches_and_greys_their_ancestors(history, qtbot, qtlo
     for node in chain:
         index = model.node_index(node.id)
         grey = model.data(index, Qt.ItemDataRole.ForegroundRole)
-        assert (grey == GREY) is (node.id != match.id)
+        assert (grey == QColor(theme.tone("markup"))) is (node.id != match.id)  # dimmed, still 4.5:1
     assert model.rowCount(model.node_index(match.id)) == 0  # the chain below the match is not shown
 
     history.set_starred(chain[1].id, True)
