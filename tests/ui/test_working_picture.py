@@ -44,6 +44,8 @@ def test_a_clicked_history_result_is_what_generate_restyles_also_after_a_restart
     assert "woodcut" in window.canvas.caption
     branch = _generate(qtbot, window)
     assert branch.parent == first.id  # a new branch beside `second`, not a child of the old init image
+    _click_history_node(qtbot, window, first.parent)  # the imported picture keeps its name, not its hash copy's
+    assert _source_label(window) == "Restyling: landscape.png" and "landscape.png" in window.canvas.caption
     _click_history_node(qtbot, window, first.id)
     window.close()
 
@@ -96,7 +98,7 @@ def test_panel_values_come_back_after_a_restart(qtbot, open_window, make_depth):
     assert reopened.side_column.depth_section.expanded  # a depth map in use: its section is open
 
 
-@pytest.mark.parametrize("size", [(1280, 800), (1366, 768)])
+@pytest.mark.parametrize("size", [(1280, 800), (1366, 768), (1920, 1080)])
 def test_generate_cancel_and_progress_are_on_screen_without_scrolling(qtbot, open_window, size):
     window = open_window([])
     for header in window.findChildren(QToolButton):  # every section unfolded: the tallest the column gets
