@@ -93,6 +93,16 @@ class MaskState(QObject):
         """True when nothing is painted: the next run restyles the whole picture."""
         return self._mask is None or int(self._mask.max()) < EMPTY_LEVEL
 
+    def painted_box(self) -> tuple[int, int, int, int] | None:
+        """(left, top, right, bottom) around what is painted, or None."""
+        if self._mask is None:
+            return None
+        rows = np.flatnonzero(self._mask.max(axis=1) >= EMPTY_LEVEL)
+        if not rows.size:
+            return None
+        cols = np.flatnonzero(self._mask.max(axis=0) >= EMPTY_LEVEL)
+        return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
     @property
     def can_undo(self) -> bool:
         """True when a step can be undone."""

@@ -196,6 +196,19 @@ class SessionModel(QObject):
             return natural, natural
         return fit_size(*self._init.size, natural, self.family.size_multiple)
 
+    def masked_area_size(self) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """"Only masked": (the painted area with its padding, the size it runs at); None without a mask."""
+        box = self.mask.painted_box()
+        if box is None or self._init is None:
+            return None
+        pad = self._params.inpaint_padding
+        width, height = self._init.size
+        left, top, right, bottom = max(0, box[0] - pad), max(0, box[1] - pad), min(width, box[2] + pad), \
+            min(height, box[3] + pad)
+        natural = self._model_info.natural_size if self._model_info else DEFAULT_NATURAL_SIZE
+        area = (right - left, bottom - top)
+        return area, fit_size(*area, natural, self.family.size_multiple)
+
     @property
     def family(self):
         """The loaded model's FamilySpec (its defaults and the controls it accepts); SD's until one loads."""

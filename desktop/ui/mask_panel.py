@@ -156,6 +156,7 @@ class MaskPanel(FileDropTarget, QGroupBox):
         self._state.reset.connect(self._refresh)
         self._state.edited.connect(self._refresh)
         model.params_changed.connect(self._refresh)
+        model.model_info_changed.connect(self._refresh)  # the size "only masked" runs at is the model's
         self._refresh()
 
     def _spin(self, name: str, limits, tip: str) -> QSpinBox:
@@ -228,9 +229,16 @@ class MaskPanel(FileDropTarget, QGroupBox):
             self.status_label.setText("No mask: the whole picture is restyled.")
         else:
             parts = [] if state.is_empty else ["Only the masked part is restyled"]
+            # With outpainting the crop is cut from the grown picture: no size is promised then.
+            sizes = (self._model.masked_area_size() if params.inpaint_area == "masked" and not state.outpaint
+                     else None)
+            if sizes is not None:
+                (area_w, area_h), (run_w, run_h) = sizes
+                parts[-1] += f": its {area_w}×{area_h} area with padding runs at {run_w}×{run_h} and is pasted back"
             if state.outpaint:
                 parts.append("the picture grows by {}, {}, {}, {} px (left, top, right, bottom)".format(*state.outpaint))
-            self.status_label.setText("; ".join(parts).capitalize() + ".")
+            text = "; ".join(parts)
+            self.status_label.setText(text[:1].upper() + text[1:] + ".")
 
 
 class MaskActions:

@@ -151,3 +151,8 @@ def test_outpaint_fields_aspect_ratio_and_mask_from_depth(qtbot, open_window, tm
     _find(window, QPushButton, "maskFromDepthButton").click()
     assert state.array[:, :40].min() == 255 and state.array[:, 56:].max() == 0
     assert "Only the masked part is restyled" in panel.status_label.text()
+    state.set_outpaint(None)
+    area = _find(window, QComboBox, "inpaintAreaCombo")
+    area.setCurrentIndex(area.findData("masked"))  # the status says what the crop runs at (SD's 512 until a model)
+    # The near half (48 px) and 32 px of padding, inside the 96×64 picture.
+    assert ": its 80×64 area with padding runs at 576×456 and is pasted back." in panel.status_label.text()
