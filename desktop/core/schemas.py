@@ -20,6 +20,7 @@ import re
 import secrets
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,42 +85,60 @@ def keep_aside(path: Path) -> Path | None:
 
 
 # --- typed fields from dataclasses -----------------------------------------------------------------------------
-def _matches(value: Any, hint: Any) -> bool:
-    """True when a JSON value fits a dataclass field's type (int is not bool; a float may be written as an int)."""
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_float(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _checker(hint: Any) -> Callable[[Any], bool]:
+    """A test that a JSON value fits a dataclass field's type (int is not bool; a float may be written as an int).
+
+    Built once per field: opening 100,000 history nodes checks millions of values.
+    """
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
-        return any(_matches(value, arg) for arg in typing.get_args(hint))
+        args = typing.get_args(hint)
+        rest = [_checker(a) for a in args if a is not type(None)]
+        if len(rest) == 1 and len(args) == 2:  # X | None, the common case
+            inner = rest[0]
+            return lambda value: value is None or inner(value)
+        options = [_checker(a) for a in args]
+        return lambda value: any(check(value) for check in options)
     if hint is type(None):
-        return value is None
+        return lambda value: value is None
     if hint is bool:
-        return isinstance(value, bool)
+        return lambda value: isinstance(value, bool)
     if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return _is_int
     if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+        return _is_float
     if hint is str:
-        return isinstance(value, str)
+        return lambda value: isinstance(value, str)
     if hint is dict or origin is dict:
-        return isinstance(value, dict)
+        return lambda value: isinstance(value, dict)
     if hint in (list, tuple) or origin in (list, tuple):
-        args = [a for a in typing.get_args(hint) if a is not Ellipsis]
-        return isinstance(value, (list, tuple)) and all(any(_matches(v, a) for a in args) for v in value) \
-            if args else isinstance(value, (list, tuple))
-    return True  # a nested record or anything else: its own reader checks it
+        items = [_checker(a) for a in typing.get_args(hint) if a is not Ellipsis]
+        if not items:
+            return lambda value: isinstance(value, (list, tuple))
+        return lambda value: isinstance(value, (list, tuple)) and all(any(c(v) for c in items) for v in value)
+    return lambda value: True  # a nested record or anything else: its own reader checks it
 
 
 @functools.cache
-def _field_hints(cls: type) -> tuple[tuple[str, Any], ...]:
-    """Each field of dataclass ``cls`` with its resolved type, worked out once per class (get_type_hints compiles
-    every annotation string: done per record it made opening 10,000 history nodes take tens of seconds)."""
+def _field_checks(cls: type) -> tuple[tuple[str, Callable[[Any], bool]], ...]:
+    """Each field of dataclass ``cls`` with the test for its type, worked out once per class (get_type_hints
+    compiles every annotation string: done per record it made opening 10,000 history nodes take tens of seconds)."""
     hints = typing.get_type_hints(cls)
-    return tuple((f.name, hints[f.name]) for f in dataclasses.fields(cls))
+    return tuple((f.name, _checker(hints[f.name])) for f in dataclasses.fields(cls))
 
 
 def check_fields(data: dict, cls: type, what: str) -> None:
     """Raise ``Damaged`` when a known field of dataclass ``cls`` has a value of the wrong type."""
-    for name, hint in _field_hints(cls):
-        if name in data and not _matches(data[name], hint):
+    for name, fits in _field_checks(cls):
+        if name in data and not fits(data[name]):
             raise Damaged(f"{what}: {name} has a value of the wrong type ({type(data[name]).__name__})")
 
 
