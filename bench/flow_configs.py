@@ -51,7 +51,13 @@ TOLERANCE = {"sd35-large transformer": 0.01}  # the model card rounds to 0.1 B
 def modules(name: str) -> dict:
     """The full-size random modules of ``name`` ("flux-dev" or "sd35-large"), on the current default device."""
     from diffusers import AutoencoderKL, FluxTransformer2DModel, SD3Transformer2DModel
-    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, T5Config, T5EncoderModel
+    from transformers import (
+        CLIPTextConfig,
+        CLIPTextModel,
+        CLIPTextModelWithProjection,
+        T5Config,
+        T5EncoderModel,
+    )
 
     if name == "flux-dev":
         return dict(transformer=FluxTransformer2DModel(**FLUX_DEV_TRANSFORMER), vae=AutoencoderKL(**FLUX_VAE),
@@ -75,7 +81,11 @@ def counted_modules() -> dict:
 
 def pipeline(name: str, modules_: dict):
     """The text-to-image pipeline of ``name`` around ``modules_``, with offline tokenizers of the real lengths."""
-    from diffusers import FlowMatchEulerDiscreteScheduler, FluxPipeline, StableDiffusion3Pipeline
+    from diffusers import (
+        FlowMatchEulerDiscreteScheduler,
+        FluxPipeline,
+        StableDiffusion3Pipeline,
+    )
 
     from desktop.testing.tiny import offline_clip_tokenizer
     from desktop.testing.tiny_flow import offline_t5_tokenizer

@@ -100,7 +100,7 @@ def load_transformer_file(path: Path, model_type: str, dtype, status: Callable[[
             pipe = AutoPipelineForImage2Image.from_pretrained(repo, transformer=transformer, torch_dtype=dtype, **rest)
     except RestyleError:
         raise
-    except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence; the traceback goes to the log
+    except Exception as exc:  # every failure becomes one sentence; the traceback goes to the log
         log.exception("loading %s failed", path)
         raise model_missing(f"{path.name} could not be loaded as a {label} transformer: {first_line(exc)}") from exc
     return pipe

@@ -76,7 +76,11 @@ def _mark(folder: Path, seed: int, kind: str) -> None:
 def build_tiny_sd3(folder: str | Path, seed: int = 0, *, vae_seed: int = 0) -> Path:
     """Save a tiny SD 3 text-to-image pipeline (two CLIP encoders and T5) at ``folder`` and return the path."""
     import torch
-    from diffusers import FlowMatchEulerDiscreteScheduler, SD3Transformer2DModel, StableDiffusion3Pipeline
+    from diffusers import (
+        FlowMatchEulerDiscreteScheduler,
+        SD3Transformer2DModel,
+        StableDiffusion3Pipeline,
+    )
 
     folder = Path(folder)
     torch.manual_seed(seed)
@@ -114,7 +118,11 @@ def tiny_flux_transformer(seed: int, *, guidance: bool = True):
 def build_tiny_flux(folder: str | Path, seed: int = 0, *, kontext: bool = False, schnell: bool = False,
                     vae_seed: int = 0) -> Path:
     """Save a tiny FLUX.1 pipeline (dev; ``schnell`` without guidance; ``kontext`` the edit pipeline)."""
-    from diffusers import FlowMatchEulerDiscreteScheduler, FluxKontextPipeline, FluxPipeline
+    from diffusers import (
+        FlowMatchEulerDiscreteScheduler,
+        FluxKontextPipeline,
+        FluxPipeline,
+    )
 
     folder = Path(folder)
     pipe_class = FluxKontextPipeline if kontext else FluxPipeline

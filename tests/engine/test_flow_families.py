@@ -122,7 +122,7 @@ def test_sd3_runs_without_t5_when_told_to(tiny_sd3, make_image):
 
     engine = Engine()
     engine.configure(RuntimeSettings(t5_encoder=False))
-    result, previews = _run(engine, tiny_sd3, make_image(size=(64, 64)), strength=0.5)
+    _result, previews = _run(engine, tiny_sd3, make_image(size=(64, 64)), strength=0.5)
     assert engine._loaded.img2img.text_encoder_3 is None and len(previews) == 2
     long_run = engine.generate(GenerationParams(model=str(tiny_sd3), prompt="word " * 100, steps=2, seed=1))
     assert any("T5 is off" in n for n in long_run.notes)

@@ -4,7 +4,13 @@ that fits the card, offered first; the out-of-memory retry knows SD 3.5's T5."""
 import pytest
 
 from desktop.core.errors import ErrorKind, RestyleError
-from desktop.core.memory_plan import GB, MemoryEstimate, estimate_folder, fitting_settings, memory_refusal
+from desktop.core.memory_plan import (
+    GB,
+    MemoryEstimate,
+    estimate_folder,
+    fitting_settings,
+    memory_refusal,
+)
 from desktop.core.runtime import RuntimeSettings, lighter
 from desktop.engine.runner import Engine
 
@@ -57,7 +63,8 @@ def test_the_estimate_reads_the_checkpoint_headers_at_the_run_precision(tiny_flu
     from safetensors import safe_open
 
     with safe_open(str(tiny_flux / "transformer" / "diffusion_pytorch_model.safetensors"), "pt") as handle:
-        assert transformer == 4 * sum(_numel(handle.get_slice(k).get_shape()) for k in handle.keys())
+        names = handle.keys()  # safe_open itself is not iterable
+        assert transformer == 4 * sum(_numel(handle.get_slice(k).get_shape()) for k in names)
     gguf = write_tiny_gguf(tiny_flux / "transformer", tiny_flux.parent / "t.gguf")
     quantized = estimate_folder(tiny_flux, "fp32", transformer_file=gguf)
     assert dict(quantized.parts)["transformer"] == gguf.stat().st_size < transformer
