@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from .errors import bad_input
@@ -28,6 +27,7 @@ EMPTY_LEVEL = 8
 
 def load_mask(path: str | os.PathLike) -> Image.Image:
     """Open a mask file as "L": its grey levels, or for a picture with transparency its opaque parts."""
+    import numpy as np  # here, not at import: the window starts without numpy
     if os.path.exists(path) and not is_regular_file(path):
         load_image(path)  # raises its sentence: not a regular file (a pipe would block Image.open for ever)
     try:
@@ -127,6 +127,7 @@ def paste_back(source: Image.Image, result: Image.Image, box: tuple[int, int, in
 def fill_masked(image: Image.Image, mask: Image.Image, how: str, seed: int = 0) -> Image.Image:
     """The start picture under the mask: the picture itself ("original"), the colours around the mask blurred
     inwards ("fill", as AUTOMATIC1111 does it), or random noise ("noise")."""
+    import numpy as np  # here, not at import: the window starts without numpy
     if how == "original":
         return image
     hard = mask.point(lambda v: 255 if v >= 128 else 0)
@@ -190,6 +191,7 @@ def grow_canvas(image: Image.Image, mask: Image.Image | None, sides, *, seam: in
     The mask is white over the new area and reaches ``seam`` pixels into the old picture on the sides that grew,
     so the restyle blends over the join; a painted ``mask`` is kept inside the old picture.
     """
+    import numpy as np  # here, not at import: the window starts without numpy
     left, top, right, bottom = check_outpaint(sides)
     # The edge colours stretched outwards: a start the model continues more readily than a flat colour.
     grown = np.pad(np.asarray(image.convert("RGB")), ((top, bottom), (left, right), (0, 0)), mode="edge")
@@ -214,6 +216,7 @@ def grow_canvas(image: Image.Image, mask: Image.Image | None, sides, *, seam: in
 
 def mask_from_depth(depth: Image.Image, size: tuple[int, int], threshold: float, *, near: bool = True) -> Image.Image:
     """A mask of what is nearer (``near``) or farther than ``threshold`` (0–1 of the depth map's range)."""
+    import numpy as np  # here, not at import: the window starts without numpy
     grey = np.asarray(depth.convert("L").resize(tuple(size), Image.Resampling.BILINEAR), dtype=np.uint8)
     low, high = int(grey.min()), int(grey.max())
     level = low + threshold * (high - low)

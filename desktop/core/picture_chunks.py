@@ -8,11 +8,15 @@ Decoded here with numpy (sd-parsers' pure-Python reader takes about a second per
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
 import gzip
 import struct
 from typing import BinaryIO
 
-import numpy as np
 from PIL import Image
 
 STEALTH_HEADER = b"stealth_pngcomp"
@@ -45,6 +49,7 @@ def png_text_after_pixels(handle: BinaryIO) -> bool:
 
 def _column_bits(alpha: np.ndarray, start: int, count: int) -> np.ndarray:
     """The low bits ``start`` … ``start + count`` in column order, copying only the columns they lie in."""
+    import numpy as np
     height = alpha.shape[0]
     first, last = start // height, (start + count - 1) // height
     columns = alpha[:, first:last + 1].T.ravel()
@@ -54,6 +59,7 @@ def _column_bits(alpha: np.ndarray, start: int, count: int) -> np.ndarray:
 
 def read_stealth_text(image: Image.Image) -> str | None:
     """The text hidden in an RGBA picture's alpha bits, or None when there is none."""
+    import numpy as np
     if image.mode != "RGBA" or not 0 < image.width * image.height <= MAX_STEALTH_PIXELS:
         return None
     header_bits = len(STEALTH_HEADER) * 8 + 32

@@ -8,16 +8,27 @@ clear, invert or load is one undo step, kept as the box's pixels before and afte
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
 import datetime as _dt
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from desktop.core.errors import RestyleError
-from desktop.core.masks import EMPTY_LEVEL, check_outpaint, fit_mask, load_mask, mask_from_depth, save_mask
+from desktop.core.masks import (
+    EMPTY_LEVEL,
+    check_outpaint,
+    fit_mask,
+    load_mask,
+    mask_from_depth,
+    save_mask,
+)
 
 SIZE_RANGE = (1, 512)
 UNDO_BYTES = 256 * 1024 * 1024  # older steps are dropped past this (a full 2048² step costs 8 MB)
@@ -38,6 +49,7 @@ class _Edit:
 
 def brush_dab(size: int, hardness: float) -> np.ndarray:
     """A round dab of ``size`` pixels across, 1.0 inside ``hardness`` of its radius, falling smoothly to 0."""
+    import numpy as np
     radius = max(0.5, size / 2)
     centre = (size - 1) / 2
     y, x = np.mgrid[0:size, 0:size]
@@ -95,6 +107,7 @@ class MaskState(QObject):
 
     def painted_box(self) -> tuple[int, int, int, int] | None:
         """(left, top, right, bottom) around what is painted, or None."""
+        import numpy as np
         if self._mask is None:
             return None
         rows = np.flatnonzero(self._mask.max(axis=1) >= EMPTY_LEVEL)
@@ -167,6 +180,7 @@ class MaskState(QObject):
                         continuing: bool = False) -> None:
         """A new working picture: a blank mask of its size, or (continuing with keep on) the node's own mask,
         else the current mask scaled to it. Undo history starts afresh."""
+        import numpy as np
         previous = self._mask
         self._undo.clear()
         self._redo.clear()
@@ -200,6 +214,7 @@ class MaskState(QObject):
     # --- painting ----------------------------------------------------------------------------------------
     def _dab(self) -> tuple[np.ndarray, np.ndarray]:
         """The brush's levels for painting and for erasing, made once per size and hardness."""
+        import numpy as np
         key = (self.brush_size, self.hardness)
         if self._dab_cache is None or self._dab_cache[:2] != key:
             level = (brush_dab(self.brush_size, self.hardness) * 255.0 + 0.5).astype(np.uint8)
@@ -234,6 +249,7 @@ class MaskState(QObject):
         self.edited.emit()
 
     def _stamp_segment(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        import numpy as np
         level, keep = self._dab()
         size = level.shape[0]
         spacing = max(1.0, size / 4)
@@ -263,10 +279,12 @@ class MaskState(QObject):
     # --- whole-mask edits ---------------------------------------------------------------------------------
     def fill(self) -> None:
         """Mask the whole picture."""
+        import numpy as np
         self._replace(lambda m: np.full_like(m, 255))
 
     def clear(self) -> None:
         """Nothing masked: the next run restyles the whole picture."""
+        import numpy as np
         self._replace(np.zeros_like)
 
     def invert(self) -> None:
@@ -275,6 +293,7 @@ class MaskState(QObject):
 
     def load(self, path: str | Path) -> bool:
         """Use a black-and-white picture as the mask (scaled to the picture, with a note)."""
+        import numpy as np
         if self._mask is None:
             self.error_raised.emit("bad_input", "Open a picture first: a mask is painted over a picture.")
             return False
@@ -288,6 +307,7 @@ class MaskState(QObject):
 
     def from_depth(self, depth, threshold: float, *, near: bool = True) -> bool:
         """Mask what is nearer (or farther) than ``threshold`` in the depth map (a PIL image), as a start."""
+        import numpy as np
         if self._mask is None or depth is None:
             self.error_raised.emit("bad_input", "Load or estimate a depth map first (Depth control), then make "
                                                 "the mask from it.")
@@ -297,6 +317,7 @@ class MaskState(QObject):
         return True
 
     def _replace(self, make) -> None:
+        import numpy as np
         if self._mask is None:
             return
         before = self._mask

@@ -8,7 +8,11 @@ only the box it touched and asks the canvas to repaint only that box, so a strok
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
 from PySide6.QtCore import QObject, QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 
@@ -20,6 +24,7 @@ OVERLAY_OPACITY = 0.5
 
 def _overlay_colours() -> np.ndarray:
     """The premultiplied ARGB32 colour of each mask level 0–255."""
+    import numpy as np
     alpha = (np.arange(256, dtype=np.uint32) * round(255 * OVERLAY_OPACITY) + 127) // 255
     red, green, blue = ((alpha * c + 127) // 255 for c in OVERLAY_RGB)
     return (alpha << 24) | (red << 16) | (green << 8) | blue
@@ -127,6 +132,7 @@ class MaskLayer(QObject):
             self._canvas.update(self._widget_rect(left, top, right, bottom))
 
     def _on_state_reset(self) -> None:
+        import numpy as np
         size = self._state.size
         if size is None:
             self._buffer = self._overlay = None

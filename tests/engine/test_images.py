@@ -224,7 +224,7 @@ def test_directory(tmp_path: Path) -> None:
 def test_text_file_named_png(tmp_path: Path) -> None:
     path = tmp_path / "photo.png"
     path.write_text("hello, I am not a picture")
-    _assert_bad_input(path, "not an image", "PNG, JPEG, WebP, BMP or TIFF")
+    _assert_bad_input(path, "not an image", "PNG, JPEG, WebP, BMP, TIFF or GIF")
 
 
 def test_truncated_png(tmp_path: Path) -> None:
@@ -252,10 +252,13 @@ def test_decompression_warning_zone_is_accepted(tmp_path: Path, monkeypatch: pyt
     assert _loaded(path).size == (10, 15)
 
 
-def test_gif_refused_naming_supported_formats(tmp_path: Path) -> None:
+def test_an_animated_gif_gives_its_first_frame(tmp_path: Path) -> None:
     path = tmp_path / "animation.gif"
-    Image.new("RGB", (4, 4), (255, 0, 0)).save(path)
-    _assert_bad_input(path, "GIF", "PNG, JPEG, WebP, BMP or TIFF")
+    frames = [Image.new("RGB", (8, 6), colour) for colour in ((255, 0, 0), (0, 0, 255))]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=100, loop=0)
+    image = load_image(path)
+    assert image.size == (8, 6) and image.mode == "RGB"
+    assert image.getpixel((4, 3))[0] > 200 and image.getpixel((4, 3))[2] < 50  # red: the first frame
 
 
 # --- sizes ---------------------------------------------------------------------------------
