@@ -133,3 +133,28 @@ def test_a_lora_tag_is_coloured_apart_and_not_counted_as_tokens(open_window, qtb
     tag = range(text.index("<lora:"), len(text))
     assert all(i in formats and formats[i].fontItalic() for i in tag)
     assert not any(formats[i].fontItalic() for i in range(len("a quiet harbour")) if i in formats)
+
+
+def test_the_issue_s_done_when_a_cli_png_with_a_lora_and_sampler_restores_all_of_it(open_window, data_dir,
+                                                                                    tiny_model, tiny_style_files,
+                                                                                    make_image, tmp_path):
+    from desktop.cli import main
+
+    _library(data_dir, tiny_style_files)
+    out = tmp_path / "made.png"
+    style = data_dir / "loras" / "inkwash.safetensors"
+    assert main(["generate", "--model", str(tiny_model), "--prompt", "harbour", "--init", str(make_image()),
+                 "--steps", "2", "--seed", "4", "--lora", f"{style}:0.8", "--sampler", "DPM++ 2M", "--schedule",
+                 "karras", "--output", str(out), "--data-dir", str(data_dir)]) == 0
+    window = open_window()
+    found = []
+    window.model.metadata_found.connect(found.append)
+    window.model.load_init_image(out)
+    window.model.restore_settings(found[0])
+    params = window.model.params
+    assert params.prompt == "harbour <lora:inkwash:0.8>"
+    assert (params.sampler, params.schedule, params.seed, params.steps) == ("DPM++ 2M", "karras", 4, 2)
+    assert "Not in your LoRA folders" not in window.status_label.text()
+    assert window.prompt_panel.prompt_edit.toPlainText() == "harbour <lora:inkwash:0.8>"
+    picker = window.params_panel.sampler_picker
+    assert (picker.sampler_combo.currentText(), picker.schedule_combo.currentText()) == ("DPM++ 2M", "Karras")
