@@ -96,7 +96,11 @@ class LoraPanel(QWidget):
         self.rows: list[LoraRow] = []
         self.add_picker = QComboBox()
         self.add_picker.setObjectName("loraAddPicker")
-        self.add_picker.setToolTip("Add a LoRA from your LoRA folders")
+        self.add_picker.setToolTip("Add a LoRA from your LoRA folders, or type a file's path or a Hub file "
+                                   "(owner/repo/file.safetensors) and press Enter")
+        # Editable, so a path or a Hub file can be typed; typing never adds an item to the list itself.
+        self.add_picker.setEditable(True)
+        self.add_picker.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.folder_button = QPushButton("Folder…")
         self.folder_button.setObjectName("loraFolderButton")
         self.folder_button.setToolTip("Find LoRAs in another folder too")
@@ -118,7 +122,6 @@ class LoraPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.add_picker, 1)
         top.addWidget(self.folder_button)
-        top.addWidget(self.embedding_folder_button)
         top.addWidget(self.rescan_button)
         self.rows_layout = QVBoxLayout()
         self.rows_layout.setContentsMargins(0, 0, 0, 0)
@@ -127,10 +130,14 @@ class LoraPanel(QWidget):
         layout.addLayout(top)
         layout.addLayout(self.rows_layout)
         layout.addWidget(self.hint)
-        layout.addWidget(self.embeddings_label)
+        embeddings_row = QHBoxLayout()  # below, so the side column stays as narrow as the other panels
+        embeddings_row.addWidget(self.embeddings_label, 1)
+        embeddings_row.addWidget(self.embedding_folder_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(embeddings_row)
         self._fill_picker()
         self._sync(model.params)
         self.add_picker.activated.connect(self._on_add_picker_activated)
+        self.add_picker.lineEdit().returnPressed.connect(self._on_add_picker_return_pressed)
         self.folder_button.clicked.connect(self._on_folder_button_clicked)
         self.embedding_folder_button.clicked.connect(self._on_embedding_folder_button_clicked)
         self.rescan_button.clicked.connect(self._library.rescan)
@@ -167,8 +174,8 @@ class LoraPanel(QWidget):
                           "<lora:name:0.8> in the prompt works too.")
         self.hint.setVisible(not loras)
         names = [f.name for f in self._library.embeddings()]
-        self.embeddings_label.setText(f"Embeddings (type the name in the prompt): {', '.join(names)}" if names else "")
-        self.embeddings_label.setVisible(bool(names))
+        self.embeddings_label.setText(f"Embeddings (type the name in the prompt): {', '.join(names)}" if names
+                                      else "No embeddings found.")
 
     def _add_row(self, name: str, weight: float, enabled: bool) -> None:
         found = self._library.lora(name)
@@ -207,6 +214,12 @@ class LoraPanel(QWidget):
         self.add_picker.setCurrentIndex(0)
         if name:
             self.add_lora(name)
+
+    def _on_add_picker_return_pressed(self) -> None:
+        typed = self.add_picker.currentText().strip()
+        self.add_picker.setCurrentIndex(0)
+        if typed and self.add_picker.findData(typed) <= 0 and not typed.startswith(("Add a LoRA", "No LoRAs")):
+            self.add_lora(typed)  # a path or a Hub file: the engine finds it, or says why not
 
     def _on_embedding_folder_button_clicked(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Folder with embeddings")

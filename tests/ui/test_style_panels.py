@@ -4,6 +4,7 @@ import shutil
 
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
+from PySide6.QtCore import Qt
 
 from desktop.core.style_files import lora_hash
 
@@ -158,3 +159,14 @@ def test_the_issue_s_done_when_a_cli_png_with_a_lora_and_sampler_restores_all_of
     assert window.prompt_panel.prompt_edit.toPlainText() == "harbour <lora:inkwash:0.8>"
     picker = window.params_panel.sampler_picker
     assert (picker.sampler_combo.currentText(), picker.schedule_combo.currentText()) == ("DPM++ 2M", "Karras")
+
+
+def test_a_lora_path_or_hub_file_can_be_typed_into_the_picker(open_window, qtbot, tiny_style_files):
+    window = open_window()
+    picker = window.lora_panel.add_picker
+    picker.lineEdit().setFocus()
+    picker.lineEdit().selectAll()
+    qtbot.keyClicks(picker.lineEdit(), "someone/ink-loras/ink.safetensors")
+    qtbot.keyClick(picker.lineEdit(), Qt.Key.Key_Return)
+    assert window.model.params.loras == (("someone/ink-loras/ink.safetensors", 1.0),)
+    assert picker.count() == 1  # typing added nothing to the list of files
