@@ -9,8 +9,6 @@ from pathlib import Path
 from PySide6.QtGui import QActionGroup
 from PySide6.QtWidgets import QInputDialog
 
-from desktop.core.storage import WORKSPACES, list_workspaces
-
 _NAME = re.compile(r"[^\w\- ]+")
 
 
@@ -47,6 +45,8 @@ class WorkspaceMenu:
     # --- actions -----------------------------------------------------------------------------------------
     def folders(self) -> list[Path]:
         """Every workspace, the open one included."""
+        from desktop.core.storage import list_workspaces  # used when the menu opens, not at start-up
+
         return list_workspaces(self._history.settings.data_dir, self._history.workspace.folder)
 
     def refresh(self) -> None:
@@ -84,7 +84,7 @@ class WorkspaceMenu:
             if name is not None:
                 self._window.error_banner.show_message("A workspace name needs letters or digits.")
             return False
-        folder = self._history.settings.data_dir / WORKSPACES / clean
+        folder = self._history.settings.data_dir / "workspaces" / clean
         if folder.exists():
             self._window.error_banner.show_message(f"There is already a workspace called “{clean}”: pick it from "
                                                    "File ▸ Workspaces, or choose another name.")
