@@ -161,3 +161,19 @@ def test_a_lora_named_by_hub_file_comes_from_the_cache_or_is_named_as_missing(ti
     with pytest.raises(RestyleError) as error:  # offline (the tests' HF_HUB_OFFLINE=1), not cached
         _run(engine, tiny_model, make_image(), loras=(("someone/other/x.safetensors", 1.0),))
     assert "not in the local Hugging Face cache and Restyle is offline" in error.value.message
+
+
+def test_loras_fused_by_one_pipeline_are_unfused_by_another_sharing_the_unet(tiny_model, tiny_style_files,
+                                                                            make_image):
+    folders = StyleFolders(loras=(str(tiny_style_files["kohya"].parent),))
+    engine, fresh = Engine(), Engine()
+    engine.style_folders = fresh.style_folders = folders
+    restyle = GenerationParams(model=str(tiny_model), prompt="x", init_image=str(make_image()), steps=3, seed=1,
+                               loras=(("inkwash", 1.0),))
+    engine.generate(restyle)
+    engine.generate(restyle)  # fused, on the img2img pipeline
+    from_text = GenerationParams(model=str(tiny_model), prompt="x", steps=3, seed=1, width=64, height=64,
+                                 loras=(("inkwash", 0.4),))
+    got = np.asarray(engine.generate(from_text).image).astype(int)  # unfused by the text-to-image one
+    want = np.asarray(fresh.generate(from_text).image).astype(int)
+    assert np.abs(got - want).max() <= 1
