@@ -28,7 +28,7 @@ def read_journal(path: Path) -> list[dict]:
     """The records in the journal, oldest first; a line cut short by a kill (or damaged) is left out."""
     try:
         raw = path.read_bytes()
-    except FileNotFoundError:
+    except OSError:  # missing (nothing since the index), or unreadable: the pictures still hold every node
         return []
     records = []
     for line in raw.split(b"\n"):
@@ -66,9 +66,14 @@ class Journal:
         self._compact_after = compact_after
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._file_lock = threading.Lock()  # the writer's appends against a truncation from save_index
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        self._since_compaction = sum(1 for _ in read_journal(self.path))
         self.error: str | None = None  # the last write failure, in words, for the user
+        try:
+            self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:  # a read-only folder, say: the history lives on in memory for this session
+            self._fd = None
+            self.error = f"Restyle cannot save history changes in {self.path.parent}: {exc.strerror or exc}."
+            log.error("%s", self.error)
+        self._since_compaction = sum(1 for _ in read_journal(self.path))
         self._thread = threading.Thread(target=self._run, name="history-journal", daemon=True)
         self._thread.start()
 

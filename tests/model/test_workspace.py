@@ -316,3 +316,10 @@ def test_a_depth_map_lives_beside_its_node_and_goes_with_it(ws, chain, tmp_path)
 
     ws.delete_subtree(photo.id)
     assert ws.flush() and not depth.exists()
+
+
+def test_a_journal_that_cannot_be_written_keeps_the_history_in_memory_and_says_why(ws, tmp_path):
+    (ws.folder / "journal.jsonl").mkdir()  # something in the way of the journal file
+    node = add_generation(ws, None)  # does not raise on the UI thread
+    assert node.id in ws.tree
+    assert ws.journal_error.startswith(f"Restyle cannot save history changes in {ws.folder}")
