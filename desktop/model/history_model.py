@@ -34,6 +34,7 @@ class HistoryModel(QObject):
         self.settings = settings
         self.workspace, self.open_report = self._open_at_start(settings)
         self.workspace.latent_budget = settings.latent_budget_bytes
+        self._journal_problem: str | None = None  # the last journal failure said to the user
         last = settings.selected_node
         self._selected: str | None = last if last in self.workspace.tree else None
 
@@ -93,6 +94,15 @@ class HistoryModel(QObject):
                 added.append(node.id)
         if added:
             self.nodes_added.emit(added)
+        self._say_journal_error()
+
+    def _say_journal_error(self) -> None:
+        """Say once when the journal thread could not write a change (a full disk, say); the pictures are safe."""
+        problem = self.workspace.journal_error
+        if problem and problem != self._journal_problem:
+            self.error_raised.emit("bad_input", f"{problem} The pictures are saved; the history's list of them "
+                                   "is rebuilt from them at the next start.")
+        self._journal_problem = problem
 
     def import_picture(self, source: Path, image) -> Node:
         """Copy a picture from outside into the workspace as a new root."""
@@ -104,6 +114,7 @@ class HistoryModel(QObject):
         """Star or unstar a node (journalled at once, off this thread)."""
         self.workspace.set_starred(node_id, flag)
         self.node_changed.emit(node_id)
+        self._say_journal_error()
 
     def delete(self, node_id: str) -> list[Node]:
         """Delete a node and everything made from it; the selection moves to its parent."""

@@ -179,3 +179,17 @@ def test_the_panel_filter_box_narrows_the_tree(open_window, data_dir, qtbot):
     box.clear()
     window.history_panel.apply_filter()
     assert model.rowCount(model.index(0, 0)) == 2 and not window.history_panel.filter_label.isVisible()
+
+
+def test_a_history_change_that_cannot_be_written_is_said_once(history, qtbot):
+    journal = history.workspace.folder / "journal.jsonl"
+    history.workspace.close()
+    journal.unlink(missing_ok=True)
+    journal.mkdir()  # in the way: no change can be written from now on
+    said = []
+    history.error_raised.connect(lambda kind, message: said.append(message))
+    newest = history.tree.roots()[-1].id
+    history.set_starred(newest, True)
+    history.set_starred(newest, False)
+    assert len(said) == 1 and said[0].startswith("Restyle cannot save history changes in")
+    assert "The pictures are saved" in said[0]
