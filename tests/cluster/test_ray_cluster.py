@@ -13,6 +13,7 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install -e '.[cluster]' (.ci/run does) runs these")
 
+from desktop.cli.batch import run_batch_command  # noqa: E402
 from desktop.cli.main import main  # noqa: E402
 from desktop.cluster.batch import run_batch_on_pool  # noqa: E402
 from desktop.cluster.connect import actor_env  # noqa: E402
@@ -63,21 +64,28 @@ def folder(make_folder):
     return make_folder(8, "f", (40, 40))
 
 
-def test_a_folder_of_eight_spreads_over_two_actors_each_file_once(pool, tiny_model, folder, tmp_path, data_dir,
+def test_a_folder_of_eight_spreads_over_two_actors_each_file_once_and_resumes(pool, tiny_model, folder, tmp_path, data_dir,
                                                                    capsys):
     out = tmp_path / "out"
     argv = ["batch", str(folder), str(out), "--model", str(tiny_model), "--prompt", "woodcut", "--steps", "3",
             "--strength", "0.6", "--seed", "4", "--data-dir", str(data_dir), "--cluster", "auto"]
-    assert main(argv) == 0
+
+    def crash(source, target):
+        raise KeyboardInterrupt  # the client stops (Ctrl+C) right after its first picture is saved
+
+    assert run_batch_command(argv[1:], on_file_done=crash) == 1
+    assert "run the same command again" in capsys.readouterr().err
+    assert len(Manifest(out / MANIFEST_NAME).files) == 1
+    assert main(argv) == 0  # the same command resumes from the manifest
     captured = capsys.readouterr()
-    assert "8 restyled" in captured.out
+    assert "7 restyled" in captured.out and "1 already done" in captured.out
     assert "done on slot 1" in captured.err and "done on slot 2" in captured.err  # both actors worked
     names = sorted(p.name for p in out.glob("*.png"))
     assert names == [f"f{k}.png" for k in range(8)]
     assert sorted(Manifest(out / MANIFEST_NAME).files) == names  # each recorded once
     parsed = parse_parameters_text(read_parameters(out / "f3.png"))  # the same metadata as a local run writes
     assert parsed.prompt == "woodcut" and parsed.get_int("Seed") == 4 and parsed.get_float("Denoising strength") == 0.6
-    assert main(argv) == 0  # a client that stopped half-way resumes from the manifest: here, nothing is left
+    assert main(argv) == 0
     assert "8 already done" in capsys.readouterr().out
     assert len(pool.slots) == 2  # the command left the actors for this process's next pool
 
