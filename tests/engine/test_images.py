@@ -261,6 +261,21 @@ def test_an_animated_gif_gives_its_first_frame(tmp_path: Path) -> None:
     assert image.getpixel((4, 3))[0] > 200 and image.getpixel((4, 3))[2] < 50  # red: the first frame
 
 
+def test_other_formats_refused_naming_supported_formats(tmp_path: Path) -> None:
+    path = tmp_path / "icon.ico"  # Pillow reads it, Restyle does not take it (GIF is taken since issue 12)
+    Image.new("RGB", (16, 16), (255, 0, 0)).save(path)
+    _assert_bad_input(path, "ICO", "PNG, JPEG, WebP, BMP, TIFF or GIF")
+
+
+def test_a_still_gif_opens_without_a_note(tmp_path: Path) -> None:
+    from desktop.core.images import load_image_noting
+
+    path = tmp_path / "still.gif"
+    Image.new("RGB", (4, 4), (255, 0, 0)).save(path)
+    image, note = load_image_noting(path)
+    assert image.mode == "RGB" and image.getpixel((0, 0))[0] > 200 and note == ""
+
+
 # --- sizes ---------------------------------------------------------------------------------
 
 SIZES = [
