@@ -39,6 +39,7 @@ from .picture_restore import RestoreOffer, build_offer, undo_changes
 from .queue_runner import QueueRunner
 from .run_chain import RunChain
 from .web_images import WebImageFetch
+from .working_source import WorkingSource
 from .run_state import Phase, RunState
 from .settings import Settings
 from .style_library import StyleLibrary
@@ -126,14 +127,14 @@ class SessionModel(QObject):
         self.memory = MemoryRetry(self.devices, rerun=self.start_run, reload=self.preload_model,
                                   requeue=self.jobs.take_retry)  # out-of-memory offers (memory_retry.py)
         self.memory.offered.connect(self.out_of_memory_offered)
-        self._previous_source: str | None = None  # what File ▸ New left, for "Back to the picture"
+        self.source = WorkingSource(self)  # where the working picture came from; File ▸ New (working_source.py)
         self.web = WebImageFetch(settings.data_dir)  # images dragged from a browser (web_images.py)
         self.web.fetched.connect(lambda path, name: self.load_init_image(path, label=name))
         self.web.status_changed.connect(self.status_changed)
         self.web.error_raised.connect(self.error_raised)
-        self._restore_source()
+        self.source.restore()
         # The working picture follows the history: the node selected is the one the next run restyles.
-        self.history.selection_changed.connect(self._on_history_selection_changed)
+        self.history.selection_changed.connect(self.source.follow_selection)
         worker = worker_host.worker
         # Each model's own state (main, ControlNet, depth, upscaler), before the handlers below end the run.
         self.slots = ModelSlots()
@@ -285,8 +286,7 @@ class SessionModel(QObject):
             label = f"Restyling: {label}"
         self._init = InitImage(path, image, label, note)
         self._init_node = node_id
-        self._previous_source = None
-        self.settings.working_source = f"node:{node_id}" if node_id else f"file:{path}"
+        self.source.changed(f"node:{node_id}" if node_id else f"file:{path}")
         if node_id is None and self.history.selected_id is not None:
             self.history.select(None)  # a picture from outside: no history node is the working picture now
         self.init_image_changed.emit(self._init)
@@ -376,7 +376,7 @@ class SessionModel(QObject):
         """Go back to text-to-image."""
         self._init = None
         self._init_node = None
-        self.settings.working_source = "text"
+        self.source.changed("text")
         self.init_image_changed.emit(None)
         self.source_changed.emit(self.source_label)
         self.depth.init_image_changed(None)
@@ -385,43 +385,16 @@ class SessionModel(QObject):
 
     def start_from_text(self) -> None:
         """File ▸ New: the next run starts from text; ``back_to_picture`` returns to the picture left."""
-        if self._init is not None:
-            self._previous_source = f"node:{self._init_node}" if self._init_node else f"file:{self._init.path}"
-        self.clear_init_image()
-        self.history.select(None)
-        self.status_changed.emit("The next run starts from text. File ▸ Back to the picture returns to it.")
+        self.source.start_from_text()
 
     def back_to_picture(self) -> bool:
         """Return to the picture File ▸ New left; False when there is none."""
-        previous, self._previous_source = self._previous_source, None
-        return previous is not None and self._open_source(previous)
+        return self.source.back()
 
     @property
     def can_go_back(self) -> bool:
         """True after File ▸ New, while the picture it left can be returned to."""
-        return self._previous_source is not None and self._init is None
-
-    def _open_source(self, source: str) -> bool:
-        kind, _, value = source.partition(":")
-        if kind == "node" and value in self.history.tree:
-            self.history.select(value)
-            return self.continue_from(value)
-        if kind == "file" and Path(value).is_file():
-            return self.load_init_image(value)
-        return False
-
-    def _restore_source(self) -> None:
-        """After a restart: the working picture as it was (a history node, a file, or text)."""
-        source = self.settings.working_source
-        if not source:  # saved by an older version: the selected node was what the canvas showed
-            source = f"node:{self.history.selected_id}" if self.history.selected_id else "text"
-        if source != "text" and not self._open_source(source):
-            log.info("the working picture %s is gone; starting from text", source)
-            self.settings.working_source = "text"
-
-    def _on_history_selection_changed(self, node_id) -> None:
-        if node_id is not None and node_id != self._init_node:
-            self.continue_from(node_id)
+        return self.source.can_go_back
 
     def offer_for(self, settings: PictureSettings, source: str = "The picture") -> RestoreOffer:
         """What restoring ``settings`` would change now, with its model looked up among the installed ones."""
