@@ -12,7 +12,8 @@ def node_caption(node) -> str:
         return f"{star}{_upscale_label(node)} · {node.width}×{node.height} · seed {node.seed}"
     prompt = (node.params.get("prompt") or "text-to-image").strip().splitlines()[0]
     prompt = prompt if len(prompt) <= 40 else prompt[:39] + "…"
-    strength = f" · {node.params['strength']:g}" if node.params.get("init_image") else ""
+    value = node.params.get("strength")  # a damaged record may lack it, or hold text
+    strength = f" · {value:g}" if node.params.get("init_image") and isinstance(value, (int, float)) else ""
     replay = "↻ replay · " if getattr(node, "replay_of", None) else ""  # a replay branch says it is one
     return f"{star}{replay}{prompt}{strength} · seed {node.seed}"
 
