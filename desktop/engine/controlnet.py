@@ -41,7 +41,7 @@ _SUGGESTIONS = {
 
 
 def load_controlnet(name: str, dtype, device: str, status: Callable[[str], None] = lambda s: None, *,
-                    model_class: str = "ControlNetModel"):
+                    model_class: str = "ControlNetModel", cancelled: Callable[[], bool] | None = None):
     """Load a ControlNet from a diffusers folder or a Hub id (local cache first) onto ``device``.
 
     ``model_class`` is the kind a Hub id is loaded as (FLUX's is ``FluxControlNetModel``); a folder says its own.
@@ -68,7 +68,8 @@ def load_controlnet(name: str, dtype, device: str, status: Callable[[str], None]
             raise bad_input(f"{name!r} is neither a folder nor a Hugging Face id like {example}.")
         else:
             _check_cached_hub_repo(name)
-            controlnet = load_from_hub(ControlNetModel, ModelSource(name, name, False), {"dtype": dtype}, status)
+            controlnet = load_from_hub(ControlNetModel, ModelSource(name, name, False), {"dtype": dtype}, status,
+                                       cancelled=cancelled)
             _check_cached_hub_repo(name)  # the download may have brought the config that says what it is
     except RestyleError:
         raise

@@ -10,6 +10,7 @@ stays loaded between runs. When none can be had, the run goes on with latent col
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,8 @@ class PreviewDecoders:
         self._key: tuple | None = None
         self._model = None
 
-    def for_run(self, runtime, family: str, device, dtype, notes: list[str]) -> StepPreviews | None:
+    def for_run(self, runtime, family: str, device, dtype, notes: list[str], *,
+                cancelled: Callable[[], bool] | None = None) -> StepPreviews | None:
         """What makes this run's previews when the settings ask for detailed ones, else None (latent colours).
 
         A family without a TAESD, or one that cannot be loaded, adds a note and gives None."""
@@ -46,7 +48,7 @@ class PreviewDecoders:
         if key != self._key:
             self._model, self._key = None, None
             try:
-                self._model = _load(name, device, dtype, self._status)
+                self._model = _load(name, device, dtype, self._status, cancelled)
             except RestyleError as exc:
                 notes.append(f"Detailed previews need {name}: {exc.message} Latent colours were shown.")
                 return None
@@ -84,7 +86,7 @@ def decode(model, latents) -> np.ndarray:
         return image.round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
 
 
-def _load(name: str, device, dtype, status):
+def _load(name: str, device, dtype, status, cancelled=None):
     from diffusers import AutoencoderTiny
 
     from desktop.core.hubcache import hub_cache_dir
@@ -96,6 +98,6 @@ def _load(name: str, device, dtype, status):
             lambda local_only: AutoencoderTiny.from_pretrained(name, local_files_only=local_only,
                                                                cache_dir=hub_cache_dir(), torch_dtype=dtype),
             name, noun="preview decoder", subject=f"The preview decoder {name}",
-            advice="choose latent colours in File ▸ Settings", status=status)
+            advice="choose latent colours in File ▸ Settings", status=status, cancelled=cancelled)
     log.info("preview decoder %s loaded", name)
     return model.to(device).eval()

@@ -105,6 +105,7 @@ class Engine:
         self.allow_pickles = allow_pickles  # the user's "Allow pickle checkpoints" (read as weights only)
         self.runtime = RuntimeSettings()
         self.style_folders = StyleFolders()  # where LoRAs and embeddings are found by name
+        self._cancelled: CancelCheck = lambda: False  # the running generate()'s, for downloads made during it
         self._preview_decoders = PreviewDecoders(self._status)  # TAESD for detailed previews, kept loaded
         quiet_libraries()
 
@@ -190,7 +191,8 @@ class Engine:
         loaded.control = None  # drop the old ControlNet before loading the next, so both never share memory
         base = loaded.img2img
         kind = "FluxControlNetModel" if loaded.info.family == "flux" else "ControlNetModel"
-        controlnet = load_controlnet(name, denoiser(base).dtype, loaded.info.device, self._status, model_class=kind)
+        controlnet = load_controlnet(name, denoiser(base).dtype, loaded.info.device, self._status, model_class=kind,
+                                     cancelled=self._cancelled)
         img2img, txt2img = controlnet_pipelines(base, controlnet)  # refuses a ControlNet of another family
         for pipe in (img2img, txt2img):
             place(pipe, loaded.applied, loaded.info.device)
@@ -229,6 +231,8 @@ class Engine:
 
         params.validate()
         cancelled = cancelled or (lambda: False)
+        # What a download started during this run (a ControlNet, a preview decoder) checks to stop with Cancel.
+        self._cancelled = cancelled
         init = load_image(params.init_image) if params.init_image else None
         # Read before the slow model load, so a file that is not a depth map (or a mask) is refused at once.
         depth = load_depth_map(params.control_image) if params.uses_depth else None
@@ -350,7 +354,8 @@ class Engine:
         previews = PreviewStream(info.family)
         # Detailed previews (TAESD every k steps) when the settings ask for them; else latent colours.
         detailed = self._preview_decoders.for_run(self.runtime, info.family, pipe._execution_device,
-                                                  getattr(getattr(pipe, "vae", None), "dtype", None), notes)
+                                                  getattr(getattr(pipe, "vae", None), "dtype", None), notes,
+                                                  cancelled=cancelled)
 
         def step_end(pipeline, i, t, tensors):
             nonlocal steps_done

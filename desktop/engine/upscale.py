@@ -91,7 +91,7 @@ class Upscaler:
         """The loaded pipeline for ``kind`` (loaded once, then cached); raises RestyleError."""
         return self._load(kind, model.strip() or DEFAULT_MODELS[kind], pick_device(device)).pipe
 
-    def _load(self, kind: str, model: str, device: str) -> _Pipe:
+    def _load(self, kind: str, model: str, device: str, cancelled: CancelCheck | None = None) -> _Pipe:
         source = resolve_model(model)
         if source.single_file:
             raise bad_input(f"{source.display_name} is a single-file checkpoint; upscalers load from diffusers folders "
@@ -120,7 +120,7 @@ class Upscaler:
                 pipe = load_cached_or_download(
                     lambda local_only: cls.from_pretrained(source.location, local_files_only=local_only, **kwargs),
                     source.location, noun="upscaler", subject=f"The upscaler {source.location}",
-                    advice="choose a local upscaler folder", status=self._status,
+                    advice="choose a local upscaler folder", status=self._status, cancelled=cancelled,
                 )
         except RestyleError:
             raise
@@ -164,7 +164,7 @@ class Upscaler:
         out_size = (source_size[0] * params.factor, source_size[1] * params.factor)
         # Before any model is loaded: the user hears at once that the result would not fit.
         check_output_fits(params.kind, out_size, device, dtype_bytes, self._free(device), params.vae_tiling)
-        loaded = self._load(params.kind, params.model, device)
+        loaded = self._load(params.kind, params.model, device, cancelled)
         pipe, info = loaded.pipe, loaded.info
         if cancelled():
             raise RestyleError(ErrorKind.CANCELLED, "Cancelled.")

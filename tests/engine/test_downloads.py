@@ -223,3 +223,19 @@ def test_cancel_stops_the_download_a_generate_needs(served, hub_cache, make_imag
         Engine(status=said.append).generate(params, cancelled=lambda: any(" of " in s for s in said))
     assert info.value.kind is ErrorKind.CANCELLED
     assert not any(e.installed for e in library_entries() if e.name == REPO)
+
+
+def test_cancel_also_stops_the_download_an_upscale_needs(fake_hub, tiny_x2_upscaler, hub_cache, make_image):
+    # ControlNets and preview decoders loaded during a generate take the same cancel check (runner._cancelled).
+    from desktop.core.upscale import UpscaleParams
+    from desktop.engine.upscale import Upscaler
+
+    fake_hub.throttle_s = 0.01
+    fake_hub.add_folder("artist/tiny-x2", tiny_x2_upscaler)
+    said = []
+    params = UpscaleParams(kind="x2", image=str(make_image(size=(64, 64))), model="artist/tiny-x2", steps=2)
+    with pytest.raises(RestyleError) as info:
+        Upscaler(status=said.append).run(params, cancelled=lambda: any(" of " in s for s in said))
+    assert info.value.kind is ErrorKind.CANCELLED
+    assert any(" of " in s for s in said)  # it was downloading, with bytes shown, when Cancel came
+    assert not any(e.installed for e in library_entries() if e.name == "artist/tiny-x2")  # stopped, not finished
