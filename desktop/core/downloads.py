@@ -47,6 +47,8 @@ DEFAULT_ENDPOINT = "https://huggingface.co"
 CHUNK = 1 << 20  # huggingface_hub's read size while downloading: progress and cancel come once per chunk
 TIMEOUT_S = 20.0
 WORKERS = 4  # files fetched at once
+# The largest LoRAs (SDXL, high rank) stay under 2 GB; a root .safetensors above it is a whole checkpoint.
+LORA_MAX_BYTES = 2 * 1024**3
 SKIPPED_DIRS = {"onnx", "flax", "openvino", "coreml", "tf", "jax", "images", "assets", "samples"}
 _WEIGHT = re.compile(r"^(?P<stem>[^./]+?)(?:\.(?P<variant>[\w]+))?(?:-\d{5}-of-\d{5})?\.(?P<ext>safetensors|bin)$")
 _INDEX = re.compile(r"^(?P<stem>[^./]+?)\.(?P<ext>safetensors|bin)\.index(?:\.(?P<variant>\w+))?\.json$")
@@ -239,9 +241,19 @@ def fetch_plan(repo: str, *, fp16: bool, allow_pickles: bool = False, configs_on
         return DownloadPlan(repo, revision, tuple(chosen))
     chosen = select_files(files, fp16=fp16, allow_pickles=allow_pickles, configs_only=configs_only, repo=repo)
     if not any(f.path in ("model_index.json", "config.json") for f in chosen):
-        raise bad_input(f"{repo} is not a diffusers or transformers model (it has no model_index.json or "
-                        "config.json). For a single checkpoint file, download it and use Add checkpoint file….")
+        loras = lora_files(files)
+        if loras and not configs_only:  # a LoRA repository: its adapters, which the library then lists as LoRAs
+            return DownloadPlan(repo, revision, tuple(loras))
+        raise bad_input(f"{repo} is neither a diffusers or transformers model (it has no model_index.json or "
+                        "config.json) nor a LoRA. For a single checkpoint file, download it and use Add checkpoint "
+                        "file….")
     return DownloadPlan(repo, revision, tuple(chosen))
+
+
+def lora_files(files: list[RemoteFile]) -> list[RemoteFile]:
+    """The adapters of a repository that holds LoRAs: .safetensors at its root, none of them checkpoint-sized."""
+    roots = [f for f in files if "/" not in f.path and f.path.endswith(".safetensors")]
+    return roots if roots and all(f.size < LORA_MAX_BYTES for f in roots) else []
 
 
 # ---- the download ----------------------------------------------------------------------------------------------

@@ -114,8 +114,17 @@ def scan_hub_cache(cache_dir: Path | None = None) -> list[LibraryEntry]:
         revision = max(repo.revisions, key=lambda r: r.last_modified)
         snapshot = Path(revision.snapshot_path)
         marker = read_marker(repo.repo_path)
-        if not _usable(snapshot) or (marker is not None and marker.get("complete") is False):
-            continue  # a stray file or two, or a download that was cancelled or cut off: not installed
+        if marker is not None and marker.get("complete") is False:
+            continue  # a download that was cancelled or cut off: not installed
+        lora = lora_file_of(snapshot)
+        if lora is not None:  # a LoRA repository: Use adds its file to the next run's LoRAs
+            entries.append(LibraryEntry(
+                name=repo.repo_id, title=f"{repo.repo_id} ({lora.name})", role="LoRA", family="LoRA",
+                size_bytes=repo.size_on_disk, licence="see the model card", installed=True, origin="hub-cache",
+                app_downloaded=marker is not None, location=str(lora)))
+            continue
+        if not _usable(snapshot):
+            continue  # a stray file or two: not installed
         item = catalogue_entry(repo.repo_id)
         role, family = (item.role, item.family) if item else _describe_folder(snapshot)
         entries.append(LibraryEntry(
@@ -175,7 +184,9 @@ def _file_entry(path: Path) -> LibraryEntry:
     suffix = path.suffix.lower()
     family = (checkpoint_family(path) if suffix == ".safetensors" else
               "SD 3.5 / FLUX.1 transformer (GGUF)" if suffix == ".gguf" else "pickle (refused by default)")
-    role = "transformer" if "transformer" in family else "base"
+    role = "LoRA" if suffix == ".safetensors" and is_lora_file(path) else \
+        "transformer" if "transformer" in family else "base"
+    family = "LoRA" if role == "LoRA" else family
     return LibraryEntry(name=str(path), title=path.stem, role=role, family=family, size_bytes=_size(path),
                         licence="see where the file came from", installed=True, origin="file", location=str(path))
 
@@ -210,15 +221,35 @@ def _describe_folder(folder: Path) -> tuple[str, str]:
     return "other", "unknown"
 
 
-def checkpoint_family(path: Path) -> str:
-    """The family of a .safetensors checkpoint from the names in its header (no weights are read)."""
+def _header_keys(path: Path) -> list[str] | None:
+    """The tensor names in a .safetensors header (no weights are read); None when it cannot be read."""
     try:
         with open(path, "rb") as handle:
             (length,) = struct.unpack("<Q", handle.read(8))
             if length > 100_000_000:
-                return "unknown"
-            keys = json.loads(handle.read(length)).keys()
-    except (OSError, ValueError, struct.error):
+                return None
+            return list(json.loads(handle.read(length)).keys())
+    except (OSError, ValueError, struct.error, AttributeError):
+        return None
+
+
+def is_lora_file(path: Path) -> bool:
+    """True for a .safetensors LoRA (kohya/A1111 ``lora_down``/``lora_up`` or diffusers/PEFT ``lora_A``/``lora_B``)."""
+    keys = _header_keys(path) if path.suffix.lower() == ".safetensors" else None
+    return bool(keys) and any(m in k for k in keys for m in (".lora_down.", ".lora_up.", ".lora_A.", ".lora_B."))
+
+
+def lora_file_of(snapshot: Path) -> Path | None:
+    """The LoRA a downloaded repository holds (a snapshot with no model configuration and a LoRA at its root)."""
+    if (snapshot / "model_index.json").is_file() or (snapshot / "config.json").is_file():
+        return None
+    return next((f for f in sorted(snapshot.glob("*.safetensors")) if is_lora_file(f)), None)
+
+
+def checkpoint_family(path: Path) -> str:
+    """The family of a .safetensors checkpoint from the names in its header (no weights are read)."""
+    keys = _header_keys(path)
+    if keys is None:
         return "unreadable"
     joined = "\n".join(keys)
     if "conditioner.embedders.1" in joined:
@@ -292,11 +323,13 @@ def remove_download(repo: str, cache_dir: Path | None = None) -> int:
 
 
 def use_slot(entry: LibraryEntry) -> str:
-    """Where the library's Use puts a model: "main", "controlnet", "depth", "upscaler_x2" or "upscaler_x4".
+    """Where the library's Use puts a model: "main", "lora", "controlnet", "depth", "upscaler_x2" or "upscaler_x4".
 
     Before, Use made every row the main model, and an upscaler or ControlNet then failed to load as one.
     """
     role = entry.role.lower()
+    if role == "lora":
+        return "lora"
     if role == "controlnet":
         return "controlnet"
     if role == "depth":

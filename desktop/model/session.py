@@ -238,6 +238,11 @@ class SessionModel(QObject):
         if slot == "main":
             self.set_model(name)
             return
+        if slot == "lora":  # ``name`` is the LoRA file; the LoRA panel shows it with its weight
+            if name not in dict(self._params.loras):
+                self.update_params(loras=(*self._params.loras, (name, 1.0)))
+            self.status_changed.emit(f"{Path(name).stem} is one of the next run's LoRAs (weight 1).")
+            return
         if slot in ("controlnet", "depth"):
             self.depth.update(**{"controlnet" if slot == "controlnet" else "depth_model": name})
             what = "the depth panel's ControlNet" if slot == "controlnet" else "the model Estimate depth uses"

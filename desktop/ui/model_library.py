@@ -206,8 +206,9 @@ class ModelLibraryDialog(QDialog):
             return
         slot = use_slot(entry)  # an upscaler, ControlNet or depth model goes to its own slot, not the main one
         if slot != "main":
-            self._session.use_model(entry.name, slot)
-            where = {"controlnet": "the depth panel's ControlNet", "depth": "the depth estimator",
+            self._session.use_model(entry.location if slot == "lora" else entry.name, slot)
+            where = {"lora": "one of the next run's LoRAs", "controlnet": "the depth panel's ControlNet",
+                     "depth": "the depth estimator",
                      "upscaler_x2": "the ×2 upscaler", "upscaler_x4": "the ×4 upscaler"}[slot]
             self._say(f"{entry.title} is now {where}.")
             return

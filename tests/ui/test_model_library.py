@@ -170,3 +170,28 @@ def test_use_puts_an_upscaler_controlnet_or_depth_model_in_its_own_slot(library,
     assert window.model.settings.upscaler("x2") == "stabilityai/sd-x2-latent-upscaler"
     assert window.model.depth.controlnet == "lllyasviel/control_v11f1p_sd15_depth"
     assert "ControlNet" in dialog.status_label.text()
+
+
+@pytest.mark.parametrize("fmt", ["kohya", "diffusers"])
+def test_a_lora_from_the_hub_downloads_in_the_library_and_use_adds_it_to_the_next_run(
+        fmt, library, fake_hub, tiny_style_files, qtbot, tmp_path):
+    lora = tiny_style_files[fmt]
+    folder = tmp_path / "lora-repo"
+    folder.mkdir()
+    (folder / lora.name).write_bytes(lora.read_bytes())
+    repo = f"artist/{lora.stem}-lora"
+    fake_hub.add_folder(repo, folder, {"README.md": b"# a style"})
+    window, dialog = library()
+    dialog.hub_edit.setText(repo)
+    dialog.download_button.click()
+    qtbot.waitUntil(lambda: not dialog.cancel_button.isEnabled(), timeout=TIMEOUT)
+    assert "downloaded" in dialog.status_label.text(), dialog.status_label.text()
+    qtbot.waitUntil(lambda: any(e.name == repo for e in dialog.entries), timeout=TIMEOUT)
+    entry = dialog.entries[_row(dialog, repo)]
+    assert entry.installed and entry.role == "LoRA" and entry.location.endswith(lora.name)
+    dialog.select(repo)
+    dialog.use_button.click()
+    assert window.model.params.loras == ((entry.location, 1.0),)  # the main model is untouched
+    assert "LoRA" in dialog.status_label.text()
+    dialog.use_button.click()  # used twice: still once
+    assert len(window.model.params.loras) == 1
