@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QPlainTextEdit, QPushButton
 
 from desktop.core.history import Node
-from desktop.core.metadata import parse_parameters_text, read_parameters
+from desktop.core.metadata import read_parameters
 from desktop.core.picture_settings import read_picture_settings
 from tests.core import tool_pictures as tp
 from tests.core.test_picture_settings import FOOOCUS
