@@ -13,7 +13,8 @@ and run one picture), since start-up is paid once per batch, not per picture.
 - ray: a local Ray cluster (``ray.init(num_cpus=cores, resources={"restyle_slot": 2})``) and ``RayPool(N)``,
   one thread per actor; skipped when Ray is not installed.
 
-Each run also prints the CPU seconds per picture used by this process and everything it started (psutil), and
+First it measures the machine's own ceiling: two processes each running the same pure-Python loop, against
+one (2.00× on two free cores). Each run also prints the CPU seconds per picture used by this process and everything it started (psutil), and
 the share of the machine other processes used meanwhile: on a shared machine two workers also win a bigger share
 of the cores from the others, so a wall-clock speed-up there can exceed the number of workers; the CPU seconds
 per picture show whether the work itself grew.
@@ -33,6 +34,28 @@ from pathlib import Path
 from _common import _proc_stat, build_tiny, print_machine, setup_env, temp_dir, write_init_png
 
 TARGET = 1.7
+BURN_LOOPS = 20_000_000
+
+
+def _burn(loops: int) -> float:
+    started = time.perf_counter()
+    total = 0
+    for i in range(loops):
+        total += i * i
+    return time.perf_counter() - started
+
+
+def machine_parallelism() -> float:
+    """How much faster two processes do two equal pure-Python loops than one process does one of them, ×2:
+    2.0 on two free cores. The ceiling for any two-device speed-up on this machine right now."""
+    import multiprocessing
+
+    one = _burn(BURN_LOOPS)
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        started = time.perf_counter()
+        pool.map(_burn, [BURN_LOOPS, BURN_LOOPS])
+        two = time.perf_counter() - started
+    return 2 * one / two
 
 
 def _tree_cpu() -> float:
@@ -100,6 +123,9 @@ def main() -> int:
     setup_env()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     print_machine()
+    ceiling = machine_parallelism()
+    print(f"this machine now runs two CPU-bound processes {ceiling:.2f}× as fast as one (2.00 = two free cores): "
+          "the ceiling of any speed-up below")
     from desktop.cluster.local_pool import LocalPool
     from desktop.core.params import GenerationParams
 

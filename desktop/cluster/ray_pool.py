@@ -20,6 +20,8 @@ from .events import ERROR, LOST, READY, RESULT, STATUS, STEP, DeviceEvent, Slot,
 
 log = logging.getLogger(__name__)
 
+# Actor handles by (Ray job of this connection, kind, index), kept for this process's next pool.
+_kept: dict[tuple, object] = {}
 SLOT_RESOURCE = "restyle_slot"  # a custom resource: one per "device" on nodes without GPUs (tests, CPU farms)
 POLL_S = 0.05
 
@@ -105,15 +107,19 @@ class RayPool:
     def __init__(self, workers: int | None = None, *, allow_pickles: bool = False, leave_on_close: bool = False):
         count, options, threads, noun = plan_actors(ray.cluster_resources(), workers)
         self._leave_on_close = leave_on_close  # this process joined the cluster for this pool alone
+        self._keys: dict[str, tuple] = {}  # slot id -> its actor's key in _kept
         self._events: queue.Queue = queue.Queue()
         self._actors: dict[str, object] = {}
         self._calls: dict[str, object] = {}  # job id -> its streaming call (for cancel)
         self.slots: list[Slot] = []
         for index in range(count):
-            # Named, so a later pool of this process (the next batch, the window's next run) finds the same
-            # actors with their pipelines still loaded instead of waiting for new ones.
-            actor = PipelineActor.options(name=f"restyle-{noun.split()[0].lower()}-{index + 1}", get_if_exists=True,
-                                          **options).remote(threads, allow_pickles)
+            # Kept for this process's later pools (the next batch, the window's next run): they find the same
+            # actors with their pipelines still loaded. An actor ends with its last handle, so the handles are kept.
+            key = (ray.get_runtime_context().get_job_id(), noun, index)
+            actor = _kept.get(key)
+            if actor is None:
+                actor = _kept[key] = PipelineActor.options(**options).remote(threads, allow_pickles)
+            self._keys[f"ray-{index + 1}"] = key
             slot = Slot(f"ray-{index + 1}", f"{noun} {index + 1} on the cluster")
             self._actors[slot.id] = actor
             self.slots.append(slot)
@@ -171,6 +177,7 @@ class RayPool:
         elif event.kind == LOST and slot is not None:
             self.slots.remove(slot)
             self._actors.pop(slot.id, None)
+            _kept.pop(self._keys.get(slot.id), None)  # the next pool starts a fresh actor in its place
         return event
 
     def actor(self, slot_id: str):
@@ -185,4 +192,5 @@ class RayPool:
         self._actors.clear()
         self.slots = []
         if self._leave_on_close:
+            _kept.clear()
             ray.shutdown()
