@@ -38,7 +38,7 @@ class MaskLayer(QObject):
         self._canvas = canvas
         self._state = state
         self._buffer: np.ndarray | None = None  # (H, W) uint32 premultiplied ARGB32, one per picture pixel
-        self._colours = _overlay_colours()
+        self._colours: np.ndarray | None = None  # made at the first mask (numpy loads then, not at start-up)
         self._overlay: QImage | None = None
         self._cursor: QPointF | None = None  # widget position of the brush outline
         self._painting = False
@@ -121,6 +121,8 @@ class MaskLayer(QObject):
 
     def _write(self, left: int, top: int, right: int, bottom: int) -> None:
         # One table lookup per pixel (mask level -> overlay colour): about 1 ms for a 400-px brush's box.
+        if self._colours is None:
+            self._colours = _overlay_colours()
         self._buffer[top:bottom, left:right] = self._colours[self._state.array[top:bottom, left:right]]
 
     # --- state signals -----------------------------------------------------------------------------------
@@ -132,11 +134,12 @@ class MaskLayer(QObject):
             self._canvas.update(self._widget_rect(left, top, right, bottom))
 
     def _on_state_reset(self) -> None:
-        import numpy as np
         size = self._state.size
         if size is None:
             self._buffer = self._overlay = None
         else:
+            import numpy as np
+
             width, height = size
             if self._buffer is None or self._buffer.shape != (height, width):
                 self._buffer = np.zeros((height, width), dtype=np.uint32)
