@@ -32,7 +32,15 @@ import sys
 import time
 from pathlib import Path
 
-from _common import REPO, SHOW_THEN_AFTER_FIRST_PAINT, median, print_machine, setup_env, temp_dir, verdict
+from _common import (
+    REPO,
+    SHOW_THEN_AFTER_FIRST_PAINT,
+    median,
+    print_machine,
+    setup_env,
+    temp_dir,
+    verdict,
+)
 from history_open import build
 
 CHANGE_TARGET_MS = 5.0
@@ -63,7 +71,7 @@ def measure():
     shown = time.monotonic()
     from PIL import Image
     from desktop.core.history import Node, timestamp
-    from desktop.core.workspace import write_node_image
+    from desktop.core.node_files import write_node_image
     history = window.model.history
     ws = history.workspace
     nodes = len(history.tree)

@@ -36,7 +36,8 @@ def build(folder: Path, count: int, seed: int = 0, *, fast: bool = False):
     from PIL import Image
 
     from desktop.core.history import Node, timestamp
-    from desktop.core.workspace import Workspace, write_node_image
+    from desktop.core.node_files import write_node_image
+    from desktop.core.workspace import Workspace
 
     ws, _ = Workspace.open(folder)
     rng = random.Random(seed)

@@ -16,7 +16,8 @@ from .errors import bad_input
 from .files import atomic_write
 from .history import Node
 from .metadata import read_parameters
-from .workspace import Workspace, write_node_image
+from .node_files import write_node_image
+from .workspace import Workspace
 
 _SIDE_FILES = (("latent", "latents"), ("depth", "depth"), ("mask", "masks"))
 

@@ -15,10 +15,15 @@ from typing import Any
 
 from desktop.core.history import Node, timestamp
 from desktop.core.metadata import read_parameters
+from desktop.core.node_files import (
+    write_depth_image,
+    write_mask_image,
+    write_node_image,
+    write_reference_images,
+)
 from desktop.core.output import parameters_text
 from desktop.core.params import GenerationResult
-from desktop.core.workspace import (Workspace, write_depth_image, write_mask_image, write_node_image,
-                                    write_reference_images)
+from desktop.core.workspace import Workspace
 
 log = logging.getLogger(__name__)
 

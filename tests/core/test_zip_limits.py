@@ -12,7 +12,8 @@ from PIL import Image
 
 from desktop.core.errors import RestyleError
 from desktop.core.history import Node
-from desktop.core.workspace import Workspace, write_node_image
+from desktop.core.node_files import write_node_image
+from desktop.core.workspace import Workspace
 
 NODE = dict(id="abc123", parent=None, kind="import", image="abc123.png", created="2026-01-01T00:00:00+00:00",
             width=32, height=32)

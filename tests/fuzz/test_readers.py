@@ -23,7 +23,8 @@ from desktop.core.captions import node_caption, node_tooltip
 from desktop.core.errors import RestyleError
 from desktop.core.history import Node
 from desktop.core.metadata import parse_parameters_text, read_parameters
-from desktop.core.workspace import NODE_CHUNK, Workspace, read_node_chunk
+from desktop.core.node_files import NODE_CHUNK, read_node_chunk
+from desktop.core.workspace import Workspace
 
 FAST = settings(max_examples=int(os.environ.get("RESTYLE_FUZZ_EXAMPLES", 60)), deadline=None, suppress_health_check=list(HealthCheck))
 WINDOW = settings(max_examples=int(os.environ.get("RESTYLE_FUZZ_EXAMPLES", 8)), deadline=None, suppress_health_check=list(HealthCheck))
@@ -207,7 +208,7 @@ def _latents_bytes() -> bytes:
 def _zip_bytes() -> bytes:
     folder = _folder()
     workspace, _ = Workspace.open(folder / "ws")
-    from desktop.core.workspace import write_node_image
+    from desktop.core.node_files import write_node_image
 
     node = Node(**{**NODE, "kind": "import", "params": {}})
     write_node_image(workspace.folder, node, Image.new("RGB", (8, 8)), None)

@@ -134,7 +134,7 @@ def test_the_model_names_are_remembered(model, data_dir, host):
 @pytest.mark.parametrize("changes, controlnet", [({"seed": 5}, "my/cn"), ({"model": "other/model"}, "")])
 def test_a_replay_uses_the_workspace_copy_of_the_depth_map(model, host, make_image, changes, controlnet):
     from desktop.core.history import Node, timestamp
-    from desktop.core.workspace import write_depth_image, write_node_image
+    from desktop.core.node_files import write_depth_image, write_node_image
 
     workspace = model.history.workspace
     source = make_image("photo.png", size=(16, 16))

@@ -17,7 +17,8 @@ from PIL import Image
 from desktop.core.errors import ErrorKind, RestyleError
 from desktop.core.history import HistoryTree, Node, timestamp
 from desktop.core.metadata import png_info, read_parameters
-from desktop.core.workspace import NODE_CHUNK, OpenReport, Workspace, write_node_image
+from desktop.core.node_files import NODE_CHUNK, write_node_image
+from desktop.core.workspace import OpenReport, Workspace
 
 REPO = Path(__file__).resolve().parents[2]
 PARAMS_TEXT = "a lighthouse\nSteps: 4, Sampler: Euler, CFG scale: 7.5, Seed: 7, Size: 16x16"
@@ -206,7 +207,8 @@ import random, sys
 from PIL import Image
 from desktop.core import journal
 from desktop.core.history import Node, timestamp
-from desktop.core.workspace import Workspace, write_node_image
+from desktop.core.workspace import Workspace
+from desktop.core.node_files import write_node_image
 journal.COMPACT_AFTER = 7  # compact often, so kills land in the middle of compactions too
 ws, _ = Workspace.open(sys.argv[1])
 picture, rng = Image.new("RGB", (16, 16), (40, 80, 120)), random.Random(int(sys.argv[2]))
@@ -298,7 +300,7 @@ def test_a_process_killed_mid_change_loses_nothing_it_finished(tmp_path, attempt
 
 
 def test_a_depth_map_lives_beside_its_node_and_goes_with_it(ws, chain, tmp_path):
-    from desktop.core.workspace import write_depth_image
+    from desktop.core.node_files import write_depth_image
 
     photo, a, b, c = chain
     node_id = ws.new_node_id()

@@ -12,7 +12,8 @@ from PIL import Image
 from PySide6.QtWidgets import QTreeView
 
 from desktop.core.history import Node
-from desktop.core.workspace import Workspace, write_node_image
+from desktop.core.node_files import write_node_image
+from desktop.core.workspace import Workspace
 
 NODE = {"id": "abc123", "parent": None, "kind": "generation", "image": "abc123.png",
         "created": "2026-01-01T00:00:00+00:00", "width": 8, "height": 8, "seed": 1,

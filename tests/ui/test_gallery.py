@@ -7,7 +7,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QListView
 
 from desktop.core.history import Node
-from desktop.core.workspace import Workspace, write_node_image
+from desktop.core.node_files import write_node_image
+from desktop.core.workspace import Workspace
 
 
 def _add(ws: Workspace, parent, prompt: str, created: str, kind: str = "generation") -> Node:

@@ -5,17 +5,16 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtGui import QColor
 from PySide6.QtTest import QAbstractItemModelTester
 from PySide6.QtWidgets import QTreeView
 
 from desktop.core.history import Node, timestamp
-from desktop.core.workspace import Workspace, write_node_image
+from desktop.core.node_files import write_node_image
+from desktop.core.workspace import Workspace
 from desktop.model.history_model import HistoryModel
 from desktop.model.settings import Settings
-from desktop.ui import history_items
-from PySide6.QtGui import QColor
-
-from desktop.ui import theme
+from desktop.ui import history_items, theme
 from desktop.ui.history_items import HistoryItemModel
 
 

@@ -56,7 +56,7 @@ def test_export_for_sharing_writes_the_settings_without_the_node_record(qtbot, o
     from PIL import Image
 
     from desktop.core.metadata import build_parameters_text
-    from desktop.core.workspace import NODE_CHUNK, write_node_image
+    from desktop.core.node_files import NODE_CHUNK, write_node_image
     from desktop.ui.picture_actions import ShareExportDialog
 
     window = open_window([])

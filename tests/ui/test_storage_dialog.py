@@ -5,8 +5,9 @@ from __future__ import annotations
 from PIL import Image
 
 from desktop.core.history import Node, timestamp
+from desktop.core.node_files import write_node_image
 from desktop.core.storage import workspace_size
-from desktop.core.workspace import Workspace, write_node_image
+from desktop.core.workspace import Workspace
 
 
 def _fill(folder, count: int, latent_bytes: int) -> Workspace:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from PIL import Image
 
 from desktop.core.history import Node, timestamp
-from desktop.core.workspace import Workspace, write_node_image
+from desktop.core.node_files import write_node_image
+from desktop.core.workspace import Workspace
 
 
 def _add(ws: Workspace, parent, prompt: str) -> Node:
