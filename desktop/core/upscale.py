@@ -96,8 +96,8 @@ class UpscaleParams:
             raise bad_input(f"Unknown upscale {self.kind!r}: use x2 (latent upscaler) or x4 (super-resolution).")
         if not self.image:
             raise bad_input("Choose an image to upscale first.")
-        if self.steps is not None and not RANGES["steps"].contains(self.steps):
-            raise bad_input("Upscale s" + RANGES["steps"].sentence(self.steps)[1:])
+        if self.steps is not None:
+            dataclasses.replace(RANGES["steps"], label="Upscale steps").check(self.steps)
         for name in ("guidance_scale", "noise_level", "seed"):
             if getattr(self, name) is not None:
                 RANGES[name].check(getattr(self, name))

@@ -95,7 +95,7 @@ def _load_depth_pipeline(model: str, device: str):
         elif not HUB_ID.match(model):
             raise bad_input(f"{model!r} is neither a folder nor a Hugging Face id like {DEFAULT_DEPTH_MODEL}.")
         else:
-            parts = load_from_hub(model)
+            parts = _load_depth_from_hub(model)
         return pipeline("depth-estimation", model=parts[0], image_processor=parts[1], device=device)
     except RestyleError:
         raise
@@ -112,7 +112,7 @@ def _load_parts(location: str, *, local_only: bool):
     return net.eval(), processor
 
 
-def load_from_hub(model: str):
+def _load_depth_from_hub(model: str):
     return load_cached_or_download(
         lambda local_only: _load_parts(model, local_only=local_only), model, noun="depth model",
         subject=f"The depth model {model}", advice="choose a local transformers depth model folder",
