@@ -34,6 +34,85 @@ def choose_slot(job, slots):
     return next((s for s in free if s.model == job.model_name), None) or (free[0] if free else None)
 
 
+class Dispatcher:
+    """The jobs of one pool: those waiting for a device and those running on one (job id -> (job, slot id)).
+
+    Its owner feeds it the pool's events (``take``) and asks it to start what can start (``start_ready``):
+    ``run_jobs`` for a fixed list of jobs, the window's pool host for jobs that arrive while others run.
+    """
+
+    def __init__(self, pool):
+        self.pool = pool
+        self.waiting: deque = deque()
+        self.running: dict[str, tuple] = {}
+        self.stopping = False  # everything was cancelled: a lost job is not put back
+
+    @property
+    def busy(self) -> bool:
+        """True while a job waits or runs."""
+        return bool(self.waiting or self.running)
+
+    def add(self, job) -> None:
+        """Queue ``job`` behind the others."""
+        self.waiting.append(job)
+
+    def cancel(self, job_id: str) -> bool:
+        """Stop ``job_id``: True when it was still waiting (dropped here), else its device stops within one step."""
+        for job in self.waiting:
+            if job.job_id == job_id:
+                self.waiting.remove(job)
+                return True
+        if job_id in self.running:
+            self.pool.cancel(job_id)
+        return False
+
+    def stop(self) -> None:
+        """Cancel the running jobs and drop the waiting ones."""
+        self.stopping = True
+        self.waiting.clear()
+        for job_id in self.running:
+            self.pool.cancel(job_id)
+
+    def start_ready(self) -> list[tuple]:
+        """Start every waiting job a free device can take; returns (job, sentence) for each job pinned to a device
+        that is gone (taken out of the line)."""
+        refused = []
+        for job in list(self.waiting):
+            if job.device and not any(s.id == job.device for s in self.pool.slots):
+                self.waiting.remove(job)
+                refused.append((job, f"The device {job.device} is not available any more: choose \"any\" for the "
+                                     "waiting runs."))
+                continue
+            slot = choose_slot(job, self.pool.slots)
+            if slot is None:
+                continue
+            self.waiting.remove(job)
+            self.pool.submit(slot, job)
+            self.running[job.job_id] = (job, slot.id)
+        return refused
+
+    def take(self, event: DeviceEvent) -> bool:
+        """Note what ``event`` means for the jobs; True when it should be passed on.
+
+        Only the device a job runs on now may end it: a device lost just after it finished has its late result
+        ignored, since the job is already waiting to be done again.
+        """
+        current = event.job_id in self.running and self.running[event.job_id][1] == event.slot
+        if event.kind == LOST:
+            if current:
+                job = self.running.pop(event.job_id)[0]
+                if not self.stopping:
+                    self.waiting.appendleft(job)  # done again elsewhere; its half-made picture was never handed on
+            return True
+        if event.kind in (RESULT, ERROR):
+            if current:
+                job = self.running.pop(event.job_id)[0]
+                if event.kind == RESULT:
+                    _note_model(self.pool, event, job)
+            return current
+        return event.kind != STEP or current  # STATUS, READY, and the steps of jobs still running there
+
+
 def run_jobs(pool, jobs, on_event: Callable[[DeviceEvent], None], *, cancelled: Callable[[], bool] | None = None,
              gone_message: str = "Every device stopped before the work was done.") -> None:
     """Run ``jobs`` on ``pool`` until each has a RESULT or ERROR, passing every event to ``on_event``.
@@ -41,51 +120,20 @@ def run_jobs(pool, jobs, on_event: Callable[[DeviceEvent], None], *, cancelled: 
     ``on_event`` may raise to stop the run (the caller then closes the pool). Raises PoolGone when no device
     is left while jobs remain; ``cancelled()`` turning true cancels the running jobs and drops the waiting ones.
     """
-    waiting = deque(jobs)
-    running: dict[str, tuple] = {}  # job id -> (job, the slot it runs on)
-    stopping = False
-    while waiting or running:
-        if cancelled is not None and cancelled() and not stopping:
-            stopping = True
-            waiting.clear()
-            for job_id in running:
-                pool.cancel(job_id)
-        _start_ready(pool, waiting, running)
-        if not pool.slots and (waiting or running):
+    dispatcher = Dispatcher(pool)
+    for job in jobs:
+        dispatcher.add(job)
+    while dispatcher.busy:
+        if cancelled is not None and cancelled() and not dispatcher.stopping:
+            dispatcher.stop()
+        refused = dispatcher.start_ready()
+        if refused:
+            raise RestyleError(ErrorKind.BAD_INPUT, refused[0][1])
+        if not pool.slots and dispatcher.busy:
             raise PoolGone(gone_message)
         event = pool.next_event(POLL_S)
-        if event is None:
-            continue
-        # Only the device a job runs on now may end it: a device lost just after it finished has its late
-        # result ignored, since the job is already waiting to be done again.
-        current = event.job_id in running and running[event.job_id][1] == event.slot
-        if event.kind == LOST:
-            if current:
-                job = running.pop(event.job_id)[0]
-                if not stopping:
-                    waiting.appendleft(job)  # done again elsewhere; its half-made picture was never handed on
+        if event is not None and dispatcher.take(event):
             on_event(event)
-        elif event.kind in (RESULT, ERROR):
-            if current:
-                job = running.pop(event.job_id)[0]
-                if event.kind == RESULT:
-                    _note_model(pool, event, job)
-                on_event(event)
-        elif event.kind != STEP or current:  # STATUS, READY, and the steps of jobs still running there
-            on_event(event)
-
-
-def _start_ready(pool, waiting: deque, running: dict) -> None:
-    for job in list(waiting):
-        if job.device and not any(s.id == job.device for s in pool.slots):
-            raise RestyleError(ErrorKind.BAD_INPUT, f"The device {job.device} is not available any more: choose "
-                               "\"any\" for the waiting runs.")
-        slot = choose_slot(job, pool.slots)
-        if slot is None:
-            continue
-        waiting.remove(job)
-        pool.submit(slot, job)
-        running[job.job_id] = (job, slot.id)
 
 
 def _note_model(pool, event: DeviceEvent, job) -> None:

@@ -1,11 +1,12 @@
 """The inference worker: the one place where Qt calls the engine.
 
-May import QtCore and QtGui's QImage (images cross threads as QImage that own their pixels), and the engine
-lazily, on the worker thread, so importing this package never imports torch.
+May import QtCore and QtGui's QImage (images cross threads as QImage that own their pixels), and the engine and
+the device pools (desktop.cluster) lazily, on a worker thread, so importing this package never imports torch.
 """
 
 from .history_writer import HistoryTarget
 from .host import WorkerHost
+from .pool_host import DeviceRow, PoolHost
 from .requests import (
            EngineOptionsRequest,
            EstimateDepthRequest,
@@ -14,5 +15,5 @@ from .requests import (
            UpscaleRequest,
 )
 
-__all__ = ["WorkerHost", "HistoryTarget", "EngineOptionsRequest", "EstimateDepthRequest", "GenerateRequest", "LoadModelRequest",
+__all__ = ["WorkerHost", "PoolHost", "DeviceRow", "HistoryTarget", "EngineOptionsRequest", "EstimateDepthRequest", "GenerateRequest", "LoadModelRequest",
            "UpscaleRequest"]

@@ -223,20 +223,26 @@ class InferenceWorker(QObject):
         self._save_and_report(result, request)
 
     def _save_and_report(self, result, request) -> None:
-        from dataclasses import replace
-
-        from desktop.core.output import save_result
-
-        from .history_writer import write_to_history
-
-        # Saved before anyone is told it is done: a crash after this point loses nothing.
-        path = save_result(result, request.output_dir)
-        result = replace(result, output_path=str(path))
-        if request.history is not None:
-            result = write_to_history(request.history, result)
-        notes = "".join(f" {note}" for note in result.notes)  # e.g. the depth map had to be cropped
-        self.status.emit(f"Saved {path.name} (seed {result.seed}, {result.elapsed:.1f} s).{notes}")
+        result, line = save_finished(result, request)
+        self.status.emit(line)
         self.finished.emit(result)
+
+
+def save_finished(result, request):
+    """Save a finished run's PNG and write it into the history the request names, before anyone hears of it (a
+    crash after this loses nothing); returns the result naming its file and nodes, and the status line."""
+    from dataclasses import replace
+
+    from desktop.core.output import save_result
+
+    from .history_writer import write_to_history
+
+    path = save_result(result, request.output_dir)
+    result = replace(result, output_path=str(path))
+    if request.history is not None:
+        result = write_to_history(request.history, result)
+    notes = "".join(f" {note}" for note in result.notes)  # e.g. the depth map had to be cropped
+    return result, f"Saved {path.name} (seed {result.seed}, {result.elapsed:.1f} s).{notes}"
 
 
 def _classify(exc: Exception) -> tuple[ErrorKind, str]:

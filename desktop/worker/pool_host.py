@@ -1,0 +1,305 @@
+"""PoolHost: the window's runs on several devices at once (Settings ▸ Devices), each job reported by its id.
+
+One pipeline owner per device (``desktop.cluster.local_pool``: a process per CUDA card, or CPU workers that
+split the cores), fed by the cluster's own dispatcher: a run goes to a free device, preferring one that has its
+model loaded, or to the device it is pinned to; a device lost mid-run has the run done again on another. The
+loop runs on a background thread (``BackgroundJob``) that also saves each finished picture into the history, as
+the one-device worker does, before the window hears of it. Every signal names the job (the request's id), so
+the session can tell which of the runs in flight a step, a preview or a result belongs to.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QImage
+
+from desktop.core.errors import ErrorKind, RestyleError
+
+from .background import BackgroundJob
+from .requests import GenerateRequest, LoadModelRequest
+
+log = logging.getLogger(__name__)
+
+POLL_S = 0.05  # how often the loop looks at the inbox and the cancel flags between the devices' reports
+GONE = "Every device of the pool stopped; nothing in flight was saved. Choose Devices: one in Settings, or restart."
+
+
+@dataclass(frozen=True)
+class DeviceRow:
+    """One device as the window shows it: "CPU worker 2 · step 3 of 8", "GPU 1 · loading sd-turbo", "lost"."""
+
+    id: str  # "cpu-1", "cuda-0": what a job pinned to it names
+    label: str  # "CPU worker 1 (1 thread)", "GPU 0"
+    state: str  # "starting", "idle", "loading", "running", "lost"
+    model: str = ""  # the model it has loaded (or is loading, while "loading")
+    job: int = 0  # the request it runs (0: none)
+    step: int = 0
+    total: int = 0
+
+
+class PoolHost(QObject):
+    """Starts the pool's thread, takes Generate and Load requests, and reports each job by its id."""
+
+    status = Signal(str)
+    model_ready = Signal(object)  # ModelInfo of a load
+    failed = Signal(int, str, str)  # job id, ErrorKind value, sentence
+    cancelled = Signal(int)  # job id
+    job_done = Signal(int)  # job id, after every request whatever its outcome
+    job_started = Signal(int, str)  # job id, device id: it left the line for that device
+    progress = Signal(int, int, int, float)  # job id, step, total, ETA seconds (-1 unknown)
+    preview = Signal(int, QImage, int, int)  # job id, preview, step, total
+    finished = Signal(int, str, object)  # job id, device id, GenerationResult (saved, and in the history)
+    devices_changed = Signal(object)  # tuple of DeviceRow, whenever one changes
+
+    def __init__(self, workers: int, *, allow_pickles: bool = False, parent: QObject | None = None):
+        super().__init__(parent)
+        self.workers = workers  # 0: one per GPU (one CPU worker where there is none)
+        self._allow_pickles = allow_pickles
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._pending: dict[int, object] = {}  # job id -> request not yet done
+        self.rows: tuple[DeviceRow, ...] = ()
+        self._broken = ""  # why the pool stopped for good (it could not start, or its loop broke)
+        self._thread = BackgroundJob(self._serve, "device-pool")
+        self._thread.progressed.connect(self._on_thread_progressed)
+        self._thread.failed.connect(self._on_thread_failed)
+        self._thread.start()
+
+    def submit(self, request) -> None:
+        """Queue a GenerateRequest or LoadModelRequest for the next free device (or the one it names)."""
+        self._pending[request.job_id] = request
+        if self._broken:  # answered after this call returns, as a device would answer
+            QTimer.singleShot(0, lambda: self._on_thread_failed(ErrorKind.UNAVAILABLE.value, self._broken))
+            return
+        self._inbox.put(request)
+
+    def cancel_all(self) -> None:
+        """Stop every run within one step and drop the waiting ones."""
+        for request in self._pending.values():
+            cancel = getattr(request, "cancel_event", None)
+            if cancel is not None:
+                cancel.set()
+
+    @property
+    def busy(self) -> bool:
+        """True while a request runs or waits."""
+        return bool(self._pending)
+
+    def is_running(self) -> bool:
+        """True while the pool's thread runs."""
+        return self._thread.isRunning()
+
+    def shutdown(self, timeout_ms: int = 30000) -> bool:
+        """Stop the devices (a run in flight is abandoned, nothing half-made saved) and the thread."""
+        self.cancel_all()
+        return self._thread.stop(timeout_ms)
+
+    # --- what the thread reports (queued to this thread) -------------------------------------------------------
+    def _on_thread_progressed(self, message: tuple) -> None:
+        kind, *args = message
+        if kind == "devices":
+            self.rows = args[0]
+            self.devices_changed.emit(self.rows)
+        elif kind == "step":
+            job_id, step, total, eta, image = args
+            self.progress.emit(job_id, step, total, eta)
+            if image is not None:
+                self.preview.emit(job_id, image, step, total)
+        elif kind == "started":
+            self.job_started.emit(*args)
+        elif kind == "status":
+            self.status.emit(args[0])
+        elif kind == "model":
+            self.model_ready.emit(args[0])
+        elif kind == "finished":
+            self.finished.emit(*args)
+        elif kind == "failed":
+            self.failed.emit(*args)
+        elif kind == "cancelled":
+            self.cancelled.emit(args[0])
+        elif kind == "done":
+            self._pending.pop(args[0], None)
+            self.job_done.emit(args[0])
+
+    def _on_thread_failed(self, kind: str, message: str) -> None:
+        """The pool could not start (or its loop broke): every request still here fails with the sentence."""
+        self._broken = message
+        self.status.emit(message)
+        for job_id in list(self._pending):
+            self.failed.emit(job_id, kind, message)
+            self._pending.pop(job_id, None)
+            self.job_done.emit(job_id)
+
+    # --- the pool's thread -------------------------------------------------------------------------------------
+    def _serve(self, report, stopped) -> None:
+        from desktop.cluster.local_pool import LocalPool
+
+        workers = self.workers or _gpu_count() or 1
+        pool = LocalPool(workers, allow_pickles=self._allow_pickles)  # starts the processes (torch loads there)
+        try:
+            loop = _PoolLoop(pool, report, self._allow_pickles)
+            loop.report_rows()
+            while not stopped():
+                loop.accept(self._inbox)
+                loop.turn()
+        finally:
+            pool.close()
+
+
+def _gpu_count() -> int:
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+class _PoolLoop:
+    """The dispatcher and the requests it runs, on the pool's thread: one ``turn`` per poll."""
+
+    def __init__(self, pool, report, allow_pickles: bool):
+        from desktop.cluster.dispatch import Dispatcher
+
+        self.pool, self.report, self.allow_pickles = pool, report, allow_pickles
+        self.dispatcher = Dispatcher(pool)
+        self.requests: dict[str, object] = {}  # the dispatcher's job id -> the request
+        self.cancelling: set[str] = set()
+        self.all_slots = list(pool.slots)  # lost ones stay listed, as "lost"
+        self.steps: dict[str, tuple[int, int]] = {}  # slot id -> (step, total) of the run it has going
+        self._rows: tuple = ()
+
+    def accept(self, inbox) -> None:
+        """Take the requests the window sent since the last turn."""
+        from desktop.cluster.owner import load_job, pack_job
+
+        while True:
+            try:
+                request = inbox.get_nowait()
+            except queue.Empty:
+                return
+            key = str(request.job_id)
+            try:
+                if isinstance(request, LoadModelRequest):
+                    job = load_job(key, request.model, runtime=request.runtime, allow_pickles=self.allow_pickles)
+                elif isinstance(request, GenerateRequest):
+                    job = pack_job(key, request.params, init_latents=request.init_latents, runtime=request.runtime,
+                                   device=request.slot, style_folders=_style_folders(request),
+                                   allow_pickles=self.allow_pickles)
+                else:
+                    raise RestyleError(ErrorKind.INTERNAL, f"{type(request).__name__} does not run on a device pool.")
+            except RestyleError as exc:
+                self._end(request.job_id, ("failed", request.job_id, exc.kind.value, exc.message))
+                continue
+            self.requests[key] = request
+            self.dispatcher.add(job)
+
+    def turn(self) -> None:
+        """Pass on cancels, start what can start, and handle what one device said."""
+        for key, request in list(self.requests.items()):
+            cancel = getattr(request, "cancel_event", None)
+            if cancel is not None and cancel.is_set() and key not in self.cancelling:
+                self.cancelling.add(key)
+                if self.dispatcher.cancel(key):  # it had not started: nothing to wait for
+                    self._finish_job(key, ("cancelled", request.job_id))
+        before = set(self.dispatcher.running)
+        for job, sentence in self.dispatcher.start_ready():
+            self._finish_job(job.job_id, ("failed", int(job.job_id), ErrorKind.BAD_INPUT.value, sentence))
+        for key in set(self.dispatcher.running) - before:
+            self.report(("started", int(key), self.dispatcher.running[key][1]))
+        if not self.pool.slots and self.dispatcher.busy:
+            for key in list(self.requests):
+                self._finish_job(key, ("failed", int(key), ErrorKind.UNAVAILABLE.value, GONE))
+            self.dispatcher.waiting.clear()
+            self.dispatcher.running.clear()
+        event = self.pool.next_event(POLL_S)
+        if event is not None and self.dispatcher.take(event):
+            self._handle(event)
+        self.report_rows()
+
+    def _handle(self, event) -> None:
+        from desktop.cluster.events import ERROR, LOST, RESULT, STATUS, STEP
+
+        request = self.requests.get(event.job_id)
+        if event.kind == STEP and request is not None:
+            from .inference import array_to_qimage
+
+            step = event.payload
+            self.steps[event.slot] = (step.step, step.total)
+            image = array_to_qimage(step.preview) if step.preview is not None else None
+            self.report(("step", request.job_id, step.step, step.total, -1.0 if step.eta is None else step.eta, image))
+        elif event.kind == STATUS and event.payload:
+            self.report(("status", f"{self._label(event.slot)}: {event.payload}"))
+        elif event.kind == LOST:
+            self.steps.pop(event.slot, None)
+            again = " its run starts again on another device" if request is not None else ""
+            self.report(("status", f"{event.payload}.{again}"))
+        elif event.kind == ERROR and request is not None:
+            self.steps.pop(event.slot, None)
+            kind, message = event.payload
+            outcome = ("cancelled", request.job_id) if kind == ErrorKind.CANCELLED.value else \
+                ("failed", request.job_id, kind, message)
+            self._finish_job(event.job_id, outcome)
+        elif event.kind == RESULT and request is not None:
+            self.steps.pop(event.slot, None)
+            self._finish_job(event.job_id, self._outcome(request, event))
+
+    def _outcome(self, request, event) -> tuple:
+        """What a device's result becomes: a loaded model, or a picture saved into the history."""
+        if isinstance(request, LoadModelRequest):
+            return ("model", event.payload)
+        if request.cancel_event.is_set():  # finished as the cancel went out: discarded, as a local run's is
+            return ("cancelled", request.job_id)
+        from .inference import save_finished
+
+        try:
+            result, line = save_finished(event.payload, request)
+        except RestyleError as exc:
+            return ("failed", request.job_id, exc.kind.value, exc.message)
+        except OSError as exc:
+            return ("failed", request.job_id, ErrorKind.BAD_INPUT.value,
+                    f"Restyle could not save the picture in {request.output_dir}: {exc.strerror or exc}.")
+        self.report(("status", f"{self._label(event.slot)}: {line}"))
+        return ("finished", request.job_id, event.slot, result)
+
+    def _finish_job(self, key: str, outcome: tuple) -> None:
+        self.requests.pop(key, None)
+        self.cancelling.discard(key)
+        self._end(int(key), outcome)
+
+    def _end(self, job_id: int, outcome: tuple) -> None:
+        self.report(outcome)
+        self.report(("done", job_id))
+
+    def _label(self, slot_id: str) -> str:
+        return next((s.label for s in self.all_slots if s.id == slot_id), slot_id)
+
+    def report_rows(self) -> None:
+        """Tell the window each device's state, when one changed."""
+        live = {s.id for s in self.pool.slots}
+        rows = tuple(self._row(slot, slot.id in live) for slot in self.all_slots)
+        if rows != self._rows:
+            self._rows = rows
+            self.report(("devices", rows))
+
+    def _row(self, slot, alive: bool) -> DeviceRow:
+        if not alive:
+            return DeviceRow(slot.id, slot.label, "lost", slot.model)
+        if not slot.ready:
+            return DeviceRow(slot.id, slot.label, "starting")
+        request = self.requests.get(slot.job) if slot.job else None
+        if request is None:
+            return DeviceRow(slot.id, slot.label, "idle", slot.model)
+        model = request.params.model if isinstance(request, GenerateRequest) else request.model
+        step, total = self.steps.get(slot.id, (0, 0))
+        if not step and model != slot.model:
+            return DeviceRow(slot.id, slot.label, "loading", model, request.job_id)
+        return DeviceRow(slot.id, slot.label, "running", model, request.job_id, step, total)
+
+
+def _style_folders(request: GenerateRequest):
+    if request.lora_dirs is None and request.embedding_dirs is None:
+        return None
+    from desktop.engine.styles import StyleFolders
+
+    return StyleFolders(tuple(request.lora_dirs or ()), tuple(request.embedding_dirs or ()))
