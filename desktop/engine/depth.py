@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PIL import Image
 
 from desktop.core.depth_maps import DEFAULT_DEPTH_MODEL
-from desktop.core.errors import RestyleError, bad_input, model_missing
+from desktop.core.errors import ErrorKind, RestyleError, bad_input, model_missing
 from desktop.core.sources import HUB_ID
-from desktop.engine.hub import first_line, load_cached_or_download
+from desktop.engine.hub import cached_snapshot, first_line, load_cached_or_download
 
 from .device import pick_device
 
@@ -23,26 +24,35 @@ log = logging.getLogger(__name__)
 
 
 class DepthEstimator:
-    """Estimates depth maps with a transformers depth model, keeping the last loaded model for the next call."""
+    """Estimates depth maps with a transformers depth model, keeping the last loaded model for the next call.
 
-    def __init__(self):
+    ``status`` hears what it does (a download's bytes and rate); ``cancelled`` is checked while a model
+    downloads and once more before the estimate runs (one forward pass, which cannot be stopped half-way).
+    """
+
+    def __init__(self, status: Callable[[str], None] | None = None):
         self._key: tuple[str, str] | None = None
         self._pipe = None
+        self._status = status or (lambda message: None)
 
-    def load(self, model: str = DEFAULT_DEPTH_MODEL, device: str = "cpu") -> None:
+    def load(self, model: str = DEFAULT_DEPTH_MODEL, device: str = "cpu", *,
+             cancelled: Callable[[], bool] | None = None) -> None:
         """Make ``model`` on ``device`` ("auto" allowed) the loaded estimator (no-op when it already is)."""
         key = (model.strip(), pick_device(device))
         if self._key == key:
             return
         self._key = self._pipe = None  # never hold two depth models at once
-        self._pipe = _load_depth_pipeline(*key)
+        self._pipe = _load_depth_pipeline(*key, status=self._status, cancelled=cancelled)
         self._key = key
 
-    def estimate(self, image: Image.Image, model: str = DEFAULT_DEPTH_MODEL, device: str = "cpu") -> Image.Image:
+    def estimate(self, image: Image.Image, model: str = DEFAULT_DEPTH_MODEL, device: str = "cpu", *,
+                 cancelled: Callable[[], bool] | None = None) -> Image.Image:
         """The depth of ``image`` as an RGB image of the same size, normalised to 0..255, near = bright."""
         import torch
 
-        self.load(model, device)
+        self.load(model, device, cancelled=cancelled)
+        if cancelled is not None and cancelled():
+            raise RestyleError(ErrorKind.CANCELLED, "The depth estimate was cancelled.")
         with torch.inference_mode():
             output = self._pipe(image.convert("RGB"))
         depth = output["predicted_depth"].detach().float().cpu()
@@ -79,7 +89,8 @@ def _is_metric(config) -> bool:
     return getattr(config, "model_type", "") == "zoedepth" or getattr(config, "depth_estimation_type", "") == "metric"
 
 
-def _load_depth_pipeline(model: str, device: str):
+def _load_depth_pipeline(model: str, device: str, *, status: Callable[[str], None] = lambda s: None,
+                         cancelled: Callable[[], bool] | None = None):
     """Load a transformers depth-estimation pipeline from a folder or the Hub (cache first); raises RestyleError."""
     from transformers import pipeline
 
@@ -95,7 +106,7 @@ def _load_depth_pipeline(model: str, device: str):
         elif not HUB_ID.match(model):
             raise bad_input(f"{model!r} is neither a folder nor a Hugging Face id like {DEFAULT_DEPTH_MODEL}.")
         else:
-            parts = _load_depth_from_hub(model)
+            parts = _load_depth_from_hub(model, status, cancelled)
         return pipeline("depth-estimation", model=parts[0], image_processor=parts[1], device=device)
     except RestyleError:
         raise
@@ -107,15 +118,27 @@ def _load_depth_pipeline(model: str, device: str):
 def _load_parts(location: str, *, local_only: bool):
     from transformers import AutoImageProcessor, AutoModelForDepthEstimation
 
-    net = AutoModelForDepthEstimation.from_pretrained(location, local_files_only=local_only)
-    processor = AutoImageProcessor.from_pretrained(location, local_files_only=local_only)
+    from desktop.core.hubcache import hub_cache_dir
+
+    if local_only and not Path(location).is_dir():
+        # A Hub id, from the cache: loaded as the snapshot folder it is, because transformers would otherwise
+        # still ask the Hub for adapter files (and wait through retries when the network is down).
+        snapshot = cached_snapshot(location)
+        if snapshot is None:
+            raise OSError(f"{location} is not in the Hugging Face cache")
+        location = str(snapshot)
+    # The cache the downloader writes to, read now: transformers fixes its own default at import time.
+    where = {"local_files_only": local_only, "cache_dir": hub_cache_dir()}
+    net = AutoModelForDepthEstimation.from_pretrained(location, **where)
+    processor = AutoImageProcessor.from_pretrained(location, **where)
     return net.eval(), processor
 
 
-def _load_depth_from_hub(model: str):
+def _load_depth_from_hub(model: str, status: Callable[[str], None], cancelled: Callable[[], bool] | None):
     return load_cached_or_download(
         lambda local_only: _load_parts(model, local_only=local_only), model, noun="depth model",
         subject=f"The depth model {model}", advice="choose a local transformers depth model folder",
+        status=status, cancelled=cancelled,
     )
 
 

@@ -120,6 +120,14 @@ class DepthState(QObject):
         self._host.submit(request)
         return True
 
+    def cancel_estimate(self) -> bool:
+        """Stop the estimate under way: its download at once, else before the map is saved (the old map stays)."""
+        if not self.estimating:
+            return False
+        self._host.cancel_depth()
+        self.status_changed.emit("Cancelling the depth estimate…")
+        return True
+
     def invert(self) -> bool:
         """Swap near and far (some tools save far = bright); the original file is left as it is."""
         if self._original is None:

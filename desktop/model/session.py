@@ -512,6 +512,7 @@ class SessionModel(QObject):
         self.chain.stop()  # a cancel also stops the passes or replay steps still to come
         if self.run.cancel():
             self.status_changed.emit("Cancelling…")
+        self.depth.cancel_estimate()  # Esc stops a depth model's download too
 
     # --- worker signals ----------------------------------------------------------------------------------
     def _on_worker_status(self, message: str) -> None:

@@ -125,6 +125,8 @@ class DepthPanel(QGroupBox):
         self.busy_bar.setRange(0, 0)  # estimation reports no steps: a busy bar says it is working
         self.busy_bar.setFormat("Estimating depth…")
         self.busy_bar.setTextVisible(True)
+        self.cancel_button = named_button(
+            "Cancel", "cancelDepthButton", "Stop estimating (a depth model's download stops at once). Esc too.")
         self.enabled_check = QCheckBox("Use the depth map")
         self.enabled_check.setObjectName("depthEnabledCheck")
         self.enabled_check.setToolTip("Steer the next runs with the depth map, so the composition stays while the "
@@ -162,7 +164,10 @@ class DepthPanel(QGroupBox):
         form.addRow(top)
         form.addRow(self.info_label)
         form.addRow(self.stale_label)
-        form.addRow(self.busy_bar)
+        busy_row = QHBoxLayout()
+        busy_row.addWidget(self.busy_bar, 1)
+        busy_row.addWidget(self.cancel_button)
+        form.addRow(busy_row)
         form.addRow(self.enabled_check)
         form.addRow("Depth model", self.depth_model_edit)
         form.addRow("ControlNet", self.controlnet_edit)
@@ -174,6 +179,7 @@ class DepthPanel(QGroupBox):
         self.thumbnail.clicked.connect(self._on_view_button_clicked)
         self.load_button.clicked.connect(self._on_load_button_clicked)
         self.estimate_button.clicked.connect(model.estimate_depth)
+        self.cancel_button.clicked.connect(self._state.cancel_estimate)
         self.view_button.clicked.connect(self._on_view_button_clicked)
         self.invert_button.clicked.connect(self._on_invert_button_clicked)
         self.clear_button.clicked.connect(self._state.clear)
@@ -247,6 +253,7 @@ class DepthPanel(QGroupBox):
     def _on_state_estimating_changed(self) -> None:
         busy = self._state.estimating
         self.busy_bar.setVisible(busy)
+        self.cancel_button.setVisible(busy)
         self.estimate_button.setEnabled(not busy)
 
     def _sync(self) -> None:

@@ -7,7 +7,7 @@ import weakref
 from PySide6.QtCore import QObject, QThread, Signal
 
 from .inference import InferenceWorker
-from .requests import GenerateRequest, UpscaleRequest
+from .requests import EstimateDepthRequest, GenerateRequest, UpscaleRequest
 
 _live_hosts: weakref.WeakSet = weakref.WeakSet()
 
@@ -31,6 +31,7 @@ class WorkerHost(QObject):
         # Queued: handle() runs on the worker thread, in submission order.
         self._submit.connect(self.worker.handle)
         self._pending: list[GenerateRequest | UpscaleRequest] = []
+        self._depth: list[EstimateDepthRequest] = []  # kept apart: an estimate does not make the host busy
         self.worker.job_done.connect(self._forget)
         self._thread.start()
         _live_hosts.add(self)
@@ -39,15 +40,23 @@ class WorkerHost(QObject):
         """Queue a request for the worker thread."""
         if isinstance(request, (GenerateRequest, UpscaleRequest)):
             self._pending.append(request)
+        elif isinstance(request, EstimateDepthRequest):
+            self._depth.append(request)
         self._submit.emit(request)
 
     def cancel_all(self) -> None:
-        """Cancel the running generation (within one step) and every queued one."""
-        for request in self._pending:
+        """Cancel the running generation (within one step), every queued one, and any depth estimate."""
+        for request in (*self._pending, *self._depth):
+            request.cancel_event.set()
+
+    def cancel_depth(self) -> None:
+        """Cancel the depth estimates (a download stops at once; an estimate running stops before it saves)."""
+        for request in self._depth:
             request.cancel_event.set()
 
     def _forget(self, job_id: int) -> None:
         self._pending = [r for r in self._pending if r.job_id != job_id]
+        self._depth = [r for r in self._depth if r.job_id != job_id]
 
     @property
     def busy(self) -> bool:

@@ -154,6 +154,8 @@ class InferenceWorker(QObject):
     def _estimate_depth(self, request: EstimateDepthRequest) -> None:
         if not request.image_path:
             raise RestyleError(ErrorKind.BAD_INPUT, NO_IMAGE_FOR_DEPTH)
+        if request.cancel_event.is_set():
+            raise RestyleError(ErrorKind.CANCELLED, "Cancelled before it started.")
         self._get_engine()  # quiets the libraries' own progress bars and warnings, once
         from desktop.core.depth_maps import DEFAULT_DEPTH_MODEL
         from desktop.core.images import load_image
@@ -162,9 +164,11 @@ class InferenceWorker(QObject):
         image = load_image(request.image_path)
         model = request.model.strip() or DEFAULT_DEPTH_MODEL
         if self._depth_estimator is None:
-            self._depth_estimator = DepthEstimator()
+            self._depth_estimator = DepthEstimator(status=self.status.emit)  # a download's bytes and rate
         self.status.emit(f"Estimating depth with {Path(model).name or model}…")
-        depth = self._depth_estimator.estimate(image, model, request.device)
+        depth = self._depth_estimator.estimate(image, model, request.device, cancelled=request.cancel_event.is_set)
+        if request.cancel_event.is_set():  # Cancel came during the estimate: the map it made is not wanted
+            raise RestyleError(ErrorKind.CANCELLED, "The depth estimate was cancelled.")
         target = Path(request.output_path)
         try:
             target.parent.mkdir(parents=True, exist_ok=True)

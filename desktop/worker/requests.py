@@ -57,6 +57,8 @@ class EstimateDepthRequest:
     model: str = ""  # a transformers depth model (folder or Hub id); "" = Depth Anything V2 Small
     device: str = "auto"
     job_id: int = field(default_factory=lambda: next(_ids))
+    # Stops the depth model's download, or the estimate before it runs (see GenerateRequest.cancel_event).
+    cancel_event: threading.Event = field(default_factory=threading.Event, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

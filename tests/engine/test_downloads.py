@@ -239,3 +239,28 @@ def test_cancel_also_stops_the_download_an_upscale_needs(fake_hub, tiny_x2_upsca
     assert info.value.kind is ErrorKind.CANCELLED
     assert any(" of " in s for s in said)  # it was downloading, with bytes shown, when Cancel came
     assert not any(e.installed for e in library_entries() if e.name == "artist/tiny-x2")  # stopped, not finished
+
+
+def test_cancel_also_stops_the_download_a_depth_estimate_needs(fake_hub, tiny_depth_model, hub_cache, make_image,
+                                                               monkeypatch):
+    from PIL import Image
+
+    from desktop.engine.depth import DepthEstimator
+
+    fake_hub.throttle_s = 0.01
+    fake_hub.add_folder("artist/tiny-depth", tiny_depth_model)
+    said = []
+    image = Image.open(make_image(size=(64, 64)))
+    with pytest.raises(RestyleError) as info:
+        DepthEstimator(status=said.append).estimate(image, "artist/tiny-depth",
+                                                    cancelled=lambda: any(" of " in s for s in said))
+    assert info.value.kind is ErrorKind.CANCELLED
+    assert any(" of " in s and "artist/tiny-depth" in s for s in said)  # the download showed its bytes
+    assert not any(e.installed for e in library_entries() if e.name == "artist/tiny-depth")
+    # The rest downloaded later, the estimator loads it from the cache the downloader wrote to, offline.
+    fake_hub.throttle_s = 0.0
+    download("artist/tiny-depth")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    depth = DepthEstimator().estimate(image, "artist/tiny-depth")
+    assert depth.size == image.size

@@ -170,3 +170,25 @@ def test_estimating_without_an_image_and_a_bad_depth_file_get_a_sentence(qtbot, 
     drop_files(_find(window, QLabel, "depthThumbnail"), notes)
     assert "notes.txt is not an image" in window.error_banner.text
     assert window.model.depth.path == Path(good)  # the map that was there is kept
+
+
+def test_cancel_stops_a_depth_models_download_and_the_old_state_stays(qtbot, open_window, fake_hub, hub_cache,
+                                                                       tiny_depth_model, make_image):
+    fake_hub.throttle_s = 0.02  # slow enough to press Cancel while the files arrive
+    fake_hub.add_folder("artist/tiny-depth", tiny_depth_model)
+    window = open_window([str(make_image("photo.png", size=(96, 64)))])
+    depth = window.model.depth
+    said = []
+    window.model.status_changed.connect(said.append)
+    _type_into(qtbot, window, "depthModelEdit", "artist/tiny-depth")
+    cancel = _find(window, QPushButton, "cancelDepthButton")
+    assert not cancel.isVisible()
+
+    _click(qtbot, window, "estimateDepthButton")
+    assert cancel.isVisible() and _find(window, QProgressBar, "depthBusyBar").isVisible()
+    qtbot.waitUntil(lambda: any(" of " in s and "artist/tiny-depth" in s for s in said), timeout=TIMEOUT)
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not depth.estimating, timeout=TIMEOUT)
+    assert not depth.has_map and not cancel.isVisible()  # no map arrived, and the panel is idle again
+    assert _find(window, QPushButton, "estimateDepthButton").isEnabled()
+    assert "Cancelled." in said
