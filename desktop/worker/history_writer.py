@@ -71,7 +71,7 @@ def write_to_history(target: HistoryTarget, result: GenerationResult) -> Generat
     upscale = result.upscale.to_dict() if result.upscale is not None else None
     node = Node(id=node_id, parent=target.parent, kind="upscale" if upscale else "generation", image=f"{node_id}.png",
                 created=timestamp(), width=result.image.width, height=result.image.height,
-                params=params.to_dict(), model=result.model.name, model_hash=result.model.vae_id,
+                params=params.to_dict(), model=result.model.name, model_hash=result.model.model_hash,
                 seed=result.seed, latent=latent_name, vae_id=result.model.vae_id, chain_mode=result.chain_mode,
                 depth=depth_name, upscale=upscale, mask=mask_name, replay_of=target.replay_of)
     write_node_image(workspace.folder, node, result.image, parameters_text(result))

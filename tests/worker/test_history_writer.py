@@ -1,0 +1,24 @@
+"""What the worker writes into the history for a result: the node's record agrees with the picture's own text."""
+
+from __future__ import annotations
+
+from PIL import Image
+
+from desktop.core.metadata import parse_parameters_text, read_parameters
+from desktop.core.params import GenerationParams, GenerationResult, ModelInfo
+from desktop.core.workspace import Workspace
+from desktop.worker.history_writer import HistoryTarget, write_to_history
+
+
+def test_a_single_file_checkpoints_hash_is_recorded_as_its_model_hash_not_its_vae(tmp_path):
+    workspace, _ = Workspace.open(tmp_path / "ws")
+    info = ModelInfo(name="dreamy.safetensors", display_name="dreamy", family="sd", natural_size=64,
+                     pipeline_class="P", device="cpu", dtype="float32", vae_id="vae-fingerprint",
+                     model_hash="0a1b2c3d4e")
+    result = GenerationResult(image=Image.new("RGB", (64, 48)), params=GenerationParams(model="dreamy.safetensors",
+                              seed=5), model=info, steps_run=2, sampler="PLMS", elapsed=0.1)
+    node = write_to_history(HistoryTarget(workspace, None), result).history_nodes[-1]
+    picture = parse_parameters_text(read_parameters(workspace.image_path(node)))
+    assert node.model_hash == "0a1b2c3d4e" == picture.fields["Model hash"]
+    assert node.vae_id == "vae-fingerprint"
+    workspace.close()
