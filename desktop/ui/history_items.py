@@ -1,9 +1,13 @@
 """HistoryItemModel: the history tree as a Qt item model that stays cheap at 100,000 nodes.
 
-- Rows are handed to the view in batches (``canFetchMore``/``fetchMore``): the newest roots first, each
-  node's children oldest first (a chain reads downwards), so opening a big history lays out a screenful.
+- Rows are handed to the view in batches (``has_more``/``fetch_more``, which the panel calls when the view
+  is scrolled to its end): the newest roots first, each node's children oldest first (a chain reads
+  downwards), so opening a big history lays out a screenful.
 - A change is one row inserted, one row changed or one branch removed, never a reset of the whole model,
   and thumbnails load on a thread pool only when a row is painted.
+- Every call from the view into this model crosses from C++ into Python, and the view re-lays out all its
+  opened rows after each change: the model keeps those calls few (see ``_on_history_nodes_removed``,
+  ``multiData`` and the note at ``has_more``), which is what keeps a change within a few milliseconds.
 - A filter (``set_filter``) keeps the matching nodes and their ancestors; ancestors that do not match
   themselves are greyed, so a chain stays readable.
 """
@@ -19,7 +23,17 @@ from desktop.core.history_filter import HistoryFilter, SearchTexts, parse_filter
 from . import theme
 from .thumbnails import ThumbnailLoader, node_data
 
-BATCH = 200  # rows handed to the view at a time, per parent
+BATCH = 200  # a node's children handed to the view at a time
+ROOT_BATCH = 50  # roots at a time: every root handed out is laid out again after each change (a screenful is ~10)
+# layoutChanged with the "rows only" hint: the horizontal header then leaves its sections alone (without the
+# hint it re-reads them and the view paints a second time).
+ROWS_CHANGED = "QList<QPersistentModelIndex>,QAbstractItemModel::LayoutChangeHint"
+ROWS_ONLY = QAbstractItemModel.LayoutChangeHint.VerticalSortHint
+NODE_ROLES = {Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.UserRole}
+
+
+def _batch(parent_id: str | None) -> int:
+    return ROOT_BATCH if parent_id is None else BATCH
 
 
 class HistoryItemModel(QAbstractItemModel):
@@ -93,7 +107,7 @@ class HistoryItemModel(QAbstractItemModel):
 
     # --- where rows are ----------------------------------------------------------------------------------
     def _count(self, parent_id: str | None) -> int:
-        return min(len(self._kids.get(parent_id, ())), self._shown.get(parent_id, BATCH))
+        return min(len(self._kids.get(parent_id, ())), self._shown.get(parent_id, _batch(parent_id)))
 
     def _row_of(self, node_id: str, parent_id: str | None) -> int:
         if parent_id is None:  # the newest root is the first row
@@ -170,15 +184,20 @@ class HistoryItemModel(QAbstractItemModel):
     def hasChildren(self, parent=QModelIndex()):  # noqa: N802, B008 - Qt override
         return bool(self._kids.get(self._parent_id(parent)))
 
-    def canFetchMore(self, parent):  # noqa: N802 - Qt override
+    # Not canFetchMore/fetchMore: QTreeView asks those of every opened row on each re-layout (one more call into
+    # Python per row) and fetches another batch of roots each time it may, so every change made the next one
+    # slower. The panel asks these two when its view is scrolled to the end, as QTreeView itself would.
+    def has_more(self, parent: QModelIndex) -> bool:
+        """Whether ``parent`` (invalid: the roots) has rows not yet handed to the view."""
         parent_id = self._parent_id(parent)
         return len(self._kids.get(parent_id, ())) > self._count(parent_id)
 
-    def fetchMore(self, parent):  # noqa: N802 - Qt override
+    def fetch_more(self, parent: QModelIndex) -> None:
+        """Hand the view the next batch of ``parent``'s rows."""
         parent_id = self._parent_id(parent)
         have, total = self._count(parent_id), len(self._kids.get(parent_id, ()))
         if have < total:
-            more = min(total, have + BATCH)
+            more = min(total, have + _batch(parent_id))
             self.beginInsertRows(parent, have, more - 1)
             self._shown[parent_id] = more
             self.endInsertRows()
@@ -188,14 +207,27 @@ class HistoryItemModel(QAbstractItemModel):
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         node = self.node_at(index)
+        return None if node is None else self._value(node, role)
+
+    def multiData(self, index, roles):  # noqa: N802 - Qt override
+        # The delegate asks for seven roles per painted row in one call: one trip into Python instead of seven.
+        node = self.node_at(index)
         if node is None:
-            return None
-        if role == Qt.ItemDataRole.ForegroundRole and not self.matches(node.id):
+            return
+        for item in roles:
+            value = self._value(node, item.role())
+            if value is not None:
+                item.setData(value)
+
+    def _value(self, node, role):
+        if role == Qt.ItemDataRole.ForegroundRole:
             # An ancestor shown only so the chain to a match stays readable: dimmed, still 4.5:1 (theme.py).
-            return QColor(theme.tone("markup"))
+            return None if self.matches(node.id) else QColor(theme.tone("markup"))
         if role == Qt.ItemDataRole.DisplayRole:  # rows of one branch differ by what changed from the parent
             changes = changes_from_parent(node, self._tree.parent_of(node.id))
             return node_caption(node) + (f" · {changes}" if changes else "")
+        if role not in NODE_ROLES:
+            return None
         return node_data(node, role, self.thumbnails, self._history.workspace)
 
     # --- changes, row by row -----------------------------------------------------------------------------
@@ -269,8 +301,12 @@ class HistoryItemModel(QAbstractItemModel):
         parent, siblings = top.parent, self._kids[top.parent]
         row, have = self._row_of(top.id, parent), self._count(parent)
         exposed = row < have and self._exposed(parent)
+        # Announced as a change of row layout, not as removed rows: beginRemoveRows makes Qt walk every
+        # persistent index (one per opened row) up to its root through parent(), a few thousand calls into
+        # Python at 10,000 nodes; here the few indexes that move are moved directly. The view re-lays out
+        # either way, and the removed rows' indexes become invalid as they would.
         if exposed:
-            self.beginRemoveRows(self._index_of(parent), row, row)
+            self.layoutAboutToBeChanged[ROWS_CHANGED].emit([], ROWS_ONLY)
         place = self._pos[top.id]
         del siblings[place]
         for later in siblings[place:]:
@@ -286,4 +322,22 @@ class HistoryItemModel(QAbstractItemModel):
                 self._matched.discard(node_id)
         self._parents.clear()
         if exposed:
-            self.endRemoveRows()
+            self._move_persistent_indexes(parent, set(ids))
+            self.layoutChanged[ROWS_CHANGED].emit([], ROWS_ONLY)
+
+    def _move_persistent_indexes(self, parent: str | None, gone: set[str]) -> None:
+        """After rows under ``parent`` were removed: indexes of removed nodes become invalid, later siblings
+        move up a row; every other index stays as it is."""
+        before, after = [], []
+        for index in self.persistentIndexList():
+            node_id = index.internalPointer()
+            if node_id in gone:
+                before.append(index)
+                after.append(QModelIndex())
+            elif node_id in self._up and self._up[node_id] == parent:
+                row = self._row_of(node_id, parent)
+                if row != index.row():
+                    before.append(index)
+                    after.append(self._make_index(row, node_id))
+        if before:
+            self.changePersistentIndexList(before, after)

@@ -141,6 +141,7 @@ class HistoryPanel(QWidget):
 
         self.view.selectionModel().currentChanged.connect(self._on_view_current_changed)
         self.view.expanded.connect(self._on_view_expanded)
+        self.view.verticalScrollBar().valueChanged.connect(self._on_view_scrolled)
         self.filter_edit.textChanged.connect(lambda _text: self._filter_timer.start())
         self.filter_edit.returnPressed.connect(self.apply_filter)
         self.item_model.filter_changed.connect(self._on_item_model_filter_changed)
@@ -205,6 +206,20 @@ class HistoryPanel(QWidget):
     def _on_view_expanded(self, index: QModelIndex) -> None:
         if not self._expanding:  # the user opened a folded branch: open the whole branch (within reason)
             self._expand_branch(index, EXPAND_ROWS)
+
+    def _on_view_scrolled(self, value: int) -> None:
+        """At the end of the rows: hand the view the next batch below, as QTreeView does with fetchMore."""
+        if value != self.view.verticalScrollBar().maximum():
+            return
+        model, index = self.item_model, QModelIndex()
+        while model.rowCount(index) and (not index.isValid() or self.view.isExpanded(index)):
+            index = model.index(model.rowCount(index) - 1, 0, index)  # down to the last row shown
+        while index.isValid():  # the innermost opened branch that has more, else the roots
+            if self.view.isExpanded(index) and model.has_more(index):
+                model.fetch_more(index)
+                return
+            index = index.parent()
+        model.fetch_more(QModelIndex())
 
     def _on_item_model_filter_changed(self, matched: int, shown: int) -> None:
         problems = self.item_model.filter.problems

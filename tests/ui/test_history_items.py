@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtTest import QAbstractItemModelTester
-from PySide6.QtWidgets import QTreeView
+from PySide6.QtWidgets import QApplication, QTreeView
 
 from desktop.core.history import Node, timestamp
 from desktop.core.node_files import write_node_image
@@ -37,6 +37,7 @@ def _node(ws: Workspace, parent: str | None, prompt: str, **fields) -> Node:
 def history(data_dir, qtbot, monkeypatch):
     """A history of 12 roots, the last with a chain of 8 below it, behind a real HistoryModel."""
     monkeypatch.setattr(history_items, "BATCH", 5)
+    monkeypatch.setattr(history_items, "ROOT_BATCH", 5)
     settings = Settings(data_dir)
     model = HistoryModel(settings)
     ws = model.workspace
@@ -71,10 +72,10 @@ def test_rows_come_in_batches_newest_root_first(history, qtbot, qtlog):
     model = _model(history, checked=False)
     roots = [n.id for n in history.tree.roots()]
     assert _ids(model) == roots[::-1][:5]  # a screenful, newest first
-    assert model.canFetchMore(QModelIndex())
-    model.fetchMore(QModelIndex())
-    model.fetchMore(QModelIndex())
-    assert _ids(model) == roots[::-1] and not model.canFetchMore(QModelIndex())
+    assert model.has_more(QModelIndex())
+    model.fetch_more(QModelIndex())
+    model.fetch_more(QModelIndex())
+    assert _ids(model) == roots[::-1] and not model.has_more(QModelIndex())
     chain_root = model.index(0, 0)
     assert model.rowCount(chain_root) == 1 and model.hasChildren(chain_root)
     # Asking for a deep, not yet handed out node hands the view the rows down to it.
@@ -82,16 +83,15 @@ def test_rows_come_in_batches_newest_root_first(history, qtbot, qtlog):
     fresh = _model(history, checked=False)
     index = fresh.node_index(oldest)
     assert index.isValid() and fresh.node_at(index).id == oldest and fresh.rowCount() == 12
-    _model(history)  # Qt's model tester walks and fetches everything without a complaint
+    _model(history)  # Qt's model tester walks every row handed out without a complaint
     _no_model_warnings(qtlog)
 
 
 def test_a_star_a_result_and_a_delete_change_single_rows(history, qtbot, qtlog):
     model = _model(history)
-    resets, inserted, removed, changed = [], [], [], []
+    resets, inserted, changed = [], [], []
     model.modelReset.connect(lambda: resets.append(1))
     model.rowsInserted.connect(lambda parent, first, last: inserted.append((model.node_at(parent), first, last)))
-    model.rowsRemoved.connect(lambda parent, first, last: removed.append((first, last)))
     model.dataChanged.connect(lambda top, bottom, roles: changed.append(model.node_at(top).id))
 
     newest = history.tree.roots()[-1]
@@ -108,8 +108,15 @@ def test_a_star_a_result_and_a_delete_change_single_rows(history, qtbot, qtlog):
     history.add_nodes([root])
     assert inserted[-1] == (None, 0, 0) and _ids(model)[0] == root.id
 
-    history.delete(child.id)
-    assert removed == [(1, 1)] and model.rowCount(model.node_index(tip.id)) == 1
+    later = _node(ws, tip.id, "a later branch")
+    grandchild = _node(ws, child.id, "made from the new branch")
+    history.add_nodes([later, grandchild])
+    held = {n.id: QPersistentModelIndex(model.node_index(n.id)) for n in (child, grandchild, later)}
+    first = _ids(model, model.node_index(tip.id))[0]
+    history.delete(child.id)  # the branch goes; the row below it moves up into its place
+    assert _ids(model, model.node_index(tip.id)) == [first, later.id]
+    assert not held[child.id].isValid() and not held[grandchild.id].isValid()
+    assert held[later.id].row() == 1 and model.node_at(QModelIndex(held[later.id])).id == later.id
     assert resets == []
     _no_model_warnings(qtlog)
 
@@ -178,6 +185,42 @@ def test_the_panel_filter_box_narrows_the_tree(open_window, data_dir, qtbot):
     box.clear()
     window.history_panel.apply_filter()
     assert model.rowCount(model.index(0, 0)) == 2 and not window.history_panel.filter_label.isVisible()
+
+
+def test_the_window_fetches_rows_on_scrolling_and_a_delete_moves_the_selection_up(open_window, data_dir, qtbot,
+                                                                                 monkeypatch):
+    monkeypatch.setattr(history_items, "ROOT_BATCH", 5)
+    ws, _ = Workspace.open(data_dir / "workspaces" / "default")
+    for n in range(12):  # twelve roots, each with a chain of seven: five roots fill more than the view
+        parent = None
+        for step in range(8):
+            node = _node(ws, parent, f"root {n} step {step}")
+            ws.add_node(node)
+            parent = node.id
+    ws.close()
+    window = open_window([])
+    view, history = window.history_panel.view, window.model.history
+    model = view.model()
+    assert model.rowCount() == 5
+    newest_root = history.tree.roots()[-1]
+    chain = [newest_root] + [history.tree.children(newest_root.id)[0]]
+    chain.append(history.tree.children(chain[1].id)[0])
+    history.select(chain[2].id)
+    qtbot.waitUntil(lambda: model.node_at(view.currentIndex()).id == chain[2].id)
+
+    history.delete(chain[2].id)  # the selected node and everything made from it
+    for _ in range(3):
+        QApplication.processEvents()
+    assert history.selected_id == chain[1].id  # the selection moved to the parent
+    assert model.node_at(view.currentIndex()).id == chain[1].id
+    assert _ids(model, model.node_index(chain[1].id)) == []  # the branch is gone from the tree at once
+    assert model.rowCount() == 5  # a change hands the view no more rows than it had
+
+    bar = view.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)
+    bar.setValue(bar.maximum())  # scrolled to the end: the next roots come
+    assert model.rowCount() == 10
+    assert _ids(model)[5:] == [r.id for r in history.tree.roots()[::-1][5:10]]
 
 
 def test_a_history_change_that_cannot_be_written_is_said_once(history, qtbot):
