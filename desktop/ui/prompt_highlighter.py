@@ -6,6 +6,7 @@ the text encoder will be given. Unmatched brackets get a red wavy underline: the
 
 from __future__ import annotations
 
+import functools
 import math
 
 from PySide6.QtCore import QTimer
@@ -30,6 +31,7 @@ from . import theme
 
 UP_COLOUR = QColor(230, 120, 20)  # emphasis: orange
 DOWN_COLOUR = QColor(60, 120, 220)  # de-emphasis: blue
+MIN_TINT = 30  # the faintest tint that still shows a weight
 # Text colours come from the theme so they keep 4.5:1 on the prompt box in both palettes (these are the light ones).
 MARKUP_COLOUR = QColor(theme.TONES["light"]["markup"])
 PROBLEM_COLOUR = QColor(theme.TONES["light"]["problem"])
@@ -39,12 +41,31 @@ def weight_format(weight: float) -> QTextCharFormat:
     """The background for text of ``weight``: its hue says up or down, its strength how far from 1."""
     fmt = QTextCharFormat()
     colour = QColor(UP_COLOUR if weight > 1 else DOWN_COLOUR)
-    # 1.1 is faint, 1.5 or 0.5 is strong: alpha follows the distance from 1 on a log scale.
-    colour.setAlpha(int(min(200, 50 + 400 * abs(math.log(max(weight, 1e-3))))))
+    # 1.1 is faint, 1.5 or 0.5 is strong: alpha follows the distance from 1 on a log scale...
+    alpha = int(min(200, 50 + 400 * abs(math.log(max(weight, 1e-3)))))
+    colour.setAlpha(_readable_alpha(theme.current(), weight > 1, alpha))
     fmt.setBackground(colour)
     if weight > 1:
         fmt.setFontWeight(QFont.Weight.DemiBold)
     return fmt
+
+
+@functools.lru_cache(maxsize=512)
+def _readable_alpha(palette_name: str, up: bool, alpha: int) -> int:
+    """``alpha``, lowered until the words on the tint keep 4.5:1 (the light text of the dark palette needs a
+    fainter tint than the dark text of the light one); cached, as every highlighted span asks."""
+    colour = UP_COLOUR if up else DOWN_COLOUR
+    palette = theme.make_palette(palette_name)
+    base, text = palette.color(theme.R.Base), palette.color(theme.R.Text)
+    while alpha > MIN_TINT and theme.contrast_ratio(tint_over(colour, alpha, base), text) < theme.MIN_CONTRAST:
+        alpha -= 5
+    return alpha
+
+
+def tint_over(colour: QColor, alpha: int, base: QColor) -> QColor:
+    """What ``colour`` at ``alpha`` (0–255) looks like painted over ``base``."""
+    a = alpha / 255
+    return QColor(*(round(a * c + (1 - a) * b) for c, b in zip(colour.getRgb()[:3], base.getRgb()[:3], strict=True)))
 
 
 def _markup_format() -> QTextCharFormat:

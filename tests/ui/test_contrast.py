@@ -86,3 +86,25 @@ def test_the_theme_follows_the_system_unless_set(qapp, monkeypatch):
     assert theme.apply(qapp, "light") == "light" and theme.current() == "light"
     monkeypatch.setattr(theme, "system_is_dark", lambda: False)
     assert theme.apply(qapp, "system") == "light"
+
+
+def test_weighted_words_stay_readable_on_their_tint_in_both_palettes(qapp):
+    from desktop.ui.prompt_highlighter import MIN_TINT, tint_over, weight_format
+
+    try:
+        for name in ("light", "dark"):
+            theme.apply(qapp, name)
+            palette = theme.make_palette(name)
+            base, text = palette.color(theme.R.Base), palette.color(theme.R.Text)
+            alphas = {}
+            for weight in (0.2, 0.5, 0.9, 1.1, 1.5, 2.0, 4.0):
+                tint = weight_format(weight).background().color()
+                ratio = theme.contrast_ratio(tint_over(tint, tint.alpha(), base), text)
+                assert ratio >= theme.MIN_CONTRAST, f"{name}: weight {weight} is {ratio:.2f}:1"
+                assert tint.alpha() >= MIN_TINT  # still tinted: the weight shows
+                alphas[weight] = tint.alpha()
+            # Further from 1 is never fainter, up or down.
+            assert alphas[1.1] <= alphas[1.5] <= alphas[2.0] <= alphas[4.0]
+            assert alphas[0.9] <= alphas[0.5] <= alphas[0.2]
+    finally:
+        theme.apply(qapp, "light")
