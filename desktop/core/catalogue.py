@@ -86,6 +86,7 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
     CatalogueEntry("Shakker-Labs/FLUX.1-dev-ControlNet-Depth", "ControlNet depth (FLUX.1)", "ControlNet", "FLUX.1",
                    int(3.6 * GB), _FLUX_DEV, "The depth panel's default for FLUX.1 models."),
     # GGUF variants (city96's and QuantStack's quantizations): one transformer file; the base above gives the rest.
+    # File names and sizes checked against diffusers' own GGUF tests and public download scripts (2026-11-30).
     CatalogueEntry("city96/FLUX.1-dev-gguf", "FLUX.1 dev, GGUF Q4_K_S", "transformer", "FLUX.1", int(6.8 * GB),
                    _FLUX_DEV, "Fits 12 GB cards with model offload. Needs FLUX.1 dev (above) for the rest.",
                    file="flux1-dev-Q4_K_S.gguf", base="black-forest-labs/FLUX.1-dev"),
