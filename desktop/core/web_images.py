@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -52,10 +49,15 @@ def fetch_image(url: str, folder: Path, *, offline: bool = False, max_bytes: int
     if offline:
         raise bad_input(f"Restyle is offline, so it cannot fetch the image from {host}. Save the image from the "
                         "browser and drop the file instead.")
-    request = urllib.request.Request(url, headers={"User-Agent": "Restyle", "Accept": "image/*"})
+    # Here, not at the top: urllib.request brings http.client, email and ssl, about 25 ms of the window's
+    # start-up (is_web_url runs on every drop and needs only urllib.parse).
+    from urllib.error import HTTPError, URLError
+    from urllib.request import Request, urlopen
+
+    request = Request(url, headers={"User-Agent": "Restyle", "Accept": "image/*"})
     deadline = time.monotonic() + timeout
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) checked above
+        with urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) checked above
             content_type = response.headers.get("Content-Type", "")
             if content_type and not content_type.lower().startswith(("image/", "application/octet-stream")):
                 raise bad_input(f"{host} sent {content_type.split(';')[0]}, not an image. Drag the picture itself, "
@@ -76,7 +78,7 @@ def fetch_image(url: str, folder: Path, *, offline: bool = False, max_bytes: int
                         if cancelled is not None and cancelled():
                             raise RestyleError(ErrorKind.CANCELLED, "The download was cancelled.")
                         if time.monotonic() > deadline:
-                            raise socket.timeout
+                            raise TimeoutError
                         out.write(chunk)
                         if on_progress is not None:
                             on_progress(done, total)
@@ -84,15 +86,15 @@ def fetch_image(url: str, folder: Path, *, offline: bool = False, max_bytes: int
             finally:
                 partial.unlink(missing_ok=True)
             return target
-    except urllib.error.HTTPError as exc:
+    except HTTPError as exc:
         raise bad_input(f"{host} answered {exc.code} ({exc.reason}) for that image; it may need a login or be "
                         "gone. Save it from the browser and drop the file instead.") from None
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:  # socket.timeout is TimeoutError
         raise bad_input(f"{host} did not send the image within {timeout:g} s. Try again, or save it from the "
                         "browser and drop the file.") from None
-    except urllib.error.URLError as exc:
+    except URLError as exc:
         reason = getattr(exc.reason, "strerror", None) or exc.reason
-        if isinstance(exc.reason, (socket.timeout, TimeoutError)):
+        if isinstance(exc.reason, TimeoutError):
             raise bad_input(f"{host} did not answer within {timeout:g} s. Try again, or save the image from the "
                             "browser and drop the file.") from None
         raise bad_input(f"Restyle could not reach {host} ({reason}). Check the connection, or save the image "

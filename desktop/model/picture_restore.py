@@ -11,12 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop.core.model_match import find_installed_model, model_key
 from desktop.core.params import GenerationParams
 from desktop.core.ranges import RANGES
-from desktop.core.picture_settings import PictureSettings
 from desktop.core.samplers import AUTOMATIC, sampler_spec, schedule_label
+
+if TYPE_CHECKING:  # only annotations here; the reader (sd-parsers, PIL) loads with the first picture
+    from desktop.core.picture_settings import PictureSettings
 
 _LABELS = {"prompt": "prompt", "negative_prompt": "negative prompt", "seed": "seed", "steps": "steps",
            "guidance_scale": "CFG", "strength": "strength", "sampler": "sampler", "schedule": "schedule",

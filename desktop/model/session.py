@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.core.depth_maps import load_depth_map
 from desktop.core.errors import RestyleError
 from desktop.core.families import spec_for
 from desktop.core.history import Node, timestamp
@@ -21,7 +21,6 @@ from desktop.core.images import fit_size, load_image_noting
 from desktop.core.model_hash import HASH_CACHE_NAME
 from desktop.core.model_match import installed_models
 from desktop.core.params import GenerationParams, GenerationResult, ModelInfo
-from desktop.core.picture_settings import PictureSettings, read_picture_settings
 from desktop.worker import (
     EngineOptionsRequest,
     GenerateRequest,
@@ -43,6 +42,9 @@ from .working_source import WorkingSource
 from .run_state import Phase, RunState
 from .settings import Settings
 from .style_library import StyleLibrary
+
+if TYPE_CHECKING:
+    from desktop.core.picture_settings import PictureSettings
 
 log = logging.getLogger(__name__)
 
@@ -304,6 +306,10 @@ class SessionModel(QObject):
         extra = f" {note}" if note else ""
         self.status_changed.emit(f"{self._init.name}: {image.width}×{image.height}, runs at {width}×{height}.{extra}")
         if node_id is None:
+            # Imported at the first picture, not with the window: the readers of every tool's settings and PIL's
+            # PNG plugin are about 15 ms of start-up.
+            from desktop.core.picture_settings import read_picture_settings
+
             try:
                 settings = read_picture_settings(path)
             except RestyleError as exc:  # a settings text no tool writes: say so, keep the picture
@@ -321,6 +327,8 @@ class SessionModel(QObject):
         """Make the mask from the depth panel's map: what is nearer (or farther) than ``threshold`` (0–1)."""
         depth = None
         if self.depth.path is not None:
+            from desktop.core.depth_maps import load_depth_map  # at first use: it loads PIL (start-up)
+
             try:
                 depth = load_depth_map(self.depth.path)
             except RestyleError as exc:
