@@ -49,11 +49,14 @@ from _common import (
 TARGET_S = 0.6
 TARGET_RATIO = 2.5
 CHILD = Path(__file__).with_name("_startup_child.py")
+ROOT = CHILD.parents[1]
 
 
 def child_env(pycache: Path | None) -> dict:
-    """The children's environment: bytecode cached in ``pycache`` (as an installed app has it), or as inherited."""
+    """The children's environment: this checkout's ``desktop`` first on the path (the editable install may point at
+    another checkout), bytecode cached in ``pycache`` (as an installed app has it) or as inherited."""
     env = os.environ.copy()
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     if pycache is not None:
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         env["PYTHONPYCACHEPREFIX"] = str(pycache)
@@ -90,7 +93,7 @@ def main() -> int:
         tmp = Path(tmp)
         tiny = str(build_tiny(tmp / "tiny", in_subprocess=True))
         env = child_env(None if args.from_source else tmp / "pycache")
-        print("bytecode: " + ("as inherited (PYTHONDONTWRITEBYTECODE="
+        print(f"measuring {ROOT / 'desktop'}; bytecode: " + ("as inherited (PYTHONDONTWRITEBYTECODE="
                               f"{os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r})" if args.from_source
                               else "cached, as an installed app has it"))
         launch(tmp / "warmup", ["--model", tiny], env)
