@@ -10,14 +10,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from PIL import Image
-
 from .errors import bad_input
 from .files import atomic_write
 from .history import Node
+from .lazy_modules import lazy_module
 from .metadata import read_parameters
 from .node_files import write_node_image
 from .workspace import Workspace
+
+Image = lazy_module("PIL.Image")  # Pillow loads with the first picture, not the window (lazy_modules.py)
 
 _SIDE_FILES = (("latent", "latents"), ("depth", "depth"), ("mask", "masks"))
 

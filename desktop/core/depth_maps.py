@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 
-from PIL import Image, UnidentifiedImageError
-
 from .errors import bad_input
 from .files import is_regular_file
 from .images import describe_size, load_image, resize_for_model
+from .lazy_modules import lazy_module
+
+Image = lazy_module("PIL.Image")  # Pillow loads with the first picture, not the window (lazy_modules.py)
 
 DEFAULT_DEPTH_MODEL = "depth-anything/Depth-Anything-V2-Small-hf"
 
@@ -29,7 +30,7 @@ def load_depth_map(path: str | os.PathLike) -> Image.Image:
     try:
         with Image.open(path):
             pass
-    except UnidentifiedImageError:
+    except Image.UnidentifiedImageError:
         raise bad_input(
             f"{name} is not an image; a depth map must be a PNG, JPEG or TIFF (grayscale or RGB)."
         ) from None

@@ -8,10 +8,12 @@ import re
 import struct
 import warnings
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-
 from desktop.core.errors import bad_input
 from desktop.core.files import is_regular_file
+from desktop.core.lazy_modules import lazy_module
+
+Image = lazy_module("PIL.Image")  # Pillow loads with the first picture, not the window (lazy_modules.py)
+ImageOps = lazy_module("PIL.ImageOps")
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".png", ".apng", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 
@@ -59,7 +61,7 @@ def load_image_noting(path: str | os.PathLike) -> tuple[Image.Image, str]:
         raise bad_input(f"{name} was not found; check that the file still exists.") from None
     except PermissionError:
         raise bad_input(f"Restyle is not allowed to read {name}; check the file's permissions.") from None
-    except UnidentifiedImageError:
+    except Image.UnidentifiedImageError:
         raise bad_input(f"{name} is not an image Restyle can read ({_FORMATS_SENTENCE}).") from None
     except Image.DecompressionBombError as exc:
         raise bad_input(_too_large_sentence(name, str(exc))) from None

@@ -11,11 +11,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
-
 from .errors import bad_input
 from .files import atomic_write, is_regular_file
 from .images import describe_size, load_image
+from .lazy_modules import lazy_module
+
+Image = lazy_module("PIL.Image")  # Pillow loads with the first picture, not the window (lazy_modules.py)
+ImageFilter = lazy_module("PIL.ImageFilter")
+ImageOps = lazy_module("PIL.ImageOps")
 
 OUTPAINT_MAX = 2048  # per side
 INPAINT_AREAS = ("whole", "masked")
@@ -40,7 +43,7 @@ def load_mask(path: str | os.PathLike) -> Image.Image:
                 if alpha.getextrema()[0] < 255:
                     grey = np.asarray(rgba.convert("L"), dtype=np.uint16)
                     return Image.fromarray((grey * np.asarray(alpha, dtype=np.uint16) // 255).astype(np.uint8), "L")
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
+    except (Image.UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
         pass  # load_image says what is wrong, in its usual words
     return load_image(path).convert("L")
 

@@ -8,11 +8,12 @@ import os
 import re
 from dataclasses import dataclass
 
-from PIL import Image
-from PIL.PngImagePlugin import PngInfo
-
 from desktop.core.errors import bad_input
 from desktop.core.files import atomic_write, is_regular_file
+from desktop.core.lazy_modules import lazy_module
+
+Image = lazy_module("PIL.Image")  # Pillow loads with the first picture, not the window (lazy_modules.py)
+PngImagePlugin = lazy_module("PIL.PngImagePlugin")
 
 # The reader A1111 and most other tools use: the last line is parameters when
 #     \s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)
@@ -124,9 +125,9 @@ def parse_parameters_text(text: str) -> ParsedParameters:
     return ParsedParameters("\n".join(prompt_lines), "\n".join(negative_lines), fields)
 
 
-def png_info(text: str) -> PngInfo:
+def png_info(text: str) -> PngImagePlugin.PngInfo:
     """A PngInfo with the `parameters` chunk (tEXt, or iTXt when the text is not Latin-1)."""
-    info = PngInfo()
+    info = PngImagePlugin.PngInfo()
     # add_text falls back to UTF-8 iTXt by itself, so "猫, 🎨" survives and ASCII stays tEXt like A1111.
     info.add_text("parameters", text)
     return info

@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PIL import Image
-from PIL.PngImagePlugin import PngInfo
-
 from .errors import bad_input
 from .files import atomic_write
 from .history import Node
+from .lazy_modules import lazy_module
+
+Image = lazy_module("PIL.Image")  # Pillow loads with the first picture, not the window (lazy_modules.py)
+PngImagePlugin = lazy_module("PIL.PngImagePlugin")
 
 NODE_CHUNK = "restyle-node"
 
@@ -29,7 +30,7 @@ def write_node_image(folder: Path, node: Node, image: Image.Image, parameters_te
     Thread-safe: it touches only its own temp file and the final name, so the worker thread may call it.
     """
     images = Path(folder) / "images"
-    info = PngInfo()
+    info = PngImagePlugin.PngInfo()
     if parameters_text:
         info.add_text("parameters", parameters_text)  # A1111's chunk, so other tools read the settings
     # ASCII JSON keeps the chunk a plain tEXt, written before the pixels so open() reads it cheaply.

@@ -26,18 +26,18 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from PIL import Image
-
 from desktop.core.errors import bad_input
 from desktop.core.metadata import read_parameters
 
 from .files import atomic_write, is_temp_name
 from .history import HistoryTree, Node, new_node_id, timestamp
 from .journal import JOURNAL_NAME, Journal, cut_torn_tail, read_journal
+from .lazy_modules import lazy_module
 from .node_files import png_ready, read_node_chunk, write_node_image
 from .schemas import Damaged, read_json_file
 from .zip_limits import UNREADABLE, ZipRefused, check_entries, copy_entry, free_bytes
 
+Image = lazy_module("PIL.Image")  # Pillow loads with the first picture, not the window (lazy_modules.py)
 log = logging.getLogger(__name__)
 
 INDEX_VERSION = 1
