@@ -12,7 +12,7 @@ from desktop import APP_NAME, __version__
 from desktop.cli.gui_args import parse_gui_args
 from desktop.core.files import remove_stale_temps
 from desktop.core.paths import data_dir as resolve_data_dir
-from desktop.core.paths import default_output_dir, setup_logging
+from desktop.core.paths import default_output_dir, rotate_log, setup_logging
 from desktop.model.session import SessionModel
 from desktop.model.settings import Settings
 from desktop.ui.main_window import MainWindow
@@ -42,7 +42,7 @@ def build_main_window(argv: list[str] | None = None, *, data_dir=None) -> QMainW
     ensure_application()
     explicit = data_dir or args.data_dir
     folder = resolve_data_dir(explicit)
-    log_file = setup_logging(folder)
+    log_file = setup_logging(folder, rotating=False)  # rotate_log below, once the window has painted
     settings = Settings(folder, default_output_dir=default_output_dir(explicit))
     follow_theme(settings)
     # A result being written when the app was killed leaves .restyle-….png.….tmp beside the results: never a picture.
@@ -57,7 +57,13 @@ def build_main_window(argv: list[str] | None = None, *, data_dir=None) -> QMainW
     if args.image:
         model.load_init_image(args.image)
     log.info("%s %s started, data folder %s", APP_NAME, __version__, folder)
+    after_first_paint(window, lambda: rotate_log(log_file))
     return window
+
+
+def after_first_paint(window: QMainWindow, then) -> None:
+    """Call ``then`` once the window is on screen: work the first sight of the window need not wait for."""
+    window.installEventFilter(_FirstPaint(then, parent=window, once=True))
 
 
 def follow_theme(settings) -> None:
@@ -95,17 +101,21 @@ def run_gui(argv: list[str]) -> int:
 
 
 class _FirstPaint(QObject):
-    """Calls ``then`` once the event-loop pass that handled the first paint event of any widget is over."""
+    """Calls ``then`` once the event-loop pass that handled the first paint event of what it watches is over;
+    ``once`` stops watching then (each event through a Python filter costs)."""
 
-    def __init__(self, then, parent=None) -> None:
+    def __init__(self, then, parent=None, *, once: bool = False) -> None:
         super().__init__(parent)
         self._then = then
         self._seen = False
+        self._once = once
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt override
         if event.type() == QEvent.Type.Paint and not self._seen:
             self._seen = True
             QTimer.singleShot(0, self._then)
+            if self._once:
+                watched.removeEventFilter(self)
         return False
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import sys
 from pathlib import Path
@@ -45,11 +44,16 @@ def is_writable(folder: Path) -> bool:
         return False
 
 
-def setup_logging(folder: Path) -> Path:
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"
+
+
+def setup_logging(folder: Path, *, rotating: bool = True) -> Path:
     """Send this process's log records (tracebacks included) to the rotating log file; returns its path.
 
     When the data folder cannot be written (read-only, full), the log goes to the temporary folder instead, so
-    the app and the CLI still start.
+    the app and the CLI still start. ``rotating=False`` appends with a plain handler until ``rotate_log``: the
+    window starts that way, because the rotating handler's module (logging.handlers, with socket, pickle and queue)
+    costs about 8 ms of start-up.
     """
     path = log_path(folder)
     try:
@@ -63,14 +67,37 @@ def setup_logging(folder: Path) -> Path:
         path = Path(tempfile.gettempdir()) / f"restyle-logs-{uid}" / "restyle.log"
         path.parent.mkdir(parents=True, exist_ok=True)
     root = logging.getLogger()
-    for handler in root.handlers:
-        if getattr(handler, "baseFilename", None) == str(path):
-            return path
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
-    root.addHandler(handler)
+    if _handler_of(path) is None:
+        handler = _rotating_handler(path) if rotating else logging.FileHandler(path, encoding="utf-8")
+        handler.setFormatter(logging.Formatter(_LOG_FORMAT))
+        root.addHandler(handler)
     root.setLevel(logging.INFO)
     return path
+
+
+def rotate_log(path: Path) -> None:
+    """Swap the plain handler of ``setup_logging(rotating=False)`` for the rotating one (no record lost or doubled)."""
+    import logging.handlers
+
+    plain = _handler_of(path)
+    if plain is None or isinstance(plain, logging.handlers.RotatingFileHandler):
+        return
+    handler = _rotating_handler(path)
+    handler.setFormatter(plain.formatter)
+    root = logging.getLogger()
+    # One assignment: a record logged meanwhile on another thread sees either list, so it is written once.
+    root.handlers = [handler if h is plain else h for h in root.handlers]
+    plain.close()
+
+
+def _handler_of(path: Path) -> logging.Handler | None:
+    return next((h for h in logging.getLogger().handlers if getattr(h, "baseFilename", None) == str(path)), None)
+
+
+def _rotating_handler(path: Path) -> logging.Handler:
+    import logging.handlers
+
+    return logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
 
 
 def default_output_dir(explicit: str | os.PathLike | None = None) -> Path:
