@@ -7,7 +7,8 @@
     after:2026-11-01  before:2026-11-30   the day it was made (inclusive)
     size:1024x768  size:>1000  size:<600  exact size, or the longer side above/below a number
 
-Matching is plain Python over a lowercase text kept per node, so 10,000 nodes narrow in a few milliseconds.
+Matching is plain Python over a lowercase text kept on each node (``search_text``; the history index stores it),
+so 100,000 nodes narrow in tens of milliseconds.
 No Qt here; the history panel and the gallery share it.
 """
 
@@ -99,26 +100,41 @@ def parse_filter(text: str) -> HistoryFilter:
     return HistoryFilter(**{k: tuple(v) for k, v in found.items()}, **options, problems=tuple(problems))
 
 
+def search_text(node) -> str:
+    """The lowercase text a node's words are matched against (prompt and negative prompt; an import's file name),
+    made once per node and kept on it; the history index stores it, so opening needs no settings for it."""
+    text = node.search_text
+    if text is None:
+        params = node.params
+        parts = [params.get("prompt") or "", params.get("negative_prompt") or ""]
+        if node.kind == "import":
+            parts.append(node.source or node.image)
+        text = node.search_text = " ".join(str(part) for part in parts).lower()
+    return text
+
+
 class SearchTexts:
-    """The lowercase text each node's words are matched against, made once per node and kept."""
+    """Every node's search text in tree order, kept between keystrokes and made again after the tree changed:
+    matching a word is then one pass over two lists, with no per-node attribute lookups."""
 
     def __init__(self) -> None:
-        self._texts: dict[str, str] = {}
+        self._version: int | None = None
+        self._nodes: list = []
+        self._texts: list[str] = []
 
     def __call__(self, node) -> str:
-        text = self._texts.get(node.id)
-        if text is None:
-            params = node.params
-            parts = [params.get("prompt") or "", params.get("negative_prompt") or ""]
-            if node.kind == "import":
-                parts.append(node.source or node.image)
-            text = self._texts[node.id] = " ".join(parts).lower()
-        return text
+        return search_text(node)
+
+    def snapshot(self, tree) -> tuple[list, list[str]]:
+        """The tree's nodes and their search texts, in the same order."""
+        if self._version != tree.version or len(self._nodes) != len(tree):
+            self._nodes = list(tree)
+            self._texts = [t if (t := n.search_text) is not None else search_text(n) for n in self._nodes]
+            self._version = tree.version
+        return self._nodes, self._texts
 
     def forget(self, node_ids: Iterable[str]) -> None:
-        """Drop the texts of deleted nodes."""
-        for node_id in node_ids:
-            self._texts.pop(node_id, None)
+        """Nothing to drop: the snapshot sees from the tree's version that nodes went."""
 
 
 def _loras(params: dict) -> str:
@@ -130,21 +146,25 @@ def _sampler(params: dict) -> str:
     return " ".join(str(params.get(k) or "") for k in ("sampler", "scheduler", "schedule_type")).lower()
 
 
-def visible_ids(tree, flt: HistoryFilter, texts: SearchTexts) -> tuple[set[str], set[str]]:
-    """The nodes that match, and those to show: the matches with every ancestor (greyed by the views)."""
-    if flt == HistoryFilter(words=flt.words):  # words alone, the common case: no per-node method call
-        pairs = [(n.id, texts(n)) for n in tree]
-        if len(flt.words) == 1:
-            word = flt.words[0]
-            matched = {node_id for node_id, text in pairs if word in text}
-        else:
-            matched = {node_id for node_id, text in pairs if all(w in text for w in flt.words)}
+def visible_ids(tree, flt: HistoryFilter, texts: SearchTexts | None = None) -> tuple[set[str], set[str]]:
+    """The nodes that match, and those to show: the matches with every ancestor (greyed by the views).
+    ``texts``: a SearchTexts kept by the caller, so the next keystroke reuses its snapshot."""
+    if flt.words and flt == HistoryFilter(words=flt.words):  # words alone, the common case: two flat lists
+        nodes, found = (texts or SearchTexts()).snapshot(tree)
+        first, rest = flt.words[0], flt.words[1:]
+        matches = [n for n, text in zip(nodes, found) if first in text]
+        for word in rest:  # each further word narrows what the one before left
+            matches = [n for n in matches if word in search_text(n)]
     else:
-        matched = {n.id for n in tree if flt.matches(n, texts(n))}
-    shown = set(matched)
-    for node_id in matched:
-        parent = tree.get(node_id).parent
+        nodes = list(tree)
+        matches = [n for n in nodes if flt.matches(n, search_text(n))]
+    matched = {n.id for n in matches}
+    if len(matched) == len(nodes):
+        return matched, set(matched)
+    shown, get = set(matched), tree.get
+    for node in matches:
+        parent = node.parent
         while parent is not None and parent not in shown:
             shown.add(parent)
-            parent = tree.get(parent).parent
+            parent = get(parent).parent
     return matched, shown

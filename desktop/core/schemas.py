@@ -49,15 +49,20 @@ def load_json(raw: bytes | str, what: str = "the file") -> Any:
 
 def read_json_file(path: Path, what: str) -> Any:
     """The JSON in ``path``; FileNotFoundError when it is missing, ``Damaged`` when it cannot be used."""
+    return load_json(read_bounded(path, what), what)
+
+
+def read_bounded(path: Path, what: str) -> bytes:
+    """The bytes of ``path``; FileNotFoundError when it is missing, ``Damaged`` when it is unreadable or larger than
+    any file Restyle writes."""
     try:
         if path.stat().st_size > MAX_JSON_BYTES:
             raise Damaged(f"{what} is larger than any file Restyle writes")
-        raw = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
         raise
     except OSError as exc:
         raise Damaged(f"{what} cannot be read ({exc.strerror or exc})") from None
-    return load_json(raw, what)
 
 
 def check_depth(data: Any, what: str = "the file", limit: int = MAX_DEPTH) -> None:
@@ -128,18 +133,20 @@ def _checker(hint: Any) -> Callable[[Any], bool]:
 
 
 @functools.cache
-def _field_checks(cls: type) -> tuple[tuple[str, Callable[[Any], bool]], ...]:
+def _field_checks(cls: type) -> dict[str, Callable[[Any], bool]]:
     """Each field of dataclass ``cls`` with the test for its type, worked out once per class (get_type_hints
     compiles every annotation string: done per record it made opening 10,000 history nodes take tens of seconds)."""
     hints = typing.get_type_hints(cls)
-    return tuple((f.name, _checker(hints[f.name])) for f in dataclasses.fields(cls))
+    return {f.name: _checker(hints[f.name]) for f in dataclasses.fields(cls)}
 
 
 def check_fields(data: dict, cls: type, what: str) -> None:
     """Raise ``Damaged`` when a known field of dataclass ``cls`` has a value of the wrong type."""
-    for name, fits in _field_checks(cls):
-        if name in data and not fits(data[name]):
-            raise Damaged(f"{what}: {name} has a value of the wrong type ({type(data[name]).__name__})")
+    checks = _field_checks(cls)
+    for name, value in data.items():  # the record's keys, often far fewer than the class's fields
+        fits = checks.get(name)
+        if fits is not None and not fits(value):
+            raise Damaged(f"{what}: {name} has a value of the wrong type ({type(value).__name__})")
 
 
 def check_params(params: Any, what: str = "the settings") -> None:

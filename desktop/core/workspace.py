@@ -1,6 +1,6 @@
 """A history workspace on disk, written so that a crash or a kill at any moment loses no finished result.
 
-    <folder>/index.json                the tree (HistoryTree.to_list) as of journal record ``seq``, replaced atomically
+    <folder>/index.json                the tree as of journal record ``seq`` (index_file.py), replaced atomically
     <folder>/journal.jsonl             every change since, one fsync'd line each (journal.py), written off the UI thread
     <folder>/images/<id>.png           every picture, each carrying its own node as JSON in a PNG text chunk
     <folder>/latents/<id>.safetensors  cached latents (written by the engine; only counted and evicted here)
@@ -14,7 +14,6 @@ and reads them). No Qt here.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
@@ -30,17 +29,17 @@ from desktop.core.errors import bad_input
 from desktop.core.metadata import read_parameters
 
 from .files import atomic_write, is_temp_name
-from .history import HistoryTree, Node, new_node_id, timestamp
+from .history import HistoryTree, Node, gc_paused, new_node_id, timestamp
+from .index_file import decode_index, encode_index, encode_records
 from .journal import JOURNAL_NAME, Journal, cut_torn_tail, read_journal
 from .lazy_modules import lazy_module
 from .node_files import png_ready, read_node_chunk, write_node_image
-from .schemas import Damaged, read_json_file
+from .schemas import Damaged, read_bounded
 from .zip_limits import UNREADABLE, ZipRefused, check_entries, copy_entry, free_bytes
 
 Image = lazy_module("PIL.Image")  # Pillow loads with the first picture, not the window (lazy_modules.py)
 log = logging.getLogger(__name__)
 
-INDEX_VERSION = 1
 INDEX_NAME = "index.json"
 # depth/ is apart from images/ because everything in images/ is a history picture (recovery reads each one).
 FOLDERS = ("images", "latents", "thumbs", "depth", "masks")
@@ -63,18 +62,17 @@ def _remove_stale_temps(*folders: Path, age_s: float = 600.0) -> None:
 
 def _scan_pictures(images: Path, age_s: float = 600.0) -> set[str]:
     """The picture names in images/, in one pass that also deletes temp files a killed process left there."""
-    names, cutoff = set(), time.time() - age_s
-    for entry in os.scandir(images):
-        if not is_temp_name(entry.name):
-            if entry.is_file():
-                names.add(entry.name)
-            continue
+    names = os.listdir(images)  # names only: 100,000 DirEntry objects cost more than the rest of this
+    temps = [name for name in names if is_temp_name(name)]
+    cutoff = time.time() - age_s
+    for name in temps:
+        path = images / name
         try:  # never a complete picture; only old ones go, in case another process is writing now
-            if entry.stat().st_mtime < cutoff:
-                os.remove(entry.path)
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                os.remove(path)
         except OSError:
             pass
-    return names
+    return set(names).difference(temps)
 
 
 @dataclass(frozen=True)
@@ -87,25 +85,17 @@ class OpenReport:
     message: str | None
 
 
-def _read_index(path: Path) -> tuple[list[Node], bool, int]:
-    """The valid nodes of index.json, whether anything in it was damaged, and the last journal record it holds."""
+def _read_index(path: Path) -> tuple[list[Node], bool, int, bool]:
+    """The valid nodes of index.json, whether anything in it was damaged, the last journal record it holds, and
+    whether it is in the old format (the workspace then saves it in the new one)."""
     try:
-        data = read_json_file(path, "the history index")
+        nodes, damaged, seq, version = decode_index(read_bounded(path, "the history index"))
     except FileNotFoundError:
-        return [], False, 0
+        return [], False, 0, False
     except Damaged as exc:
         log.warning("%s: %s", path, exc)
-        return [], True, 0
-    if not isinstance(data, dict) or not isinstance(data.get("nodes"), list):
-        return [], True, 0
-    seq = data.get("seq", 0)
-    nodes, damaged = [], False
-    for item in data["nodes"]:
-        try:
-            nodes.append(Node.from_dict(item))
-        except (ValueError, TypeError):
-            damaged = True  # the node's own picture will bring it back
-    return nodes, damaged, seq if isinstance(seq, int) and not isinstance(seq, bool) else 0
+        return [], True, 0, False
+    return nodes, damaged, seq, version == 1
 
 
 def _replay(nodes: list[Node], records: list[dict], after: int) -> tuple[list[Node], list[Node], int]:
@@ -201,42 +191,47 @@ class Workspace:
         sweep = (folder, folder / "thumbs", folder / "depth", folder / "masks")
         threading.Thread(target=_remove_stale_temps, args=sweep, name="history-sweep", daemon=True).start()
         index_path = folder / INDEX_NAME
-        indexed, corrupt, seq = _read_index(index_path)
-        journal_path = folder / JOURNAL_NAME
-        cut_torn_tail(journal_path)
-        from_index = len(indexed)
-        indexed, deleted, seq = _replay(indexed, read_journal(journal_path), seq)
-        # With the index lost, the journal's new nodes count as recovered, like those read from the pictures.
-        from_journal = max(0, len(indexed) - from_index) if corrupt else 0
-        if deleted:  # deleted, but killed before the files went: finish the job
-            _remove_node_files(folder, deleted)
-            on_disk -= {node.image for node in deleted}
-        # open() writes an index before any picture exists, so pictures without one mean it was lost.
-        corrupt = corrupt or (not index_path.exists() and any(n.endswith(".png") for n in on_disk))
+        with gc_paused():  # a big tree is built here: see gc_paused
+            indexed, corrupt, seq, old_format = _read_index(index_path)
+            journal_path = folder / JOURNAL_NAME
+            cut_torn_tail(journal_path)
+            from_index = len(indexed)
+            indexed, deleted, seq = _replay(indexed, read_journal(journal_path), seq)
+            # With the index lost, the journal's new nodes count as recovered, like those read from the pictures.
+            from_journal = max(0, len(indexed) - from_index) if corrupt else 0
+            if deleted:  # deleted, but killed before the files went: finish the job
+                _remove_node_files(folder, deleted)
+                on_disk -= {node.image for node in deleted}
+            # open() writes an index before any picture exists, so pictures without one mean it was lost.
+            corrupt = corrupt or (not index_path.exists() and any(n.endswith(".png") for n in on_disk))
 
-        kept, dropped, seen = [], {}, set()
-        for node in indexed:
-            if node.id in seen:
-                corrupt = True
-            elif node.image in on_disk:
-                kept.append(node)
+            seen = {node.id for node in indexed}
+            if len(seen) == len(indexed) and on_disk.issuperset([node.image for node in indexed]):
+                kept, dropped = indexed, {}  # the usual case, checked in bulk
             else:
-                dropped[node.id] = node.parent
-            seen.add(node.id)
-        for node in kept if dropped else ():
-            node.parent = _surviving_ancestor(node.parent, dropped)
-        # Pictures the index does not name: killed between the picture and the index, or a damaged index.
-        recovered = []
-        for name in sorted(on_disk - {n.image for n in kept}):
-            node = read_node_chunk(folder / "images" / name) if name.endswith(".png") else None
-            if node is not None and node.id not in seen:
-                seen.add(node.id)
+                kept, dropped, seen = [], {}, set()
+                for node in indexed:
+                    if node.id in seen:
+                        corrupt = True
+                    elif node.image in on_disk:
+                        kept.append(node)
+                    else:
+                        dropped[node.id] = node.parent
+                    seen.add(node.id)
+            for node in kept if dropped else ():
                 node.parent = _surviving_ancestor(node.parent, dropped)
-                recovered.append(node)
+            # Pictures the index does not name: killed between the picture and the index, or a damaged index.
+            recovered = []
+            for name in sorted(on_disk - {n.image for n in kept}):
+                node = read_node_chunk(folder / "images" / name) if name.endswith(".png") else None
+                if node is not None and node.id not in seen:
+                    seen.add(node.id)
+                    node.parent = _surviving_ancestor(node.parent, dropped)
+                    recovered.append(node)
 
-        tree = HistoryTree()
-        tree.add_all(kept)  # index order is creation order
-        tree.add_all(sorted(recovered, key=lambda n: (n.created, n.id)))
+            tree = HistoryTree()
+            tree.add_all(kept)  # index order is creation order
+            tree.add_all(sorted(recovered, key=lambda n: (n.created, n.id)))
         workspace = cls(folder, tree, seq)
         _open_workspaces[str(folder.resolve())] = workspace
         report = _report(len(recovered) + from_journal, len(dropped), corrupt)
@@ -244,8 +239,8 @@ class Workspace:
         if corrupt and index_path.exists():
             # Keep the damaged file beside the rebuilt one: it may still hold stars the pictures do not.
             os.replace(index_path, folder / f"{INDEX_NAME}.damaged-{secrets.token_hex(3)}")
-        if report.message or latents_fixed or not index_path.exists():
-            workspace.save_index()
+        if report.message or latents_fixed or old_format or not index_path.exists():
+            workspace.save_index()  # an old-format index is written in the new one once
         if report.message:
             log.warning("%s (%s)", report.message, folder)
         return workspace, report
@@ -385,8 +380,7 @@ class Workspace:
             self._write_index(nodes, seq)
 
     def _write_index(self, nodes: list[Node], seq: int) -> None:
-        parts = [json.dumps(node.to_dict(), ensure_ascii=False) for node in nodes]
-        data = f'{{"version": {INDEX_VERSION}, "seq": {seq}, "nodes": [{", ".join(parts)}]}}'.encode("utf-8")
+        data = encode_index(nodes, seq)
         atomic_write(self.folder / INDEX_NAME, lambda h: h.write(data))
         if self._journal is not None:
             self._journal.truncate()  # every record in it is at most ``seq``: the index holds them now
@@ -473,7 +467,7 @@ class Workspace:
         atomically."""
         path = Path(path)
         with self._lock:
-            index = json.dumps({"version": INDEX_VERSION, "nodes": self.tree.to_list()}, ensure_ascii=False)
+            index = encode_records(list(self.tree))  # the format any Restyle version reads
             files = [(f"images/{n.image}", self.image_path(n)) for n in self.tree]
             files += [(f"latents/{n.latent}", self.latent_path(n)) for n in self.tree if n.latent is not None]
             files += [(f"depth/{n.depth}", self.depth_path(n)) for n in self.tree if n.depth is not None]

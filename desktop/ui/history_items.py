@@ -14,10 +14,13 @@
 
 from __future__ import annotations
 
+from itertools import chain, repeat
+
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 
 from desktop.core.captions import changes_from_parent, node_caption
+from desktop.core.history import gc_paused
 from desktop.core.history_filter import HistoryFilter, SearchTexts, parse_filter, visible_ids
 
 from . import theme
@@ -88,19 +91,22 @@ class HistoryItemModel(QAbstractItemModel):
         return self._matched is None or node_id in self._matched
 
     def _rebuild(self) -> None:
+        with gc_paused():  # 100,000 new lists and dict entries: see gc_paused
+            self._rebuild_rows()
+
+    def _rebuild_rows(self) -> None:
         tree = self._tree
         if self._filter.empty:
-            self._matched, shown = None, None
+            self._matched, kids = None, tree.child_lists()  # each list oldest first
         else:
             self._matched, shown = visible_ids(tree, self._filter, self._texts)
-        kids = tree.child_lists()  # parents before children, each list oldest first
-        if shown is not None:
-            kids = {parent: [i for i in ids if i in shown] for parent, ids in kids.items()
-                    if parent is None or parent in shown}
-        kids = {parent: ids for parent, ids in kids.items() if ids or parent is None}
+            kids = tree.child_lists(shown)  # only the shown: a rare word at 100,000 nodes costs little
         kids.setdefault(None, [])
-        pos = {node_id: n for ids in kids.values() for n, node_id in enumerate(ids)}
-        up = {node_id: parent for parent, ids in kids.items() for node_id in ids}
+        # Each id's place among its siblings and its parent, built in C (zip/chain/map): at 100,000 nodes the
+        # same as comprehensions took about a tenth of a second of every open and every filter.
+        ids = list(chain.from_iterable(kids.values()))
+        pos = dict(zip(ids, chain.from_iterable(map(range, map(len, kids.values())))))
+        up = dict(zip(ids, chain.from_iterable(map(repeat, kids.keys(), map(len, kids.values())))))
         self._kids, self._pos, self._up, self._shown = kids, pos, up, {}
         self._parents = {}
         self.filter_changed.emit(-1 if self._matched is None else len(self._matched), len(pos))

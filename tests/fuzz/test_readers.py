@@ -22,6 +22,7 @@ from desktop.core.batch import Manifest, output_names
 from desktop.core.captions import node_caption, node_tooltip
 from desktop.core.errors import RestyleError
 from desktop.core.history import Node
+from desktop.core.index_file import encode_index
 from desktop.core.metadata import parse_parameters_text, read_parameters
 from desktop.core.node_files import NODE_CHUNK, read_node_chunk
 from desktop.core.workspace import Workspace
@@ -41,6 +42,8 @@ VALID = {
                                                              "mtime_ns": 1, "seed": 1}}}).encode(),
 }
 
+VALID["index2"] = encode_index([Node.from_dict(NODE)], 0)  # the index format since version 2: header, lines
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
@@ -57,6 +60,13 @@ def _replace_fields(valid: bytes):
         return choices.pop() if choices else data
     return st.lists(json_values, min_size=1, max_size=12).map(
         lambda values: json.dumps(swap(json.loads(valid), list(values)), allow_nan=True).encode())
+
+
+def damaged_index2():
+    """A version 2 index damaged as bytes, or with random values in its header (the settings lines kept)."""
+    head, rest = VALID["index2"].split(b"\n", 1)
+    return damaged(VALID["index2"]) | _replace_fields(head).map(lambda header: header + b"\n" + rest) | \
+        damaged(rest).map(lambda lines: head + b"\n" + lines)
 
 
 def damaged(valid: bytes):
@@ -115,6 +125,20 @@ def test_the_history_index_never_stops_opening(raw):
     workspace, report = Workspace.open(folder)
     for node in workspace.tree:
         node_caption(node), node_tooltip(node)
+    workspace.close()
+
+
+@FAST
+@given(damaged_index2())
+def test_the_new_history_index_never_stops_opening_or_saving(raw):
+    folder = _folder()
+    (folder / "images").mkdir()
+    (folder / "images" / "abc123.png").write_bytes(_png())
+    (folder / "index.json").write_bytes(raw)
+    workspace, report = Workspace.open(folder)
+    for node in workspace.tree:  # the settings are read (and checked) here, not at the open
+        node_caption(node), node_tooltip(node)
+    workspace.save_index()
     workspace.close()
 
 
@@ -254,7 +278,7 @@ def _start_window(data_dir: Path) -> None:
 
 
 @WINDOW
-@given(index=damaged(VALID["index"]), queue=damaged(VALID["queue"]))
+@given(index=damaged(VALID["index"]) | damaged_index2(), queue=damaged(VALID["queue"]))
 def test_the_window_starts_on_a_damaged_index_and_queue(qapp, index, queue):
     data_dir = _folder()
     workspace = data_dir / "workspaces" / "default"

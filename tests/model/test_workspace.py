@@ -249,10 +249,26 @@ def _state(tree: HistoryTree) -> dict:
     return {n.id: (n.parent, n.starred) for n in tree}
 
 
+def _old_format_history(folder: Path, count: int) -> HistoryTree:
+    """A chain of ``count`` pictures with an index as Restyle wrote it before index version 2."""
+    from desktop.core.index_file import encode_records
+
+    tree = HistoryTree()
+    for n in range(count):
+        node = Node(f"old{n}", f"old{n - 1}" if n else None, "generation", f"old{n}.png", timestamp(), 16, 16,
+                    {"seed": n, "prompt": "before"}, starred=n == 2)
+        write_node_image(folder, node, Image.new("RGB", (16, 16)), None)
+        tree.add(node)
+    (folder / "index.json").write_text(encode_records(list(tree)))
+    return tree
+
+
 @pytest.mark.parametrize("attempt", range(4))
 def test_a_process_killed_mid_change_loses_nothing_it_finished(tmp_path, attempt):
-    """Adds, stars and deletes through the journal (with compactions); a kill -9 at a random moment."""
+    """Adds, stars and deletes through the journal (with compactions); a kill -9 at a random moment. Every other
+    attempt starts from an index in the old format, which the writer's open moves to the new one."""
     folder = tmp_path / "history"
+    finished = _old_format_history(folder, 5) if attempt % 2 else HistoryTree()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(folder), str(attempt)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, cwd=REPO, env=env)
@@ -276,13 +292,14 @@ def test_a_process_killed_mid_change_loses_nothing_it_finished(tmp_path, attempt
     lines += complete.splitlines()
     assert child.returncode == -signal.SIGKILL
 
-    finished, pending = HistoryTree(), None
+    pending = None
     for line in lines:
         if line.startswith("do "):
             pending = line.split()[1:]
         elif line == "done":
             _apply(finished, pending)
             pending = None
+    assert b'"version": 2' in (folder / "index.json").read_bytes().split(b"\n", 1)[0]  # compacted, or migrated
     ws, report = Workspace.open(folder)
     assert not report.corrupt_index and report.dropped == 0
     # Every finished change is there; the one in progress is either wholly there or wholly not.
