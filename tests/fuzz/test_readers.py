@@ -116,21 +116,8 @@ def _png(chunks: dict[str, str] | None = None, size=(8, 8)) -> bytes:
 
 # --- readers ----------------------------------------------------------------------------------------------------
 @FAST
-@given(damaged(VALID["index"]))
-def test_the_history_index_never_stops_opening(raw):
-    folder = _folder()
-    (folder / "images").mkdir()
-    (folder / "images" / "abc123.png").write_bytes(_png())
-    (folder / "index.json").write_bytes(raw)
-    workspace, report = Workspace.open(folder)
-    for node in workspace.tree:
-        node_caption(node), node_tooltip(node)
-    workspace.close()
-
-
-@FAST
-@given(damaged_index2())
-def test_the_new_history_index_never_stops_opening_or_saving(raw):
+@given(damaged(VALID["index"]) | damaged_index2())
+def test_the_history_index_never_stops_opening_or_saving(raw):
     folder = _folder()
     (folder / "images").mkdir()
     (folder / "images" / "abc123.png").write_bytes(_png())
