@@ -27,6 +27,7 @@ class DeviceState(QObject):
     runtime_changed = Signal(object)  # RuntimeSettings
     devices_changed = Signal(object)  # tuple of devices present ("cuda", "mps", "cpu")
     memory_changed = Signal(object)  # MemoryReport
+    workers_changed = Signal(int)  # Settings ▸ Devices: 1 one device, 0 every GPU, N up to N workers
     error_raised = Signal(str, str)  # ErrorKind value, message
 
     def __init__(self, settings, worker_host):
@@ -114,6 +115,19 @@ class DeviceState(QObject):
             self._settings.sync()
             self._host.submit(EngineOptionsRequest(allow_pickles=self._settings.allow_pickles, cluster=address))
         return True
+
+    # --- how many devices ---------------------------------------------------------------------------------
+    @property
+    def workers(self) -> int:
+        """Settings ▸ Devices: 1 the window's one device (the default), 0 every GPU, N up to N workers."""
+        return self._settings.device_workers
+
+    def set_workers(self, workers: int) -> None:
+        """Run the window's queue on that many devices from the next run on (persisted)."""
+        if workers != self._settings.device_workers:
+            self._settings.device_workers = workers
+            self._settings.sync()
+            self.workers_changed.emit(workers)
 
     # --- out of memory -----------------------------------------------------------------------------------
     @property

@@ -54,6 +54,11 @@ class SlotTracker(QObject):
         worker.finished.connect(self._on_worker_finished)
         worker.depth_ready.connect(lambda _job, _path: slots.set("depth", "ready", "ready"))
 
+    def watch(self, pool_host) -> None:
+        """Follow the loads and failures of the window's device pool as well (Settings ▸ Devices)."""
+        pool_host.model_ready.connect(self._on_worker_model_ready)
+        pool_host.failed.connect(self._on_worker_failed)
+
     def loading(self, job_id: int, name: str) -> None:
         """A load of the main model was sent to the worker."""
         self._loads[job_id] = name
@@ -88,7 +93,7 @@ class SlotTracker(QObject):
             return "main"
         if self._depth.estimate_job == job_id:
             return "depth"
-        request = self._run.request if self._run.is_running(job_id) else None
+        request = self._run.get(job_id)
         if isinstance(request, UpscaleRequest):
             return "upscaler"
         if isinstance(request, GenerateRequest) and kind in ("model_missing", "out_of_memory"):

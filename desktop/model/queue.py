@@ -44,6 +44,7 @@ class Job:
     cell: int = 0  # its place in the group
     state: str = WAITING
     note: str = ""  # why it is blocked
+    device: str = ""  # with several devices (Settings ▸ Devices): the one it must run on ("cpu-2"); "" any
 
     @classmethod
     def from_dict(cls, data: dict) -> Job:
@@ -181,6 +182,16 @@ class JobQueue(QObject):
         if job is not None:
             job.state = RUNNING
             self._changed()
+
+    def set_device(self, job_id: str, device: str) -> bool:
+        """Pin a waiting or blocked job to one device ("" = any free one); False for a running or unknown job."""
+        job = self.get(job_id)
+        if job is None or job.state == RUNNING:
+            return False
+        if job.device != device:
+            job.device = device
+            self._changed()
+        return True
 
     def requeue(self, job_id: str) -> None:
         """Put a running job back to waiting, where it is (it ran out of memory and will be retried)."""

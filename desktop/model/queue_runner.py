@@ -1,8 +1,10 @@
 """QueueRunner: turns the artist's plans (a queued Generate, a sweep, a batch, a planned chain, a folder) into
-jobs, and feeds them to the session one at a time.
+jobs, and feeds them to the session one at a time (with several devices, one per free device).
 
 QtCore only. The session calls ``run_ended`` whenever a run ends; the runner then records the result and
-starts the next ready job, unless the queue is paused. A cancel (Esc) stops the running job and pauses the
+starts the next ready job, unless the queue is paused. With several devices (Settings ▸ Devices) it starts as
+many jobs as there are free devices, a job pinned to a device when that one is free; a planned chain's steps
+still run one after the other, each from the result of the step before. A cancel (Esc) stops the running job and pauses the
 queue, so nothing else starts until the artist presses Resume.
 """
 
@@ -88,6 +90,8 @@ class QueueRunner(QObject):
         self.folder_scan = None  # the BackgroundJob checking a folder's files
         self.last_folder_summary = ""
         self._retry_job: str | None = None  # a job kept after running out of memory, for the lighter retry
+        self._running: dict[int, str] = {}  # request id of a running job -> the job's id
+        session.pool.capacity_changed.connect(self._start_next)
 
     def _on_history_reset(self) -> None:
         """Another workspace was opened: show its queue (the window refuses the switch while a job runs)."""
@@ -242,22 +246,45 @@ class QueueRunner(QObject):
         self.queue.set_paused(True)
 
     def remove(self, job_id: str) -> None:
-        """Take a waiting job out of the queue, or cancel it if it is running."""
+        """Take a waiting job out of the queue, or cancel it if it is running (only it, on several devices)."""
         job = self.queue.get(job_id)
         if job is not None and job.state == "running":
-            self._session.cancel()
+            request_id = self.request_of(job_id)
+            if request_id is not None and len(self._running) > 1:
+                self._session.run.cancel_one(request_id)
+            else:
+                self._session.cancel()
         else:
             self.queue.remove(job_id)
+
+    def set_device(self, job_id: str, device: str) -> bool:
+        """Run a waiting job on one device of the pool ("" = whichever is free)."""
+        changed = self.queue.set_device(job_id, device)
+        self._start_next()
+        return changed
+
+    def request_of(self, job_id: str) -> int | None:
+        """The running request of queue job ``job_id``, or None."""
+        return next((rid for rid, jid in self._running.items() if jid == job_id), None)
+
+    def job_of(self, request_id: int):
+        """The queue job a running request belongs to, or None (a run started from the panel)."""
+        return self.queue.get(self._running.get(request_id, ""))
+
+    def focus(self, job_id: str | None) -> None:
+        """Follow this job on the canvas and the progress bar while it runs (None: the latest started)."""
+        self._session.focus_run(self.request_of(job_id) if job_id else None)
 
     def move(self, job_id: str, delta: int) -> bool:
         """Move a waiting job up or down."""
         return self.queue.move(job_id, delta)
 
     # --- running -----------------------------------------------------------------------------------------
-    def run_ended(self, result, *, cancelled: bool = False, failure: str | None = None, reason: str = "") -> None:
+    def run_ended(self, result, *, cancelled: bool = False, failure: str | None = None, reason: str = "",
+                  request_id: int | None = None) -> None:
         """Called by the session after every run (``result`` None when it failed or was cancelled, ``failure`` the
-        ErrorKind value it failed with): record it if it was a job's, then start the next. A cancel pauses the
-        queue."""
+        ErrorKind value it failed with, ``request_id`` the run's): record it if it was a job's, then start the
+        next. A cancel pauses the queue."""
         if self._detached:
             return
         if cancelled:
@@ -265,7 +292,10 @@ class QueueRunner(QObject):
             if self.queue.waiting_count():
                 self.status_changed.emit("Cancelled. The queue is paused: press Resume to go on.")
         kind = failure
-        job = self.queue.running()
+        if request_id in self._running:
+            job = self.queue.get(self._running.pop(request_id))
+        else:  # a run the queue did not start (the panel's Generate): on one device, no job is running then
+            job = None if self._session.pool.active else self.queue.running()
         if job is not None:
             if result is not None and result.history_nodes:
                 groups = self.queue.finish(job.id, result.history_nodes[-1].id)
@@ -273,7 +303,8 @@ class QueueRunner(QObject):
                 # The cluster went away: the run is kept and nothing else starts until the artist chooses.
                 self.queue.requeue(job.id)
                 self.queue.set_paused(True)
-                self.status_changed.emit("The Ray cluster went away: the queue is paused and this run kept. Press "
+                self.status_changed.emit(reason if self._session.pool.active else
+                                         "The Ray cluster went away: the queue is paused and this run kept. Press "
                                          "Resume once it is back, or choose Run on: this computer in Settings.")
                 groups = []
             elif kind == "out_of_memory" and not cancelled:
@@ -306,6 +337,9 @@ class QueueRunner(QObject):
 
     def _start_next(self) -> None:
         session = self._session
+        if session.pool.active:
+            self._start_on_devices()
+            return
         while (not self.queue.paused and session.phase.value == "idle" and session.idle_for_queue()
                and self.queue.running() is None):
             job = self.queue.next_ready()
@@ -313,6 +347,30 @@ class QueueRunner(QObject):
                 return
             if self._start(job):
                 return
+
+    def _start_on_devices(self) -> None:
+        """Several devices: start ready jobs while a device is free for them."""
+        session = self._session
+        while not self.queue.paused and session.phase.value != "cancelling" and session.idle_for_queue():
+            job = self._next_for_devices()
+            if job is None:
+                return
+            self._start(job)
+
+    def _next_for_devices(self) -> Job | None:
+        """The first ready job a free device can take now: any job while there is room, a pinned one when its
+        device is free."""
+        pool = self._session.pool
+        running = [request.job_id for request in self._session.run.requests]
+        if len(running) >= pool.capacity:
+            return None
+        free = pool.free_devices(running)
+        for job in self.queue.jobs:
+            if job.state != "waiting" or job.after is not None:
+                continue
+            if not job.device or (free is not None and job.device in free):
+                return job
+        return None
 
     def _start(self, job: Job) -> bool:
         """Start a job on the session; False (the job failed, its dependents blocked) when it cannot."""
@@ -329,7 +387,9 @@ class QueueRunner(QObject):
         else:
             session.clear_init_image()
             ok = True
-        if ok and session.start_job_run(GenerationParams.from_dict({**job.params, "init_image": None})):
+        if ok and session.start_job_run(GenerationParams.from_dict({**job.params, "init_image": None}),
+                                        slot=job.device if session.pool.active else ""):
+            self._running[session.run.requests[-1].job_id] = job.id
             return True
         for group in self.queue.fail(job.id, "the step before it could not start"):
             self._assemble(group)

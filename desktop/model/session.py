@@ -29,6 +29,7 @@ from desktop.worker import (
 )
 
 from .depth_state import DepthState
+from .device_pool import DevicePool
 from .device_state import DeviceState
 from .history_model import HistoryModel
 from .mask_state import MaskState
@@ -101,7 +102,7 @@ class SessionModel(QObject):
         self._params = settings.last_params(settings.model)
         self._init: InitImage | None = None
         self._model_info: ModelInfo | None = None
-        self.run = RunState(worker_host)  # what is running: the one answer (run_state.py)
+        self.run = RunState(worker_host, route=self._route)  # what is running: the one answer (run_state.py)
         self.run.phase_changed.connect(self.phase_changed)
         self.last_result: GenerationResult | None = None
         self.history = HistoryModel(settings)
@@ -118,6 +119,8 @@ class SessionModel(QObject):
         self.devices = DeviceState(settings, worker_host)
         self.devices.error_raised.connect(self.error_raised)
         self.devices.runtime_changed.connect(self._on_devices_runtime_changed)
+        self.pool = DevicePool(settings, self.devices)  # Settings ▸ Devices: several at once (device_pool.py)
+        self.pool.host_started.connect(self._watch_pool)
         self._init_node: str | None = None  # the history node the init image is, when it is one
         # (parameters before, the offer applied, whether the model was switched) of the last restore, for Undo.
         self._before_restore: tuple[GenerationParams, RestoreOffer, bool] | None = None
@@ -268,7 +271,7 @@ class SessionModel(QObject):
         runtime = self.devices.runtime
         request = LoadModelRequest(self._params.model, runtime.device, runtime=runtime)
         self._slot_tracker.loading(request.job_id, self._params.model)
-        self._host.submit(request)
+        self._route(request).submit(request)
 
     def retry_lighter(self) -> bool:
         """After running out of memory: turn on the offered lighter setting (persisted) and run again."""
@@ -460,10 +463,11 @@ class SessionModel(QObject):
         """True when no loopback pass or replay step is still to come, so a queued job may start."""
         return not self.chain.active
 
-    def start_job_run(self, params: GenerationParams) -> bool:
-        """Run a queued job's exact parameters from the current init image (set by the queue)."""
+    def start_job_run(self, params: GenerationParams, slot: str = "") -> bool:
+        """Run a queued job's exact parameters from the current init image (set by the queue); ``slot`` pins it
+        to one device of the pool ("" any)."""
         self.chain.stop()
-        return self.start_run(params, use_depth_panel=False)
+        return self.start_run(params, use_depth_panel=False, slot=slot)
 
     def init_node_for_queue(self) -> str | None:
         """The history node of the init image, importing a picture from outside now so every queued run from
@@ -481,7 +485,8 @@ class SessionModel(QObject):
         self._init_node = node.id
         return node.id
 
-    def start_run(self, base: GenerationParams, *, use_depth_panel: bool = True, replay_of: str | None = None) -> bool:
+    def start_run(self, base: GenerationParams, *, use_depth_panel: bool = True, replay_of: str | None = None,
+                  slot: str = "") -> bool:
         """Start one run of ``base`` from the current init image (the queue, the chain and a retry call this)."""
         self.memory.remember_run(base, use_depth_panel)
         params = self.devices.apply(base.replace(init_image=str(self._init.path) if self._init else None))
@@ -510,7 +515,7 @@ class SessionModel(QObject):
         request = GenerateRequest(params, str(self.settings.output_dir),
                                   init_latents=str(init_latents) if init_latents else None, history=target,
                                   runtime=self.devices.runtime, lora_dirs=tuple(self.settings.lora_dirs),
-                                  embedding_dirs=tuple(self.settings.embedding_dirs))
+                                  embedding_dirs=tuple(self.settings.embedding_dirs), slot=slot)
         self.progress_changed.emit(0, 0, -1.0)
         self.run.start(request)
         return True
@@ -547,8 +552,11 @@ class SessionModel(QObject):
             self.preview_changed.emit(image)
 
     def _on_worker_finished(self, result: GenerationResult) -> None:
+        self._finish(result, self.run.request)
+
+    def _finish(self, result: GenerationResult, request) -> None:
+        """A run's picture is saved and in the history: show it, end the run, go on with the chain and queue."""
         self.last_result = result
-        request = self.run.request
         if result.history_nodes:
             try:
                 self.history.add_nodes(list(result.history_nodes))
@@ -556,14 +564,17 @@ class SessionModel(QObject):
                 self.error_raised.emit("bad_input", getattr(exc, "message", None) or str(exc))
             else:
                 node = result.history_nodes[-1]
-                if self._init is not None and self._init_node is None and len(result.history_nodes) > 1:
-                    self._init_node = result.history_nodes[0].id  # the imported root, for the next run
+                # The imported root, for the next run (when it is the picture still being restyled: with several
+                # devices another file may have become the working picture since this run started).
+                if self._init is not None and self._init_node is None and len(result.history_nodes) > 1 \
+                        and result.history_nodes[0].source == str(self._init.path):
+                    self._init_node = result.history_nodes[0].id
                 self.history.select(node.id)
         self.result_ready.emit(result)  # before going idle, so observers never see idle without the result
         if request is not None:
             self.run.end(request.job_id)
         self.chain.after_result(result)
-        self.jobs.run_ended(result)
+        self.jobs.run_ended(result, request_id=request.job_id if request is not None else None)
 
     def _on_worker_failed(self, job_id: int, kind: str, message: str) -> None:
         self.run.record_failure(job_id, kind, message)
@@ -579,12 +590,44 @@ class SessionModel(QObject):
     def _on_worker_job_done(self, job_id: int) -> None:
         # Whatever ended the run (failure, cancel; success is handled above), the session is free again.
         # A failed preload (another job id) leaves a queued run alone.
-        reason = self.run.failure_message
+        reason = self.run.failure_of(job_id)
         ended = self.run.end(job_id)
         if ended is not None:
             _request, cancelled, failure = ended
             self.chain.stop()
-            self.jobs.run_ended(None, cancelled=cancelled, failure=failure, reason=reason)
+            self.jobs.run_ended(None, cancelled=cancelled, failure=failure, reason=reason, request_id=job_id)
+
+    # --- several devices (Settings ▸ Devices; device_pool.py) -------------------------------------------------
+    def _route(self, request):
+        """Where a request goes: the device pool for generations and loads while it is on, else the worker."""
+        return self.pool.ensure_host() if self.pool.takes(request) else self._host
+
+    def _watch_pool(self, host) -> None:
+        """The pool's host started: its signals name the job, so each reaches the run it belongs to."""
+        host.status.connect(self._on_worker_status)
+        host.model_ready.connect(self._on_worker_model_ready)
+        self._slot_tracker.watch(host)
+        host.progress.connect(self._on_pool_progress)
+        host.preview.connect(self._on_pool_preview)
+        host.finished.connect(self._on_pool_finished)
+        host.failed.connect(self._on_worker_failed)
+        host.cancelled.connect(self._on_worker_job_done)
+        host.job_done.connect(self._on_worker_job_done)
+
+    def focus_run(self, job_id: int | None) -> None:
+        """Follow run ``job_id`` on the canvas and the progress bar (None: the latest started)."""
+        self.run.focus_on(job_id)
+
+    def _on_pool_progress(self, job_id: int, step: int, total: int, eta: float) -> None:
+        if job_id == self.run.focus_id:
+            self.progress_changed.emit(step, total, eta)
+
+    def _on_pool_preview(self, job_id: int, image, step: int, total: int) -> None:
+        if job_id == self.run.focus_id and self.phase is Phase.RUNNING:
+            self.preview_changed.emit(image)
+
+    def _on_pool_finished(self, job_id: int, device: str, result: GenerationResult) -> None:
+        self._finish(result, self.run.get(job_id))  # saved on a device of the pool: into the history like any
 
     def _refuse_while_busy(self) -> bool:
         """True (and says why) when a run is in progress, so another cannot start."""

@@ -1,4 +1,5 @@
-"""The queue panel: the runs waiting their turn, with up/down, remove, cancel and pause/resume."""
+"""The queue panel: the runs waiting their turn, with up/down, remove, cancel and pause/resume; with several
+devices (Settings ▸ Devices), each device's state and the device a run must use."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QGridLayout,
     QLabel,
     QListWidget,
@@ -14,6 +16,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from .device_pool_panel import DevicePoolPanel
 
 THUMB = 40
 # The settings a queued run can differ in from the panel, as the row names them.
@@ -53,21 +57,30 @@ class QueuePanel(QWidget):
         self.remove_button = self._button("Remove", "queueRemoveButton", self._remove)
         self.cancel_button = self._button("Cancel running", "queueCancelButton", session.cancel)
         self.pause_button = self._button("Pause", "queuePauseButton", self._toggle_pause)
+        self.devices_panel = DevicePoolPanel(session)  # each device's state, with several (device_pool_panel.py)
+        self.device_combo = QComboBox()  # the device the selected run must use ("Any device")
+        self.device_combo.setObjectName("queueDeviceCombo")
+        self.device_combo.setToolTip("The device the selected run must use; Any device: whichever is free first")
+        self.device_combo.activated.connect(self._on_device_combo_activated)
+        session.pool.changed.connect(self._on_queue_changed)
         buttons = QGridLayout()
         buttons.addWidget(self.up_button, 0, 0)
         buttons.addWidget(self.down_button, 0, 1)
         buttons.addWidget(self.remove_button, 0, 2)
         buttons.addWidget(self.cancel_button, 1, 0, 1, 2)
         buttons.addWidget(self.pause_button, 1, 2)
+        buttons.addWidget(self.device_combo, 2, 0, 1, 3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.status_label)
+        layout.addWidget(self.devices_panel)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.folder_summary_label)
         layout.addLayout(buttons)
         self._runner.queue.changed.connect(self._on_queue_changed)
         session.params_changed.connect(lambda _params: self._on_queue_changed())  # "differs from the panel"
         self.view.currentItemChanged.connect(lambda *_: self._update_buttons())
+        self.view.currentItemChanged.connect(lambda *_: self._runner.focus(self.selected_job_id()))
         session.phase_changed.connect(lambda _phase: self._update_buttons())
         self._on_queue_changed()
 
@@ -121,6 +134,9 @@ class QueuePanel(QWidget):
             text = f"{STATE_MARKS.get(job.state, '')} {job.label}"
             if job.state == "blocked":
                 text += f" (blocked: {job.note}; remove it)"
+            where = self._device_of(job)
+            if where:
+                text += f" · on {where}"
             differs = settings_that_differ(job.params, self._session.params)
             if differs:  # identical labels no longer: what this run does unlike the panel
                 text += f"\n{differs}"
@@ -142,6 +158,32 @@ class QueuePanel(QWidget):
             self.status_label.setText(f"{waiting} waiting{paused}")
         self.pause_button.setText("Resume" if queue.paused else "Pause")
         self._update_buttons()
+
+    def _device_of(self, job) -> str:
+        """The device a running job is on, or the one a waiting job is pinned to ("" for any, or one device)."""
+        pool = self._session.pool
+        if not pool.active:
+            return ""
+        request = self._runner.request_of(job.id)
+        device = pool.device_of.get(request, "") if request is not None else job.device
+        return pool.label(device) if device else ""
+
+    def _on_device_combo_activated(self, index: int) -> None:
+        job_id = self.selected_job_id()
+        if job_id is not None:
+            self._runner.set_device(job_id, self.device_combo.itemData(index))
+
+    def _update_device_combo(self, job) -> None:
+        pool = self._session.pool
+        self.device_combo.setVisible(pool.active)
+        self.device_combo.clear()
+        self.device_combo.addItem("Device: any (whichever is free first)", "")
+        for row in pool.rows:
+            self.device_combo.addItem(f"Device: {row.label}", row.id)
+        if job is not None and job.device and self.device_combo.findData(job.device) < 0:
+            self.device_combo.addItem(f"Device: {job.device} (not started)", job.device)
+        self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(job.device if job else "")))
+        self.device_combo.setEnabled(job is not None and job.state != "running")
 
     def _source_icon(self, job):
         """A thumbnail of the picture the job starts from (a history node's, or the file's), cached by path."""
@@ -169,6 +211,7 @@ class QueuePanel(QWidget):
         self.down_button.setEnabled(movable)
         self.remove_button.setEnabled(movable)
         self.cancel_button.setEnabled(self._session.phase.value == "running")
+        self._update_device_combo(job)
 
 
 def _tooltip(text: str, params: dict) -> str:

@@ -32,6 +32,12 @@ QUANTIZATION_LABELS = {"none": "None (the weights as saved)", "bnb-8bit": "8-bit
                        "bnb-4bit": "4-bit NF4 (bitsandbytes, CUDA)", "torchao-int8": "int8 weights (torchao)"}
 T5_NOTE = ("SD 3.5 without T5 needs about 9.5 GB less and reads prompts with its CLIP encoders only (77 tokens): "
            "weaker at text in the picture and at long descriptions.")
+# Settings ▸ Devices: how many devices the window's queue runs on at once (desktop/model/device_pool.py).
+WORKERS_LABELS = {1: "One (the default)", 0: "Every GPU (one run per card)", 2: "2 at once", 3: "3 at once",
+                  4: "4 at once"}
+WORKERS_TIP = ("With more than one, the queue's runs (sweeps, batches, folders) go to whichever device is free, each "
+               "with its own copy of the model: one per GPU, or on a computer without one, CPU workers that share "
+               "the cores. The queue's Device choice pins a run to one of them.")
 COMPILE_NOTE = "The first run after loading is slow (compiling), and so is the first run at a new size."
 
 
@@ -69,6 +75,14 @@ class SettingsDialog(QDialog):
             missing = present is not None and device not in present
             _enable_item(self.device_combo, device, not missing, "Not present on this machine" if missing else "")
         self.dtype_combo = _combo("dtypeCombo", DTYPE_LABELS)
+        self.workers_combo = QComboBox()
+        self.workers_combo.setObjectName("deviceWorkersCombo")
+        self.workers_combo.setToolTip(WORKERS_TIP)
+        for value, label in WORKERS_LABELS.items():
+            self.workers_combo.addItem(label, value)
+        if self.workers_combo.findData(devices.workers) < 0:  # a number set elsewhere (up to 8)
+            self.workers_combo.addItem(f"{devices.workers} at once", devices.workers)
+        self.workers_combo.setCurrentIndex(self.workers_combo.findData(devices.workers))
         self.offload_combo = _combo("offloadCombo", OFFLOAD_LABELS)
         self.attention_combo = _combo("attentionCombo", ATTENTION_LABELS)
         if not xformers_installed():
@@ -106,6 +120,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout(device_box)
         form.addRow("Device", self.device_combo)
         form.addRow("Precision", self.dtype_combo)
+        form.addRow("Devices", self.workers_combo)
         memory_box = QGroupBox("Memory")
         memory = QVBoxLayout(memory_box)
         offload_form = QFormLayout()
@@ -172,6 +187,7 @@ class SettingsDialog(QDialog):
             return False
         self._devices.set_runtime(runtime)
         self._devices.set_cluster(self.run_on.address())
+        self._devices.set_workers(self.workers_combo.currentData())
         if self.workbench is not None:
             self.workbench.apply()
         self.accept()

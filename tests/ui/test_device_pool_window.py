@@ -1,0 +1,146 @@
+"""The window on several devices (Settings ▸ Devices: 2): the queue runs on two CPU workers at once, each with its
+own pipelines, a job pinned to a device runs there, a chain keeps its order, and Esc stops both."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFrame, QLabel, QListWidget
+
+from desktop.model.queue import JobQueue
+from desktop.model.settings import Settings
+
+from .conftest import TIMEOUT
+
+slow = pytest.mark.slow  # the pool starts two processes that load torch (seconds on a busy machine)
+
+
+@pytest.fixture()
+def pool_window(open_window, data_dir, tiny_model, make_image):
+    settings = Settings(data_dir)
+    settings.device_workers = 2
+    settings.sync()
+    window = open_window(["--model", str(tiny_model), str(make_image(size=(64, 64)))])
+    window.model.update_params(prompt="ink", steps=4, strength=0.6, seed=1)
+    made_on: dict[str, str] = {}  # history node -> the device that made it
+    host = window.model.pool.ensure_host()
+    host.finished.connect(lambda _job, device, result: made_on.__setitem__(result.history_nodes[-1].id, device))
+    window.made_on = made_on
+    return window
+
+
+def _generations(window):
+    return [n for n in window.model.history.tree if n.kind == "generation"]
+
+
+def _wait_idle(qtbot, window, count):
+    qtbot.waitUntil(lambda: len(_generations(window)) >= count and window.model.phase.value == "idle"
+                    and not window.model.jobs.queue.waiting_count(), timeout=TIMEOUT)
+
+
+@slow
+def test_a_batch_runs_on_both_devices_and_the_panel_shows_them(qtbot, pool_window):
+    window = pool_window
+    seen: list[tuple[int, int, str]] = []  # at every change of a device: (devices busy, jobs running, lines)
+
+    def note() -> None:
+        lines = [window.findChild(QLabel, f"deviceRow-cpu-{k}") for k in (1, 2)]
+        seen.append((sum(r.state in ("running", "loading") for r in window.model.pool.rows),
+                     sum(j.state == "running" for j in window.model.jobs.queue.jobs),
+                     " | ".join(line.text() for line in lines if line is not None)))
+
+    window.model.pool.changed.connect(note, Qt.ConnectionType.QueuedConnection)  # after the panel's own update
+    assert window.model.jobs.enqueue_batch(4)
+    panel = window.findChild(QFrame, "devicePoolPanel")
+    assert panel.isVisibleTo(window.queue_panel)
+    _wait_idle(qtbot, window, 4)
+    assert any(devices == 2 for devices, _, _ in seen) and any(jobs == 2 for _, jobs, _ in seen)  # two at once
+    assert any("step" in lines and "Batch" in lines for _, _, lines in seen)  # a device's line says what it runs
+    rows = [window.findChild(QLabel, f"deviceRow-cpu-{k}") for k in (1, 2)]
+    assert all(row.isVisibleTo(window.queue_panel) for row in rows)
+    nodes = _generations(window)
+    assert sorted(n.seed for n in nodes) == [1, 2, 3, 4]  # every job once in the history
+    assert set(window.made_on.values()) == {"cpu-1", "cpu-2"}  # both devices made pictures
+    assert sorted(window.made_on) == sorted(n.id for n in nodes)
+    assert all("idle" in row.text() and "tiny-sd loaded" in row.text() for row in rows)
+    assert window.findChild(QLabel, "devicePoolTitle").text() == "Devices: 0 of 2 busy"
+
+
+@slow
+def test_a_pinned_job_runs_on_its_device_and_a_chain_keeps_its_order(qtbot, pool_window):
+    window = pool_window
+    runner = window.model.jobs
+    runner.pause()
+    assert runner.enqueue_chain([{"prompt": "one"}, {"prompt": "two"}, {"prompt": "three"}])
+    window.model.update_params(prompt="pinned")
+    assert runner.enqueue_generate()
+    pinned = runner.queue.jobs[-1]
+    qtbot.waitUntil(lambda: len(window.model.pool.rows) == 2, timeout=TIMEOUT)  # the devices are known
+    view = window.findChild(QListWidget, "queueView")
+    window.queue_panel.select_job(pinned.id)
+    combo = window.findChild(QComboBox, "queueDeviceCombo")
+    assert combo.isVisibleTo(window.queue_panel) and combo.isEnabled()
+    index = combo.findData("cpu-2")
+    combo.setCurrentIndex(index)
+    combo.activated.emit(index)  # as a pick in the list does
+    assert runner.queue.get(pinned.id).device == "cpu-2"
+    assert "on CPU worker 2" in view.currentItem().text()
+    assert JobQueue(runner.queue.path).get(pinned.id).device == "cpu-2"  # kept in queue.json
+    runner.resume()
+    _wait_idle(qtbot, window, 4)
+    by_prompt = {n.params["prompt"]: n for n in _generations(window)}
+    assert window.made_on[by_prompt["pinned"].id] == "cpu-2"
+    # Each step of the chain starts from the one before, whichever device ran it.
+    assert by_prompt["two"].parent == by_prompt["one"].id and by_prompt["three"].parent == by_prompt["two"].id
+
+
+@slow
+def test_previews_follow_the_selected_run_and_esc_stops_both_devices(qtbot, pool_window):
+    window = pool_window
+    runner = window.model.jobs
+    runner.pause()
+    for steps in (200, 150):
+        window.model.update_params(steps=steps, strength=1.0)
+        assert runner.enqueue_generate()
+    assert runner.enqueue_batch(2)
+    first, second = runner.queue.jobs[:2]
+    runner.resume()
+    qtbot.waitUntil(lambda: sum(r.state == "running" and r.step >= 1 for r in window.model.pool.rows) == 2,
+                    timeout=TIMEOUT)
+    totals: list[int] = []
+    window.model.progress_changed.connect(lambda step, total, eta: totals.append(total))
+    qtbot.waitUntil(lambda: len(totals) >= 2, timeout=TIMEOUT)
+    assert all(140 <= total <= 160 for total in totals)  # the latest started (150 steps), while none is selected
+    window.queue_panel.select_job(first.id)  # the artist picks the other run: the bar and the canvas follow it
+    totals.clear()
+    previews = []
+    window.model.preview_changed.connect(previews.append)
+    qtbot.waitUntil(lambda: len(totals) >= 2 and bool(previews), timeout=TIMEOUT)
+    assert all(190 <= total <= 210 for total in totals)  # the 200-step run
+
+    after_esc: dict[int, int] = {}  # job -> steps it made after Esc
+    escaped = []
+    window.model.pool.host.progress.connect(
+        lambda job, step, total, eta: escaped and after_esc.__setitem__(job, after_esc.get(job, 0) + 1))
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    escaped.append(True)
+    qtbot.waitUntil(lambda: window.model.phase.value == "idle", timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: all(r.state == "idle" for r in window.model.pool.rows), timeout=TIMEOUT)
+    assert all(count <= 2 for count in after_esc.values())  # each stopped within a step or so
+    assert _generations(window) == []  # nothing half-made saved
+    queue = runner.queue
+    assert queue.paused and queue.waiting_count() == 2  # the two that had not started wait for Resume
+    assert first.id not in [j.id for j in queue.jobs] and second.id not in [j.id for j in queue.jobs]
+
+
+def test_settings_devices_choice_is_kept(qtbot, open_window, data_dir):
+    window = open_window([])
+    assert not window.findChild(QFrame, "devicePoolPanel").isVisible()  # one device: nothing changes
+    window.settings_action.trigger()
+    dialog = window.findChild(QDialog, "settingsDialog")
+    combo = dialog.findChild(QComboBox, "deviceWorkersCombo")
+    assert combo.currentData() == 1
+    combo.setCurrentIndex(combo.findData(2))
+    dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
+    assert Settings(data_dir).device_workers == 2 and window.model.pool.active
+    assert window.findChild(QFrame, "devicePoolPanel").isVisibleTo(window.queue_panel)
