@@ -14,10 +14,12 @@ No Qt here; the history panel and the gallery share it.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import compress
 
 _SIZE = re.compile(r"(\d+)\s*[x×]\s*(\d+)")
 _KEYS = ("model", "lora", "sampler", "is", "after", "before", "size")
@@ -149,17 +151,19 @@ def _sampler(params: dict) -> str:
 def visible_ids(tree, flt: HistoryFilter, texts: SearchTexts | None = None) -> tuple[set[str], set[str]]:
     """The nodes that match, and those to show: the matches with every ancestor (greyed by the views).
     ``texts``: a SearchTexts kept by the caller, so the next keystroke reuses its snapshot."""
-    if flt.words and flt == HistoryFilter(words=flt.words):  # words alone, the common case: two flat lists
-        nodes, found = (texts or SearchTexts()).snapshot(tree)
-        first, rest = flt.words[0], flt.words[1:]
-        matches = [n for n, text in zip(nodes, found) if first in text]
-        for word in rest:  # each further word narrows what the one before left
-            matches = [n for n in matches if word in search_text(n)]
-    else:
-        nodes = list(tree)
-        matches = [n for n in nodes if flt.matches(n, search_text(n))]
+    nodes, found = (texts or SearchTexts()).snapshot(tree)
+    total = len(nodes)
+    # The cheap terms first, each a flat pass over what is left (no call per node): stars, then each word.
+    if flt.starred:
+        keep = [node.starred for node in nodes]
+        nodes, found = list(compress(nodes, keep)), list(compress(found, keep))
+    for word in flt.words:
+        keep = [word in text for text in found]
+        nodes, found = list(compress(nodes, keep)), list(compress(found, keep))
+    rest = dataclasses.replace(flt, words=(), starred=False)
+    matches = nodes if rest.empty else [n for n, text in zip(nodes, found) if rest.matches(n, text)]
     matched = {n.id for n in matches}
-    if len(matched) == len(nodes):
+    if len(matched) == total:
         return matched, set(matched)
     shown, get = set(matched), tree.get
     for node in matches:

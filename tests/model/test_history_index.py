@@ -75,6 +75,21 @@ def test_the_filter_finds_words_after_a_reopen(branch):
     assert matched == {leaf.id} and shown == {root.id, full.id, leaf.id}  # with its ancestors, to be greyed
 
 
+def test_the_filter_sees_results_added_and_deleted_since_its_last_keystroke(branch):
+    from desktop.core.history_filter import SearchTexts
+
+    ws, root, full, leaf = branch
+    texts = SearchTexts()  # kept between keystrokes, as the views keep theirs
+    assert visible_ids(ws.tree, parse_filter("storm"), texts)[0] == {leaf.id}
+    newer = _node(ws, leaf.id, "a second storm")
+    assert visible_ids(ws.tree, parse_filter("storm"), texts)[0] == {leaf.id, newer.id}
+    ws.set_starred(newer.id, True)
+    assert visible_ids(ws.tree, parse_filter("is:starred storm"), texts)[0] == {newer.id}
+    assert visible_ids(ws.tree, parse_filter("★ harbour"), texts)[0] == {full.id}
+    ws.delete_subtree(newer.id)
+    assert visible_ids(ws.tree, parse_filter("storm"), texts)[0] == {leaf.id}
+
+
 def _replace_line(folder, index: int, line: bytes) -> bytes:
     head, *lines = (folder / "index.json").read_bytes().split(b"\n")
     old, lines[index] = lines[index], line
