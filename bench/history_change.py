@@ -41,7 +41,9 @@ from _common import (
     temp_dir,
     verdict,
 )
-from history_open import build
+
+sys.path.insert(0, str(REPO))  # the workspace is built by this checkout's code (the editable install may be another's)
+from history_open import build  # noqa: E402 - after the path is set
 
 CHANGE_TARGET_MS = 5.0
 FILTER_TARGET_MS = 100.0
@@ -130,6 +132,7 @@ def main() -> int:
     args = parser.parse_args()
     setup_env()
     print_machine()
+    print(f"measuring {REPO / 'desktop'}")
     ok = True
     for count in args.nodes:
         with temp_dir() as tmp:

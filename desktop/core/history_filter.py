@@ -148,11 +148,10 @@ def _sampler(params: dict) -> str:
     return " ".join(str(params.get(k) or "") for k in ("sampler", "scheduler", "schedule_type")).lower()
 
 
-def visible_ids(tree, flt: HistoryFilter, texts: SearchTexts | None = None) -> tuple[set[str], set[str]]:
-    """The nodes that match, and those to show: the matches with every ancestor (greyed by the views).
-    ``texts``: a SearchTexts kept by the caller, so the next keystroke reuses its snapshot."""
+def matching(tree, flt: HistoryFilter, texts: SearchTexts | None = None) -> list:
+    """The nodes that pass the filter, in tree order. ``texts``: a SearchTexts kept by the caller, so the next
+    keystroke reuses its snapshot."""
     nodes, found = (texts or SearchTexts()).snapshot(tree)
-    total = len(nodes)
     # The cheap terms first, each a flat pass over what is left (no call per node): stars, then each word.
     if flt.starred:
         keep = [node.starred for node in nodes]
@@ -161,9 +160,14 @@ def visible_ids(tree, flt: HistoryFilter, texts: SearchTexts | None = None) -> t
         keep = [word in text for text in found]
         nodes, found = list(compress(nodes, keep)), list(compress(found, keep))
     rest = dataclasses.replace(flt, words=(), starred=False)
-    matches = nodes if rest.empty else [n for n, text in zip(nodes, found) if rest.matches(n, text)]
+    return nodes if rest.empty else [n for n, text in zip(nodes, found) if rest.matches(n, text)]
+
+
+def visible_ids(tree, flt: HistoryFilter, texts: SearchTexts | None = None) -> tuple[set[str], set[str]]:
+    """The nodes that match, and those to show: the matches with every ancestor (greyed by the views)."""
+    matches = matching(tree, flt, texts)
     matched = {n.id for n in matches}
-    if len(matched) == total:
+    if len(matched) == len(tree):
         return matched, set(matched)
     shown, get = set(matched), tree.get
     for node in matches:

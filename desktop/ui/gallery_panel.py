@@ -7,10 +7,12 @@ gallery is hidden it only notes that the history changed and catches up when sho
 
 from __future__ import annotations
 
+from operator import attrgetter
+
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QListView, QVBoxLayout, QWidget
 
-from desktop.core.history_filter import SearchTexts, parse_filter
+from desktop.core.history_filter import SearchTexts, matching, parse_filter
 
 from .thumbnails import ThumbnailLoader, node_data
 
@@ -56,14 +58,10 @@ class GalleryModel(QAbstractListModel):
 
     def rebuild(self) -> None:
         """Select and sort the results again from the whole history."""
-        flt, texts = self._filter, self._texts
-        nodes = [n for n in self._history.tree if n.kind in RESULT_KINDS and flt.matches(n, texts(n))]
-        if self._sort == "oldest":
-            nodes.sort(key=lambda n: n.created)
-        else:
-            nodes.sort(key=lambda n: n.created, reverse=True)
-            if self._sort == "starred":
-                nodes.sort(key=lambda n: not n.starred)  # stable: newest first within each group
+        nodes = [n for n in matching(self._history.tree, self._filter, self._texts) if n.kind in RESULT_KINDS]
+        nodes.sort(key=attrgetter("created"), reverse=self._sort != "oldest")
+        if self._sort == "starred":
+            nodes.sort(key=lambda n: not n.starred)  # stable: newest first within each group
         self.beginResetModel()
         self._ids = [n.id for n in nodes]
         self._rows = {node_id: row for row, node_id in enumerate(self._ids)}
