@@ -12,7 +12,7 @@ import gc
 import json
 import logging
 import re
-import uuid
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -32,8 +32,8 @@ _REQUIRED = ("id", "kind", "image", "created", "width", "height")
 
 
 def new_node_id() -> str:
-    """A short random hex id for a new node."""
-    return uuid.uuid4().hex[:12]
+    """A short random hex id for a new node (uuid4's first 12 digits, without importing uuid at start-up)."""
+    return secrets.token_hex(6)
 
 
 def timestamp() -> str:

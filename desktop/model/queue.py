@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
+import secrets
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -69,8 +69,8 @@ class Group:
 
 
 def new_job_id() -> str:
-    """A short random id."""
-    return uuid.uuid4().hex[:10]
+    """A short random id (10 hex digits)."""
+    return secrets.token_hex(5)
 
 
 class JobQueue(QObject):

@@ -21,7 +21,6 @@ from desktop.core.node_files import (
     write_node_image,
     write_reference_images,
 )
-from desktop.core.output import parameters_text
 from desktop.core.params import GenerationResult
 from desktop.core.workspace import Workspace
 
@@ -42,6 +41,7 @@ class HistoryTarget:
 
 def write_to_history(target: HistoryTarget, result: GenerationResult) -> GenerationResult:
     """Write the result's node (and the pending import) into the workspace; returns the result naming them."""
+    from desktop.core.output import parameters_text  # with the first result: not part of the window's start-up
     from desktop.engine.latents import save_latents
 
     workspace = target.workspace
