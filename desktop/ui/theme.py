@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
 THEMES = ("system", "light", "dark")
+STYLE = "Fusion"  # the one style that draws everything from the palette on every platform (desktop.app starts it)
 MIN_CONTRAST = 4.5
 
 R = QPalette.ColorRole
@@ -105,7 +106,5 @@ def canvas_colors() -> tuple[QColor, QColor]:
 def apply(app, theme: str) -> str:
     """Give the application the palette of ``theme`` ('system', 'light', 'dark'); returns the one applied."""
     name = resolve(theme)
-    if app.style().name().lower() != "fusion":
-        app.setStyle("Fusion")  # the one style that draws everything from the palette on every platform
     app.setPalette(make_palette(name))
     return name

@@ -70,3 +70,17 @@ def test_the_log_starts_plain_and_rotates_once_the_window_has_painted(qtbot, tmp
     text = open(path, encoding="utf-8").read()
     assert text.count("before the first paint") == 1 and text.count("after the first paint") == 1
     window.close()
+
+
+def test_the_window_draws_with_fusion_even_where_the_desktop_asks_for_another_style(tmp_path):
+    # The palettes' contrast (theme.py) holds in Fusion only; the style is chosen when the application starts.
+    code = (
+        "from desktop.app import build_main_window, ensure_application\n"
+        "app = ensure_application()\n"
+        f"window = build_main_window([], data_dir={str(tmp_path)!r})\n"
+        "print('STYLE', window.style().name())\n"
+        "window.close()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_STYLE_OVERRIDE": "Windows"})
+    assert "STYLE fusion" in out.stdout, out.stdout + out.stderr[-3000:]
