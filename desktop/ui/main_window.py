@@ -32,13 +32,12 @@ from desktop.core.web_images import is_web_url
 
 from .banner import Banner
 from .canvas import Canvas
-from .depth_panel import DepthPanel
+from .deferred import DeferredPanel
 from .mask_layer import MaskLayer
 from .mask_panel import MaskActions, MaskPanel
 from .device_status import DeviceStatus
 from .gallery_panel import GalleryPanel
 from .history_panel import HistoryPanel
-from .lora_panel import LoraPanel
 from .model_picker import ModelPicker
 from .params_panel import ParamsPanel
 from .picture_actions import PictureActions
@@ -47,12 +46,14 @@ from .prompt_panel import PromptPanel
 from .qt_images import pil_to_qimage
 from .queue_actions import QueueActions
 from .queue_panel import QueuePanel
-from .reference_panel import ReferencePanel
 from .side_column import SideColumn
 from .upscale_actions import UpscaleActions
 from .workspace_menu import WorkspaceMenu
 
 if TYPE_CHECKING:
+    from .depth_panel import DepthPanel
+    from .lora_panel import LoraPanel
+    from .reference_panel import ReferencePanel
     from .settings_dialog import SettingsDialog
 
 IMAGE_FILTER = "Images (*.png *.apng *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.gif);;All files (*)"
@@ -85,10 +86,11 @@ class MainWindow(QMainWindow):
         self.model_picker = ModelPicker(model)
         self.prompt_panel = PromptPanel(model)
         self.params_panel = ParamsPanel(model)
-        self.depth_panel = DepthPanel(model)
-        self.lora_panel = LoraPanel(model)
-        self.reference_panel = ReferencePanel(model)
-        self.mask_panel = MaskPanel(model)
+        # The folded sections are built when they first show (deferred.py): not part of start-up.
+        self._depth_page = DeferredPanel(self._build_depth_panel, "depthPage")
+        self._lora_page = DeferredPanel(self._build_lora_panel, "lorasPage")
+        self._reference_page = DeferredPanel(self._build_reference_panel, "referencesPage")
+        self._mask_page = DeferredPanel(self._build_mask_panel, "maskPage")
         self.mask_layer = MaskLayer(self.canvas, model.mask)  # the mask overlay and brush on the canvas
         self.canvas.set_layer(self.mask_layer)
         self.progress_panel = ProgressPanel(model)
@@ -118,14 +120,13 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.source_label)
         left_layout.addWidget(self.canvas, 1)
         self.side_column = SideColumn(model.settings, self.model_picker, self.prompt_panel, self.params_panel,
-                                      self.depth_panel, self.progress_panel, depth_in_use=model.depth.has_map,
-                                      style_panels=(("LoRAs and embeddings", self.lora_panel, "loras"),
-                                                    ("Reference images (IP-Adapter)", self.reference_panel,
+                                      self._depth_page, self.progress_panel, depth_in_use=model.depth.has_map,
+                                      style_panels=(("LoRAs and embeddings", self._lora_page, "loras"),
+                                                    ("Reference images (IP-Adapter)", self._reference_page,
                                                      "references"),
-                                                    ("Mask and outpainting", self.mask_panel, "mask")))
+                                                    ("Mask and outpainting", self._mask_page, "mask")))
         # Folded until wanted, like the style tools; the mask tool (M) unfolds it.
         self.mask_section = self.side_column.style_sections[-1]
-        self.mask_panel.setTitle("")  # the section header names it
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.side_tabs)
         splitter.addWidget(left)
@@ -140,7 +141,6 @@ class MainWindow(QMainWindow):
 
         self._build_actions()
         self.canvas.file_dropped.connect(self._on_canvas_file_dropped)
-        self.depth_panel.view_requested.connect(self.canvas.show_image)
         model.init_image_changed.connect(self._on_model_init_image_changed)
         model.source_changed.connect(self._on_model_source_changed)
         model.preview_changed.connect(self._on_model_preview_changed)
@@ -168,6 +168,50 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
+
+    # --- the panels built when they first show ------------------------------------------------------------
+    @property
+    def depth_panel(self) -> DepthPanel:
+        """The depth panel (built now if its section has not been unfolded yet)."""
+        return self._depth_page.panel
+
+    @property
+    def lora_panel(self) -> LoraPanel:
+        """The LoRA and embeddings panel (built now if its section has not been unfolded yet)."""
+        return self._lora_page.panel
+
+    @property
+    def reference_panel(self) -> ReferencePanel:
+        """The reference images panel (built now if its section has not been unfolded yet)."""
+        return self._reference_page.panel
+
+    @property
+    def mask_panel(self) -> MaskPanel:
+        """The mask and outpainting panel (built now if its section has not been unfolded yet)."""
+        return self._mask_page.panel
+
+    def _build_depth_panel(self) -> DepthPanel:
+        from .depth_panel import DepthPanel
+
+        panel = DepthPanel(self.model)
+        panel.setTitle("")  # the section header names it
+        panel.view_requested.connect(self.canvas.show_image)
+        return panel
+
+    def _build_lora_panel(self) -> LoraPanel:
+        from .lora_panel import LoraPanel
+
+        return LoraPanel(self.model)
+
+    def _build_reference_panel(self) -> ReferencePanel:
+        from .reference_panel import ReferencePanel
+
+        return ReferencePanel(self.model)
+
+    def _build_mask_panel(self) -> MaskPanel:
+        panel = MaskPanel(self.model)
+        panel.setTitle("")  # the section header names it
+        return panel
 
     @property
     def last_output_path(self) -> Path | None:

@@ -20,7 +20,6 @@ class SideColumn(QWidget):
         # Depth is folded until used: most runs have no depth map, and it is the tallest panel.
         self.depth_section = Section("Depth control (ControlNet)", depth_panel, "depth", settings,
                                      expanded=depth_in_use)
-        depth_panel.setTitle("")  # the section header names it
         content = QWidget()
         content.setObjectName("sidePanels")
         layout = QVBoxLayout(content)

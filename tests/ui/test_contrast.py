@@ -67,8 +67,8 @@ def test_status_texts_are_readable(palette_window, qtbot):
     qtbot.waitUntil(lambda: bool(window.findChild(QLabel, "promptTokenLabel").text()))
     window.error_banner.show_message("The model could not be found.")
     window.notice_banner.show_message("The depth map was cropped to the picture's shape.")
+    window.side_column.depth_section.set_expanded(True)  # the depth panel is built as it first shows
     stale = window.findChild(QLabel, "depthStaleLabel")
-    window.side_column.depth_section.set_expanded(True)
     stale.show()
     QApplication.processEvents()
     for label in (window.status_label, window.findChild(QLabel, "sourceLabel"),

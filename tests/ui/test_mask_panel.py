@@ -104,6 +104,7 @@ def test_paint_generate_continue_and_restart_keep_the_mask(qtbot, open_window, t
     window = open_window(["--model", str(tiny_model), str(picture)])
     model = window.model
     model.update_params(prompt="a mural", steps=2, strength=1.0, seed=5)
+    window.mask_section.set_expanded(True)  # the mask tools, unfolded (the panel is built as it first shows)
     _find(window, QAbstractSpinBox, "maskBlurSpin").setValue(0)
     area = _find(window, QComboBox, "inpaintAreaCombo")
     assert area.itemData(area.currentIndex()) == "whole"
