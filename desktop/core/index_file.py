@@ -11,8 +11,8 @@ in the joined file names), and each node's settings stay as their bytes until so
 (``Node.params`` parses and checks them then). The "search" column is each node's lowercase filter text, so the
 history filter needs no settings for words. A column whose values are all the field's default is left out.
 
-Version 1 (``{"version": 1, "nodes": [records]}``) is still read, record by record as before; the workspace
-then writes version 2. Portable .restyle files keep version 1 (``encode_records``). No Qt here.
+Version 1 (``{"version": 1, "nodes": [records]}``, what Restyle wrote before) is still read, record by record as
+before; the workspace then writes version 2. No Qt here.
 """
 
 from __future__ import annotations
@@ -182,8 +182,3 @@ def _dump(values: list) -> str:
     chunks = [json.dumps(values[at:at + _DUMP_SLICE], ensure_ascii=False)[1:-1]
               for at in range(0, len(values), _DUMP_SLICE)]
     return f"[{', '.join(chunks)}]"
-
-
-def encode_records(nodes: list[Node]) -> str:
-    """Version 1 (one JSON document of node records): what a portable .restyle file carries."""
-    return json.dumps({"version": 1, "nodes": [node.to_dict() for node in nodes]}, ensure_ascii=False)

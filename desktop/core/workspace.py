@@ -30,7 +30,7 @@ from desktop.core.metadata import read_parameters
 
 from .files import atomic_write, is_temp_name
 from .history import HistoryTree, Node, gc_paused, new_node_id, timestamp
-from .index_file import decode_index, encode_index, encode_records
+from .index_file import decode_index, encode_index
 from .journal import JOURNAL_NAME, Journal, cut_torn_tail, read_journal
 from .lazy_modules import lazy_module
 from .node_files import png_ready, read_node_chunk, write_node_image
@@ -467,7 +467,7 @@ class Workspace:
         atomically."""
         path = Path(path)
         with self._lock:
-            index = encode_records(list(self.tree))  # the format any Restyle version reads
+            index = encode_index(list(self.tree), 0)  # the journal stays behind: seq starts again
             files = [(f"images/{n.image}", self.image_path(n)) for n in self.tree]
             files += [(f"latents/{n.latent}", self.latent_path(n)) for n in self.tree if n.latent is not None]
             files += [(f"depth/{n.depth}", self.depth_path(n)) for n in self.tree if n.depth is not None]

@@ -11,7 +11,6 @@ from PIL import Image
 from desktop.core.captions import node_caption, node_tooltip
 from desktop.core.history import Node, replay_plan, timestamp
 from desktop.core.history_filter import parse_filter, visible_ids
-from desktop.core.index_file import encode_records
 from desktop.core.node_files import write_node_image
 from desktop.core.workspace import Workspace
 
@@ -58,7 +57,8 @@ def test_every_field_of_every_node_survives_a_reopen(branch):
 def test_an_old_index_still_opens_and_is_saved_in_the_new_format(branch):
     ws, root, full, leaf = branch
     ws.close()
-    (ws.folder / "index.json").write_text(encode_records(list(ws.tree)))  # what Restyle wrote before
+    old = {"version": 1, "nodes": ws.tree.to_list()}  # what Restyle wrote before
+    (ws.folder / "index.json").write_text(json.dumps(old))
     assert _header(ws.folder)["version"] == 1
     again, report = Workspace.open(ws.folder)
     assert report.message is None and again.tree.to_list() == ws.tree.to_list()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -251,15 +252,13 @@ def _state(tree: HistoryTree) -> dict:
 
 def _old_format_history(folder: Path, count: int) -> HistoryTree:
     """A chain of ``count`` pictures with an index as Restyle wrote it before index version 2."""
-    from desktop.core.index_file import encode_records
-
     tree = HistoryTree()
     for n in range(count):
         node = Node(f"old{n}", f"old{n - 1}" if n else None, "generation", f"old{n}.png", timestamp(), 16, 16,
                     {"seed": n, "prompt": "before"}, starred=n == 2)
         write_node_image(folder, node, Image.new("RGB", (16, 16)), None)
         tree.add(node)
-    (folder / "index.json").write_text(encode_records(list(tree)))
+    (folder / "index.json").write_text(json.dumps({"version": 1, "nodes": tree.to_list()}))
     return tree
 
 
