@@ -19,7 +19,7 @@ Each is the wall time of the call plus three ``processEvents`` passes, median (a
 time the UI thread itself spent (``time.thread_time``: what other processes do to a busy machine's wall clock
 leaves it nearly alone); "shown" is process launch to first paint, as bench/history_window.py measures it.
 
-    .venv/bin/python bench/history_change.py [--nodes 1000 10000 100000] [--repeats 15]
+    .venv/bin/python bench/history_change.py [--nodes 1000 10000 100000] [--repeats 15] [--full-settings]
 """
 
 from __future__ import annotations
@@ -129,6 +129,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--full-settings", action="store_true",
+                        help="nodes record every GenerationParams field, as the app saves them (37 instead of 7)")
     args = parser.parse_args()
     setup_env()
     print_machine()
@@ -138,7 +140,7 @@ def main() -> int:
         with temp_dir() as tmp:
             data = Path(tmp) / "data"
             started = time.perf_counter()
-            build(data / "workspaces" / "default", count, fast=True)
+            build(data / "workspaces" / "default", count, fast=True, full_settings=args.full_settings)
             print(f"{count} nodes: built in {time.perf_counter() - started:.1f} s")
             launch(data, 2)  # warm-up: file cache, thumbnails of the first screenful
             result = launch(data, args.repeats)

@@ -25,17 +25,19 @@ from pathlib import Path
 from _common import median, print_machine, temp_dir
 
 
-def build(folder: Path, count: int, seed: int = 0, *, fast: bool = False):
+def build(folder: Path, count: int, seed: int = 0, *, fast: bool = False, full_settings: bool = False):
     """A workspace of ``count`` generations: mostly chains, one in five starting a branch somewhere earlier.
 
     ``fast`` writes one shared 32×32 PNG per node without fsync or node chunk (the index names them all), so
     100,000 nodes take seconds to build instead of minutes; only a rebuild from the pictures needs the chunks.
+    ``full_settings`` records every GenerationParams field (37, as the app saves a run) instead of seven.
     """
     import io
 
     from PIL import Image
 
     from desktop.core.history import Node, timestamp
+    from desktop.core.params import GenerationParams
     from desktop.core.node_files import write_node_image
     from desktop.core.workspace import Workspace
 
@@ -54,6 +56,8 @@ def build(folder: Path, count: int, seed: int = 0, *, fast: bool = False):
         node_id = ws.new_node_id()
         params = {"model": "sd15", "prompt": f"a lighthouse, take {index}", "strength": 0.6, "seed": index,
                   "steps": 30, "guidance_scale": 7.5, "init_image": None}
+        if full_settings:
+            params = {**GenerationParams(model="sd15").to_dict(), **params}
         node = Node(node_id, parent, "generation", f"{node_id}.png", timestamp(), 32, 32, params,
                     model="sd15", seed=index, chain_mode="pixels" if parent else None)
         if fast:

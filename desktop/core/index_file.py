@@ -65,16 +65,19 @@ _REQUIRED = tuple(name for name, f in _FIELDS.items()
 def decode_index(raw: bytes) -> tuple[list[Node], bool, int, int]:
     """The nodes of an index file, whether some records were left out as damaged, the last journal record it holds,
     and its format version; ``Damaged`` when the file as a whole cannot be used."""
-    end = raw.find(b"\n")
+    lines = raw.split(b"\n")  # one pass, no copy of the whole settings part (100 MB at 100,000 full nodes)
     try:
-        header = json.loads(raw if end < 0 else raw[:end])
+        header = json.loads(lines[0])
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         header = None
     if isinstance(header, dict) and header.get("version") == INDEX_VERSION:
         seq = header.get("seq", 0)
         seq = seq if type(seq) is int else 0
-        return _decode_columns(header, b"" if end < 0 else raw[end + 1:]), False, seq, INDEX_VERSION
-    if header is None or end >= 0:  # not one line: a hand-formatted version 1 file, or no index at all
+        del lines[0]
+        if lines and lines[-1] == b"":  # the newline that ends the last line
+            lines.pop()
+        return _decode_columns(header, lines), False, seq, INDEX_VERSION
+    if header is None or len(lines) > 1:  # not one line: a hand-formatted version 1 file, or no index at all
         header = load_json(raw, "the history index")
     check_depth(header, "the history index")
     nodes, damaged, seq = _decode_records(header)
@@ -96,13 +99,10 @@ def _decode_records(data) -> tuple[list[Node], bool, int]:
     return nodes, damaged, seq if type(seq) is int else 0
 
 
-def _decode_columns(header: dict, body: bytes) -> list[Node]:
+def _decode_columns(header: dict, lines: list[bytes]) -> list[Node]:
     count, columns = header.get("count"), header.get("columns")
     if type(count) is not int or count < 0 or not isinstance(columns, dict):
         raise Damaged("the history index header has no node count or no columns")
-    lines = body.split(b"\n") if body else []
-    if lines and lines[-1] == b"":
-        lines.pop()
     if len(lines) != count:
         raise Damaged(f"the history index has settings for {len(lines)} nodes, not {count}")
     names, values = [], []
