@@ -26,9 +26,14 @@ def changes_from_parent(node, parent) -> str:
     if parent is None or node.kind != "generation" or parent.kind != "generation":
         return ""
     before, after = parent.params, node.params
+    if getattr(node, "damage", None) or getattr(parent, "damage", None):
+        return ""  # unreadable settings: nothing known to compare
     parts = []
-    if before.get("strength") != after.get("strength") and after.get("init_image"):
-        parts.append(f"strength {before.get('strength'):g}→{after.get('strength'):g}")
+    old_strength, new_strength = before.get("strength"), after.get("strength")
+    # Settings that lack a strength (an older record, a hand-edited one) have no change to show.
+    if old_strength != new_strength and after.get("init_image") and _is_number(old_strength) \
+            and _is_number(new_strength):
+        parts.append(f"strength {old_strength:g}→{new_strength:g}")
     old, new = (set((p.get("prompt") or "").replace(",", " ").split()) for p in (before, after))
     words = [f"+{w}" for w in sorted(new - old)][:3] + [f"−{w}" for w in sorted(old - new)][:3]
     if words:
@@ -36,6 +41,10 @@ def changes_from_parent(node, parent) -> str:
     if node.model != parent.model:
         parts.append(f"model {node.model.replace(chr(92), '/').rstrip('/').rsplit('/', 1)[-1]}")
     return " · ".join(parts)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def node_tooltip(node) -> str:

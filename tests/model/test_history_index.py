@@ -8,7 +8,7 @@ import json
 import pytest
 from PIL import Image
 
-from desktop.core.captions import node_caption, node_tooltip
+from desktop.core.captions import changes_from_parent, node_caption, node_tooltip
 from desktop.core.history import Node, replay_plan, timestamp
 from desktop.core.history_filter import parse_filter, visible_ids
 from desktop.core.node_files import write_node_image
@@ -18,7 +18,8 @@ from desktop.core.workspace import Workspace
 def _node(ws: Workspace, parent: str | None, prompt: str, **fields) -> Node:
     node_id = ws.new_node_id()
     node = Node(id=node_id, parent=parent, kind="generation", image=f"{node_id}.png", created=timestamp(),
-                width=16, height=16, params={"model": "sd15", "prompt": prompt, "strength": 0.5, "seed": 3},
+                width=16, height=16, params={"model": "sd15", "prompt": prompt, "strength": 0.4 if parent else 0.5,
+                                             "init_image": "in.png" if parent else None, "seed": 3},
                 model="sd15", seed=3, chain_mode="pixels" if parent else None, **fields)
     write_node_image(ws.folder, node, Image.new("RGB", (16, 16), (60, 90, 120)), None)
     ws.add_node(node)
@@ -108,6 +109,7 @@ def test_a_damaged_settings_line_is_refused_with_a_sentence_when_used(branch, li
     assert damaged.params == {} and damaged.damage.startswith("The settings of this picture cannot be read")
     assert node_caption(damaged).startswith("★ settings unreadable")
     assert node_tooltip(damaged) == damaged.damage
+    assert changes_from_parent(again.tree.get(leaf.id), damaged) == ""  # its child's row is drawn too
     with pytest.raises(ValueError, match="Replay needs the settings of every step"):
         replay_plan(again.tree, leaf.id, {"seed": 9})
     assert again.tree.get(leaf.id).params["prompt"] == "a storm"  # the others are untouched
