@@ -19,7 +19,13 @@ the share of the machine other processes used meanwhile: on a shared machine two
 of the cores from the others, so a wall-clock speed-up there can exceed the number of workers; the CPU seconds
 per picture show whether the work itself grew.
 
+With ``--window`` it measures the window instead: File ▸ Restyle a folder… on Settings ▸ Devices: One (the window's
+own engine) and on 2 (two CPU workers, desktop/worker/pool_host.py), each warmed up first with a batch of one run
+per device; the clock runs from the folder queued to its summary, and the UI thread's CPU seconds are printed
+beside the wall time.
+
     .venv/bin/python bench/scale_out.py [--pictures 16] [--size 128] [--steps 20] [--threads T] [--no-ray]
+    .venv/bin/python bench/scale_out.py --window [--pictures 16] [--size 128] [--steps 20]
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import sys
 import time
 from pathlib import Path
 
-from _common import _proc_stat, build_tiny, print_machine, setup_env, temp_dir, write_init_png
+from _common import _proc_stat, build_tiny, cpu_busy, print_machine, setup_env, temp_dir, write_init_png
 
 TARGET = 1.7
 BURN_LOOPS = 20_000_000
@@ -119,10 +125,13 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--threads", type=int, help="torch threads per local worker (default: cores // workers)")
     parser.add_argument("--no-ray", action="store_true")
+    parser.add_argument("--window", action="store_true", help="the window's queue on 1 vs 2 devices instead")
     args = parser.parse_args()
     setup_env()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     print_machine()
+    if args.window:
+        return _window_figures(args)
     ceiling = machine_parallelism()
     print(f"this machine now runs two CPU-bound processes {ceiling:.2f}× as fast as one (2.00 = two free cores): "
           "the ceiling of any speed-up below")
@@ -132,11 +141,7 @@ def main() -> int:
     ok = True
     with temp_dir() as tmp:
         root = Path(tmp)
-        model = build_tiny(root / "tiny", in_subprocess=True)
-        folder = root / "in"
-        folder.mkdir()
-        for k in range(args.pictures):
-            write_init_png(folder / f"pic{k:02d}.png", args.size, seed=k)
+        model, folder = _model_and_folder(root, args)
         params = GenerationParams(model=str(model), prompt="an etching", strength=1.0, steps=args.steps, seed=1)
         print(f"{args.pictures} pictures of {args.size}×{args.size}, {args.steps} steps, tiny SD 1.x, CPU")
 
@@ -179,6 +184,71 @@ def _ray_figures(root: Path, folder: Path, params) -> bool:
     speedup = one / two
     print(f"speed-up, 2 Ray actors over 1: {speedup:.2f}× (target >= {TARGET})")
     return speedup >= TARGET
+
+
+def _model_and_folder(root: Path, args) -> tuple[Path, Path]:
+    """The tiny model and the folder of noise pictures every configuration restyles."""
+    model = build_tiny(root / "tiny", in_subprocess=True)
+    folder = root / "in"
+    folder.mkdir()
+    for k in range(args.pictures):
+        write_init_png(folder / f"pic{k:02d}.png", args.size, seed=k)
+    return model, folder
+
+
+def _window_figures(args) -> int:
+    """A folder queued in the window (File ▸ Restyle a folder…) on Devices: One, then on Devices: 2."""
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.app import build_main_window
+    from desktop.model.settings import Settings
+
+    app = QApplication.instance() or QApplication([])
+    seconds = {}
+    with temp_dir() as tmp:
+        root = Path(tmp)
+        model, folder = _model_and_folder(root, args)
+        print(f"{args.pictures} pictures of {args.size}×{args.size}, {args.steps} steps, tiny SD 1.x, CPU, in the window")
+        for workers in (1, 2):
+            data = root / f"data-{workers}"
+            data.mkdir()
+            settings = Settings(data)
+            settings.device_workers = workers
+            settings.sync()
+            window = build_main_window(["--model", str(model)], data_dir=data)
+            window.show()
+            session = window.model
+            session.update_params(prompt="an etching", strength=1.0, steps=args.steps, seed=1)
+            session.load_init_image(next(folder.glob("*.png")))
+            idle = lambda: session.phase.value == "idle" and not session.jobs.queue.jobs  # noqa: E731
+            _settle(app, lambda: session.jobs.enqueue_batch(workers), idle)  # every device starts and loads
+            summaries = []
+            session.jobs.folder_summary_changed.connect(summaries.append)
+            ui0, wall0 = time.thread_time(), time.perf_counter()
+            _settle(app, lambda: session.jobs.enqueue_folder(folder), lambda: bool(summaries) and idle())
+            wall, ui = time.perf_counter() - wall0, time.thread_time() - ui0
+            made = sum(n.kind == "generation" for n in session.history.tree) - workers
+            window.close()
+            assert made == args.pictures, f"{made} of {args.pictures} made"
+            seconds[workers] = wall
+            print(f"Devices: {workers}: {wall:.2f} s for {made} pictures ({wall / made:.3f} s each); "
+                  f"UI thread {ui:.2f} CPU-s ({ui / made * 1000:.0f} ms a picture); machine {cpu_busy(0.5):.0%} busy after")
+    speedup = seconds[1] / seconds[2]
+    print(f"speed-up, the window's queue on 2 devices over 1: {speedup:.2f}× (target >= {TARGET})")
+    print("PASS" if speedup >= TARGET else "FAIL")
+    return 0 if speedup >= TARGET else 1
+
+
+def _settle(app, start, done, timeout_s: float = 900.0) -> None:
+    """Start something in the queue and run the event loop until ``done()``."""
+    assert start() is not False
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.005)
+        if done():
+            return
+    raise TimeoutError("the queue did not finish")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ class DevicePool(QObject):
     """The pool's host (or None), its device rows, and the device of each running request."""
 
     changed = Signal()  # the rows changed (a device started, took a job, stepped, was lost)
+    placement_changed = Signal()  # a run went to a device or ended, or a device came or went (not every step)
     host_started = Signal(object)  # PoolHost: the session connects its signals
     capacity_changed = Signal()  # a device came or went, or one freed up: the queue may start more
 
@@ -47,6 +48,7 @@ class DevicePool(QObject):
             self.host.job_started.connect(self._on_host_job_started)
             self.host.job_done.connect(self._on_host_job_done)
             self.host_started.emit(self.host)
+            self.changed.emit()  # "starting…" until the devices report
         return self.host
 
     @property
@@ -75,6 +77,7 @@ class DevicePool(QObject):
             host.shutdown()
             self.rows, self.device_of = (), {}
             self.changed.emit()
+            self.placement_changed.emit()
 
     def _on_devices_workers_changed(self, _workers: int) -> None:
         if self.host is not None and self.host.busy:
@@ -83,16 +86,21 @@ class DevicePool(QObject):
             self.shutdown()
 
     def _on_host_devices_changed(self, rows) -> None:
+        before = [(row.id, row.label, row.state == "lost") for row in self.rows]
         self.rows = tuple(rows)
         self.changed.emit()
-        self.capacity_changed.emit()
+        if [(row.id, row.label, row.state == "lost") for row in self.rows] != before:
+            self.placement_changed.emit()
+            self.capacity_changed.emit()
 
     def _on_host_job_started(self, job_id: int, device: str) -> None:
         self.device_of[job_id] = device
+        self.placement_changed.emit()
         self.capacity_changed.emit()  # a pinned job held back while this one was being placed may go now
 
     def _on_host_job_done(self, job_id: int) -> None:
         self.device_of.pop(job_id, None)
+        self.placement_changed.emit()
         if self._restart and self.host is not None and not self.host.busy:
             self._restart = False
             self.shutdown()

@@ -62,9 +62,14 @@ class DevicePoolPanel(QFrame):
                 self._layout.addWidget(label)
                 self.rows[row.id] = label
             label.setText(self.row_text(row))
+            label.setToolTip(f"{row.id}, process {row.pid}" if row.pid else row.id)
         busy = sum(row.state in ("running", "loading") for row in rows)
-        self.title.setText(f"Devices: {busy} of {len(rows)} busy" if rows else
-                           "Devices: they start with the first run (Settings ▸ Devices)")
+        if rows:
+            self.title.setText(f"Devices: {busy} of {len(rows)} busy")
+        elif self._pool.host is not None:
+            self.title.setText("Devices: starting…")
+        else:
+            self.title.setText("Devices: they start with the first run (Settings ▸ Devices)")
 
 
 def _short(model: str) -> str:

@@ -1,4 +1,5 @@
-"""The status bar's device figure: "cuda:0 · float16 · VRAM 5.1/24 GB" or "cpu · float32 · RAM 1.2 GB"."""
+"""The status bar's device figure: "cuda:0 · float16 · VRAM 5.1/24 GB" or "cpu · float32 · RAM 1.2 GB"; with
+several devices (Settings ▸ Devices), "2 devices · 1 busy"."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ class DeviceStatus(QLabel):
         self._devices.memory_changed.connect(self._refresh)
         self._devices.runtime_changed.connect(self._refresh)
         model.model_info_changed.connect(self._refresh)
+        self._pool = model.pool  # several devices (Settings ▸ Devices): how many, and how many are busy
+        self._pool.changed.connect(self._refresh)
+        self._devices.workers_changed.connect(self._refresh)
         self._timer = QTimer(self)
         self._timer.setInterval(REFRESH_MS)
         self._timer.timeout.connect(self._on_timer_timeout)
@@ -37,6 +41,12 @@ class DeviceStatus(QLabel):
             self._refresh()
 
     def _refresh(self, *_args) -> None:
+        if self._pool.active:
+            rows = self._pool.rows
+            busy = sum(row.state in ("running", "loading") for row in rows)
+            live = sum(row.state != "lost" for row in rows)
+            self.setText(f"{live} devices · {busy} busy" if rows else "several devices · not started")
+            return
         report = self._devices.memory
         if report is not None:
             self.setText(report.text())

@@ -62,7 +62,7 @@ class QueuePanel(QWidget):
         self.device_combo.setObjectName("queueDeviceCombo")
         self.device_combo.setToolTip("The device the selected run must use; Any device: whichever is free first")
         self.device_combo.activated.connect(self._on_device_combo_activated)
-        session.pool.changed.connect(self._on_queue_changed)
+        session.pool.placement_changed.connect(self._on_queue_changed)  # "on CPU worker 2"; not at every step
         buttons = QGridLayout()
         buttons.addWidget(self.up_button, 0, 0)
         buttons.addWidget(self.down_button, 0, 1)

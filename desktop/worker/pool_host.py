@@ -39,6 +39,7 @@ class DeviceRow:
     job: int = 0  # the request it runs (0: none)
     step: int = 0
     total: int = 0
+    pid: int = 0  # its worker process, once started (for the tooltip and the logs)
 
 
 class PoolHost(QObject):
@@ -138,7 +139,9 @@ class PoolHost(QObject):
         from desktop.cluster.local_pool import LocalPool
 
         workers = self.workers or _gpu_count() or 1
+        report(("status", f"Starting {workers} devices (each loads torch once)…"))
         pool = LocalPool(workers, allow_pickles=self._allow_pickles)  # starts the processes (torch loads there)
+        loop = None
         try:
             loop = _PoolLoop(pool, report, self._allow_pickles)
             loop.report_rows()
@@ -146,6 +149,8 @@ class PoolHost(QObject):
                 loop.accept(self._inbox)
                 loop.turn()
         finally:
+            if loop is not None:
+                loop.dispatcher.stop()  # runs in flight stop within a step, so each worker reads its stop at once
             pool.close()
 
 
@@ -167,6 +172,7 @@ class _PoolLoop:
         self.cancelling: set[str] = set()
         self.all_slots = list(pool.slots)  # lost ones stay listed, as "lost"
         self.steps: dict[str, tuple[int, int]] = {}  # slot id -> (step, total) of the run it has going
+        self.last_model = None  # the ModelInfo last reported: a run with another model reports its own
         self._rows: tuple = ()
 
     def accept(self, inbox) -> None:
@@ -247,7 +253,11 @@ class _PoolLoop:
     def _outcome(self, request, event) -> tuple:
         """What a device's result becomes: a loaded model, or a picture saved into the history."""
         if isinstance(request, LoadModelRequest):
+            self.last_model = event.payload
             return ("model", event.payload)
+        if event.payload.model != self.last_model:  # the window learns the family and size, as from a load
+            self.last_model = event.payload.model
+            self.report(("model", event.payload.model))
         if request.cancel_event.is_set():  # finished as the cancel went out: discarded, as a local run's is
             return ("cancelled", request.job_id)
         from .inference import save_finished
@@ -283,18 +293,19 @@ class _PoolLoop:
             self.report(("devices", rows))
 
     def _row(self, slot, alive: bool) -> DeviceRow:
+        pid = slot.info.get("pid", 0)
         if not alive:
-            return DeviceRow(slot.id, slot.label, "lost", slot.model)
+            return DeviceRow(slot.id, slot.label, "lost", slot.model, pid=pid)
         if not slot.ready:
             return DeviceRow(slot.id, slot.label, "starting")
         request = self.requests.get(slot.job) if slot.job else None
         if request is None:
-            return DeviceRow(slot.id, slot.label, "idle", slot.model)
+            return DeviceRow(slot.id, slot.label, "idle", slot.model, pid=pid)
         model = request.params.model if isinstance(request, GenerateRequest) else request.model
         step, total = self.steps.get(slot.id, (0, 0))
         if not step and model != slot.model:
-            return DeviceRow(slot.id, slot.label, "loading", model, request.job_id)
-        return DeviceRow(slot.id, slot.label, "running", model, request.job_id, step, total)
+            return DeviceRow(slot.id, slot.label, "loading", model, request.job_id, pid=pid)
+        return DeviceRow(slot.id, slot.label, "running", model, request.job_id, step, total, pid)
 
 
 def _style_folders(request: GenerateRequest):

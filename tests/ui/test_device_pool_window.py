@@ -3,6 +3,9 @@ own pipelines, a job pinned to a device runs there, a chain keeps its order, and
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFrame, QLabel, QListWidget
@@ -64,6 +67,7 @@ def test_a_batch_runs_on_both_devices_and_the_panel_shows_them(qtbot, pool_windo
     assert sorted(window.made_on) == sorted(n.id for n in nodes)
     assert all("idle" in row.text() and "tiny-sd loaded" in row.text() for row in rows)
     assert window.findChild(QLabel, "devicePoolTitle").text() == "Devices: 0 of 2 busy"
+    assert window.findChild(QLabel, "deviceStatusLabel").text() == "2 devices · 0 busy"
 
 
 @slow
@@ -131,6 +135,27 @@ def test_previews_follow_the_selected_run_and_esc_stops_both_devices(qtbot, pool
     queue = runner.queue
     assert queue.paused and queue.waiting_count() == 2  # the two that had not started wait for Resume
     assert first.id not in [j.id for j in queue.jobs] and second.id not in [j.id for j in queue.jobs]
+
+
+@slow
+def test_a_device_lost_mid_run_has_its_run_done_on_the_other_once(qtbot, pool_window):
+    window = pool_window
+    window.model.update_params(steps=60, strength=1.0)
+    statuses = []
+    window.model.status_changed.connect(statuses.append)
+    assert window.model.jobs.enqueue_batch(2)
+    qtbot.waitUntil(lambda: sum(r.state == "running" and r.step >= 2 for r in window.model.pool.rows) == 2,
+                    timeout=TIMEOUT)
+    victim = next(r for r in window.model.pool.rows if r.id == "cpu-1")
+    os.kill(victim.pid, signal.SIGKILL)
+    _wait_idle(qtbot, window, 2)
+    nodes = _generations(window)
+    assert sorted(n.seed for n in nodes) == [1, 2]  # both made, each once
+    assert set(window.made_on.values()) == {"cpu-2"}  # the lost device's run was done again on the other
+    assert any("starts again on another device" in line for line in statuses)
+    line = window.findChild(QLabel, "deviceRow-cpu-1").text()
+    assert "lost" in line
+    assert window.model.pool.capacity == 1
 
 
 def test_settings_devices_choice_is_kept(qtbot, open_window, data_dir):
