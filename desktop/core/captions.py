@@ -10,7 +10,7 @@ def node_caption(node) -> str:
         return f"{star}{(node.source or node.image).replace(chr(92), '/').rsplit('/', 1)[-1]}"
     if node.kind == "upscale" and node.upscale:
         return f"{star}{_upscale_label(node)} · {node.width}×{node.height} · seed {node.seed}"
-    if not node.params and getattr(node, "damage", None):  # a damaged settings line: say so, never guess "text-to-image"
+    if not node.params and getattr(node, "damage", None):  # unreadable settings: say so, never "text-to-image"
         return f"{star}settings unreadable · seed {node.seed}"
     prompt = (node.params.get("prompt") or "text-to-image").strip().splitlines()[0]
     prompt = prompt if len(prompt) <= 40 else prompt[:39] + "…"

@@ -104,10 +104,11 @@ def _parse_settings(node: Node, raw: bytes) -> dict:
 class Node:
     """One picture in the history: an imported picture or a generation made from its parent."""
 
-    # Not fields: a damaged settings line, in words, and the lowercase text the filter matches (the index keeps
-    # a copy of it, so opening needs no settings).
+    # Not fields: a damaged settings line, in words, and the lowercase texts the filter matches (history_filter's
+    # search_text and facets; the index keeps a copy of them, so neither opening nor filtering reads settings).
     damage: ClassVar[str | None] = None
     search_text: ClassVar[str | None] = None
+    facets: ClassVar[tuple[str, str, str] | None] = None
 
     id: str
     parent: str | None

@@ -52,13 +52,11 @@ class HistoryFilter:
             return False
         if self.words and not all(w in text for w in self.words):
             return False
-        params = node.params
-        if self.model and not all(m in f"{node.model} {params.get('model', '')}".lower() for m in self.model):
-            return False
-        if self.lora and not all(term in _loras(params) for term in self.lora):
-            return False
-        if self.sampler and not all(term in _sampler(params) for term in self.sampler):
-            return False
+        if self.model or self.lora or self.sampler:
+            model, loras, sampler = facets(node)
+            if not all(m in model for m in self.model) or not all(t in loras for t in self.lora) \
+                    or not all(t in sampler for t in self.sampler):
+                return False
         day = node.created[:10]
         if (self.after and day < self.after) or (self.before and day > self.before):
             return False
@@ -115,6 +113,16 @@ def search_text(node) -> str:
     return text
 
 
+def facets(node) -> tuple[str, str, str]:
+    """The lowercase model, LoRA and sampler texts that ``model:``, ``lora:`` and ``sampler:`` match, made once per
+    node and kept on it; the index stores them too, so these terms need no settings either."""
+    kept = node.facets
+    if kept is None:
+        params = node.params
+        kept = node.facets = (f"{node.model} {params.get('model', '')}".lower(), _loras(params), _sampler(params))
+    return kept
+
+
 class SearchTexts:
     """Every node's search text in tree order, kept between keystrokes and made again after the tree changed:
     matching a word is then one pass over two lists, with no per-node attribute lookups."""
@@ -152,15 +160,23 @@ def matching(tree, flt: HistoryFilter, texts: SearchTexts | None = None) -> list
     """The nodes that pass the filter, in tree order. ``texts``: a SearchTexts kept by the caller, so the next
     keystroke reuses its snapshot."""
     nodes, found = (texts or SearchTexts()).snapshot(tree)
-    # The cheap terms first, each a flat pass over what is left (no call per node): stars, then each word.
+    # The kept texts first, each term a flat pass over what is left (no call per node): stars, words, then the
+    # model:, lora: and sampler: terms; dates and sizes only over what remains.
     if flt.starred:
-        keep = [node.starred for node in nodes]
-        nodes, found = list(compress(nodes, keep)), list(compress(found, keep))
+        nodes, found = _narrow([node.starred for node in nodes], nodes, found)
     for word in flt.words:
-        keep = [word in text for text in found]
-        nodes, found = list(compress(nodes, keep)), list(compress(found, keep))
-    rest = dataclasses.replace(flt, words=(), starred=False)
+        nodes, found = _narrow([word in text for text in found], nodes, found)
+    if flt.model or flt.lora or flt.sampler:
+        kept = [node.facets or facets(node) for node in nodes]
+        for at, terms in enumerate((flt.model, flt.lora, flt.sampler)):
+            for term in terms:
+                nodes, found, kept = _narrow([term in facet[at] for facet in kept], nodes, found, kept)
+    rest = dataclasses.replace(flt, words=(), starred=False, model=(), lora=(), sampler=())
     return nodes if rest.empty else [n for n, text in zip(nodes, found) if rest.matches(n, text)]
+
+
+def _narrow(keep: list[bool], *lists: list) -> list[list]:
+    return [list(compress(values, keep)) for values in lists]
 
 
 def visible_ids(tree, flt: HistoryFilter, texts: SearchTexts | None = None) -> tuple[set[str], set[str]]:

@@ -9,7 +9,8 @@ all of it parsing every record and type-checking every value of its settings. No
 each column is checked at C speed (the set of types it holds, one regex over the joined ids, forbidden characters
 in the joined file names), and each node's settings stay as their bytes until something reads them
 (``Node.params`` parses and checks them then). The "search" column is each node's lowercase filter text, so the
-history filter needs no settings for words. A column whose values are all the field's default is left out.
+history filter needs no settings for words; "find_model", "find_lora" and "find_sampler" do the same for its
+model:, lora: and sampler: terms. A column whose values are all the field's default is left out.
 
 Version 1 (``{"version": 1, "nodes": [records]}``, what Restyle wrote before) is still read, record by record as
 before; the workspace then writes version 2. No Qt here.
@@ -23,7 +24,7 @@ import re
 from operator import attrgetter
 
 from .history import Node
-from .history_filter import search_text
+from .history_filter import facets, search_text
 from .schemas import Damaged, check_depth, check_fields, load_json
 
 INDEX_VERSION = 2
@@ -54,6 +55,8 @@ _COLUMNS: dict[str, tuple[str, frozenset]] = {
     "replay_of": ("", frozenset({str, _NONE})),
     "search": ("", frozenset({str})),
 }
+# What model:, lora: and sampler: match (history_filter.facets), one column each, read back as one tuple per node.
+_FACETS = ("find_model", "find_lora", "find_sampler")
 _FIELDS = {f.name: f for f in dataclasses.fields(Node)}
 # Every field but the settings is a column: a field added to Node without one here fails at import, not silently.
 assert set(_FIELDS) - {"params"} == set(_COLUMNS) - {"search"}, "index_file._COLUMNS must list every Node field"
@@ -115,6 +118,12 @@ def _decode_columns(header: dict, lines: list[bytes]) -> list[Node]:
         _check_column(name, column, count, kind, types)
         names.append("search_text" if name == "search" else name)
         values.append(column)
+    found = [columns.get(name) for name in _FACETS]
+    if all(column is not None for column in found):  # else each node makes its own from its settings when asked
+        for name, column in zip(_FACETS, found):
+            _check_column(name, column, count, "", frozenset({str}))
+        names.append("facets")
+        values.append(list(zip(*found)))
     keys = (*names, "_params")  # the settings stay bytes until Node.params reads them
     new, nodes = object.__new__, []
     for row in zip(*values, lines):  # (the caller holds the collector back: history.gc_paused)
@@ -172,6 +181,8 @@ def encode_index(nodes: list[Node], seq: int) -> bytes:
             if default is not dataclasses.MISSING and values.count(default) == len(values):
                 continue  # every node has the default: Node supplies it when read
         parts.append(f'"{name}": {_dump(values)}')
+    kept = [facets(node) for node in nodes]
+    parts += [f'"{name}": {_dump([facet[at] for facet in kept])}' for at, name in enumerate(_FACETS)]
     header = f'{{"version": {INDEX_VERSION}, "seq": {seq}, "count": {len(nodes)}, "columns": {{{", ".join(parts)}}}}}'
     lines = [node.params_line() for node in nodes]
     return b"\n".join([header.encode("utf-8"), *lines, b""])

@@ -15,11 +15,12 @@ from desktop.core.node_files import write_node_image
 from desktop.core.workspace import Workspace
 
 
-def _node(ws: Workspace, parent: str | None, prompt: str, **fields) -> Node:
+def _node(ws: Workspace, parent: str | None, prompt: str, settings: dict | None = None, **fields) -> Node:
     node_id = ws.new_node_id()
+    params = {"model": "sd15", "prompt": prompt, "strength": 0.4 if parent else 0.5,
+              "init_image": "in.png" if parent else None, "seed": 3, **(settings or {})}
     node = Node(id=node_id, parent=parent, kind="generation", image=f"{node_id}.png", created=timestamp(),
-                width=16, height=16, params={"model": "sd15", "prompt": prompt, "strength": 0.4 if parent else 0.5,
-                                             "init_image": "in.png" if parent else None, "seed": 3},
+                width=16, height=16, params=params,
                 model="sd15", seed=3, chain_mode="pixels" if parent else None, **fields)
     write_node_image(ws.folder, node, Image.new("RGB", (16, 16), (60, 90, 120)), None)
     ws.add_node(node)
@@ -36,8 +37,9 @@ def branch(tmp_path):
     ws, _ = Workspace.open(tmp_path / "history")
     root = _node(ws, None, "A Lighthouse at dusk")
     (ws.folder / "latents" / "x.safetensors").write_bytes(b"latents")
-    full = _node(ws, root.id, "a harbour", model_hash="abc", latent="x.safetensors", vae_id="vae-1",
-                 source="/pictures/harbour.png", depth="d.png", mask="m.png", replay_of=root.id,
+    full = _node(ws, root.id, "a harbour", settings={"loras": [["Ink-Style", 0.8]], "sampler": "Euler a"},
+                 model_hash="abc", latent="x.safetensors", vae_id="vae-1", source="/pictures/harbour.png",
+                 depth="d.png", mask="m.png", replay_of=root.id,
                  upscale={"kind": "x2", "image": "in.png", "steps": 5, "guidance_scale": 0.0, "vae_tiling": True})
     ws.set_starred(full.id, True)
     leaf = _node(ws, full.id, "a storm")
@@ -74,6 +76,9 @@ def test_the_filter_finds_words_after_a_reopen(branch):
     assert matched == {root.id} and shown == {root.id}
     matched, shown = visible_ids(again.tree, parse_filter("storm"), None)
     assert matched == {leaf.id} and shown == {root.id, full.id, leaf.id}  # with its ancestors, to be greyed
+    for terms, expected in (("lora:ink", {full.id}), ("sampler:euler harbour", {full.id}), ("model:SD15", {
+            root.id, full.id, leaf.id}), ("model:sdxl", set()), ("lora:ink storm", set())):
+        assert visible_ids(again.tree, parse_filter(terms), None)[0] == expected, terms
 
 
 def test_the_filter_sees_results_added_and_deleted_since_its_last_keystroke(branch):
