@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import compress
@@ -132,9 +131,6 @@ class SearchTexts:
         self._nodes: list = []
         self._texts: list[str] = []
 
-    def __call__(self, node) -> str:
-        return search_text(node)
-
     def snapshot(self, tree) -> tuple[list, list[str]]:
         """The tree's nodes and their search texts, in the same order."""
         if self._version != tree.version or len(self._nodes) != len(tree):
@@ -142,9 +138,6 @@ class SearchTexts:
             self._texts = [t if (t := n.search_text) is not None else search_text(n) for n in self._nodes]
             self._version = tree.version
         return self._nodes, self._texts
-
-    def forget(self, node_ids: Iterable[str]) -> None:
-        """Nothing to drop: the snapshot sees from the tree's version that nodes went."""
 
 
 def _loras(params: dict) -> str:

@@ -21,7 +21,13 @@ from PySide6.QtGui import QColor
 
 from desktop.core.captions import changes_from_parent, node_caption
 from desktop.core.history import gc_paused
-from desktop.core.history_filter import HistoryFilter, SearchTexts, parse_filter, visible_ids
+from desktop.core.history_filter import (
+    HistoryFilter,
+    SearchTexts,
+    parse_filter,
+    search_text,
+    visible_ids,
+)
 
 from . import theme
 from .thumbnails import ThumbnailLoader, node_data
@@ -248,7 +254,7 @@ class HistoryItemModel(QAbstractItemModel):
         for node_id in node_ids:
             node = self._tree.get(node_id)
             if self._matched is not None:
-                if not self._filter.matches(node, self._texts(node)):
+                if not self._filter.matches(node, search_text(node)):
                     continue
                 if node.parent is not None and node.parent not in self._pos:
                     self.set_filter_again()  # a match under a hidden branch: its ancestors must appear too
@@ -290,7 +296,7 @@ class HistoryItemModel(QAbstractItemModel):
             return
         if self._matched is not None:
             node = self._tree.get(node_id)
-            if self._filter.matches(node, self._texts(node)) != (node_id in self._matched):
+            if self._filter.matches(node, search_text(node)) != (node_id in self._matched):
                 self.set_filter_again()  # unstarred under is:starred, say
                 return
         if self._exposed(node_id):
@@ -300,7 +306,6 @@ class HistoryItemModel(QAbstractItemModel):
     def _on_history_nodes_removed(self, nodes: list) -> None:
         ids = [n.id for n in nodes]
         self.thumbnails.forget(ids)
-        self._texts.forget(ids)
         top = next((n for n in nodes if n.id in self._pos), None)  # parents come first: the branch's root
         if top is None:
             return
