@@ -21,13 +21,7 @@ from PySide6.QtGui import QColor
 
 from desktop.core.captions import changes_from_parent, node_caption
 from desktop.core.history import gc_paused
-from desktop.core.history_filter import (
-    HistoryFilter,
-    SearchTexts,
-    parse_filter,
-    search_text,
-    visible_ids,
-)
+from desktop.core.history_filter import HistoryFilter, SearchTexts, parse_filter, search_text, visible_ids
 
 from . import theme
 from .thumbnails import ThumbnailLoader, node_data
