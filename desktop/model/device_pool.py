@@ -21,6 +21,7 @@ class DevicePool(QObject):
     placement_changed = Signal()  # a run went to a device or ended, or a device came or went (not every step)
     host_started = Signal(object)  # PoolHost: the session connects its signals
     capacity_changed = Signal()  # a device came or went, or one freed up: the queue may start more
+    handed_back = Signal(object)  # requests for the window's own engine: there is only one device after all
 
     def __init__(self, settings, devices):
         super().__init__()
@@ -29,12 +30,13 @@ class DevicePool(QObject):
         self.rows: tuple = ()  # DeviceRow per device, as the host last reported them
         self.device_of: dict[int, str] = {}  # running request id -> device id, once it left the line
         self._restart = False  # Settings ▸ Devices changed while runs were in flight: a new pool after them
+        self.single = False  # the pool found one device for the setting: the window's own engine runs everything
         devices.workers_changed.connect(self._on_devices_workers_changed)
 
     @property
     def active(self) -> bool:
         """True when the window's runs go to several devices (Settings ▸ Devices, not on a Ray cluster)."""
-        return self._settings.device_workers != 1 and not self._settings.cluster_address
+        return self._settings.device_workers != 1 and not self._settings.cluster_address and not self.single
 
     def takes(self, request) -> bool:
         """True when ``request`` goes to the pool (a generation or a model load while the pool is on)."""
@@ -47,16 +49,18 @@ class DevicePool(QObject):
             self.host.devices_changed.connect(self._on_host_devices_changed)
             self.host.job_started.connect(self._on_host_job_started)
             self.host.job_done.connect(self._on_host_job_done)
+            self.host.single_device.connect(self._on_host_single_device)
             self.host_started.emit(self.host)
             self.changed.emit()  # "starting…" until the devices report
         return self.host
 
     @property
     def capacity(self) -> int:
-        """How many runs may go at once: the devices not lost (before they report, the number asked for)."""
+        """How many runs may go at once: the devices not lost (one until they report: the pool may yet find this
+        computer has one device, and hand its runs to the window's own engine, which runs one at a time)."""
         if self.rows:
             return sum(row.state != "lost" for row in self.rows)
-        return max(1, self._settings.device_workers)
+        return 1
 
     def free_devices(self, running: list[int]) -> set[str] | None:
         """The devices no running request is on, or None while a request has not been placed yet (a job pinned
@@ -79,7 +83,13 @@ class DevicePool(QObject):
             self.changed.emit()
             self.placement_changed.emit()
 
+    def _on_host_single_device(self, requests) -> None:
+        self.single = True
+        self.shutdown()
+        self.handed_back.emit(requests)
+
     def _on_devices_workers_changed(self, _workers: int) -> None:
+        self.single = False  # asked again: the new setting may find several
         if self.host is not None and self.host.busy:
             self._restart = True  # the runs in flight finish on the devices they started on
         else:

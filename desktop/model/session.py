@@ -121,6 +121,7 @@ class SessionModel(QObject):
         self.devices.runtime_changed.connect(self._on_devices_runtime_changed)
         self.pool = DevicePool(settings, self.devices)  # Settings ▸ Devices: several at once (device_pool.py)
         self.pool.host_started.connect(self._watch_pool)
+        self.pool.handed_back.connect(self._on_pool_handed_back)
         self._init_node: str | None = None  # the history node the init image is, when it is one
         # (parameters before, the offer applied, whether the model was switched) of the last restore, for Undo.
         self._before_restore: tuple[GenerationParams, RestoreOffer, bool] | None = None
@@ -613,6 +614,11 @@ class SessionModel(QObject):
         host.failed.connect(self._on_worker_failed)
         host.cancelled.connect(self._on_worker_job_done)
         host.job_done.connect(self._on_worker_job_done)
+
+    def _on_pool_handed_back(self, requests) -> None:
+        """One device after all (one GPU, or none for "every GPU"): the window's own engine runs these, as always."""
+        for request in requests:
+            self._host.submit(request)
 
     def focus_run(self, job_id: int | None) -> None:
         """Follow run ``job_id`` on the canvas and the progress bar (None: the latest started)."""

@@ -55,6 +55,9 @@ class PoolHost(QObject):
     preview = Signal(int, QImage, int, int)  # job id, preview, step, total
     finished = Signal(int, str, object)  # job id, device id, GenerationResult (saved, and in the history)
     devices_changed = Signal(object)  # tuple of DeviceRow, whenever one changes
+    # This computer has one device for the setting (one GPU, or "every GPU" without one): the pool did not start,
+    # and hands back the requests it was given, for the window's own engine (a pool of one would gain nothing).
+    single_device = Signal(object)  # list of requests
 
     def __init__(self, workers: int, *, allow_pickles: bool = False, parent: QObject | None = None):
         super().__init__(parent)
@@ -121,6 +124,10 @@ class PoolHost(QObject):
             self.failed.emit(*args)
         elif kind == "cancelled":
             self.cancelled.emit(args[0])
+        elif kind == "single":
+            requests, self._pending = list(self._pending.values()), {}
+            self._broken = "one device"
+            self.single_device.emit(requests)
         elif kind == "done":
             self._pending.pop(args[0], None)
             self.job_done.emit(args[0])
@@ -136,9 +143,12 @@ class PoolHost(QObject):
 
     # --- the pool's thread -------------------------------------------------------------------------------------
     def _serve(self, report, stopped) -> None:
-        from desktop.cluster.local_pool import LocalPool
+        from desktop.cluster.local_pool import LocalPool, plan_local_slots
 
         workers = self.workers or _gpu_count() or 1
+        if len(plan_local_slots(workers)) < 2:
+            report(("single",))
+            return
         report(("status", f"Starting {workers} devices (each loads torch once)…"))
         pool = LocalPool(workers, allow_pickles=self._allow_pickles)  # starts the processes (torch loads there)
         loop = None

@@ -169,3 +169,22 @@ def test_settings_devices_choice_is_kept(qtbot, open_window, data_dir):
     dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok).click()
     assert Settings(data_dir).device_workers == 2 and window.model.pool.active
     assert window.findChild(QFrame, "devicePoolPanel").isVisibleTo(window.queue_panel)
+
+
+@slow
+def test_every_gpu_on_a_computer_without_two_runs_as_one_device(qtbot, open_window, data_dir, tiny_model, make_image):
+    settings = Settings(data_dir)
+    settings.device_workers = 0  # Every GPU: this machine has none
+    settings.sync()
+    window = open_window(["--model", str(tiny_model), str(make_image(size=(64, 64)))])
+    window.model.update_params(prompt="ink", steps=4, strength=0.6, seed=1)
+    saved = []
+    window.output_saved.connect(saved.append)
+    assert window.model.generate()
+    window.model.update_params(seed=2)
+    assert window.model.generate()  # queued behind it
+    qtbot.waitUntil(lambda: len(saved) == 2 and window.model.phase.value == "idle", timeout=TIMEOUT)
+    assert sorted(n.seed for n in _generations(window)) == [1, 2]
+    assert not window.model.pool.active and window.model.pool.host is None  # the window's own engine ran them
+    assert not window.findChild(QFrame, "devicePoolPanel").isVisibleTo(window.queue_panel)
+    assert "devices" not in window.findChild(QLabel, "deviceStatusLabel").text()
