@@ -59,7 +59,8 @@ _COLUMNS: dict[str, tuple[str, frozenset]] = {
 _FACETS = ("find_model", "find_lora", "find_sampler")
 _FIELDS = {f.name: f for f in dataclasses.fields(Node)}
 # Every field but the settings is a column: a field added to Node without one here fails at import, not silently.
-assert set(_FIELDS) - {"params"} == set(_COLUMNS) - {"search"}, "index_file._COLUMNS must list every Node field"
+if set(_FIELDS) - {"params"} != set(_COLUMNS) - {"search"}:
+    raise ImportError("index_file._COLUMNS must list every Node field")
 _REQUIRED = tuple(name for name, f in _FIELDS.items()
                   if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
 
