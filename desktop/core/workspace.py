@@ -63,7 +63,7 @@ def _remove_stale_temps(*folders: Path, age_s: float = 600.0) -> None:
 def _scan_pictures(images: Path, age_s: float = 600.0) -> set[str]:
     """The picture names in images/, in one pass that also deletes temp files a killed process left there."""
     names = os.listdir(images)  # names only: 100,000 DirEntry objects cost more than the rest of this
-    temps = [name for name in names if is_temp_name(name)]
+    temps = [name for name in names if name[0] == "." and is_temp_name(name)]  # no call for a picture's name
     cutoff = time.time() - age_s
     for name in temps:
         path = images / name
