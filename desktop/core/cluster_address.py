@@ -9,9 +9,7 @@ checks an address with this before anything imports Ray.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import socket
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -55,6 +53,9 @@ def parse_address(text: str) -> ClusterAddress:
 
 def host_is_local(host: str) -> bool:
     """True when ``host`` is this computer (loopback, its name, or one of its addresses)."""
+    import ipaddress  # here, not at import: socket and ipaddress cost the window's start-up about 5 ms
+    import socket
+
     if host in ("localhost", socket.gethostname(), socket.getfqdn()):
         return True
     try:

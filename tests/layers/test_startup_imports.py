@@ -18,6 +18,7 @@ LATER = (
     "urllib.request", "http.client", "email.parser", "ssl",  # a picture dragged from a browser (~25 ms)
     "sd_parsers", "desktop.core.picture_settings",  # reading another tool's settings from a picture
     "logging.handlers",  # the rotating log handler, swapped in once the window has painted (~8 ms)
+    "socket",  # checking whether a cluster address is this computer (~4 ms)
 )
 
 
