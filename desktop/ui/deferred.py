@@ -1,7 +1,7 @@
-"""DeferredPanel: a panel built the first time it shows, for the folded sections and the tabs at the back.
+"""DeferredPanel: a panel built the first time it shows, for the folded sections of the side column.
 
 Each such panel costs milliseconds of start-up (its widgets, and the Qt classes PySide wraps for them the first time)
-that nobody sees until the section unfolds or the tab is chosen; built then, it is there before the next paint.
+that nobody sees until the section unfolds; built then, it is there before the next paint.
 """
 
 from __future__ import annotations
@@ -21,11 +21,6 @@ class DeferredPanel(QWidget):
         self._panel: QWidget | None = None
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
-
-    @property
-    def built(self) -> bool:
-        """True once the panel exists."""
-        return self._panel is not None
 
     @property
     def panel(self) -> QWidget:
