@@ -1,7 +1,7 @@
-"""DeferredPanel: a panel built the first time it shows, for the folded sections of the side column.
+"""DeferredPanel: a panel built the first time it shows, for the folded sections and the gallery tab.
 
 Each such panel costs milliseconds of start-up (its widgets, and the Qt classes PySide wraps for them the first time)
-that nobody sees until the section unfolds; built then, it is there before the next paint.
+that nobody sees until the section unfolds or the tab is chosen; built then, it is there before the next paint.
 """
 
 from __future__ import annotations

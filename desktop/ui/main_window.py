@@ -36,7 +36,6 @@ from .deferred import DeferredPanel
 from .mask_layer import MaskLayer
 from .mask_panel import MaskActions, MaskPanel
 from .device_status import DeviceStatus
-from .gallery_panel import GalleryPanel
 from .history_panel import HistoryPanel
 from .model_picker import ModelPicker
 from .params_panel import ParamsPanel
@@ -52,6 +51,7 @@ from .workspace_menu import WorkspaceMenu
 
 if TYPE_CHECKING:
     from .depth_panel import DepthPanel
+    from .gallery_panel import GalleryPanel
     from .lora_panel import LoraPanel
     from .reference_panel import ReferencePanel
     from .settings_dialog import SettingsDialog
@@ -86,7 +86,7 @@ class MainWindow(QMainWindow):
         self.model_picker = ModelPicker(model)
         self.prompt_panel = PromptPanel(model)
         self.params_panel = ParamsPanel(model)
-        # The folded sections are built when they first show (deferred.py): not part of start-up.
+        # The folded sections (and the gallery tab) are built when they first show (deferred.py), not at start-up.
         self._depth_page = DeferredPanel(self._build_depth_panel, "depthPage")
         self._lora_page = DeferredPanel(self._build_lora_panel, "lorasPage")
         self._reference_page = DeferredPanel(self._build_reference_panel, "referencesPage")
@@ -101,10 +101,8 @@ class MainWindow(QMainWindow):
         self.side_tabs.setObjectName("sideTabs")
         self.side_tabs.addTab(self.history_panel, "History")
         self.side_tabs.addTab(self.queue_panel, "Queue")
-        self.gallery_panel = GalleryPanel(model)
-        self.side_tabs.addTab(self.gallery_panel, "Gallery")
-        self.gallery_panel.filter_edited.connect(self.history_panel.filter_edit.setText)
-        self.history_panel.filter_edit.textChanged.connect(self.gallery_panel.set_filter_text)
+        self._gallery_page = DeferredPanel(self._build_gallery_panel, "galleryPage")  # built when first chosen
+        self.side_tabs.addTab(self._gallery_page, "Gallery")
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -190,6 +188,11 @@ class MainWindow(QMainWindow):
         """The mask and outpainting panel (built now if its section has not been unfolded yet)."""
         return self._mask_page.panel
 
+    @property
+    def gallery_panel(self) -> GalleryPanel:
+        """The gallery (built now if its tab has not been chosen yet)."""
+        return self._gallery_page.panel
+
     def _build_depth_panel(self) -> DepthPanel:
         from .depth_panel import DepthPanel
 
@@ -211,6 +214,16 @@ class MainWindow(QMainWindow):
     def _build_mask_panel(self) -> MaskPanel:
         panel = MaskPanel(self.model)
         panel.setTitle("")  # the section header names it
+        return panel
+
+    def _build_gallery_panel(self) -> GalleryPanel:
+        from .gallery_panel import GalleryPanel
+
+        panel = GalleryPanel(self.model)
+        history_filter = self.history_panel.filter_edit
+        panel.set_filter_text(history_filter.text())  # the words typed before it was built
+        panel.filter_edited.connect(history_filter.setText)
+        history_filter.textChanged.connect(panel.set_filter_text)
         return panel
 
     @property

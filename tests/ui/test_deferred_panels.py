@@ -36,3 +36,16 @@ def test_a_section_left_unfolded_is_built_and_shown_with_the_window(open_window,
     assert panel is not None
     qtbot.waitUntil(panel.isVisible)
     assert reopened.findChild(QWidget, "loraPanel") is None  # still folded, still not built
+
+
+def test_the_gallery_is_built_when_its_tab_is_first_chosen_with_the_words_typed_before(open_window, qtbot):
+    window = open_window([])
+    assert window.findChild(QWidget, "galleryFilter") is None  # the tab at the back: not built at start-up
+    qtbot.keyClicks(window.findChild(QWidget, "historyFilter"), "castle")
+
+    window.side_tabs.setCurrentWidget(window.findChild(QWidget, "galleryPage"))
+    gallery_filter = window.findChild(QWidget, "galleryFilter")
+    assert gallery_filter is not None and gallery_filter.isVisible()
+    assert gallery_filter.text() == "castle"  # the same words as the history's box, as before
+    qtbot.keyClicks(window.findChild(QWidget, "historyFilter"), " night")
+    assert gallery_filter.text() == "castle night"  # and they stay in step

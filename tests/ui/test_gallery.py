@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PIL import Image
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QListView
+from PySide6.QtWidgets import QListView, QWidget
 
 from desktop.core.history import Node
 from desktop.core.node_files import write_node_image
@@ -35,7 +35,7 @@ def test_the_gallery_sorts_filters_and_opens_a_result(open_window, data_dir, qtb
     window = open_window([])
     gallery = window.gallery_panel
     assert window.findChild(QListView, "galleryView") is gallery.view
-    window.side_tabs.setCurrentWidget(gallery)
+    window.side_tabs.setCurrentWidget(window.findChild(QWidget, "galleryPage"))  # the tab, as the artist clicks it
     assert _shown(window) == [new.id, mid.id, old.id]  # newest first; the imported photo is not a result
     assert gallery.count_label.text() == "3 results"
 
