@@ -130,11 +130,11 @@ def main() -> int:
     setup_env()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     print_machine()
-    if args.window:
-        return _window_figures(args)
     ceiling = machine_parallelism()
     print(f"this machine now runs two CPU-bound processes {ceiling:.2f}× as fast as one (2.00 = two free cores): "
           "the ceiling of any speed-up below")
+    if args.window:
+        return _window_figures(args)
     from desktop.cluster.local_pool import LocalPool
     from desktop.core.params import GenerationParams
 

@@ -579,7 +579,7 @@ class SessionModel(QObject):
 
     def _on_worker_failed(self, job_id: int, kind: str, message: str) -> None:
         self.run.record_failure(job_id, kind, message)
-        running = self.run.request if self.run.is_running(job_id) else None
+        running = self.run.get(job_id)  # with several devices, the one that failed (not the one in focus)
         if not self.memory.offer(kind, message, running=running):
             self.error_raised.emit(kind, message)
 

@@ -15,7 +15,9 @@ from desktop.model.settings import Settings
 
 from .conftest import TIMEOUT
 
-slow = pytest.mark.slow  # the pool starts two processes that load torch (seconds on a busy machine)
+# The first pool of a test run starts the fork server that imports torch and diffusers once (about 7 s here);
+# later pools fork from it in a moment.
+slow = pytest.mark.slow
 
 
 @pytest.fixture()
@@ -171,7 +173,6 @@ def test_settings_devices_choice_is_kept(qtbot, open_window, data_dir):
     assert window.findChild(QFrame, "devicePoolPanel").isVisibleTo(window.queue_panel)
 
 
-@slow
 def test_every_gpu_on_a_computer_without_two_runs_as_one_device(qtbot, open_window, data_dir, tiny_model, make_image):
     settings = Settings(data_dir)
     settings.device_workers = 0  # Every GPU: this machine has none
