@@ -54,6 +54,11 @@ class DevicePool(QObject):
             self.changed.emit()  # "starting…" until the devices report
         return self.host
 
+    def set_allow_pickles(self, allowed: bool) -> None:
+        """Settings' "Allow pickle checkpoints" for the pool's next jobs too."""
+        if self.host is not None:
+            self.host.allow_pickles = allowed
+
     @property
     def capacity(self) -> int:
         """How many runs may go at once: the devices not lost (one until they report: the pool may yet find this

@@ -262,6 +262,7 @@ class SessionModel(QObject):
         """Remember whether pickle checkpoints may be opened (weights only) and tell the worker."""
         self.settings.allow_pickles = allowed
         self._host.submit(EngineOptionsRequest(allow_pickles=allowed))
+        self.pool.set_allow_pickles(allowed)
 
     def preload_model(self) -> None:
         """Start loading the chosen model, if any (called once the window is on screen)."""

@@ -62,7 +62,7 @@ class PoolHost(QObject):
     def __init__(self, workers: int, *, allow_pickles: bool = False, parent: QObject | None = None):
         super().__init__(parent)
         self.workers = workers  # 0: one per GPU (one CPU worker where there is none)
-        self._allow_pickles = allow_pickles
+        self.allow_pickles = allow_pickles  # "Allow pickle checkpoints", sent with every job (changed any time)
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._pending: dict[int, object] = {}  # job id -> request not yet done
         self.rows: tuple[DeviceRow, ...] = ()
@@ -150,10 +150,10 @@ class PoolHost(QObject):
             report(("single",))
             return
         report(("status", f"Starting {workers} devices (each loads torch once)…"))
-        pool = LocalPool(workers, allow_pickles=self._allow_pickles)  # starts the processes (torch loads there)
+        pool = LocalPool(workers, allow_pickles=self.allow_pickles)  # starts the processes (torch loads there)
         loop = None
         try:
-            loop = _PoolLoop(pool, report, self._allow_pickles)
+            loop = _PoolLoop(pool, report, lambda: self.allow_pickles)
             loop.report_rows()
             while not stopped():
                 loop.accept(self._inbox)
@@ -173,10 +173,10 @@ def _gpu_count() -> int:
 class _PoolLoop:
     """The dispatcher and the requests it runs, on the pool's thread: one ``turn`` per poll."""
 
-    def __init__(self, pool, report, allow_pickles: bool):
+    def __init__(self, pool, report, allow_pickles):
         from desktop.cluster.dispatch import Dispatcher
 
-        self.pool, self.report, self.allow_pickles = pool, report, allow_pickles
+        self.pool, self.report, self.allow_pickles = pool, report, allow_pickles  # allow_pickles(): the setting now
         self.dispatcher = Dispatcher(pool)
         self.requests: dict[str, object] = {}  # the dispatcher's job id -> the request
         self.cancelling: set[str] = set()
@@ -197,11 +197,11 @@ class _PoolLoop:
             key = str(request.job_id)
             try:
                 if isinstance(request, LoadModelRequest):
-                    job = load_job(key, request.model, runtime=request.runtime, allow_pickles=self.allow_pickles)
+                    job = load_job(key, request.model, runtime=request.runtime, allow_pickles=self.allow_pickles())
                 elif isinstance(request, GenerateRequest):
                     job = pack_job(key, request.params, init_latents=request.init_latents, runtime=request.runtime,
                                    device=request.slot, style_folders=_style_folders(request),
-                                   allow_pickles=self.allow_pickles)
+                                   allow_pickles=self.allow_pickles())
                 else:
                     raise RestyleError(ErrorKind.INTERNAL, f"{type(request).__name__} does not run on a device pool.")
             except RestyleError as exc:
