@@ -32,7 +32,9 @@ ROOT_BATCH = 50  # roots at a time: every root handed out is laid out again afte
 # hint it re-reads them and the view paints a second time).
 ROWS_CHANGED = "QList<QPersistentModelIndex>,QAbstractItemModel::LayoutChangeHint"
 ROWS_ONLY = QAbstractItemModel.LayoutChangeHint.VerticalSortHint
+NO_INDEX = QModelIndex()  # "no index": the roots' parent, and the answer for rows that are not there
 NODE_ROLES = {Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.UserRole}
+PAINTED_ROLES = {Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ForegroundRole}
 
 
 def _batch(parent_id: str | None) -> int:
@@ -50,6 +52,7 @@ class HistoryItemModel(QAbstractItemModel):
         self.thumbnails = ThumbnailLoader(parent=self)
         self.thumbnails.loaded.connect(self._on_thumbnails_loaded)
         self._texts = SearchTexts()
+        self._captions: dict[str, str] = {}  # each row's text, made when first painted
         self._filter = HistoryFilter()
         self._matched: set[str] | None = None  # None: no filter, everything matches
         # Per parent (None: the roots) the ids shown under it, oldest first, and each id's place in that list.
@@ -113,7 +116,11 @@ class HistoryItemModel(QAbstractItemModel):
 
     # --- where rows are ----------------------------------------------------------------------------------
     def _count(self, parent_id: str | None) -> int:
-        return min(len(self._kids.get(parent_id, ())), self._shown.get(parent_id, _batch(parent_id)))
+        kids = self._kids.get(parent_id)
+        if not kids:
+            return 0
+        shown = self._shown.get(parent_id)
+        return min(len(kids), _batch(parent_id) if shown is None else shown)
 
     def _row_of(self, node_id: str, parent_id: str | None) -> int:
         if parent_id is None:  # the newest root is the first row
@@ -162,33 +169,34 @@ class HistoryItemModel(QAbstractItemModel):
         return self._tree.get(index.internalPointer())
 
     # --- QAbstractItemModel ------------------------------------------------------------------------------
+    # The view calls these four hundreds of times per change and paint, so they are kept to a few dict lookups.
+    # An invalid index's internalPointer() is None, the key of the roots.
     def _parent_id(self, parent: QModelIndex) -> str | None:
-        return parent.internalPointer() if parent.isValid() else None
+        return parent.internalPointer()
 
-    def index(self, row, column, parent=QModelIndex()):  # noqa: B008 - Qt signature
-        parent_id = self._parent_id(parent)
-        if column != 0 or not 0 <= row < self._count(parent_id) or (parent_id and parent_id not in self._pos):
-            return QModelIndex()
-        return self._make_index(row, self._id_at(parent_id, row))
+    def index(self, row, column, parent=NO_INDEX):  # noqa: B008 - Qt signature
+        parent_id = parent.internalPointer()
+        if column or row < 0 or row >= self._count(parent_id):
+            return NO_INDEX
+        kids = self._kids[parent_id]
+        node_id = kids[len(kids) - 1 - row] if parent_id is None else kids[row]
+        return self.createIndex(row, 0, self._alive.setdefault(node_id, node_id))
 
-    def parent(self, index=QModelIndex()):  # noqa: B008 - Qt signature
-        # Qt asks this thousands of times per removed row (for every persistent index and its ancestors):
-        # answers are kept until the next change of rows.
-        up = self._up.get(index.internalPointer()) if index.isValid() else None
+    def parent(self, index=NO_INDEX):  # noqa: B008 - Qt signature
+        # Qt asks this for every row it paints and every level above it: answers are kept until rows change.
+        up = self._up.get(index.internalPointer())
         if up is None:
-            return QModelIndex()
+            return NO_INDEX
         cached = self._parents.get(up)
         if cached is None:
             cached = self._parents[up] = self._index_of(up)
         return cached
 
-    def rowCount(self, parent=QModelIndex()):  # noqa: N802, B008 - Qt override
-        if parent.column() > 0:
-            return 0
-        return self._count(self._parent_id(parent))
+    def rowCount(self, parent=NO_INDEX):  # noqa: N802, B008 - Qt override
+        return self._count(parent.internalPointer())
 
-    def hasChildren(self, parent=QModelIndex()):  # noqa: N802, B008 - Qt override
-        return bool(self._kids.get(self._parent_id(parent)))
+    def hasChildren(self, parent=NO_INDEX):  # noqa: N802, B008 - Qt override
+        return bool(self._kids.get(parent.internalPointer()))
 
     # Not canFetchMore/fetchMore: QTreeView asks those of every opened row on each re-layout (one more call into
     # Python per row) and fetches another batch of roots each time it may, so every change made the next one
@@ -221,26 +229,36 @@ class HistoryItemModel(QAbstractItemModel):
         if node is None:
             return
         for item in roles:
-            value = self._value(node, item.role())
-            if value is not None:
-                item.setData(value)
+            role = item.role()
+            if role in PAINTED_ROLES:  # (font, alignment, check state, background: the view's own)
+                value = self._value(node, role)
+                if value is not None:
+                    item.setData(value)
 
     def _value(self, node, role):
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._caption(node)
         if role == Qt.ItemDataRole.ForegroundRole:
             # An ancestor shown only so the chain to a match stays readable: dimmed, still 4.5:1 (theme.py).
             return None if self.matches(node.id) else QColor(theme.tone("markup"))
-        if role == Qt.ItemDataRole.DisplayRole:  # rows of one branch differ by what changed from the parent
-            changes = changes_from_parent(node, self._tree.parent_of(node.id))
-            return node_caption(node) + (f" · {changes}" if changes else "")
         if role not in NODE_ROLES:
             return None
         return node_data(node, role, self.thumbnails, self._history.workspace)
+
+    def _caption(self, node) -> str:
+        """The row's text: rows of one branch differ by what changed from the parent (kept until a star)."""
+        caption = self._captions.get(node.id)
+        if caption is None:
+            changes = changes_from_parent(node, self._tree.parent_of(node.id))
+            caption = self._captions[node.id] = node_caption(node) + (f" · {changes}" if changes else "")
+        return caption
 
     # --- changes, row by row -----------------------------------------------------------------------------
     def _on_history_reset(self) -> None:
         self.beginResetModel()
         self.thumbnails.clear()
         self._texts = SearchTexts()
+        self._captions.clear()
         self._rebuild()
         self.endResetModel()
 
@@ -286,6 +304,7 @@ class HistoryItemModel(QAbstractItemModel):
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
     def _on_history_node_changed(self, node_id: str) -> None:
+        self._captions.pop(node_id, None)  # starred or unstarred: its caption says so
         if node_id not in self._pos:
             return
         if self._matched is not None:
@@ -300,6 +319,8 @@ class HistoryItemModel(QAbstractItemModel):
     def _on_history_nodes_removed(self, nodes: list) -> None:
         ids = [n.id for n in nodes]
         self.thumbnails.forget(ids)
+        for node_id in ids:
+            self._captions.pop(node_id, None)
         top = next((n for n in nodes if n.id in self._pos), None)  # parents come first: the branch's root
         if top is None:
             return

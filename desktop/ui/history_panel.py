@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
 )
 
 from .history_items import HistoryItemModel
+from .history_opening import EXPAND_ROWS, BranchOpener
 
-EXPAND_ROWS = 200  # rows opened up at start; every expanded row costs the view a little on each change
 EXPAND_FILTERED_ROWS = 2000  # a filter's result is opened further: it is what the user asked to see
 FILTER_DELAY_MS = 30  # a short pause in typing before the history narrows (one narrowing per burst of keys)
 
@@ -62,7 +62,7 @@ class HistoryPanel(QWidget):
         self._filter_timer.setSingleShot(True)
         self._filter_timer.setInterval(FILTER_DELAY_MS)
         self._filter_timer.timeout.connect(self.apply_filter)
-        self._expanding = False
+        self.opener = BranchOpener(self.view, self.item_model, self)
         self.continue_button = QPushButton("Continue from here")
         self.continue_button.setObjectName("continueButton")
         self.continue_button.setToolTip("Use the selected image as the next init image (Ctrl+Shift+Enter, or "
@@ -140,8 +140,6 @@ class HistoryPanel(QWidget):
         layout.addLayout(loop)
 
         self.view.selectionModel().currentChanged.connect(self._on_view_current_changed)
-        self.view.expanded.connect(self._on_view_expanded)
-        self.view.verticalScrollBar().valueChanged.connect(self._on_view_scrolled)
         self.filter_edit.textChanged.connect(lambda _text: self._filter_timer.start())
         self.filter_edit.returnPressed.connect(self.apply_filter)
         self.item_model.filter_changed.connect(self._on_item_model_filter_changed)
@@ -159,7 +157,7 @@ class HistoryPanel(QWidget):
         session.history.selection_changed.connect(self._on_session_selection_changed)
         self._on_session_selection_changed(session.history.selected_id)
         self.empty_label.setVisible(len(session.history.tree) == 0)
-        self.expand_recent()
+        self.opener.open_recent()
         session.history.history_reset.connect(self._on_session_history_reset)
         session.history.nodes_added.connect(self._on_session_history_changed)
         session.history.nodes_removed.connect(self._on_session_history_changed)
@@ -174,52 +172,8 @@ class HistoryPanel(QWidget):
         """Narrow the tree to what the filter box says (now, without waiting for the typing pause)."""
         self._filter_timer.stop()
         self.item_model.set_filter(self.filter_edit.text())
-        self.expand_recent(EXPAND_FILTERED_ROWS if self.filter_edit.text().strip() else EXPAND_ROWS)
+        self.opener.open_recent(EXPAND_FILTERED_ROWS if self.filter_edit.text().strip() else EXPAND_ROWS)
         self._on_session_selection_changed(self._session.history.selected_id)
-
-    def expand_recent(self, budget: int = EXPAND_ROWS) -> None:
-        """Open up the newest branches, whole, until about ``budget`` rows show; older ones stay folded."""
-        model, count = self.item_model, 0
-        for row in range(model.rowCount()):
-            count += self._expand_branch(model.index(row, 0), budget - count)
-            if count >= budget:
-                break
-
-    def _expand_branch(self, index: QModelIndex, budget: int) -> int:
-        """Expand a node and its descendants, breadth first, within ``budget`` rows; returns the rows opened."""
-        model, opened, level = self.item_model, 0, [index]
-        self._expanding = True  # expanding here must not start another walk from the expanded signal
-        try:
-            while level and opened < budget:
-                below = []
-                for parent in level:
-                    rows = model.rowCount(parent)
-                    if rows and opened < budget:
-                        self.view.expand(parent)
-                        opened += rows
-                        below += [model.index(r, 0, parent) for r in range(rows)]
-                level = below
-        finally:
-            self._expanding = False
-        return opened
-
-    def _on_view_expanded(self, index: QModelIndex) -> None:
-        if not self._expanding:  # the user opened a folded branch: open the whole branch (within reason)
-            self._expand_branch(index, EXPAND_ROWS)
-
-    def _on_view_scrolled(self, value: int) -> None:
-        """At the end of the rows: hand the view the next batch below, as QTreeView does with fetchMore."""
-        if value != self.view.verticalScrollBar().maximum():
-            return
-        model, index = self.item_model, QModelIndex()
-        while model.rowCount(index) and (not index.isValid() or self.view.isExpanded(index)):
-            index = model.index(model.rowCount(index) - 1, 0, index)  # down to the last row shown
-        while index.isValid():  # the innermost opened branch that has more, else the roots
-            if self.view.isExpanded(index) and model.has_more(index):
-                model.fetch_more(index)
-                return
-            index = index.parent()
-        model.fetch_more(QModelIndex())
 
     def _on_item_model_filter_changed(self, matched: int, shown: int) -> None:
         problems = self.item_model.filter.problems
@@ -236,7 +190,7 @@ class HistoryPanel(QWidget):
 
     def _on_session_history_reset(self) -> None:
         self.empty_label.setVisible(len(self._session.history.tree) == 0)
-        self.expand_recent()
+        self.opener.open_recent()
         self._on_session_selection_changed(self._session.history.selected_id)
 
     def _on_view_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:

@@ -153,7 +153,7 @@ def test_the_filter_keeps_matches_and_greys_their_ancestors(history, qtbot, qtlo
 
 
 def test_thumbnails_load_off_the_ui_thread_when_a_row_is_shown(history, qtbot):
-    model = _model(history)
+    model = _model(history, checked=False)  # the tester asks for the first row's icon: its thumbnail would race
     newest = history.tree.roots()[-1]
     index = model.node_index(newest.id)
     thumb = history.workspace.folder / "thumbs" / f"{newest.id}.png"
@@ -187,27 +187,30 @@ def test_the_panel_filter_box_narrows_the_tree(open_window, data_dir, qtbot):
     assert model.rowCount(model.index(0, 0)) == 2 and not window.history_panel.filter_label.isVisible()
 
 
-def test_the_window_fetches_rows_on_scrolling_and_a_delete_moves_the_selection_up(open_window, data_dir, qtbot,
-                                                                                 monkeypatch):
+def test_branches_open_and_rows_come_as_they_scroll_near_and_a_delete_moves_the_selection_up(
+        open_window, data_dir, qtbot, monkeypatch):
     monkeypatch.setattr(history_items, "ROOT_BATCH", 5)
     ws, _ = Workspace.open(data_dir / "workspaces" / "default")
-    for n in range(12):  # twelve roots, each with a chain of seven: five roots fill more than the view
+    for n in range(12):  # twelve roots, each with a chain of thirty: one branch fills more than the view
         parent = None
-        for step in range(8):
+        for step in range(30):
             node = _node(ws, parent, f"root {n} step {step}")
             ws.add_node(node)
             parent = node.id
     ws.close()
     window = open_window([])
     view, history = window.history_panel.view, window.model.history
-    model = view.model()
-    assert model.rowCount() == 5
-    newest_root = history.tree.roots()[-1]
-    chain = [newest_root] + [history.tree.children(newest_root.id)[0]]
-    chain.append(history.tree.children(chain[1].id)[0])
+    model, bar = view.model(), view.verticalScrollBar()
+    roots = history.tree.roots()[::-1]  # newest first, as the tree shows them
+    qtbot.waitUntil(lambda: bar.maximum() > 0)
+    QApplication.processEvents()
+    assert view.isExpanded(model.node_index(roots[0].id))  # the newest branch is open
+    assert not view.isExpanded(model.node_index(roots[4].id))  # far below the view: folded until scrolled near
+    assert model.rowCount() == 5  # the end of the rows is far away: nothing more fetched
+
+    chain = history.tree.path_to_root(history.tree.children(history.tree.children(roots[0].id)[0].id)[0].id)
     history.select(chain[2].id)
     qtbot.waitUntil(lambda: model.node_at(view.currentIndex()).id == chain[2].id)
-
     history.delete(chain[2].id)  # the selected node and everything made from it
     for _ in range(3):
         QApplication.processEvents()
@@ -216,11 +219,11 @@ def test_the_window_fetches_rows_on_scrolling_and_a_delete_moves_the_selection_u
     assert _ids(model, model.node_index(chain[1].id)) == []  # the branch is gone from the tree at once
     assert model.rowCount() == 5  # a change hands the view no more rows than it had
 
-    bar = view.verticalScrollBar()
-    qtbot.waitUntil(lambda: bar.maximum() > 0)
-    bar.setValue(bar.maximum())  # scrolled to the end: the next roots come
-    assert model.rowCount() == 10
-    assert _ids(model)[5:] == [r.id for r in history.tree.roots()[::-1][5:10]]
+    for _ in range(50):  # scrolling down: the next branches open, then the next roots come
+        bar.setValue(bar.maximum())
+        QApplication.processEvents()
+    assert view.isExpanded(model.node_index(roots[4].id))
+    assert model.rowCount() > 5 and _ids(model)[5:10] == [r.id for r in roots[5:10]]
 
 
 def test_a_history_change_that_cannot_be_written_is_said_once(history, qtbot):
