@@ -31,6 +31,7 @@ class DevicePool(QObject):
         self.device_of: dict[int, str] = {}  # running request id -> device id, once it left the line
         self._restart = False  # Settings ▸ Devices changed while runs were in flight: a new pool after them
         self.single = False  # the pool found one device for the setting: the window's own engine runs everything
+        self.make_host = PoolHost  # (workers, allow_pickles=) -> the host; tests give a stand-in
         devices.workers_changed.connect(self._on_devices_workers_changed)
 
     @property
@@ -45,7 +46,7 @@ class DevicePool(QObject):
     def ensure_host(self) -> PoolHost:
         """The pool's host, started now when there is none (its devices load torch in the background)."""
         if self.host is None:
-            self.host = PoolHost(self._settings.device_workers, allow_pickles=self._settings.allow_pickles)
+            self.host = self.make_host(self._settings.device_workers, allow_pickles=self._settings.allow_pickles)
             self.host.devices_changed.connect(self._on_host_devices_changed)
             self.host.job_started.connect(self._on_host_job_started)
             self.host.job_done.connect(self._on_host_job_done)

@@ -34,3 +34,36 @@ class RecordingHost:
 
     def cancel_all(self):
         self.cancels += 1
+
+
+class RecordingPoolHost(QObject):
+    """A stand-in for the window's device pool (desktop/worker/pool_host.py): records requests; its signals are
+    the real PoolHost's (test_recording_host.py checks it) and are emitted by hand."""
+
+    status = Signal(str)
+    model_ready = Signal(object)
+    failed = Signal(int, str, str)
+    cancelled = Signal(int)
+    job_done = Signal(int)
+    job_started = Signal(int, str)
+    progress = Signal(int, int, int, float)
+    preview = Signal(int, QImage, int, int)
+    finished = Signal(int, str, object)
+    devices_changed = Signal(object)
+    single_device = Signal(object)
+
+    def __init__(self, workers=2, *, allow_pickles=False):
+        super().__init__()
+        self.workers, self.allow_pickles = workers, allow_pickles
+        self.requests = []
+        self.busy = False
+        self.stopped = False
+
+    def submit(self, request):
+        self.requests.append(request)
+
+    def cancel_all(self):
+        pass
+
+    def shutdown(self):
+        self.stopped = True
