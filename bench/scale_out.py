@@ -19,7 +19,7 @@ the share of the machine other processes used meanwhile: on a shared machine two
 of the cores from the others, so a wall-clock speed-up there can exceed the number of workers; the CPU seconds
 per picture show whether the work itself grew.
 
-With ``--window`` it measures the window instead: File ▸ Restyle a folder… on Settings ▸ Devices: One (the window's
+With ``--window`` it measures the window instead: File ▸ Restyle a folder… on Devices at once: One (the window's
 own engine) and on 2 (two CPU workers, desktop/worker/pool_host.py), each warmed up first with a batch of one run
 per device; the clock runs from the folder queued to its summary, and the UI thread's CPU seconds are printed
 beside the wall time.
@@ -197,7 +197,7 @@ def _model_and_folder(root: Path, args) -> tuple[Path, Path]:
 
 
 def _window_figures(args) -> int:
-    """A folder queued in the window (File ▸ Restyle a folder…) on Devices: One, then on Devices: 2."""
+    """A folder queued in the window (File ▸ Restyle a folder…) on Devices at once: One, then on Devices at once: 2."""
     from PySide6.QtWidgets import QApplication
 
     from desktop.app import build_main_window

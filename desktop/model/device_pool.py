@@ -1,4 +1,4 @@
-"""DevicePool: the window's several devices (Settings ▸ Devices): whether they are used, and what each is doing.
+"""DevicePool: the window's several devices (Settings ▸ Devices at once): whether they are used, and what each is doing.
 
 QtCore only, owned by SessionModel. With one device (the default, and always when runs go to a Ray cluster) it
 is inactive and the session runs through its worker host as it always has. With several, Generate and model
@@ -29,14 +29,14 @@ class DevicePool(QObject):
         self.host: PoolHost | None = None
         self.rows: tuple = ()  # DeviceRow per device, as the host last reported them
         self.device_of: dict[int, str] = {}  # running request id -> device id, once it left the line
-        self._restart = False  # Settings ▸ Devices changed while runs were in flight: a new pool after them
+        self._restart = False  # Settings ▸ Devices at once changed while runs were in flight: a new pool after them
         self.single = False  # the pool found one device for the setting: the window's own engine runs everything
         self.make_host = PoolHost  # (workers, allow_pickles=) -> the host; tests give a stand-in
         devices.workers_changed.connect(self._on_devices_workers_changed)
 
     @property
     def active(self) -> bool:
-        """True when the window's runs go to several devices (Settings ▸ Devices, not on a Ray cluster)."""
+        """True when the window's runs go to several devices (Settings ▸ Devices at once, not on a Ray cluster)."""
         return self._settings.device_workers != 1 and not self._settings.cluster_address and not self.single
 
     def takes(self, request) -> bool:
@@ -81,7 +81,7 @@ class DevicePool(QObject):
         return next((row.label for row in self.rows if row.id == device_id), device_id)
 
     def shutdown(self) -> None:
-        """Stop the pool's devices (the window is closing, or Settings ▸ Devices changed)."""
+        """Stop the pool's devices (the window is closing, or Settings ▸ Devices at once changed)."""
         if self.host is not None:
             host, self.host = self.host, None
             host.shutdown()

@@ -27,7 +27,7 @@ class DeviceState(QObject):
     runtime_changed = Signal(object)  # RuntimeSettings
     devices_changed = Signal(object)  # tuple of devices present ("cuda", "mps", "cpu")
     memory_changed = Signal(object)  # MemoryReport
-    workers_changed = Signal(int)  # Settings ▸ Devices: 1 one device, 0 every GPU, N up to N workers
+    workers_changed = Signal(int)  # Settings ▸ Devices at once: 1 one device, 0 every GPU, N up to N workers
     error_raised = Signal(str, str)  # ErrorKind value, message
 
     def __init__(self, settings, worker_host):
@@ -119,7 +119,7 @@ class DeviceState(QObject):
     # --- how many devices ---------------------------------------------------------------------------------
     @property
     def workers(self) -> int:
-        """Settings ▸ Devices: 1 the window's one device (the default), 0 every GPU, N up to N workers."""
+        """Settings ▸ Devices at once: 1 the window's one device (the default), 0 every GPU, N up to N workers."""
         return self._settings.device_workers
 
     def set_workers(self, workers: int) -> None:

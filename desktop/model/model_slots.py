@@ -55,7 +55,7 @@ class SlotTracker(QObject):
         worker.depth_ready.connect(lambda _job, _path: slots.set("depth", "ready", "ready"))
 
     def watch(self, pool_host) -> None:
-        """Follow the loads and failures of the window's device pool as well (Settings ▸ Devices)."""
+        """Follow the loads and failures of the window's device pool as well (Settings ▸ Devices at once)."""
         pool_host.model_ready.connect(self._on_worker_model_ready)
         pool_host.failed.connect(self._on_worker_failed)
 

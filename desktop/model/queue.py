@@ -44,7 +44,7 @@ class Job:
     cell: int = 0  # its place in the group
     state: str = WAITING
     note: str = ""  # why it is blocked
-    device: str = ""  # with several devices (Settings ▸ Devices): the one it must run on ("cpu-2"); "" any
+    device: str = ""  # with several devices (Settings ▸ Devices at once): the one it must run on ("cpu-2"); "" any
 
     @classmethod
     def from_dict(cls, data: dict) -> Job:

@@ -2,7 +2,7 @@
 jobs, and feeds them to the session one at a time (with several devices, one per free device).
 
 QtCore only. The session calls ``run_ended`` whenever a run ends; the runner then records the result and
-starts the next ready job, unless the queue is paused. With several devices (Settings ▸ Devices) it starts as
+starts the next ready job, unless the queue is paused. With several devices (Settings ▸ Devices at once) it starts as
 many jobs as there are free devices, a job pinned to a device when that one is free; a planned chain's steps
 still run one after the other, each from the result of the step before. A cancel (Esc) stops the running job and pauses the
 queue, so nothing else starts until the artist presses Resume.

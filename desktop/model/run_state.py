@@ -1,6 +1,6 @@
 """RunState: the one record of what the session is running (a generation or an upscale), and its phase.
 
-With several devices (Settings ▸ Devices) several generations run at once; each is known by its job id, and the
+With several devices (Settings ▸ Devices at once) several generations run at once; each is known by its job id, and the
 window follows one of them (the queue's selection, else the latest started).
 
 QtCore only. Before this there were four answers to "is something running?" (a phase flag, the current request,

@@ -119,7 +119,7 @@ class SessionModel(QObject):
         self.devices = DeviceState(settings, worker_host)
         self.devices.error_raised.connect(self.error_raised)
         self.devices.runtime_changed.connect(self._on_devices_runtime_changed)
-        self.pool = DevicePool(settings, self.devices)  # Settings ▸ Devices: several at once (device_pool.py)
+        self.pool = DevicePool(settings, self.devices)  # Settings ▸ Devices at once: several at once (device_pool.py)
         self.pool.host_started.connect(self._watch_pool)
         self.pool.handed_back.connect(self._on_pool_handed_back)
         self._init_node: str | None = None  # the history node the init image is, when it is one
@@ -599,7 +599,7 @@ class SessionModel(QObject):
             self.chain.stop()
             self.jobs.run_ended(None, cancelled=cancelled, failure=failure, reason=reason, request_id=job_id)
 
-    # --- several devices (Settings ▸ Devices; device_pool.py) -------------------------------------------------
+    # --- several devices (Settings ▸ Devices at once; device_pool.py) -------------------------------------------------
     def _route(self, request):
         """Where a request goes: the device pool for generations and loads while it is on, else the worker."""
         return self.pool.ensure_host() if self.pool.takes(request) else self._host

@@ -17,7 +17,7 @@ from desktop.core.schemas import load_json
 from desktop.core.style_files import default_style_dirs
 
 MAX_RECENT_MODELS = 10
-MAX_DEVICE_WORKERS = 8  # the most Settings ▸ Devices offers (a workstation's cards; more CPU workers only split cores)
+MAX_DEVICE_WORKERS = 8  # the most Settings ▸ Devices at once offers (a workstation's cards)
 DEFAULT_LATENT_BUDGET = 2 * 1024**3
 # The family-specific GenerationParams fields and their types; None (stored as "") = the family's default.
 _FAMILY_FIELDS = {name: int if RANGES[name].whole else float for name in FAMILY_FIELDS}
@@ -136,7 +136,7 @@ class Settings:
 
     @property
     def device_workers(self) -> int:
-        """Settings ▸ Devices: 1 the window's one device (the default), 0 every GPU, N up to N workers."""
+        """Settings ▸ Devices at once: 1 the window's one device (the default), 0 every GPU, N up to N workers."""
         try:
             value = int(self._qs.value("devices/workers", 1))
         except (TypeError, ValueError):

@@ -1,4 +1,4 @@
-"""The queue tab's device rows (Settings ▸ Devices: several at once): what each device is doing now."""
+"""The queue tab's device rows (Settings ▸ Devices at once: several at once): what each device is doing now."""
 
 from __future__ import annotations
 
@@ -69,7 +69,7 @@ class DevicePoolPanel(QFrame):
         elif self._pool.host is not None:
             self.title.setText("Devices: starting…")
         else:
-            self.title.setText("Devices: they start with the first run (Settings ▸ Devices)")
+            self.title.setText("Devices: they start with the first run (Settings ▸ Devices at once)")
 
 
 def _short(model: str) -> str:

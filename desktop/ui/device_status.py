@@ -1,5 +1,5 @@
 """The status bar's device figure: "cuda:0 · float16 · VRAM 5.1/24 GB" or "cpu · float32 · RAM 1.2 GB"; with
-several devices (Settings ▸ Devices), "2 devices · 1 busy"."""
+several devices (Settings ▸ Devices at once), "2 devices · 1 busy"."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class DeviceStatus(QLabel):
         self._devices.memory_changed.connect(self._refresh)
         self._devices.runtime_changed.connect(self._refresh)
         model.model_info_changed.connect(self._refresh)
-        self._pool = model.pool  # several devices (Settings ▸ Devices): how many, and how many are busy
+        self._pool = model.pool  # several devices (Settings ▸ Devices at once): how many, and how many are busy
         self._pool.changed.connect(self._refresh)
         self._devices.workers_changed.connect(self._refresh)
         self._timer = QTimer(self)

@@ -483,5 +483,5 @@ class MainWindow(QMainWindow):
         self.model.jobs.detach()  # the run cut short by closing stays queued for the next start
         self.model.history.close()  # history changes still queued for the journal are written now
         self._host.shutdown()
-        self.model.pool.shutdown()  # several devices (Settings ▸ Devices): their processes end with the window
+        self.model.pool.shutdown()  # several devices (Settings ▸ Devices at once): their processes end with the window
         super().closeEvent(event)

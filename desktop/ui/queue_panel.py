@@ -1,5 +1,5 @@
 """The queue panel: the runs waiting their turn, with up/down, remove, cancel and pause/resume; with several
-devices (Settings ▸ Devices), each device's state and the device a run must use."""
+devices (Settings ▸ Devices at once), each device's state and the device a run must use."""
 
 from __future__ import annotations
 

@@ -32,9 +32,9 @@ QUANTIZATION_LABELS = {"none": "None (the weights as saved)", "bnb-8bit": "8-bit
                        "bnb-4bit": "4-bit NF4 (bitsandbytes, CUDA)", "torchao-int8": "int8 weights (torchao)"}
 T5_NOTE = ("SD 3.5 without T5 needs about 9.5 GB less and reads prompts with its CLIP encoders only (77 tokens): "
            "weaker at text in the picture and at long descriptions.")
-# Settings ▸ Devices: how many devices the window's queue runs on at once (desktop/model/device_pool.py).
-WORKERS_LABELS = {1: "One (the default)", 0: "Every GPU (one run per card)", 2: "2 at once", 3: "3 at once",
-                  4: "4 at once"}
+# Settings ▸ Devices at once: how many devices the window's queue runs on at once (desktop/model/device_pool.py).
+WORKERS_LABELS = {1: "One (the default)", 0: "Every GPU (one run per card)", 2: "2 (GPUs, or CPU workers)",
+                  3: "3 (GPUs, or CPU workers)", 4: "4 (GPUs, or CPU workers)"}
 WORKERS_TIP = ("With more than one, the queue's runs (sweeps, batches, folders) go to whichever device is free, each "
                "with its own copy of the model: one per GPU, or on a computer without one, CPU workers that share "
                "the cores. The queue's Device choice pins a run to one of them.")
@@ -81,7 +81,7 @@ class SettingsDialog(QDialog):
         for value, label in WORKERS_LABELS.items():
             self.workers_combo.addItem(label, value)
         if self.workers_combo.findData(devices.workers) < 0:  # a number set elsewhere (up to 8)
-            self.workers_combo.addItem(f"{devices.workers} at once", devices.workers)
+            self.workers_combo.addItem(f"{devices.workers} (GPUs, or CPU workers)", devices.workers)
         self.workers_combo.setCurrentIndex(self.workers_combo.findData(devices.workers))
         self.offload_combo = _combo("offloadCombo", OFFLOAD_LABELS)
         self.attention_combo = _combo("attentionCombo", ATTENTION_LABELS)
@@ -120,7 +120,7 @@ class SettingsDialog(QDialog):
         form = QFormLayout(device_box)
         form.addRow("Device", self.device_combo)
         form.addRow("Precision", self.dtype_combo)
-        form.addRow("Devices", self.workers_combo)
+        form.addRow("Devices at once", self.workers_combo)
         memory_box = QGroupBox("Memory")
         memory = QVBoxLayout(memory_box)
         offload_form = QFormLayout()

@@ -1,4 +1,4 @@
-"""PoolHost: the window's runs on several devices at once (Settings ▸ Devices), each job reported by its id.
+"""PoolHost: the window's runs on several devices at once (Settings ▸ Devices at once), each job reported by its id.
 
 One pipeline owner per device (``desktop.cluster.local_pool``: a process per CUDA card, or CPU workers that
 split the cores), fed by the cluster's own dispatcher: a run goes to a free device, preferring one that has its
@@ -25,7 +25,8 @@ from .requests import GenerateRequest, LoadModelRequest
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05  # how often the loop looks at the inbox and the cancel flags between the devices' reports
-GONE = "Every device of the pool stopped; nothing in flight was saved. Choose Devices: one in Settings, or restart."
+GONE = ("Every device of the pool stopped; nothing in flight was saved. Choose Devices at once: One in Settings, "
+        "or restart.")
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ class GenerateRequest:
     # Where LoRAs and embeddings are looked up by name (the user's folders, first first); None keeps the engine's.
     lora_dirs: tuple[str, ...] | None = None
     embedding_dirs: tuple[str, ...] | None = None
-    # With several devices (Settings ▸ Devices): the one this run must use ("cpu-2", "cuda-1"); "" = any free one.
+    # With several devices (Settings ▸ Devices at once): the one this run must use ("cpu-2", "cuda-1"); "" = any.
     slot: str = ""
     # Where the result goes in the history; the worker writes it there once the PNG is saved, before anyone
     # hears of the result (history_writer.py). None: the PNG only.

@@ -106,7 +106,7 @@ def test_one_device_after_all_hands_the_runs_to_the_windows_engine(model, host):
     request = _runs(model)[0]
     model.pool.host.single_device.emit([request])
     assert not model.pool.active and model.pool.host is None
-    assert host.requests[-1] is request  # the window's own engine runs it, as with Devices: One
+    assert host.requests[-1] is request  # the window's own engine runs it, as with Devices at once: One
     model.update_params(seed=5)
     assert model.generate()  # queued behind it, for the one engine
     assert [r for r in host.requests if isinstance(r, GenerateRequest)] == [request]

@@ -1,5 +1,5 @@
-"""The window on several devices (Settings ▸ Devices: 2): the queue runs on two CPU workers at once, each with its
-own pipelines, a job pinned to a device runs there, a chain keeps its order, and Esc stops both."""
+"""The window on several devices (Settings ▸ Devices at once: 2): the queue runs on two CPU workers at once, each
+with its own pipelines, a job pinned to a device runs there, a chain keeps its order, and Esc stops both."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The window's device pool (Settings ▸ Devices): runs go to two CPU workers at once, each reported by its id."""
+"""The window's device pool (Settings ▸ Devices at once): runs go to two CPU workers, each reported by its id."""
 
 from __future__ import annotations
 
