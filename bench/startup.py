@@ -16,12 +16,11 @@ launch would otherwise compile the app's ~120 modules from source, about 0.15 s 
 go to a temp folder (``PYTHONPYCACHEPREFIX``), so the checkout stays clean; ``--from-source`` keeps the
 inherited setting and measures that compile too.
 
-Each case keeps one data folder, started once untimed: the timed runs are the starts an artist makes every day,
-not the first one, which also creates the history folders and writes their index with an fsync (a few ms, and
-as slow as the disk under load).
-
-One untimed warm-up run first (file cache, bytecode), then RUNS runs of each case; a run during which other
-processes used more than 5% of the CPU (``--max-other-cpu``) is discarded and rerun (up to 2 × RUNS discards).
+Each case keeps one data folder and is started once untimed (file cache, bytecode, and the data folder, history
+and log the first start makes, with an fsync of the index): the timed runs are the starts an artist makes every
+day. Then RUNS rounds, each launching every case once in turn, so a change in the machine's load falls on all
+cases alike; a run during which other processes used more than 5% of the CPU (``--max-other-cpu``) is discarded
+and rerun (up to 2 × RUNS discards per case).
 
 The same run also times a bare PySide6 window (``--bare``: an empty QMainWindow of the same size, shown and
 painted the same way) and prints the app's ratio to it, which stays comparable across machines and loads.
@@ -100,20 +99,30 @@ def main() -> int:
         print(f"measuring {ROOT / 'desktop'}; bytecode: " + ("as inherited (PYTHONDONTWRITEBYTECODE="
                               f"{os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r})" if args.from_source
                               else "cached, as an installed app has it"))
-        launch(tmp / "warmup", ["--model", tiny], env)
+        cases = {"bare PySide6 window": ["--bare"], "no model": [], "--model tiny": ["--model", tiny]}
+        data = {label: tmp / f"data-{label[:2]}" for label in cases}
+        for label, gui_args in cases.items():
+            launch(data[label], gui_args, env)  # untimed: caches, and the data folder the first start makes
+        results = {label: [] for label in cases}
+        discards = dict.fromkeys(cases, 0)
+
+        def wanted(label: str) -> bool:
+            return len(results[label]) < args.runs and discards[label] < 2 * args.runs
+
+        # Round by round, one launch of each case in turn: a change in the machine's load falls on all of them
+        # alike instead of on one case's block of runs, which keeps the ratio fair.
+        while any(wanted(label) for label in cases):
+            for label, gui_args in cases.items():
+                if wanted(label):
+                    others = OtherLoad()
+                    run = launch(data[label], gui_args, env)
+                    if others.fraction() > args.max_other_cpu:
+                        discards[label] += 1
+                    else:
+                        results[label].append(run)
         medians = {}
-        for label, gui_args in (("bare PySide6 window", ["--bare"]), ("no model", []),
-                                ("--model tiny", ["--model", tiny])):
-            runs, discarded = [], 0
-            data = tmp / f"data-{label[:2]}"
-            launch(data, gui_args, env)  # the first start makes the data folder, history and log: untimed
-            while len(runs) < args.runs and discarded < 2 * args.runs:
-                others = OtherLoad()
-                run = launch(data, gui_args, env)
-                if others.fraction() > args.max_other_cpu:
-                    discarded += 1
-                else:
-                    runs.append(run)
+        for label, gui_args in cases.items():
+            runs, discarded = results[label], discards[label]
             if not runs:
                 print(f"{label}: every run was disturbed by other processes; no figures")
                 return 2
