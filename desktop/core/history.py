@@ -12,12 +12,12 @@ import gc
 import json
 import logging
 import re
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
+from .files import random_hex
 from .schemas import Damaged, check_node, check_params, load_json
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,8 @@ _REQUIRED = ("id", "kind", "image", "created", "width", "height")
 
 
 def new_node_id() -> str:
-    """A short random hex id for a new node (uuid4's first 12 digits, without importing uuid at start-up)."""
-    return secrets.token_hex(6)
+    """A short random hex id for a new node (12 digits, as uuid4's first 12 were)."""
+    return random_hex(6)
 
 
 def timestamp() -> str:

@@ -6,7 +6,6 @@ time, in memory and, when a cache file is given, on disk: a model is hashed once
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -55,6 +54,8 @@ def short_hash(path: str | os.PathLike, cache_file: Path | None = None) -> str:
     known = cached_short_hash(path, cache_file)
     if known:
         return known
+    import hashlib  # here, not at import: OpenSSL's hashes are a few ms of the window's start-up
+
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(8 << 20):

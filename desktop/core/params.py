@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import secrets
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,7 +178,7 @@ class GenerationParams:
 
 def random_seed() -> int:
     """A fresh seed in the range every tool that reads A1111 metadata accepts."""
-    return secrets.randbelow(RANDOM_SEED_BOUND)
+    return random.SystemRandom().randrange(RANDOM_SEED_BOUND)  # os.urandom, as secrets.randbelow
 
 
 def effective_steps(steps: int, strength: float) -> int:

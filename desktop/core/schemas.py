@@ -17,12 +17,13 @@ import json
 import math
 import os
 import re
-import secrets
 import types
 import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from .files import random_hex
 
 MAX_DEPTH = 32  # our own files nest 4 levels at most
 MAX_JSON_BYTES = 256 * 1024 * 1024  # an index of 100,000 nodes is about 100 MB
@@ -81,7 +82,7 @@ def check_depth(data: Any, what: str = "the file", limit: int = MAX_DEPTH) -> No
 
 def keep_aside(path: Path) -> Path | None:
     """Rename a damaged file to ``<name>.damaged-<random>`` beside it (never overwritten); None when impossible."""
-    target = path.with_name(f"{path.name}.damaged-{secrets.token_hex(3)}")
+    target = path.with_name(f"{path.name}.damaged-{random_hex(3)}")
     try:
         os.replace(path, target)
     except OSError:

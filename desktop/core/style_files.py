@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -230,6 +229,8 @@ def file_hash(path: str | os.PathLike, *, tensors_only: bool) -> str:
     key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns, tensors_only)
     if key in _hash_cache:
         return _hash_cache[key]
+    import hashlib  # here, not at import: OpenSSL's hashes are a few ms of the window's start-up
+
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         if tensors_only and path.lower().endswith(".safetensors"):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import shutil
 import threading
 import time
@@ -28,7 +27,7 @@ from pathlib import Path, PurePosixPath
 from desktop.core.errors import bad_input
 from desktop.core.metadata import read_parameters
 
-from .files import atomic_write, is_temp_name
+from .files import atomic_write, is_temp_name, random_hex
 from .history import HistoryTree, Node, gc_paused, new_node_id, timestamp
 from .index_file import decode_index, encode_index
 from .journal import JOURNAL_NAME, Journal, cut_torn_tail, read_journal
@@ -238,7 +237,7 @@ class Workspace:
         latents_fixed = workspace._forget_missing_latents()
         if corrupt and index_path.exists():
             # Keep the damaged file beside the rebuilt one: it may still hold stars the pictures do not.
-            os.replace(index_path, folder / f"{INDEX_NAME}.damaged-{secrets.token_hex(3)}")
+            os.replace(index_path, folder / f"{INDEX_NAME}.damaged-{random_hex(3)}")
         if report.message or latents_fixed or old_format or not index_path.exists():
             workspace.save_index()  # an old-format index is written in the new one once
         if report.message:
@@ -510,7 +509,7 @@ class Workspace:
             if INDEX_NAME not in members or not any(n.startswith("images/") for n in archive.namelist()):
                 raise bad_input(f"{not_ours}: it has no history index or no images folder.")
             # Unpack beside the target and rename once, so a failure halfway leaves no half-made workspace.
-            staging = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}.tmp")
+            staging = folder.with_name(f".{folder.name}.{random_hex(4)}.tmp")
             try:
                 check_entries(list(members.values()), free_bytes(folder.parent))
                 for name in FOLDERS:

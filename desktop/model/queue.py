@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from desktop.core.files import atomic_write
+from desktop.core.files import atomic_write, random_hex
 from desktop.core.schemas import Damaged, check_group, check_job, keep_aside, read_json_file
 
 log = logging.getLogger(__name__)
@@ -70,7 +69,7 @@ class Group:
 
 def new_job_id() -> str:
     """A short random id (10 hex digits)."""
-    return secrets.token_hex(5)
+    return random_hex(5)
 
 
 class JobQueue(QObject):

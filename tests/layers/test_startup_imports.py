@@ -19,6 +19,7 @@ LATER = (
     "sd_parsers", "desktop.core.picture_settings",  # reading another tool's settings from a picture
     "logging.handlers",  # the rotating log handler, swapped in once the window has painted (~8 ms)
     "socket",  # checking whether a cluster address is this computer (~4 ms)
+    "secrets", "hashlib",  # hmac and OpenSSL's hashes: ids come from os.urandom, hashes at the first one (~4 ms)
 )
 
 
