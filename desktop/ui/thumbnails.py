@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections import OrderedDict
 
 from PySide6.QtCore import QObject, Qt, QThreadPool, QUrl, Signal
@@ -22,6 +21,8 @@ def node_data(node, role, thumbnails: ThumbnailLoader, workspace):
         if mask is None:
             return node_tooltip(node)
         # Rich text, so the mask the node was made with shows on hover beside its settings.
+        import html  # at the first such tooltip: its entity tables are not worth a millisecond of start-up
+
         text = html.escape(node_tooltip(node)).replace("\n", "<br>")
         return f"<p>{text}</p><p>Mask:<br><img src='{QUrl.fromLocalFile(str(mask)).toString()}' width='120'></p>"
     if role == Qt.ItemDataRole.DecorationRole:
