@@ -1,8 +1,9 @@
 """DevicePool: the window's several devices (Settings ▸ Devices at once): whether they are used, and what each is doing.
 
-QtCore only, owned by SessionModel. With one device (the default, and always when runs go to a Ray cluster) it
-is inactive and the session runs through its worker host as it always has. With several, Generate and model
-loads go to a ``PoolHost`` (desktop/worker/pool_host.py), started on first use; this keeps the rows it reports
+QtCore only, owned by SessionModel. With one device (the default; on a Ray cluster, one actor) it is inactive
+and the session runs through its worker host as it always has. With several (this computer's, or the actors of
+the Ray cluster Settings ▸ Run on names), Generate and model loads go to a ``PoolHost``
+(desktop/worker/pool_host.py), started on first use; this keeps the rows it reports
 (idle / loading a model / step k of n / lost) and which device each running request is on, so the queue can
 start as many jobs as there are free devices and hold a job pinned to a device until that one is free.
 """
@@ -33,11 +34,13 @@ class DevicePool(QObject):
         self.single = False  # the pool found one device for the setting: the window's own engine runs everything
         self.make_host = PoolHost  # (workers, allow_pickles=) -> the host; tests give a stand-in
         devices.workers_changed.connect(self._on_devices_workers_changed)
+        devices.cluster_changed.connect(self._on_devices_workers_changed)  # the devices are another machine's now
 
     @property
     def active(self) -> bool:
-        """True when the window's runs go to several devices (Settings ▸ Devices at once, not on a Ray cluster)."""
-        return self._settings.device_workers != 1 and not self._settings.cluster_address and not self.single
+        """True when the window's runs go to several devices (Settings ▸ Devices at once): this computer's, or
+        the actors of the Ray cluster that Settings ▸ Run on names."""
+        return self._settings.device_workers != 1 and not self.single
 
     def takes(self, request) -> bool:
         """True when ``request`` goes to the pool (a generation or a model load while the pool is on)."""
@@ -46,7 +49,8 @@ class DevicePool(QObject):
     def ensure_host(self) -> PoolHost:
         """The pool's host, started now when there is none (its devices load torch in the background)."""
         if self.host is None:
-            self.host = self.make_host(self._settings.device_workers, allow_pickles=self._settings.allow_pickles)
+            self.host = self.make_host(self._settings.device_workers, allow_pickles=self._settings.allow_pickles,
+                                       cluster=self._settings.cluster_address)
             self.host.devices_changed.connect(self._on_host_devices_changed)
             self.host.job_started.connect(self._on_host_job_started)
             self.host.job_done.connect(self._on_host_job_done)

@@ -28,6 +28,7 @@ class DeviceState(QObject):
     devices_changed = Signal(object)  # tuple of devices present ("cuda", "mps", "cpu")
     memory_changed = Signal(object)  # MemoryReport
     workers_changed = Signal(int)  # Settings ▸ Devices at once: 1 one device, 0 every GPU, N up to N workers
+    cluster_changed = Signal(str)  # Settings ▸ Run on: "" this computer, else the Ray cluster's address
     error_raised = Signal(str, str)  # ErrorKind value, message
 
     def __init__(self, settings, worker_host):
@@ -114,6 +115,7 @@ class DeviceState(QObject):
             self._settings.cluster_address = address
             self._settings.sync()
             self._host.submit(EngineOptionsRequest(allow_pickles=self._settings.allow_pickles, cluster=address))
+            self.cluster_changed.emit(address)
         return True
 
     # --- how many devices ---------------------------------------------------------------------------------

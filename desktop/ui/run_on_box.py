@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineEd
 from desktop.core.cluster_address import RAY_MISSING, token_source
 
 HERE, CLUSTER = "here", "cluster"
-CLUSTER_NOTE = ("The queue's runs go to the cluster's GPUs; previews, Cancel and the history work as here, and "
+CLUSTER_NOTE = ("The queue's runs go to the cluster's GPUs (as many at once as Devices at once says; Every GPU: "
+                "all of them); previews, Cancel and the history work as here, and "
                 "every picture is saved on this computer. HOST:PORT of the head (port 6379), or auto for a cluster "
                 "started on this computer. Off this computer Ray's token authentication is required.")
 

@@ -37,7 +37,8 @@ WORKERS_LABELS = {1: "One (the default)", 0: "Every GPU (one run per card)", 2: 
                   3: "3 (GPUs, or CPU workers)", 4: "4 (GPUs, or CPU workers)"}
 WORKERS_TIP = ("With more than one, the queue's runs (sweeps, batches, folders) go to whichever device is free, each "
                "with its own copy of the model: one per GPU, or on a computer without one, CPU workers that share "
-               "the cores. The queue's Device choice pins a run to one of them.")
+               "the cores. On a Ray cluster (Run on), the same number of the cluster's GPUs; Every GPU: all of "
+               "them. The queue's Device choice pins a run to one of them.")
 COMPILE_NOTE = "The first run after loading is slow (compiling), and so is the first run at a new size."
 
 

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 POLL_S = 0.05  # how often the loop looks at the inbox and the cancel flags between the devices' reports
 GONE = ("Every device of the pool stopped; nothing in flight was saved. Choose Devices at once: One in Settings, "
         "or restart.")
+CLUSTER_GONE = ("The Ray cluster at {address} went away: the queue is paused and the runs in flight kept (nothing "
+                "half-made was saved). Press Resume once it is back, or choose Run on: this computer in Settings.")
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,10 @@ class PoolHost(QObject):
     # and hands back the requests it was given, for the window's own engine (a pool of one would gain nothing).
     single_device = Signal(object)  # list of requests
 
-    def __init__(self, workers: int, *, allow_pickles: bool = False, parent: QObject | None = None):
+    def __init__(self, workers: int, *, allow_pickles: bool = False, cluster: str = "", parent: QObject | None = None):
         super().__init__(parent)
-        self.workers = workers  # 0: one per GPU (one CPU worker where there is none)
+        self.workers = workers  # 0: one per GPU (one CPU worker where there is none); on a cluster, every actor
+        self.cluster = cluster  # Settings ▸ Run on: "" this computer's devices, else the Ray cluster's actors
         self.allow_pickles = allow_pickles  # "Allow pickle checkpoints", sent with every job (changed any time)
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
         self._pending: dict[int, object] = {}  # job id -> request not yet done
@@ -144,17 +147,28 @@ class PoolHost(QObject):
 
     # --- the pool's thread -------------------------------------------------------------------------------------
     def _serve(self, report, stopped) -> None:
-        from desktop.cluster.local_pool import LocalPool, plan_local_slots
+        if self.cluster:
+            # The cluster's actors, one per GPU (or slot) there, with the same dispatcher as local devices. Joining
+            # refuses an unauthenticated remote cluster with a sentence, which fails the requests waiting here.
+            from desktop.cluster.pools import open_pool
 
-        workers = self.workers or _gpu_count() or 1
-        if len(plan_local_slots(workers)) < 2:
-            report(("single",))
-            return
-        report(("status", f"Starting {workers} devices (each loads torch once)…"))
-        pool = LocalPool(workers, allow_pickles=self.allow_pickles)  # starts the processes (torch loads there)
+            report(("status", f"Joining the Ray cluster at {self.cluster}…"))
+            pool = open_pool(workers=self.workers or None, cluster=self.cluster, allow_pickles=self.allow_pickles,
+                             status=lambda line: report(("status", line)))
+            gone = CLUSTER_GONE.format(address=self.cluster)
+        else:
+            from desktop.cluster.local_pool import LocalPool, plan_local_slots
+
+            workers = self.workers or _gpu_count() or 1
+            if len(plan_local_slots(workers)) < 2:
+                report(("single",))
+                return
+            report(("status", f"Starting {workers} devices (each loads torch once)…"))
+            pool = LocalPool(workers, allow_pickles=self.allow_pickles)  # starts the processes (torch loads there)
+            gone = GONE
         loop = None
         try:
-            loop = _PoolLoop(pool, report, lambda: self.allow_pickles)
+            loop = _PoolLoop(pool, report, lambda: self.allow_pickles, gone)
             loop.report_rows()
             while not stopped():
                 loop.accept(self._inbox)
@@ -174,10 +188,11 @@ def _gpu_count() -> int:
 class _PoolLoop:
     """The dispatcher and the requests it runs, on the pool's thread: one ``turn`` per poll."""
 
-    def __init__(self, pool, report, allow_pickles):
+    def __init__(self, pool, report, allow_pickles, gone: str = GONE):
         from desktop.cluster.dispatch import Dispatcher
 
         self.pool, self.report, self.allow_pickles = pool, report, allow_pickles  # allow_pickles(): the setting now
+        self.gone = gone  # the sentence when no device is left
         self.dispatcher = Dispatcher(pool)
         self.requests: dict[str, object] = {}  # the dispatcher's job id -> the request
         self.cancelling: set[str] = set()
@@ -226,7 +241,7 @@ class _PoolLoop:
             self.report(("started", int(key), self.dispatcher.running[key][1]))
         if not self.pool.slots and self.dispatcher.busy:
             for key in list(self.requests):
-                self._finish_job(key, ("failed", int(key), ErrorKind.UNAVAILABLE.value, GONE))
+                self._finish_job(key, ("failed", int(key), ErrorKind.UNAVAILABLE.value, self.gone))
             self.dispatcher.waiting.clear()
             self.dispatcher.running.clear()
         event = self.pool.next_event(POLL_S)

@@ -154,6 +154,26 @@ def test_the_window_with_a_cluster_backend_shows_previews_and_cancels(pool, qtbo
     assert sorted(window.model.settings.output_dir.iterdir()) == outputs  # nothing half-made was saved
 
 
+def test_the_windows_queue_fans_out_over_the_clusters_actors(pool, qtbot, open_window, tiny_model, make_image,
+                                                             data_dir):
+    settings = Settings(data_dir)
+    settings.cluster_address = "auto"  # Settings ▸ Run on: the cluster; Devices at once: every GPU (all actors)
+    settings.device_workers = 0
+    settings.sync()
+    window = open_window(["--model", str(tiny_model), str(make_image(size=(64, 64)))])
+    window.model.update_params(prompt="ink", steps=4, strength=0.6, seed=1)
+    host = window.model.pool.ensure_host()
+    made_on: dict[str, str] = {}  # history node -> the actor that made it
+    host.finished.connect(lambda _job, device, result: made_on.__setitem__(result.history_nodes[-1].id, device))
+    assert window.model.jobs.enqueue_batch(4)
+    generations = lambda: [n for n in window.model.history.tree if n.kind == "generation"]  # noqa: E731
+    qtbot.waitUntil(lambda: len(generations()) >= 4 and window.model.phase.value == "idle", timeout=TIMEOUT)
+    assert len(generations()) == 4 and len({n.seed for n in generations()}) == 4  # each run once
+    assert set(made_on.values()) == {"ray-1", "ray-2"}  # both of the cluster's actors took runs
+    assert {row.id for row in window.model.pool.rows} == {"ray-1", "ray-2"}
+    assert all(window.model.history.workspace.image_path(n).is_file() for n in generations())  # saved here
+
+
 def test_an_actor_killed_mid_job_has_its_job_done_on_the_other(pool, tiny_model, folder, tmp_path):
     killed: list[str] = []
 

@@ -52,9 +52,9 @@ class RecordingPoolHost(QObject):
     devices_changed = Signal(object)
     single_device = Signal(object)
 
-    def __init__(self, workers=2, *, allow_pickles=False):
+    def __init__(self, workers=2, *, allow_pickles=False, cluster=""):
         super().__init__()
-        self.workers, self.allow_pickles = workers, allow_pickles
+        self.workers, self.allow_pickles, self.cluster = workers, allow_pickles, cluster
         self.requests = []
         self.busy = False
         self.stopped = False
