@@ -108,6 +108,14 @@ class DevicePool(QObject):
     def _on_host_devices_changed(self, rows) -> None:
         before = [(row.id, row.label, row.state == "lost") for row in self.rows]
         self.rows = tuple(rows)
+        if self.rows and all(row.state == "lost" for row in self.rows):
+            # Every device is gone (workers died, the cluster went away): once the runs it held have failed back
+            # to the queue, the pool closes, and the next run (Resume) starts a fresh one that finds them again.
+            self._restart = True
+            if self.host is not None and not self.host.busy:
+                self._restart = False
+                self.shutdown()
+                return
         self.changed.emit()
         if [(row.id, row.label, row.state == "lost") for row in self.rows] != before:
             self.placement_changed.emit()

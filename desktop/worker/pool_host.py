@@ -25,8 +25,8 @@ from .requests import GenerateRequest, LoadModelRequest
 log = logging.getLogger(__name__)
 
 POLL_S = 0.05  # how often the loop looks at the inbox and the cancel flags between the devices' reports
-GONE = ("Every device of the pool stopped; nothing in flight was saved. Choose Devices at once: One in Settings, "
-        "or restart.")
+GONE = ("Every device of the pool stopped: the queue is paused and the runs in flight kept (nothing half-made was "
+        "saved). Press Resume to start the devices again, or choose Devices at once: One in Settings.")
 CLUSTER_GONE = ("The Ray cluster at {address} went away: the queue is paused and the runs in flight kept (nothing "
                 "half-made was saved). Press Resume once it is back, or choose Run on: this computer in Settings.")
 

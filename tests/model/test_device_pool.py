@@ -110,3 +110,27 @@ def test_one_device_after_all_hands_the_runs_to_the_windows_engine(model, host):
     model.update_params(seed=5)
     assert model.generate()  # queued behind it, for the one engine
     assert [r for r in host.requests if isinstance(r, GenerateRequest)] == [request]
+
+
+def test_when_every_device_is_lost_the_runs_are_kept_and_resume_starts_fresh_devices(model, qtbot):
+    assert model.jobs.enqueue_batch(2)
+    old = model.pool.host
+    old.devices_changed.emit(ROWS)
+    first, second = _runs(model)
+    _place(model, first, "cpu-1")
+    _place(model, second, "cpu-2")
+    old.busy = True
+    old.devices_changed.emit(tuple(DeviceRow(r.id, r.label, "lost") for r in ROWS))  # the workers all died
+    assert not old.stopped  # its runs have not failed back yet
+    said = []
+    model.jobs.status_changed.connect(said.append)
+    for request in (first, second):
+        old.failed.emit(request.job_id, "unavailable", "Every device of the pool stopped.")
+        old.busy = request is first
+        old.job_done.emit(request.job_id)
+    assert old.stopped and model.pool.host is None  # the dead pool is closed
+    assert model.jobs.queue.paused and [j.state for j in model.jobs.queue.jobs] == ["waiting", "waiting"]
+    assert not any(n.kind == "generation" for n in model.history.tree)  # nothing half-made, nothing lost
+    model.jobs.resume()
+    assert model.pool.host is not None and model.pool.host is not old  # a fresh pool for the kept runs
+    assert len(_runs(model)) == 1  # one until its devices report
