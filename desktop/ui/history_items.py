@@ -27,7 +27,7 @@ from . import theme
 from .thumbnails import ThumbnailLoader, node_data
 
 BATCH = 200  # a node's children handed to the view at a time
-ROOT_BATCH = 50  # roots at a time: every root handed out is laid out again after each change (a screenful is ~10)
+ROOT_BATCH = 25  # roots at a time: every root handed out is laid out again after each change (a screenful is ~10)
 # layoutChanged with the "rows only" hint: the horizontal header then leaves its sections alone (without the
 # hint it re-reads them and the view paints a second time).
 ROWS_CHANGED = "QList<QPersistentModelIndex>,QAbstractItemModel::LayoutChangeHint"
