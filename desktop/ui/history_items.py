@@ -174,7 +174,7 @@ class HistoryItemModel(QAbstractItemModel):
     def _parent_id(self, parent: QModelIndex) -> str | None:
         return parent.internalPointer()
 
-    def index(self, row, column, parent=NO_INDEX):  # noqa: B008 - Qt signature
+    def index(self, row, column, parent=NO_INDEX):
         parent_id = parent.internalPointer()
         if column or row < 0 or row >= self._count(parent_id):
             return NO_INDEX
@@ -182,7 +182,7 @@ class HistoryItemModel(QAbstractItemModel):
         node_id = kids[len(kids) - 1 - row] if parent_id is None else kids[row]
         return self.createIndex(row, 0, self._alive.setdefault(node_id, node_id))
 
-    def parent(self, index=NO_INDEX):  # noqa: B008 - Qt signature
+    def parent(self, index=NO_INDEX):
         # Qt asks this for every row it paints and every level above it: answers are kept until rows change.
         up = self._up.get(index.internalPointer())
         if up is None:
@@ -192,10 +192,10 @@ class HistoryItemModel(QAbstractItemModel):
             cached = self._parents[up] = self._index_of(up)
         return cached
 
-    def rowCount(self, parent=NO_INDEX):  # noqa: N802, B008 - Qt override
+    def rowCount(self, parent=NO_INDEX):  # noqa: N802 - Qt override
         return self._count(parent.internalPointer())
 
-    def hasChildren(self, parent=NO_INDEX):  # noqa: N802, B008 - Qt override
+    def hasChildren(self, parent=NO_INDEX):  # noqa: N802 - Qt override
         return bool(self._kids.get(parent.internalPointer()))
 
     # Not canFetchMore/fetchMore: QTreeView asks those of every opened row on each re-layout (one more call into
