@@ -80,6 +80,7 @@ class MainWindow(QMainWindow):
         self.resize(1180, 760)
 
         self.canvas = Canvas()
+        self._init_shown: tuple = (None, None)  # the working picture and the QImage made of it for the canvas
         self.error_banner = Banner("errorBanner", "error")
         self.restore_banner = Banner("restoreBanner", "info")
         self.notice_banner = Banner("noticeBanner", "info")
@@ -359,7 +360,11 @@ class MainWindow(QMainWindow):
         if node_id is None or node_id not in history.tree or self.model.phase.value != "idle":
             return
         node = history.tree.get(node_id)
-        after = QImage(str(history.workspace.image_path(node)))
+        init, shown = self._init_shown
+        if node_id == self.model.source_node and init is not None and init is self.model.init_image:
+            after = shown  # the session has just read this picture for the next run: not decoded a second time
+        else:
+            after = QImage(str(history.workspace.image_path(node)))
         caption = node_caption(node)
         parent = history.tree.parent_of(node_id)
         if self.history_panel.compare_button.isChecked() and parent is not None:
@@ -394,7 +399,8 @@ class MainWindow(QMainWindow):
         tree = self.model.history.tree
         node = self.model.source_node
         name = node_caption(tree.get(node)) if node in tree else init.name
-        self.canvas.show_image(pil_to_qimage(init.image),
+        self._init_shown = (init, pil_to_qimage(init.image))
+        self.canvas.show_image(self._init_shown[1],
                                f"{name} · {init.size[0]}×{init.size[1]} · runs at {width}×{height}")
 
     def _on_model_source_changed(self, label: str) -> None:

@@ -226,6 +226,26 @@ def test_branches_open_and_rows_come_as_they_scroll_near_and_a_delete_moves_the_
     assert model.rowCount() > 5 and _ids(model)[5:10] == [r.id for r in roots[5:10]]
 
 
+def test_selecting_a_node_shows_its_picture_once_read(open_window, data_dir, qtbot):
+    ws, _ = Workspace.open(data_dir / "workspaces" / "default")
+    first = _node(ws, None, "a red barn")
+    ws.add_node(first)
+    second = _node(ws, first.id, "a red barn at dusk, wide")
+    ws.add_node(second)
+    ws.close()
+    window = open_window([])
+    history, canvas = window.model.history, window.canvas
+    for node in (second, first, second):
+        history.select(node.id)
+        with Image.open(history.workspace.image_path(node)) as picture:
+            expected = picture.convert("RGB").getpixel((3, 3))
+        shown = canvas.image.pixelColor(3, 3)
+        assert (shown.red(), shown.green(), shown.blue()) == expected  # the node's own picture, each time
+        assert window.model.source_node == node.id and canvas.caption.startswith("a red barn")
+    window.history_panel.compare_button.setChecked(True)  # before/after: the parent left, the node right
+    assert canvas.comparing and canvas.image.pixelColor(3, 3).red() == expected[0]
+
+
 def test_a_history_change_that_cannot_be_written_is_said_once(history, qtbot):
     journal = history.workspace.folder / "journal.jsonl"
     history.workspace.close()
