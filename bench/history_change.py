@@ -11,6 +11,7 @@ it, and after its first paint times, through the session's HistoryModel as the p
 - new result: ``add_nodes`` for a result whose picture is already written (the worker writes it), likewise;
 - delete: ``delete`` of a leaf that is not selected, likewise;
 - select: ``select`` of the new result (what a finished run does next; the canvas loads the picture);
+  (``--gallery``: all of these with the Gallery tab shown, so each change reaches the grid as well)
 - filter: the history filter box narrowing to a word (``apply_filter``, run after a 30 ms pause in typing)
   for one match, about 1% of the nodes, the one starred node and every node; the last of each four is
   clearing the box again. Target: <= 100 ms at 10,000 nodes for a word (the first two).
@@ -54,6 +55,9 @@ from desktop.app import build_main_window, ensure_application
 app = ensure_application()
 window = build_main_window([], data_dir=sys.argv[1])
 repeats = int(sys.argv[2])
+if sys.argv[3] == "gallery":  # --gallery: the Gallery tab shown, so every change reaches the grid too
+    from PySide6.QtWidgets import QWidget
+    window.side_tabs.setCurrentWidget(window.findChild(QWidget, "galleryPage"))
 FILTERS = ["take 4242", "take 12", "is:starred", "lighthouse"]  # one match, about 1%, one node, every node
 
 
@@ -111,11 +115,11 @@ after_first_paint = measure
 """ + SHOW_THEN_AFTER_FIRST_PAINT
 
 
-def launch(data_dir: Path, repeats: int) -> dict:
+def launch(data_dir: Path, repeats: int, tab: str = "history") -> dict:
     """One fresh process: seconds from launch to first paint, and the change timings it reports."""
     launched = time.monotonic()
     env = {**os.environ, "PYTHONPATH": str(REPO)}  # the checkout this benchmark lives in
-    done = subprocess.run([sys.executable, "-c", CHILD, str(data_dir), str(repeats)], capture_output=True,
+    done = subprocess.run([sys.executable, "-c", CHILD, str(data_dir), str(repeats), tab], capture_output=True,
                           text=True, env=env, cwd=REPO, timeout=600)
     line = next((x for x in done.stdout.splitlines() if x.startswith("{")), None)
     if line is None:
@@ -129,6 +133,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--gallery", action="store_true", help="measure with the Gallery tab shown")
     parser.add_argument("--full-settings", action="store_true",
                         help="nodes record every GenerationParams field, as the app saves them (37 instead of 7)")
     args = parser.parse_args()
@@ -142,8 +147,9 @@ def main() -> int:
             started = time.perf_counter()
             build(data / "workspaces" / "default", count, fast=True, full_settings=args.full_settings)
             print(f"{count} nodes: built in {time.perf_counter() - started:.1f} s")
-            launch(data, 2)  # warm-up: file cache, thumbnails of the first screenful
-            result = launch(data, args.repeats)
+            tab = "gallery" if args.gallery else "history"
+            launch(data, 2, tab)  # warm-up: file cache, thumbnails of the first screenful
+            result = launch(data, args.repeats, tab)
         assert result["nodes"] == count, result["nodes"]
         print(f"    window shown after {result['shown']:.3f} s")
         for op, pairs in result["times"].items():

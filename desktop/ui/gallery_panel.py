@@ -2,7 +2,9 @@
 
 It reads the same history as the tree and takes the same filter words (``galleryFilter``, kept in step with the
 history's box). Rows reach the view in batches and thumbnails load off the UI thread, as in the tree; while the
-gallery is hidden it only notes that the history changed and catches up when shown.
+gallery is hidden it only notes that the history changed and catches up when shown. While shown, a new result
+joins at its place and a delete drops its cells, without sorting the whole history again (a rebuild at 100,000
+nodes holds the window about 60 ms).
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from operator import attrgetter
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QListView, QVBoxLayout, QWidget
 
-from desktop.core.history_filter import SearchTexts, matching, parse_filter
+from desktop.core.history_filter import SearchTexts, matching, parse_filter, search_text
 
 from .thumbnails import ThumbnailLoader, node_data
 
 BATCH = 200
+MAX_CELLS_CHANGED = 50  # more results added or deleted at once (a branch copied in, a big branch deleted): rebuild
 SORTS = {"Newest first": "newest", "Oldest first": "oldest", "Starred first": "starred"}
 RESULT_KINDS = ("generation", "upscale")  # imported pictures are the user's own, not results
 
@@ -35,7 +38,7 @@ class GalleryModel(QAbstractListModel):
         self._filter = parse_filter("")
         self._sort = "newest"
         self._ids: list[str] = []
-        self._rows: dict[str, int] = {}
+        self._row_map: dict[str, int] | None = {}  # id -> row, made again when first asked after a change
         self._shown = 0
         # Built when first shown; while hidden, changes only mark it stale (the history tab opens first).
         self.live = False
@@ -64,7 +67,7 @@ class GalleryModel(QAbstractListModel):
             nodes.sort(key=lambda n: not n.starred)  # stable: newest first within each group
         self.beginResetModel()
         self._ids = [n.id for n in nodes]
-        self._rows = {node_id: row for row, node_id in enumerate(self._ids)}
+        self._row_map = None
         self._shown = min(len(self._ids), BATCH)
         self.stale = False
         self.endResetModel()
@@ -77,12 +80,70 @@ class GalleryModel(QAbstractListModel):
         else:
             self.stale = True
 
+    def added(self, ids: list[str]) -> None:
+        """New nodes: results that pass the filter join at their place, or the whole is sorted again."""
+        if not self.live or self.stale:
+            self.changed()
+            return
+        tree = self._history.tree
+        nodes = [tree.get(i) for i in ids if i in tree]
+        nodes = [n for n in nodes if n.kind in RESULT_KINDS and self._filter.matches(n, search_text(n))]
+        if not nodes:
+            return
+        nodes.sort(key=attrgetter("created"))
+        ends = [tree.get(i).created for i in (self._ids[0], self._ids[-1])] if self._ids else []
+        # New results are the newest: they go first (newest first) or last (oldest first). Anything else (a
+        # branch copied in with its old dates, stars deciding the order) is sorted again with the rest.
+        newest = not ends or nodes[0].created >= max(ends)
+        if self._sort == "starred" or not newest or len(nodes) > MAX_CELLS_CHANGED:
+            self.changed()
+            return
+        new_ids = [n.id for n in nodes]
+        if self._sort == "newest":
+            self.beginInsertRows(QModelIndex(), 0, len(new_ids) - 1)
+            self._ids[:0] = reversed(new_ids)
+            self._shown += len(new_ids)
+            self._row_map = None
+            self.endInsertRows()
+        elif self._shown == len(self._ids):  # oldest first, everything handed out: the new cells show at the end
+            self.beginInsertRows(QModelIndex(), self._shown, self._shown + len(new_ids) - 1)
+            self._ids.extend(new_ids)
+            self._shown += len(new_ids)
+            self._row_map = None
+            self.endInsertRows()
+        else:  # oldest first: they wait at the end until the view fetches that far
+            self._ids.extend(new_ids)
+            self._row_map = None
+        self.counted.emit(len(self._ids))
+
+    def removed(self, nodes: list) -> None:
+        """Deleted nodes: their cells go, the others keep their places."""
+        if not self.live or self.stale or len(nodes) > MAX_CELLS_CHANGED:
+            self.changed()
+            return
+        rows = self._rows()
+        for row in sorted((rows[n.id] for n in nodes if n.id in rows), reverse=True):
+            if row < self._shown:
+                self.beginRemoveRows(QModelIndex(), row, row)
+                del self._ids[row]
+                self._shown -= 1
+                self.endRemoveRows()
+            else:
+                del self._ids[row]
+        self._row_map = None
+        self.counted.emit(len(self._ids))
+
+    def _rows(self) -> dict[str, int]:
+        if self._row_map is None:
+            self._row_map = {node_id: row for row, node_id in enumerate(self._ids)}
+        return self._row_map
+
     def star_changed(self, node_id: str) -> None:
         """Repaint one result's caption, or re-sort when stars decide the order or the filter."""
         if self._sort == "starred" or self._filter.starred:
             self.changed()
-        elif node_id in self._rows and self._rows[node_id] < self._shown:
-            index = self.index(self._rows[node_id])
+        elif node_id in self._rows() and self._rows()[node_id] < self._shown:
+            index = self.index(self._rows()[node_id])
             self.dataChanged.emit(index, index)
 
     def node_id_at(self, index: QModelIndex) -> str | None:
@@ -109,7 +170,7 @@ class GalleryModel(QAbstractListModel):
         return node_data(self._history.tree.get(node_id), role, self.thumbnails, self._history.workspace)
 
     def _on_thumbnails_loaded(self, node_id: str) -> None:
-        row = self._rows.get(node_id)
+        row = self._rows().get(node_id)
         if row is not None and row < self._shown:
             index = self.index(row)
             self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
@@ -162,8 +223,8 @@ class GalleryPanel(QWidget):
         self.view.doubleClicked.connect(self._on_view_double_clicked)
         self.model.counted.connect(self._on_model_counted)
         history.history_reset.connect(self.model.changed)
-        history.nodes_added.connect(lambda _ids: self.model.changed())
-        history.nodes_removed.connect(lambda _nodes: self.model.changed())
+        history.nodes_added.connect(self.model.added)
+        history.nodes_removed.connect(self.model.removed)
         history.node_changed.connect(self.model.star_changed)
 
     def set_filter_text(self, text: str) -> None:

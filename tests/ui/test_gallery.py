@@ -62,3 +62,32 @@ def test_the_gallery_sorts_filters_and_opens_a_result(open_window, data_dir, qtb
     gallery.view.doubleClicked.emit(index)
     assert history.selected_id == mid.id
     assert "night" in window.canvas.caption  # the picture is on the canvas
+
+
+def test_while_shown_a_new_result_joins_first_and_a_deleted_one_leaves_without_sorting_again(
+        open_window, data_dir, monkeypatch):
+    ws, _ = Workspace.open(data_dir / "workspaces" / "default")
+    photo = _add(ws, None, "", "2026-11-01T10:00:00+00:00", kind="import")
+    first = _add(ws, photo.id, "a stone bridge", "2026-11-02T10:00:00+00:00")
+    second = _add(ws, first.id, "a glass tower", "2026-11-03T10:00:00+00:00")
+    ws.close()
+    window = open_window([])
+    gallery = window.gallery_panel
+    window.side_tabs.setCurrentWidget(window.findChild(QWidget, "galleryPage"))
+    assert _shown(window) == [second.id, first.id]
+    rebuilds = []
+    monkeypatch.setattr(gallery.model, "rebuild", lambda: rebuilds.append(1))
+
+    history = window.model.history
+    newer = Node(history.workspace.new_node_id(), second.id, "generation", "", "2026-11-05T10:00:00+00:00", 24, 16,
+                 {"prompt": "a tower in fog"}, seed=4)
+    newer.image = f"{newer.id}.png"
+    write_node_image(history.workspace.folder, newer, Image.new("RGB", (24, 16)), None)
+    history.add_nodes([newer])
+    assert _shown(window) == [newer.id, second.id, first.id]  # newest first, at once
+    assert gallery.count_label.text() == "3 results"
+
+    history.delete(second.id)  # its branch: the tower and the tower in fog
+    assert _shown(window) == [first.id]
+    assert gallery.count_label.text() == "1 result"
+    assert rebuilds == []  # neither change sorted the whole history again
