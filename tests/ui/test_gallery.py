@@ -19,6 +19,16 @@ def _add(ws: Workspace, parent, prompt: str, created: str, kind: str = "generati
     return node
 
 
+def _finish_run(history, parent: str, prompt: str) -> Node:
+    """A result arriving in the open window, as the worker hands one over (its picture already written)."""
+    node_id = history.workspace.new_node_id()
+    node = Node(node_id, parent, "generation", f"{node_id}.png", "2026-11-05T10:00:00+00:00", 24, 16,
+                {"prompt": prompt}, seed=4)
+    write_node_image(history.workspace.folder, node, Image.new("RGB", (24, 16)), None)
+    history.add_nodes([node])
+    return node
+
+
 def _shown(window) -> list[str]:
     model = window.gallery_panel.view.model()
     return [model.data(model.index(r), Qt.ItemDataRole.UserRole) for r in range(model.rowCount())]
@@ -51,11 +61,7 @@ def test_the_gallery_sorts_filters_and_opens_a_result(open_window, data_dir, qtb
 
     # A result made while the gallery is shown joins it at once.
     history = window.model.history
-    newer = Node(history.workspace.new_node_id(), mid.id, "generation", "", "2026-11-05T10:00:00+00:00", 24, 16,
-                 {"prompt": "a stone bridge in fog"}, seed=4)
-    newer.image = f"{newer.id}.png"
-    write_node_image(history.workspace.folder, newer, Image.new("RGB", (24, 16)), None)
-    history.add_nodes([newer])
+    newer = _finish_run(history, mid.id, "a stone bridge in fog")
     assert _shown(window) == [old.id, mid.id, newer.id]
 
     index = gallery.view.model().index(1)
@@ -79,11 +85,7 @@ def test_while_shown_a_new_result_joins_first_and_a_deleted_one_leaves_without_s
     monkeypatch.setattr(gallery.model, "rebuild", lambda: rebuilds.append(1))
 
     history = window.model.history
-    newer = Node(history.workspace.new_node_id(), second.id, "generation", "", "2026-11-05T10:00:00+00:00", 24, 16,
-                 {"prompt": "a tower in fog"}, seed=4)
-    newer.image = f"{newer.id}.png"
-    write_node_image(history.workspace.folder, newer, Image.new("RGB", (24, 16)), None)
-    history.add_nodes([newer])
+    newer = _finish_run(history, second.id, "a tower in fog")
     assert _shown(window) == [newer.id, second.id, first.id]  # newest first, at once
     assert gallery.count_label.text() == "3 results"
 
