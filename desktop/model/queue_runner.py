@@ -91,7 +91,19 @@ class QueueRunner(QObject):
         self.last_folder_summary = ""
         self._retry_job: str | None = None  # a job kept after running out of memory, for the lighter retry
         self._running: dict[int, str] = {}  # request id of a running job -> the job's id
-        session.pool.capacity_changed.connect(self._start_next)
+        session.pool.capacity_changed.connect(self._on_pool_capacity_changed)
+
+    def _on_pool_capacity_changed(self) -> None:
+        """A device came, went or freed up: runs pinned to a lost one go to any device, then start what can."""
+        lost = {row.id: row.label for row in self._session.pool.rows if row.state == "lost"}
+        moved = [job for job in self.queue.jobs if job.device in lost and job.state != "running"]
+        if moved:
+            names = ", ".join(sorted({lost[job.device] for job in moved}))
+            for job in moved:
+                self.queue.set_device(job.id, "")
+            runs = f"{len(moved)} waiting runs pinned to it go" if len(moved) > 1 else "1 waiting run pinned to it goes"
+            self.status_changed.emit(f"{names} stopped: {runs} to whichever device is free now.")
+        self._start_next()
 
     def _on_history_reset(self) -> None:
         """Another workspace was opened: show its queue (the window refuses the switch while a job runs)."""

@@ -134,3 +134,23 @@ def test_when_every_device_is_lost_the_runs_are_kept_and_resume_starts_fresh_dev
     model.jobs.resume()
     assert model.pool.host is not None and model.pool.host is not old  # a fresh pool for the kept runs
     assert len(_runs(model)) == 1  # one until its devices report
+
+
+def test_runs_pinned_to_a_lost_device_go_to_any_device_with_a_sentence(model):
+    assert model.jobs.enqueue_batch(3)
+    model.pool.host.devices_changed.emit(ROWS)
+    first, second = _runs(model)
+    pinned = model.jobs.queue.jobs[2]
+    assert model.jobs.set_device(pinned.id, "cpu-2")
+    _place(model, first, "cpu-1")
+    _place(model, second, "cpu-2")
+    said = []
+    model.jobs.status_changed.connect(said.append)
+    model.pool.host.devices_changed.emit((ROWS[0], DeviceRow("cpu-2", "CPU worker 2", "lost")))
+    assert model.jobs.queue.get(pinned.id).device == ""  # no longer waiting for a device that is gone
+    assert said == ["CPU worker 2 stopped: 1 waiting run pinned to it goes to whichever device is free now."]
+    _finish(model, first, "cpu-1")
+    _place(model, second, "cpu-1")  # the pool does the lost device's run again on the one left
+    _finish(model, second, "cpu-1")
+    third = _runs(model)[2]
+    assert third.slot == "" and third.params.seed == 6  # it runs, on the device that is left
