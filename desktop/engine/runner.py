@@ -58,6 +58,7 @@ from .prompt_embeds import prompt_call_kwargs
 from .runtime import (
     apply_in_place,
     free_hooks,
+    free_memory,
     is_out_of_memory,
     load_device,
     out_of_memory_error,
@@ -119,6 +120,14 @@ class Engine:
         the device travels in GenerationParams). Tiling and the like switch on the loaded model; a new dtype
         or offload reloads it."""
         self.runtime = runtime.validate()
+
+    def unload(self) -> str | None:
+        """Let go of the loaded model and give its memory back; the name of the one unloaded, or None."""
+        if self._loaded is None:
+            return None
+        name, self._loaded = self._loaded.info.display_name, None
+        free_memory()
+        return name
 
     def load(self, model: str, device: str = "auto", cancelled: CancelCheck | None = None) -> ModelInfo:
         """Make ``model`` the loaded one (no-op when it already is); raises RestyleError. ``cancelled`` stops a

@@ -26,6 +26,7 @@ from desktop.worker import (
     GenerateRequest,
     HistoryTarget,
     LoadModelRequest,
+    UnloadModelRequest,
 )
 
 from .depth_state import DepthState
@@ -605,7 +606,9 @@ class SessionModel(QObject):
         return self.pool.ensure_host() if self.pool.takes(request) else self._host
 
     def _watch_pool(self, host) -> None:
-        """The pool's host started: its signals name the job, so each reaches the run it belongs to."""
+        """The pool's host started: its signals name the job, so each reaches the run it belongs to. The window's
+        own engine lets go of its model, which would otherwise sit beside the first device's copy on its card."""
+        self._host.submit(UnloadModelRequest(": the devices load their own copies"))
         host.status.connect(self._on_worker_status)
         host.model_ready.connect(self._on_worker_model_ready)
         self._slot_tracker.watch(host)

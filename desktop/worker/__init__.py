@@ -12,8 +12,9 @@ from .requests import (
            EstimateDepthRequest,
            GenerateRequest,
            LoadModelRequest,
+           UnloadModelRequest,
            UpscaleRequest,
 )
 
 __all__ = ["WorkerHost", "PoolHost", "DeviceRow", "HistoryTarget", "EngineOptionsRequest", "EstimateDepthRequest", "GenerateRequest", "LoadModelRequest",
-           "UpscaleRequest"]
+           "UnloadModelRequest", "UpscaleRequest"]

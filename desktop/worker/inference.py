@@ -18,6 +18,7 @@ from .requests import (
     EstimateDepthRequest,
     GenerateRequest,
     LoadModelRequest,
+    UnloadModelRequest,
     UpscaleRequest,
 )
 
@@ -113,6 +114,10 @@ class InferenceWorker(QObject):
                 self._estimate_depth(request)
             elif isinstance(request, UpscaleRequest):
                 self._upscale(request)
+            elif isinstance(request, UnloadModelRequest):
+                name = self._engine.unload() if self._engine is not None else None
+                if name is not None:
+                    self.status.emit(f"{name} unloaded here{request.reason}.")
             elif isinstance(request, EngineOptionsRequest):
                 self._allow_pickles = request.allow_pickles
                 if self._engine is not None:

@@ -26,6 +26,14 @@ class LoadModelRequest:
 
 
 @dataclass(frozen=True)
+class UnloadModelRequest:
+    """Let go of the loaded model (the device pool took over: each device loads its own copy)."""
+
+    reason: str = ""  # said in the status line when a model was unloaded
+    job_id: int = field(default_factory=lambda: next(_ids))
+
+
+@dataclass(frozen=True)
 class GenerateRequest:
     """Run one generation and save the PNG into ``output_dir``."""
 

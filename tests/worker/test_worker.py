@@ -104,3 +104,21 @@ def test_shutdown_stops_the_thread(host):
     assert host.is_running()
     assert host.shutdown()
     assert not host.is_running()
+
+
+def test_unload_lets_go_of_the_model_and_the_next_run_loads_it_again(qtbot, host, tiny_model, make_image, tmp_path):
+    from desktop.worker import UnloadModelRequest
+
+    with qtbot.waitSignal(host.worker.model_ready, timeout=TIMEOUT):
+        host.submit(LoadModelRequest(str(tiny_model), "cpu"))
+    statuses = []
+    host.worker.status.connect(statuses.append)
+    unload = UnloadModelRequest(": the devices load their own copies")
+    with qtbot.waitSignal(host.worker.job_done, timeout=TIMEOUT, check_params_cb=lambda job: job == unload.job_id):
+        host.submit(unload)
+    assert any(s.endswith("unloaded here: the devices load their own copies.") for s in statuses), statuses
+    assert host.worker._engine.model_info is None  # nothing held: its memory is given back
+    params = GenerationParams(model=str(tiny_model), prompt="p", init_image=str(make_image()), steps=2, seed=1)
+    with qtbot.waitSignal(host.worker.model_ready, timeout=TIMEOUT):  # loaded again for the next run
+        with qtbot.waitSignal(host.worker.finished, timeout=TIMEOUT):
+            host.submit(GenerateRequest(params, str(tmp_path)))
