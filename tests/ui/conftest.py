@@ -37,6 +37,11 @@ def drop_files(widget, *paths) -> bool:
     """Drag ``paths`` onto ``widget`` and drop them, as a file manager would; returns acceptance."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    return drop_mime(widget, mime)[1]
+
+
+def drop_mime(widget, mime: QMimeData) -> tuple[bool, bool]:
+    """Drag ``mime`` onto the middle of ``widget`` and drop it; whether the drag and the drop were accepted."""
     pos = QPointF(widget.width() / 2, widget.height() / 2)
     with warnings.catch_warnings():  # PySide marks the only QDragEnterEvent constructor deprecated
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -45,4 +50,4 @@ def drop_files(widget, *paths) -> bool:
     QApplication.sendEvent(widget, enter)
     drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(widget, drop)
-    return drop.isAccepted()
+    return enter.isAccepted(), drop.isAccepted()

@@ -3,18 +3,15 @@
 
 from __future__ import annotations
 
-import warnings
-
 import pytest
 from PIL import Image
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtCore import QMimeData, QUrl
+from PySide6.QtWidgets import QLabel
 
 from desktop.worker.background import running_jobs
 from tests.web_server import WebServer
 
-from .conftest import TIMEOUT, drop_files
+from .conftest import TIMEOUT, drop_files, drop_mime
 
 
 def _drop_url(widget, url: str) -> bool:
@@ -22,15 +19,7 @@ def _drop_url(widget, url: str) -> bool:
     mime = QMimeData()
     mime.setUrls([QUrl(url)])
     mime.setText(url)
-    pos = QPointF(widget.width() / 2, widget.height() / 2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                                Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(widget, enter)
-    drop = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(widget, drop)
-    return enter.isAccepted() and drop.isAccepted()
+    return all(drop_mime(widget, mime))
 
 
 @pytest.fixture()
