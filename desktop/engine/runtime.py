@@ -143,7 +143,8 @@ def free_hooks(pipe) -> None:
 
 
 def free_memory() -> None:
-    """Give back what the failed attempt held: Python garbage first, then the allocator's cache."""
+    """Give back memory no longer held (a failed attempt's, an unloaded model's): Python garbage first, then the
+    allocator's cache."""
     import torch
 
     gc.collect()
