@@ -91,29 +91,24 @@ class GalleryModel(QAbstractListModel):
         if not nodes:
             return
         nodes.sort(key=attrgetter("created"))
-        ends = [tree.get(i).created for i in (self._ids[0], self._ids[-1])] if self._ids else []
         # New results are the newest: they go first (newest first) or last (oldest first). Anything else (a
         # branch copied in with its old dates, stars deciding the order) is sorted again with the rest.
-        newest = not ends or nodes[0].created >= max(ends)
-        if self._sort == "starred" or not newest or len(nodes) > MAX_CELLS_CHANGED:
+        newest_id = (self._ids[0] if self._sort == "newest" else self._ids[-1]) if self._ids else None
+        if (self._sort == "starred" or len(nodes) > MAX_CELLS_CHANGED
+                or (newest_id is not None and nodes[0].created < tree.get(newest_id).created)):
             self.changed()
             return
         new_ids = [n.id for n in nodes]
-        if self._sort == "newest":
-            self.beginInsertRows(QModelIndex(), 0, len(new_ids) - 1)
-            self._ids[:0] = reversed(new_ids)
+        at = 0 if self._sort == "newest" else len(self._ids)
+        # Cells beyond those handed out wait (oldest first, not scrolled to the end) until the view fetches them.
+        shows = at < self._shown or self._shown == len(self._ids)
+        if shows:
+            self.beginInsertRows(QModelIndex(), at, at + len(new_ids) - 1)
+        self._ids[at:at] = new_ids[::-1] if self._sort == "newest" else new_ids
+        self._row_map = None
+        if shows:
             self._shown += len(new_ids)
-            self._row_map = None
             self.endInsertRows()
-        elif self._shown == len(self._ids):  # oldest first, everything handed out: the new cells show at the end
-            self.beginInsertRows(QModelIndex(), self._shown, self._shown + len(new_ids) - 1)
-            self._ids.extend(new_ids)
-            self._shown += len(new_ids)
-            self._row_map = None
-            self.endInsertRows()
-        else:  # oldest first: they wait at the end until the view fetches that far
-            self._ids.extend(new_ids)
-            self._row_map = None
         self.counted.emit(len(self._ids))
 
     def removed(self, nodes: list) -> None:

@@ -46,8 +46,9 @@ class WorkerHost(QObject):
 
     def cancel_all(self) -> None:
         """Cancel the running generation (within one step), every queued one, and any depth estimate."""
-        for request in (*self._pending, *self._depth):
+        for request in self._pending:
             request.cancel_event.set()
+        self.cancel_depth()
 
     def cancel_depth(self) -> None:
         """Cancel the depth estimates (a download stops at once; an estimate running stops before it saves)."""

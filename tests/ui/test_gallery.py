@@ -93,3 +93,18 @@ def test_while_shown_a_new_result_joins_first_and_a_deleted_one_leaves_without_s
     assert _shown(window) == [first.id]
     assert gallery.count_label.text() == "1 result"
     assert rebuilds == []  # neither change sorted the whole history again
+
+
+def test_oldest_first_a_new_result_joins_at_the_end(open_window, data_dir, monkeypatch):
+    ws, _ = Workspace.open(data_dir / "workspaces" / "default")
+    photo = _add(ws, None, "", "2026-11-01T10:00:00+00:00", kind="import")
+    first = _add(ws, photo.id, "a stone bridge", "2026-11-02T10:00:00+00:00")
+    ws.close()
+    window = open_window([])
+    gallery = window.gallery_panel
+    window.side_tabs.setCurrentWidget(window.findChild(QWidget, "galleryPage"))
+    gallery.sort_combo.setCurrentText("Oldest first")
+    rebuilds = []
+    monkeypatch.setattr(gallery.model, "rebuild", lambda: rebuilds.append(1))
+    newer = _finish_run(window.model.history, first.id, "a bridge in fog")
+    assert _shown(window) == [first.id, newer.id] and rebuilds == []
