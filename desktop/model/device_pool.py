@@ -100,22 +100,24 @@ class DevicePool(QObject):
 
     def _on_devices_workers_changed(self, _workers: int) -> None:
         self.single = False  # asked again: the new setting may find several
+        self._close_when_idle()
+
+    def _close_when_idle(self) -> bool:
+        """Close the pool now, or once the runs in flight have ended on the devices they started on (the next
+        run then starts a fresh pool); True when it closed now."""
         if self.host is not None and self.host.busy:
-            self._restart = True  # the runs in flight finish on the devices they started on
-        else:
-            self.shutdown()
+            self._restart = True
+            return False
+        self.shutdown()
+        return True
 
     def _on_host_devices_changed(self, rows) -> None:
         before = [(row.id, row.label, row.state == "lost") for row in self.rows]
         self.rows = tuple(rows)
-        if self.rows and all(row.state == "lost" for row in self.rows):
-            # Every device is gone (workers died, the cluster went away): once the runs it held have failed back
-            # to the queue, the pool closes, and the next run (Resume) starts a fresh one that finds them again.
-            self._restart = True
-            if self.host is not None and not self.host.busy:
-                self._restart = False
-                self.shutdown()
-                return
+        # Every device gone (workers died, the cluster went away): once the runs it held have failed back to the
+        # queue, the pool closes, and the next run (Resume) starts a fresh one that finds them again.
+        if self.rows and all(row.state == "lost" for row in self.rows) and self._close_when_idle():
+            return
         self.changed.emit()
         if [(row.id, row.label, row.state == "lost") for row in self.rows] != before:
             self.placement_changed.emit()
