@@ -1,8 +1,9 @@
 """HistoryItemModel: the history tree as a Qt item model that stays cheap at 100,000 nodes.
 
+- Rows follow history_lines: a chain reads down one column and only a branch is indented, so a long loopback
+  stays on screen (and the view has few levels to walk when it lays out and paints).
 - Rows are handed to the view in batches (``has_more``/``fetch_more``, which the panel calls when the view
-  is scrolled to its end): the newest roots first, each node's children oldest first (a chain reads
-  downwards), so opening a big history lays out a screenful.
+  is scrolled to its end): the newest roots first, the rows under each oldest first.
 - A change is one row inserted, one row changed or one branch removed, never a reset of the whole model,
   and thumbnails load on a thread pool only when a row is painted.
 - Every call from the view into this model crosses from C++ into Python, and the view re-lays out all its
@@ -24,6 +25,7 @@ from desktop.core.history import gc_paused
 from desktop.core.history_filter import HistoryFilter, SearchTexts, parse_filter, search_text, visible_ids
 
 from . import theme
+from .history_lines import line_rows, run_from, rows_under
 from .thumbnails import ThumbnailLoader, node_data
 
 BATCH = 200  # a node's children handed to the view at a time
@@ -32,6 +34,7 @@ ROOT_BATCH = 25  # roots at a time: every root handed out is laid out again afte
 # hint it re-reads them and the view paints a second time).
 ROWS_CHANGED = "QList<QPersistentModelIndex>,QAbstractItemModel::LayoutChangeHint"
 ROWS_ONLY = QAbstractItemModel.LayoutChangeHint.VerticalSortHint
+BRANCH_MARK = "↳ "  # a row that starts a branch (see starts_branch)
 NO_INDEX = QModelIndex()  # "no index": the roots' parent, and the answer for rows that are not there
 NODE_ROLES = {Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.UserRole}
 PAINTED_ROLES = {Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.DecorationRole, Qt.ItemDataRole.ForegroundRole}
@@ -55,10 +58,13 @@ class HistoryItemModel(QAbstractItemModel):
         self._captions: dict[str, str] = {}  # each row's text, made when first painted
         self._filter = HistoryFilter()
         self._matched: set[str] | None = None  # None: no filter, everything matches
-        # Per parent (None: the roots) the ids shown under it, oldest first, and each id's place in that list.
-        self._kids: dict[str | None, list[str]] = {}
+        # The shown nodes' children in the tree (None: the roots), oldest first: what the rows are laid out from.
+        self._tree_kids: dict[str | None, list[str]] = {}
+        # Per display parent (None: the roots) the ids of the rows under it (history_lines), oldest first, and
+        # each id's place in that list.
+        self._rows: dict[str | None, list[str]] = {}
         self._pos: dict[str, int] = {}
-        self._up: dict[str, str | None] = {}  # each shown id's parent: kept here, as a deleted node leaves the tree first
+        self._up: dict[str, str | None] = {}  # each shown id's display parent (kept here: a deleted node leaves the tree first)
         self._shown: dict[str | None, int] = {}  # rows handed to the view so far, per parent
         self._parents: dict[str, QModelIndex] = {}  # parent() answers, valid until rows move
         # Indexes carry the id string as their internal pointer: keep every id object alive for as long as the
@@ -105,18 +111,19 @@ class HistoryItemModel(QAbstractItemModel):
             self._matched, shown = visible_ids(tree, self._filter, self._texts)
             kids = tree.child_lists(shown)  # only the shown: a rare word at 100,000 nodes costs little
         kids.setdefault(None, [])
+        rows = line_rows(kids)
         # Each id's place among its siblings and its parent, built in C (zip/chain/map): at 100,000 nodes the
         # same as comprehensions took about a tenth of a second of every open and every filter.
-        ids = list(chain.from_iterable(kids.values()))
-        pos = dict(zip(ids, chain.from_iterable(map(range, map(len, kids.values())))))
-        up = dict(zip(ids, chain.from_iterable(map(repeat, kids.keys(), map(len, kids.values())))))
-        self._kids, self._pos, self._up, self._shown = kids, pos, up, {}
+        ids = list(chain.from_iterable(rows.values()))
+        pos = dict(zip(ids, chain.from_iterable(map(range, map(len, rows.values())))))
+        up = dict(zip(ids, chain.from_iterable(map(repeat, rows.keys(), map(len, rows.values())))))
+        self._tree_kids, self._rows, self._pos, self._up, self._shown = kids, rows, pos, up, {}
         self._parents = {}
         self.filter_changed.emit(-1 if self._matched is None else len(self._matched), len(pos))
 
     # --- where rows are ----------------------------------------------------------------------------------
     def _count(self, parent_id: str | None) -> int:
-        kids = self._kids.get(parent_id)
+        kids = self._rows.get(parent_id)
         if not kids:
             return 0
         shown = self._shown.get(parent_id)
@@ -124,11 +131,11 @@ class HistoryItemModel(QAbstractItemModel):
 
     def _row_of(self, node_id: str, parent_id: str | None) -> int:
         if parent_id is None:  # the newest root is the first row
-            return len(self._kids[None]) - 1 - self._pos[node_id]
+            return len(self._rows[None]) - 1 - self._pos[node_id]
         return self._pos[node_id]
 
     def _id_at(self, parent_id: str | None, row: int) -> str:
-        siblings = self._kids[parent_id]
+        siblings = self._rows[parent_id]
         return siblings[len(siblings) - 1 - row] if parent_id is None else siblings[row]
 
     def _exposed(self, node_id: str | None) -> bool:
@@ -152,13 +159,15 @@ class HistoryItemModel(QAbstractItemModel):
         """The index of a shown node, handing the view the rows down to it first; invalid when not shown."""
         if node_id not in self._pos or node_id not in self._tree:
             return QModelIndex()
-        path = self._tree.path_to_root(node_id)
-        for node in path:
-            row = self._row_of(node.id, node.parent)
-            have = self._count(node.parent)
+        path = [node_id]
+        while self._up[path[-1]] is not None:
+            path.append(self._up[path[-1]])
+        for shown_id in reversed(path):  # from the top row down
+            parent = self._up[shown_id]
+            row, have = self._row_of(shown_id, parent), self._count(parent)
             if row >= have:
-                self.beginInsertRows(self._index_of(node.parent), have, row)
-                self._shown[node.parent] = row + 1
+                self.beginInsertRows(self._index_of(parent), have, row)
+                self._shown[parent] = row + 1
                 self.endInsertRows()
         return self._index_of(node_id)
 
@@ -178,7 +187,7 @@ class HistoryItemModel(QAbstractItemModel):
         parent_id = parent.internalPointer()
         if column or row < 0 or row >= self._count(parent_id):
             return NO_INDEX
-        kids = self._kids[parent_id]
+        kids = self._rows[parent_id]
         node_id = kids[len(kids) - 1 - row] if parent_id is None else kids[row]
         return self.createIndex(row, 0, self._alive.setdefault(node_id, node_id))
 
@@ -196,7 +205,7 @@ class HistoryItemModel(QAbstractItemModel):
         return self._count(parent.internalPointer())
 
     def hasChildren(self, parent=NO_INDEX):  # noqa: N802 - Qt override
-        return bool(self._kids.get(parent.internalPointer()))
+        return bool(self._rows.get(parent.internalPointer()))
 
     # Not canFetchMore/fetchMore: QTreeView asks those of every opened row on each re-layout (one more call into
     # Python per row) and fetches another batch of roots each time it may, so every change made the next one
@@ -204,12 +213,12 @@ class HistoryItemModel(QAbstractItemModel):
     def has_more(self, parent: QModelIndex) -> bool:
         """Whether ``parent`` (invalid: the roots) has rows not yet handed to the view."""
         parent_id = self._parent_id(parent)
-        return len(self._kids.get(parent_id, ())) > self._count(parent_id)
+        return len(self._rows.get(parent_id, ())) > self._count(parent_id)
 
     def fetch_more(self, parent: QModelIndex) -> None:
         """Hand the view the next batch of ``parent``'s rows."""
         parent_id = self._parent_id(parent)
-        have, total = self._count(parent_id), len(self._kids.get(parent_id, ()))
+        have, total = self._count(parent_id), len(self._rows.get(parent_id, ()))
         if have < total:
             more = min(total, have + _batch(parent_id))
             self.beginInsertRows(parent, have, more - 1)
@@ -237,13 +246,20 @@ class HistoryItemModel(QAbstractItemModel):
 
     def _value(self, node, role):
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._caption(node)
+            return BRANCH_MARK + self._caption(node) if self.starts_branch(node) else self._caption(node)
         if role == Qt.ItemDataRole.ForegroundRole:
             # An ancestor shown only so the chain to a match stays readable: dimmed, still 4.5:1 (theme.py).
             return None if self.matches(node.id) else QColor(theme.tone("markup"))
         if role not in NODE_ROLES:
             return None
         return node_data(node, role, self.thumbnails, self._history.workspace)
+
+    def starts_branch(self, node) -> bool:
+        """Whether the node's row starts a branch: a child made beside an older one (not a chain's next pass)."""
+        parent = node.parent
+        if parent is None or self._up.get(node.id) != parent:
+            return False  # a root, or a continuation: the row above is its parent
+        return self._pos[node.id] > 0 or self._up.get(parent) is not None  # a root's first child continues it
 
     def _caption(self, node) -> str:
         """The row's text: rows of one branch differ by what changed from the parent (kept until a star)."""
@@ -281,22 +297,27 @@ class HistoryItemModel(QAbstractItemModel):
         self.endResetModel()
 
     def _insert(self, node) -> None:
-        parent = node.parent
-        siblings = self._kids.setdefault(parent, [])
-        have = self._count(parent)
-        shows = self._exposed(parent) and (parent is None or len(siblings) < self._shown.get(parent, BATCH))
-        self._up[node.id] = parent
-        if not shows:  # the view will fetch it when it scrolls there
-            self._pos[node.id] = len(siblings)
-            siblings.append(node.id)
-            return
-        row = 0 if parent is None else len(siblings)
-        self.beginInsertRows(self._index_of(parent), row, row)
-        self._pos[node.id] = len(siblings)
-        siblings.append(node.id)
-        self._shown[parent] = have + 1
-        self._parents.clear()  # a new root moves every root down a row
-        self.endInsertRows()
+        """A new node's row: a new root on top, a chain's next pass below its parent, a branch nested under it."""
+        parent, node_id = node.parent, node.id
+        children = self._tree_kids.setdefault(parent, [])
+        continues = not children and parent is not None and self._up[parent] is not None
+        children.append(node_id)
+        up = self._up[parent] if continues else parent  # a continuation sits beside its parent
+        rows = self._rows.setdefault(up, [])
+        place = self._pos[parent] + 1 if continues else len(rows)
+        row = 0 if up is None else place  # (the newest root is the first row)
+        have = self._count(up)
+        shows = self._exposed(up) and (row < have or have == len(rows))  # else it is fetched when scrolled to
+        if shows:
+            self.beginInsertRows(self._index_of(up), row, row)
+        rows.insert(place, node_id)
+        for later in rows[place + 1:]:
+            self._pos[later] += 1
+        self._pos[node_id], self._up[node_id] = place, up
+        if shows:
+            self._shown[up] = have + 1
+            self._parents.clear()  # a new root moves every root down a row
+            self.endInsertRows()
 
     def _on_thumbnails_loaded(self, node_id: str) -> None:
         if node_id in self._pos and node_id in self._tree and self._exposed(node_id):
@@ -324,44 +345,81 @@ class HistoryItemModel(QAbstractItemModel):
         top = next((n for n in nodes if n.id in self._pos), None)  # parents come first: the branch's root
         if top is None:
             return
-        parent, siblings = top.parent, self._kids[top.parent]
-        row, have = self._row_of(top.id, parent), self._count(parent)
-        exposed = row < have and self._exposed(parent)
+        self._remove_rows(top, [i for i in ids if i in self._pos])
+        if self._matched is not None:
+            for node_id in ids:
+                self._matched.discard(node_id)
+            # Ancestors shown only for the matches just removed go too, as the filter run again would show.
+            parent = top.parent
+            while parent is not None and parent not in self._matched and not self._tree_kids.get(parent):
+                node = self._tree.get(parent)
+                self._remove_rows(node, [parent])
+                parent = node.parent
+
+    def _remove_rows(self, top, ids: list[str]) -> None:
+        """Remove the rows of ``top`` and the shown nodes below it (``ids``, ``top`` first)."""
+        gone, parent = set(ids), top.parent
+        up = self._up[top.id]
+        siblings = self._tree_kids[parent]
+        # The parent's next child takes over its chain when the removed node was its continuation.
+        heir = siblings[1] if up != parent and len(siblings) > 1 else None
+        exposed = self._exposed(top.id) or (heir is not None and self._exposed(parent))
         # Announced as a change of row layout, not as removed rows: beginRemoveRows makes Qt walk every
         # persistent index (one per opened row) up to its root through parent(), a few thousand calls into
         # Python at 10,000 nodes; here the few indexes that move are moved directly. The view re-lays out
         # either way, and the removed rows' indexes become invalid as they would.
         if exposed:
             self.layoutAboutToBeChanged[ROWS_CHANGED].emit([], ROWS_ONLY)
-        place = self._pos[top.id]
-        del siblings[place]
-        for later in siblings[place:]:
-            self._pos[later] -= 1
-        if row < have:  # one row fewer handed out, so no unseen row slips in unannounced
-            self._shown[parent] = have - 1
+        siblings.remove(top.id)
+        for node_id in ids:
+            self._tree_kids.pop(node_id, None)
+        rows, place = self._rows[up], self._pos[top.id]
+        end = place + 1
+        while end < len(rows) and rows[end] in gone:  # its chain, below it in the same column
+            end += 1
+        moved = run_from(heir, self._tree_kids) if heir is not None else []
+        have = self._count(up)
+        row = self._row_of(top.id, up)
+        rows[place:end] = moved
+        if row < have:  # as many rows handed out as before, less the removed ones, plus the heir's chain
+            self._shown[up] = have - min(end - place, have - row) + len(moved)
+        for later in rows[place:]:
+            self._pos[later] = place
+            self._up[later] = up
+            place += 1
+        if heir is not None:  # the rows left nested under the parent: its later branches
+            had, nested = self._count(parent), rows_under(parent, self._tree_kids, is_root=False)
+            self._set_rows(parent, nested)
+            self._shown[parent] = had - len(moved) if had > len(moved) else min(len(nested), BATCH)
         for node_id in ids:
             self._pos.pop(node_id, None)
             self._up.pop(node_id, None)
-            self._kids.pop(node_id, None)
+            self._rows.pop(node_id, None)
             self._shown.pop(node_id, None)
-            if self._matched is not None:
-                self._matched.discard(node_id)
         self._parents.clear()
         if exposed:
-            self._move_persistent_indexes(parent, set(ids))
+            self._move_persistent_indexes(gone)
             self.layoutChanged[ROWS_CHANGED].emit([], ROWS_ONLY)
 
-    def _move_persistent_indexes(self, parent: str | None, gone: set[str]) -> None:
-        """After rows under ``parent`` were removed: indexes of removed nodes become invalid, later siblings
-        move up a row; every other index stays as it is."""
+    def _set_rows(self, parent: str, rows: list[str]) -> None:
+        if rows:
+            self._rows[parent] = rows
+        else:
+            self._rows.pop(parent, None)
+        for place, node_id in enumerate(rows):
+            self._pos[node_id], self._up[node_id] = place, parent
+
+    def _move_persistent_indexes(self, gone: set[str]) -> None:
+        """After rows were removed or moved: indexes of removed nodes become invalid, the others follow their
+        node to its new row (its parent is the node's display parent, which ``parent()`` reads)."""
         before, after = [], []
         for index in self.persistentIndexList():
             node_id = index.internalPointer()
             if node_id in gone:
                 before.append(index)
                 after.append(QModelIndex())
-            elif node_id in self._up and self._up[node_id] == parent:
-                row = self._row_of(node_id, parent)
+            elif node_id in self._up:
+                row = self._row_of(node_id, self._up[node_id])
                 if row != index.row():
                     before.append(index)
                     after.append(self._make_index(row, node_id))

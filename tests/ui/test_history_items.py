@@ -16,6 +16,7 @@ from desktop.model.history_model import HistoryModel
 from desktop.model.settings import Settings
 from desktop.ui import history_items, theme
 from desktop.ui.history_items import HistoryItemModel
+from desktop.ui.history_lines import line_rows, rows_under, run_from
 
 
 class _Session:
@@ -68,6 +69,22 @@ def _no_model_warnings(qtlog):
     assert not [r.message for r in qtlog.records if "QAbstractItemModelTester" in r.message or "FAIL" in r.message]
 
 
+def _layout(model, parent=QModelIndex()):
+    """Every row and the rows nested under it, as (id, [...]); fetches all rows, as scrolling to the end does."""
+    while model.has_more(parent):
+        model.fetch_more(parent)
+    indexes = [model.index(r, 0, parent) for r in range(model.rowCount(parent))]
+    return [(model.node_at(i).id, _layout(model, i)) for i in indexes]
+
+
+def test_a_chain_reads_down_one_column_and_only_a_branch_is_indented():
+    # r1 -> a -> b -> c, with a branch d -> e made from a, and a second take f made from r1 itself.
+    kids = {None: ["r1", "r2"], "r1": ["a", "f"], "a": ["b", "d"], "b": ["c"], "d": ["e"], "r2": []}
+    rows = line_rows(kids)
+    assert rows == {None: ["r1", "r2"], "r1": ["a", "b", "c", "f"], "a": ["d", "e"]}
+    assert run_from("a", kids) == ["a", "b", "c"] and rows_under("a", kids, is_root=False) == ["d", "e"]
+
+
 def test_rows_come_in_batches_newest_root_first(history, qtbot, qtlog):
     model = _model(history, checked=False)
     roots = [n.id for n in history.tree.roots()]
@@ -77,12 +94,15 @@ def test_rows_come_in_batches_newest_root_first(history, qtbot, qtlog):
     model.fetch_more(QModelIndex())
     assert _ids(model) == roots[::-1] and not model.has_more(QModelIndex())
     chain_root = model.index(0, 0)
-    assert model.rowCount(chain_root) == 1 and model.hasChildren(chain_root)
+    chain = [n.id for n in history.tree.path_to_root(history.tree.subtree_ids(roots[-1])[-1])][1:]
+    assert len(chain) == 8 and _ids(model, chain_root) == chain[:5]  # the chain in one column, a batch at a time
+    assert model.has_more(chain_root) and not model.hasChildren(model.index(1, 0, chain_root))
     # Asking for a deep, not yet handed out node hands the view the rows down to it.
-    oldest = roots[0]
     fresh = _model(history, checked=False)
-    index = fresh.node_index(oldest)
-    assert index.isValid() and fresh.node_at(index).id == oldest and fresh.rowCount() == 12
+    index = fresh.node_index(roots[0])
+    assert index.isValid() and fresh.node_at(index).id == roots[0] and fresh.rowCount() == 12
+    index = fresh.node_index(chain[-1])
+    assert fresh.node_at(index).id == chain[-1] and index.row() == 7 and fresh.rowCount(index.parent()) == 8
     _model(history)  # Qt's model tester walks every row handed out without a complaint
     _no_model_warnings(qtlog)
 
@@ -94,30 +114,72 @@ def test_a_star_a_result_and_a_delete_change_single_rows(history, qtbot, qtlog):
     model.rowsInserted.connect(lambda parent, first, last: inserted.append((model.node_at(parent), first, last)))
     model.dataChanged.connect(lambda top, bottom, roles: changed.append(model.node_at(top).id))
 
-    newest = history.tree.roots()[-1]
-    history.set_starred(newest.id, True)
-    assert changed == [newest.id]
-    assert model.data(model.node_index(newest.id)).startswith("★")
+    root = history.tree.roots()[-1]
+    history.set_starred(root.id, True)
+    assert changed == [root.id]
+    assert model.data(model.node_index(root.id)).startswith("★")
 
-    ws = history.workspace
-    tip = history.tree.path_to_root(history.tree.roots()[-1].id)[0]
-    child = _node(ws, tip.id, "a new branch")
-    history.add_nodes([child])
-    assert inserted == [(tip, 1, 1)]  # the root already had its chain's first node in row 0
-    root = _node(ws, None, "a new root")
-    history.add_nodes([root])
-    assert inserted[-1] == (None, 0, 0) and _ids(model)[0] == root.id
+    ws, tree = history.workspace, history.tree
+    chain = tree.path_to_root(tree.subtree_ids(root.id)[-1])[1:]  # the root's eight passes
+    model.node_index(chain[-1].id)  # scrolled to the chain's end
+    inserted.clear()
+    next_pass = _node(ws, chain[-1].id, "the next pass")
+    history.add_nodes([next_pass])
+    assert inserted == [(root, 8, 8)]  # below its parent, in the same column
+    branch = _node(ws, chain[3].id, "a branch")
+    history.add_nodes([branch])
+    assert inserted[-1] == (chain[3], 0, 0)  # nested under the pass it was made from
+    assert model.data(model.node_index(branch.id)).startswith("↳ ")
+    new_root = _node(ws, None, "a new root")
+    history.add_nodes([new_root])
+    assert inserted[-1] == (None, 0, 0) and _ids(model)[0] == new_root.id
 
-    later = _node(ws, tip.id, "a later branch")
-    grandchild = _node(ws, child.id, "made from the new branch")
+    later = _node(ws, chain[3].id, "a later branch")
+    grandchild = _node(ws, branch.id, "made from the branch")
     history.add_nodes([later, grandchild])
-    held = {n.id: QPersistentModelIndex(model.node_index(n.id)) for n in (child, grandchild, later)}
-    first = _ids(model, model.node_index(tip.id))[0]
-    history.delete(child.id)  # the branch goes; the row below it moves up into its place
-    assert _ids(model, model.node_index(tip.id)) == [first, later.id]
-    assert not held[child.id].isValid() and not held[grandchild.id].isValid()
-    assert held[later.id].row() == 1 and model.node_at(QModelIndex(held[later.id])).id == later.id
+    fork = model.node_index(chain[3].id)
+    assert _ids(model, fork) == [branch.id, grandchild.id, later.id]
+    held = {n.id: QPersistentModelIndex(model.node_index(n.id)) for n in (branch, grandchild, later)}
+    history.delete(branch.id)  # the branch goes; the row below it moves up into its place
+    assert _ids(model, fork) == [later.id]
+    assert not held[branch.id].isValid() and not held[grandchild.id].isValid()
+    assert held[later.id].row() == 0 and model.node_at(QModelIndex(held[later.id])).id == later.id
+
+    # Deleting the pass that continued chain[3] hands the chain on to its other child, in the same column.
+    history.delete(chain[4].id)
+    root_index = model.node_index(root.id)
+    assert _ids(model, root_index) == [n.id for n in chain[:4]] + [later.id]
+    assert held[later.id].parent() == root_index and held[later.id].row() == 4
+    assert not model.hasChildren(model.node_index(chain[3].id))
+    assert not model.data(QModelIndex(held[later.id])).startswith("↳")  # now the chain's next pass
     assert resets == []
+    _no_model_warnings(qtlog)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_rows_after_any_changes_are_the_rows_a_restart_shows(history, qtbot, qtlog, seed):
+    import random
+
+    rng = random.Random(seed)
+    walked, lazy = _model(history), _model(history, checked=False)  # every row handed out / as few as can be
+    filtered = _model(history, checked=False)
+    filtered.set_filter("dusk")
+    ws = history.workspace
+    for step in range(60):
+        ids = [n.id for n in history.tree]
+        roll = rng.random()
+        if roll < 0.25 and len(ids) > 3:
+            history.delete(rng.choice(ids[1:]))
+        elif roll < 0.35:
+            history.set_starred(rng.choice(ids), True)
+        else:
+            parent = None if roll > 0.95 else rng.choice(ids)
+            history.add_nodes([_node(ws, parent, f"step {step}" + (" dusk" if rng.random() < 0.3 else ""))])
+        assert _layout(walked) == _layout(_model(history, checked=False)), step
+    assert _layout(lazy) == _layout(_model(history, checked=False))
+    again = _model(history, checked=False)
+    again.set_filter("dusk")
+    assert _layout(filtered) == _layout(again)
     _no_model_warnings(qtlog)
 
 
@@ -216,7 +278,7 @@ def test_branches_open_and_rows_come_as_they_scroll_near_and_a_delete_moves_the_
         QApplication.processEvents()
     assert history.selected_id == chain[1].id  # the selection moved to the parent
     assert model.node_at(view.currentIndex()).id == chain[1].id
-    assert _ids(model, model.node_index(chain[1].id)) == []  # the branch is gone from the tree at once
+    assert _ids(model, model.node_index(roots[0].id))[:3] == [chain[1].id]  # the rest of the chain is gone at once
     assert model.rowCount() == 5  # a change hands the view no more rows than it had
 
     for _ in range(50):  # scrolling down: the next branches open, then the next roots come

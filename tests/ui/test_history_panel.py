@@ -50,9 +50,13 @@ def test_results_chain_and_branch_and_continue_in_latent_space(qtbot, open_windo
     view = window.findChild(QTreeView, "historyView")
     model = view.model()
     root_index = model.index(0, 0)
-    assert model.rowCount() == 1 and model.rowCount(root_index) == 1
-    assert model.rowCount(model.index(0, 0, root_index)) == 2
-    assert "woodcut" in model.data(model.index(0, 0, model.index(0, 0, root_index)), Qt.ItemDataRole.ToolTipRole)
+    # The chain reads down one column under its picture; the branch is nested under the result it came from.
+    assert model.rowCount() == 1 and model.rowCount(root_index) == 2
+    first_index, second_index = model.index(0, 0, root_index), model.index(1, 0, root_index)
+    assert [model.node_at(i).id for i in (first_index, second_index)] == [first.id, second.id]
+    assert model.rowCount(first_index) == 1 and model.node_at(model.index(0, 0, first_index)).id == third.id
+    assert model.data(model.index(0, 0, first_index)).startswith("↳ ")  # says it starts a branch
+    assert "woodcut" in model.data(second_index, Qt.ItemDataRole.ToolTipRole)
 
     # Generating again from the same dropped picture reuses its root instead of importing it twice.
     window.model.load_init_image(Path(root.source))
