@@ -36,6 +36,22 @@ def load_image(path: str | os.PathLike) -> Image.Image:
 
 def load_image_noting(path: str | os.PathLike) -> tuple[Image.Image, str]:
     """``load_image``, plus a note for the artist when only part of the file is used ('' otherwise)."""
+    return _open_checked(path, decode=True)
+
+
+def image_size_noting(path: str | os.PathLike) -> tuple[tuple[int, int], str]:
+    """The upright (width, height) of an image file and ``load_image_noting``'s note, from its header alone.
+
+    The same checks and sentences as loading it, bar damage further into the file, in a fraction of a
+    millisecond: a picture chosen from the history is shown at once and decoded off the UI thread."""
+    return _open_checked(path, decode=False)
+
+
+# EXIF orientations that turn the picture a quarter: its upright width is the stored height.
+_QUARTER_TURNS = frozenset({5, 6, 7, 8})
+
+
+def _open_checked(path: str | os.PathLike, *, decode: bool):
     name = os.path.basename(os.fspath(path)) or os.fspath(path)
     if os.path.isdir(path):
         raise bad_input(f"{name} is a folder, not an image; choose an image file inside it.")
@@ -53,9 +69,13 @@ def load_image_noting(path: str | os.PathLike) -> tuple[Image.Image, str]:
                         f"use {_FORMATS_SENTENCE}."
                     )
                 frames = getattr(opened, "n_frames", 1) if getattr(opened, "is_animated", False) else 1
+                note = f"{name} is an animation of {frames} frames: its first frame is used." if frames > 1 else ""
+                if not decode:
+                    width, height = opened.size
+                    turned = _header_orientation(opened) in _QUARTER_TURNS
+                    return ((height, width) if turned else (width, height)), note
                 opened.seek(0)
                 opened.load()
-                note = f"{name} is an animation of {frames} frames: its first frame is used." if frames > 1 else ""
                 return _to_rgb(_upright(opened), name), note
     except FileNotFoundError:
         raise bad_input(f"{name} was not found; check that the file still exists.") from None
@@ -67,6 +87,20 @@ def load_image_noting(path: str | os.PathLike) -> tuple[Image.Image, str]:
         raise bad_input(_too_large_sentence(name, str(exc))) from None
     except _DECODE_ERRORS:
         raise bad_input(f"{name} is damaged or incomplete and cannot be opened; try saving it again.") from None
+
+
+def _header_orientation(opened) -> int | None:
+    """The EXIF Orientation tag, read without decoding the picture."""
+    if opened.format != "PNG":
+        return opened.getexif().get(0x0112)
+    # Pillow's PNG getexif decodes the whole picture in case an eXIf chunk follows the pixels; one before
+    # them is in ``info`` already.
+    raw = opened.info.get("exif")
+    if not raw:
+        return None
+    exif = Image.Exif()
+    exif.load(raw)
+    return exif.get(0x0112)
 
 
 def _upright(image: Image.Image) -> Image.Image:

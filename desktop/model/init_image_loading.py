@@ -8,22 +8,41 @@ the settings it carries (an offer to restore them); all of that happens here, in
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
 from pathlib import Path
 
 from desktop.core.captions import source_caption
 from desktop.core.errors import RestyleError
-from desktop.core.images import load_image_noting
+from desktop.core.images import image_size_noting, load_image_noting
 
 
-@dataclass(frozen=True)
 class InitImage:
-    """The image the next run starts from, already normalised to RGB."""
+    """The image the next run starts from, normalised to RGB.
 
-    path: Path
-    image: object  # PIL.Image.Image (RGB)
-    label: str = ""  # what the canvas calls it ("Restyling: landscape.png"); the file name when empty
-    note: str = ""  # something to know about the file (an animation's first frame was taken)
+    A history node's pixels are read when first asked for (``image``), on whichever thread asks first: the
+    window reads them off its UI thread to show them, so stepping through big results never stalls it; its
+    size comes from the file's header. A file from outside is read at once, so a bad one is refused at once."""
+
+    def __init__(self, path: Path, image=None, label: str = "", note: str = "", *, size=None):
+        self.path = Path(path)
+        self.label = label  # what the canvas calls it ("Restyling: landscape.png"); the file name when empty
+        self.note = note  # something to know about the file (an animation's first frame was taken)
+        self._image = image  # PIL.Image.Image (RGB), or None until read
+        self._size = tuple(image.size) if image is not None else tuple(size)
+        self._lock = threading.Lock()
+
+    @property
+    def image(self):
+        """The pixels (PIL, RGB), read from the file the first time (RestyleError if it went bad since)."""
+        with self._lock:  # two threads asking at once read the file once
+            if self._image is None:
+                self._image = load_image_noting(self.path)[0]
+            return self._image
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the pixels are in memory already (``image`` answers at once)."""
+        return self._image is not None
 
     @property
     def name(self) -> str:
@@ -33,7 +52,7 @@ class InitImage:
     @property
     def size(self) -> tuple[int, int]:
         """Its size in pixels before fitting."""
-        return self.image.size
+        return self._size
 
 
 class InitImageLoading:
@@ -65,15 +84,16 @@ class InitImageLoading:
         """
         path = Path(path)
         try:
-            image, note = load_image_noting(path)
+            if node_id is not None:  # one of ours: its header now, its pixels when first needed (InitImage)
+                size, note = image_size_noting(path)
+                init = InitImage(path, None, source_caption(self.history.tree, node_id), note, size=size)
+            else:
+                image, note = load_image_noting(path)
+                init = InitImage(path, image, f"Restyling: {label}" if label else "", note)
         except RestyleError as exc:
             self.error_raised.emit(exc.kind.value, exc.message)
             return False
-        if node_id is not None:
-            label = source_caption(self.history.tree, node_id)
-        elif label:
-            label = f"Restyling: {label}"
-        self._init = InitImage(path, image, label, note)
+        self._init = init
         self._init_node = node_id
         self.source.changed(f"node:{node_id}" if node_id else f"file:{path}")
         if node_id is None and self.history.selected_id is not None:
@@ -82,11 +102,11 @@ class InitImageLoading:
         self.source_changed.emit(self.source_label)
         self.depth.init_image_changed(self._init)
         node_mask = self.history.workspace.mask_path(node_id) if node_id in self.history.tree else None
-        self.mask.picture_changed(image.size, node_mask=node_mask, continuing=node_id is not None)
+        self.mask.picture_changed(init.size, node_mask=node_mask, continuing=node_id is not None)
         self._emit_planned_size()
         width, height = self.planned_size()
         extra = f" {note}" if note else ""
-        self.status_changed.emit(f"{self._init.name}: {image.width}×{image.height}, runs at {width}×{height}.{extra}")
+        self.status_changed.emit(f"{init.name}: {init.size[0]}×{init.size[1]}, runs at {width}×{height}.{extra}")
         if node_id is None:
             self._offer_settings_in(path)  # a picture from outside may carry the settings it was made with
         return True

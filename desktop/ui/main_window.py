@@ -11,7 +11,6 @@ from PySide6.QtGui import (
     QAction,
     QDesktopServices,
     QGuiApplication,
-    QImage,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -27,7 +26,6 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import APP_NAME
-from desktop.core.captions import node_caption
 from desktop.core.web_images import is_web_url
 
 from .banner import Banner
@@ -48,6 +46,7 @@ from .queue_panel import QueuePanel
 from .side_column import SideColumn
 from .upscale_actions import UpscaleActions
 from .workspace_menu import WorkspaceMenu
+from .working_picture import WorkingPicture
 
 if TYPE_CHECKING:
     from .depth_panel import DepthPanel
@@ -80,7 +79,6 @@ class MainWindow(QMainWindow):
         self.resize(1180, 760)
 
         self.canvas = Canvas()
-        self._init_shown: tuple = (None, None)  # the working picture and the QImage made of it for the canvas
         self.error_banner = Banner("errorBanner", "error")
         self.restore_banner = Banner("restoreBanner", "info")
         self.notice_banner = Banner("noticeBanner", "info")
@@ -96,6 +94,8 @@ class MainWindow(QMainWindow):
         self.canvas.set_layer(self.mask_layer)
         self.progress_panel = ProgressPanel(model)
         self.history_panel = HistoryPanel(model)
+        self.working_picture = WorkingPicture(model, self.canvas, self.history_panel.item_model.thumbnails,
+                                              self.history_panel.compare_button, self)
         self.history_panel.setMinimumWidth(240)
         self.queue_panel = QueuePanel(model)
         self.side_tabs = QTabWidget()  # the history, and the queue beside it
@@ -356,22 +356,7 @@ class MainWindow(QMainWindow):
             self.model.history.open_file(path)
 
     def _on_history_selection_changed(self, node_id) -> None:
-        history = self.model.history
-        if node_id is None or node_id not in history.tree or self.model.phase.value != "idle":
-            return
-        node = history.tree.get(node_id)
-        init, shown = self._init_shown
-        if node_id == self.model.source_node and init is not None and init is self.model.init_image:
-            after = shown  # the session has just read this picture for the next run: not decoded a second time
-        else:
-            after = QImage(str(history.workspace.image_path(node)))
-        caption = node_caption(node)
-        parent = history.tree.parent_of(node_id)
-        if self.history_panel.compare_button.isChecked() and parent is not None:
-            before = QImage(str(history.workspace.image_path(parent)))
-            self.canvas.show_compare(before, after, f"before ◀ ▶ after · {caption}")
-        else:
-            self.canvas.show_image(after, caption)
+        self.working_picture.show_selection(node_id)
 
     def _open_output_folder(self) -> None:
         folder = self.model.settings.output_dir
@@ -392,16 +377,7 @@ class MainWindow(QMainWindow):
         self._on_model_init_image_changed(self.model.init_image)
 
     def _on_model_init_image_changed(self, init) -> None:
-        if init is None:
-            self.canvas.show_image(None)
-            return
-        width, height = self.model.planned_size()
-        tree = self.model.history.tree
-        node = self.model.source_node
-        name = node_caption(tree.get(node)) if node in tree else init.name
-        self._init_shown = (init, pil_to_qimage(init.image))
-        self.canvas.show_image(self._init_shown[1],
-                               f"{name} · {init.size[0]}×{init.size[1]} · runs at {width}×{height}")
+        self.working_picture.show_init(init)
 
     def _on_model_source_changed(self, label: str) -> None:
         self.source_label.setText(label)

@@ -146,7 +146,10 @@ class MaskLayer(QObject):
                 # QImage reads the numpy buffer in place (no copy): writes to the buffer show at the next paint.
                 self._overlay = QImage(self._buffer.data, width, height, 4 * width,
                                        QImage.Format.Format_ARGB32_Premultiplied)
-            self._write(0, 0, width, height)
+            if self._state.is_empty:  # a new picture's blank mask: clear (a look-up per pixel is ~50 ms at 2048²)
+                self._buffer.fill(0)  # (level 0's overlay colour is fully transparent)
+            else:
+                self._write(0, 0, width, height)
         self._canvas.setMouseTracking(self.wants_mouse)
         self._canvas.update()
 

@@ -16,7 +16,9 @@ from desktop.core.images import (
     SUPPORTED_SUFFIXES,
     describe_size,
     fit_size,
+    image_size_noting,
     load_image,
+    load_image_noting,
     resize_for_model,
 )
 
@@ -79,6 +81,26 @@ def test_exif_orientation_6_rotates(tmp_path: Path) -> None:
     # After a clockwise turn the stored top-left corner is shown at the top-right.
     assert image.getpixel((3, 0)) == (255, 0, 0)
     assert image.getpixel((0, 0)) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg", ".webp"])
+def test_the_size_from_the_header_is_the_upright_size_the_load_gives(tmp_path: Path, suffix: str) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # turned a quarter: 8 wide as stored, 4 wide as shown
+    path = tmp_path / f"rotated{suffix}"
+    Image.new("RGB", (8, 4), (200, 10, 10)).save(path, exif=exif)
+    assert image_size_noting(path) == ((4, 8), "") and load_image(path).size == (4, 8)
+
+
+def test_the_size_from_the_header_refuses_what_the_load_refuses(tmp_path: Path) -> None:
+    (tmp_path / "notes.png").write_text("not a picture")
+    Image.new("RGB", (4, 4)).save(tmp_path / "picture.ico")
+    for name in ("notes.png", "missing.png", "picture.ico", "."):
+        with pytest.raises(RestyleError) as loading:
+            load_image_noting(tmp_path / name)
+        with pytest.raises(RestyleError) as sizing:
+            image_size_noting(tmp_path / name)
+        assert sizing.value.message == loading.value.message and sizing.value.kind == ErrorKind.BAD_INPUT
 
 
 def test_rgba_transparent_area_becomes_white(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from PIL import Image
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
@@ -299,13 +301,60 @@ def test_selecting_a_node_shows_its_picture_once_read(open_window, data_dir, qtb
     history, canvas = window.model.history, window.canvas
     for node in (second, first, second):
         history.select(node.id)
+        # At once: the picture's caption and size, and its pixels read off the UI thread.
+        assert window.model.source_node == node.id and canvas.caption.startswith("a red barn")
+        assert window.model.init_image.size == (16, 16)
         with Image.open(history.workspace.image_path(node)) as picture:
             expected = picture.convert("RGB").getpixel((3, 3))
+        qtbot.waitUntil(lambda: canvas.image is not None and canvas.image.size().width() == 16)
         shown = canvas.image.pixelColor(3, 3)
         assert (shown.red(), shown.green(), shown.blue()) == expected  # the node's own picture, each time
-        assert window.model.source_node == node.id and canvas.caption.startswith("a red barn")
     window.history_panel.compare_button.setChecked(True)  # before/after: the parent left, the node right
     assert canvas.comparing and canvas.image.pixelColor(3, 3).red() == expected[0]
+
+
+def test_stepping_through_big_results_never_waits_for_their_pictures(open_window, data_dir, qtbot, monkeypatch):
+    from desktop.model import init_image_loading
+
+    ws, _ = Workspace.open(data_dir / "workspaces" / "default")
+    nodes = [_node(ws, None, f"take {n}") for n in range(3)]
+    for node in nodes:
+        ws.add_node(node)
+    damaged = _node(ws, None, "a damaged file")
+    ws.add_node(damaged)
+    ws.close()
+    window = open_window([])
+    history, canvas = window.model.history, window.canvas
+    reads = []
+    slow = init_image_loading.load_image_noting
+
+    def read_slowly(path):  # a big picture: the read takes a while, and must not happen on the UI thread
+        import threading
+        import time
+
+        reads.append(threading.current_thread() is threading.main_thread())
+        time.sleep(0.3)
+        return slow(path)
+
+    monkeypatch.setattr(init_image_loading, "load_image_noting", read_slowly)
+    for node in nodes:
+        started = time.perf_counter()
+        history.select(node.id)
+        assert time.perf_counter() - started < 0.2  # the window answers while the picture is read
+        assert canvas.caption.startswith(f"take {nodes.index(node)}")  # the caption says which, at once
+    qtbot.waitUntil(lambda: bool(reads) and canvas.image.size().width() == 16, timeout=5000)
+    assert not any(reads)  # every read off the UI thread
+    assert window.model.init_image.path == history.workspace.image_path(nodes[-1])  # the last one chosen shows
+
+    path = history.workspace.image_path(damaged)
+    data = path.read_bytes()
+    path.write_bytes(data[:data.index(b"IDAT") + 8])  # cut off since it was made: the header reads, the pixels not
+    errors = []
+    window.model.error_raised.connect(lambda kind, message: errors.append(message))
+    history.select(damaged.id)
+    assert errors == []  # found out off the UI thread, then said
+    qtbot.waitUntil(lambda: bool(errors), timeout=5000)
+    assert errors == [f"{path.name} is damaged or incomplete and cannot be opened; try saving it again."]
 
 
 def test_a_history_change_that_cannot_be_written_is_said_once(history, qtbot):

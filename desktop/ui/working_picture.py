@@ -1,0 +1,114 @@
+"""WorkingPicture: puts the working picture, or a chosen result, on the canvas without stalling the window.
+
+A history result's pixels are read on a pool thread (``InitImage.image`` reads them when first asked, and the
+run does not need them: the worker reads the file itself). Until they come, the canvas shows the row's
+thumbnail scaled up under the picture's caption. Decoding a 2048×2048 PNG takes a few hundred milliseconds,
+so stepping through big results with the arrow keys would otherwise hold the window at every step.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, QSize, QThreadPool, Signal
+from PySide6.QtGui import QColor, QImage
+
+from desktop.core.captions import node_caption
+from desktop.core.errors import RestyleError
+
+from .qt_images import pil_to_qimage
+
+PLACEHOLDER_GREY = QColor(128, 128, 128)  # the picture's shape while it is read, when no thumbnail is at hand
+
+
+class WorkingPicture(QObject):
+    """Shows ``model``'s working picture on ``canvas`` (reading history results off the UI thread)."""
+
+    _read = Signal(object, QImage)  # from the pool thread: the InitImage and its pixels
+    _failed = Signal(object, str, str)  # the InitImage, the error's kind and its sentence
+
+    def __init__(self, model, canvas, thumbnails, compare_button, parent: QObject | None = None):
+        super().__init__(parent)
+        self._model, self._canvas = model, canvas
+        self._thumbnails, self._compare = thumbnails, compare_button
+        self._shown: tuple = (None, None)  # the working picture and the QImage made of it for the canvas
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)  # one picture at a time: a newer choice supersedes the one being read
+        self._read.connect(self._on_read)
+        self._failed.connect(self._on_failed)
+
+    def wait(self, msecs: int = 5000) -> bool:
+        """Block until no picture is being read (tests, closing)."""
+        return self._pool.waitForDone(msecs)
+
+    def show_init(self, init) -> None:
+        """The working picture changed (None: the next run starts from text)."""
+        if init is None:
+            self._canvas.show_image(None)
+            return
+        if init is self._shown[0]:
+            self._canvas.show_image(self._shown[1], self._caption(init))
+        elif init.loaded:  # a file from outside, read already
+            self._show(init, pil_to_qimage(init.image))
+        else:
+            self._canvas.show_image(self._placeholder(init), self._caption(init))
+            self._pool.clear()  # a picture chosen a moment ago and not started yet is not read any more
+            self._pool.start(lambda: self._read_pixels(init))
+
+    def show_selection(self, node_id) -> None:
+        """A history node was selected (or Compare toggled): show it, or it beside its parent."""
+        model = self._model
+        history = model.history
+        if node_id is None or node_id not in history.tree or model.phase.value != "idle":
+            return
+        node = history.tree.get(node_id)
+        parent = history.tree.parent_of(node_id)
+        if self._compare.isChecked() and parent is not None:
+            before = QImage(str(history.workspace.image_path(parent)))
+            after = QImage(str(history.workspace.image_path(node)))
+            self._canvas.show_compare(before, after, f"before ◀ ▶ after · {node_caption(node)}")
+        elif node_id == model.source_node:  # (selecting a node makes it the working picture)
+            self.show_init(model.init_image)
+        else:
+            self._canvas.show_image(QImage(str(history.workspace.image_path(node))), node_caption(node))
+
+    def _caption(self, init) -> str:
+        width, height = self._model.planned_size()
+        tree, node = self._model.history.tree, self._model.source_node
+        name = node_caption(tree.get(node)) if node in tree else init.name
+        return f"{name} · {init.size[0]}×{init.size[1]} · runs at {width}×{height}"
+
+    def _show(self, init, image: QImage) -> None:
+        self._shown = (init, image)
+        self._canvas.show_image(image, self._caption(init))
+
+    def _placeholder(self, init) -> QImage:
+        """The row's thumbnail (the canvas scales it up), else a grey of the picture's shape."""
+        history, node = self._model.history, self._model.source_node
+        icon = self._thumbnails.icon(history.workspace, history.tree.get(node)) if node in history.tree else None
+        if icon is not None and not icon.isNull():
+            return icon.pixmap(QSize(self._thumbnails.size, self._thumbnails.size)).toImage()
+        width, height = init.size
+        scale = max(width, height) / 64
+        image = QImage(max(1, round(width / scale)), max(1, round(height / scale)), QImage.Format.Format_RGB32)
+        image.fill(PLACEHOLDER_GREY)
+        return image
+
+    def _read_pixels(self, init) -> None:
+        """On the pool thread: the picture's pixels, as a QImage."""
+        try:
+            image = pil_to_qimage(init.image)
+        except RestyleError as exc:  # changed on disk since it was chosen
+            self._failed.emit(init, exc.kind.value, exc.message)
+            return
+        try:
+            self._read.emit(init, image)
+        except RuntimeError:  # the window closed while it was read
+            pass
+
+    def _on_read(self, init, image: QImage) -> None:
+        model = self._model
+        if init is model.init_image and model.phase.value == "idle" and not self._canvas.comparing:  # still wanted
+            self._show(init, image)
+
+    def _on_failed(self, init, kind: str, message: str) -> None:
+        if init is self._model.init_image:
+            self._model.error_raised.emit(kind, message)
