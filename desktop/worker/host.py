@@ -7,6 +7,7 @@ import weakref
 from PySide6.QtCore import QObject, QThread, Signal
 
 from .inference import InferenceWorker
+from .request_host import RequestHost, cancel_requests
 from .requests import EstimateDepthRequest, GenerateRequest, UpscaleRequest
 
 _live_hosts: weakref.WeakSet = weakref.WeakSet()
@@ -17,7 +18,7 @@ def running_hosts() -> list[WorkerHost]:
     return [h for h in list(_live_hosts) if h.is_running()]
 
 
-class WorkerHost(QObject):
+class WorkerHost(RequestHost):
     """Owns the worker thread. Signals of ``worker`` arrive on the thread that created the host."""
 
     _submit = Signal(object)
@@ -44,34 +45,20 @@ class WorkerHost(QObject):
             self._depth.append(request)
         self._submit.emit(request)
 
-    def cancel_all(self) -> None:
-        """Cancel the running generation (within one step), every queued one, and any depth estimate."""
-        for request in self._pending:
-            request.cancel_event.set()
-        self.cancel_depth()
-
     def cancel_depth(self) -> None:
         """Cancel the depth estimates (a download stops at once; an estimate running stops before it saves)."""
-        for request in self._depth:
-            request.cancel_event.set()
+        cancel_requests(self._depth)
 
     def _forget(self, job_id: int) -> None:
         self._pending = [r for r in self._pending if r.job_id != job_id]
         self._depth = [r for r in self._depth if r.job_id != job_id]
 
-    @property
-    def busy(self) -> bool:
-        """True while a generation is running or waiting."""
-        return bool(self._pending)
+    def _in_flight(self) -> list:
+        # The running generation (it stops within one step), every queued one, and any depth estimate.
+        return [*self._pending, *self._depth]
 
-    def is_running(self) -> bool:
-        """True while the worker thread runs."""
-        return self._thread.isRunning()
-
-    def shutdown(self, timeout_ms: int = 30000) -> bool:
-        """Cancel everything, stop the thread and wait for it; True when it stopped in time."""
-        self.cancel_all()
-        self._thread.quit()
+    def _stop_thread(self, timeout_ms: int) -> bool:
+        self._thread.quit()  # the thread's event loop ends once the cancelled requests have returned
         stopped = self._thread.wait(timeout_ms)
         _live_hosts.discard(self)
         return stopped

@@ -20,6 +20,7 @@ from PySide6.QtGui import QImage
 from desktop.core.errors import ErrorKind, RestyleError
 
 from .background import BackgroundJob
+from .request_host import RequestHost
 from .requests import GenerateRequest, LoadModelRequest
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ class DeviceRow:
     pid: int = 0  # its worker process, once started (for the tooltip and the logs)
 
 
-class PoolHost(QObject):
+class PoolHost(RequestHost):
     """Starts the pool's thread, takes Generate and Load requests, and reports each job by its id."""
 
     status = Signal(str)
@@ -84,25 +85,12 @@ class PoolHost(QObject):
             return
         self._inbox.put(request)
 
-    def cancel_all(self) -> None:
-        """Stop every run within one step and drop the waiting ones."""
-        for request in self._pending.values():
-            cancel = getattr(request, "cancel_event", None)
-            if cancel is not None:
-                cancel.set()
+    def _in_flight(self):
+        # Every run stops within one step and the waiting ones are dropped (a load has no cancel flag).
+        return self._pending.values()
 
-    @property
-    def busy(self) -> bool:
-        """True while a request runs or waits."""
-        return bool(self._pending)
-
-    def is_running(self) -> bool:
-        """True while the pool's thread runs."""
-        return self._thread.isRunning()
-
-    def shutdown(self, timeout_ms: int = 30000) -> bool:
-        """Stop the devices (a run in flight is abandoned, nothing half-made saved) and the thread."""
-        self.cancel_all()
+    def _stop_thread(self, timeout_ms: int) -> bool:
+        # The devices stop (a run in flight is abandoned, nothing half-made saved), then the thread.
         return self._thread.stop(timeout_ms)
 
     # --- what the thread reports (queued to this thread) -------------------------------------------------------

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from desktop.core.metadata import read_parameters
 from desktop.core.params import GenerationParams
-from desktop.worker import GenerateRequest, LoadModelRequest, WorkerHost
+from desktop.worker import EstimateDepthRequest, GenerateRequest, LoadModelRequest, WorkerHost
 
 from .conftest import TIMEOUT
 
@@ -68,6 +68,22 @@ def test_a_cancel_before_the_job_starts_is_not_lost(qtbot, host, tiny_model, mak
         host.submit(second)
         host.cancel_all()  # both are waiting or running: neither may produce a file
     assert set(cancelled) == {first.job_id, second.job_id}
+
+
+def test_cancel_all_stops_a_waiting_depth_estimate_too(qtbot, host, tiny_model, make_image, tmp_path):
+    # Esc, or closing the window, must not leave a depth model downloading after the run it waited behind.
+    run = _request(tiny_model, make_image(), tmp_path / "out", steps=4)
+    estimate = EstimateDepthRequest(str(make_image()), str(tmp_path / "depth.png"), model=str(tmp_path / "depth-model"))
+    cancelled = []
+    host.worker.cancelled.connect(cancelled.append)
+    with qtbot.waitSignal(host.worker.job_done, timeout=TIMEOUT, check_params_cb=lambda j: j == estimate.job_id):
+        host.submit(run)
+        host.submit(estimate)
+        assert host.busy
+        host.cancel_all()
+    assert set(cancelled) == {run.job_id, estimate.job_id}
+    assert not (tmp_path / "depth.png").exists()
+    assert not host.busy
 
 
 def test_a_missing_model_fails_with_a_sentence_and_the_worker_keeps_working(qtbot, host, tiny_model, make_image,
