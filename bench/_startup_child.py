@@ -19,9 +19,9 @@ from PySide6.QtCore import QEvent, QObject, QTimer  # noqa: E402
 
 BARE = sys.argv[2:3] == ["--bare"]  # the yardstick: an empty PySide6 main window, nothing of Restyle
 if BARE:
-    from PySide6.QtWidgets import QApplication, QMainWindow  # noqa: E402
+    from PySide6.QtWidgets import QApplication, QMainWindow
 else:
-    from desktop.app import build_main_window, ensure_application  # noqa: E402
+    from desktop.app import build_main_window, ensure_application
 
 HEAVY = ("torch", "diffusers", "transformers", "numpy")
 marks = {"child_started": started, "imported": time.monotonic()}

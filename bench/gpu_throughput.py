@@ -361,8 +361,8 @@ def main() -> int:
         return 2
     print(f"torch {torch.__version__}, CUDA {torch.version.cuda or 'none'}")
     results = {}
-    with temp_dir() as tmp:
-        tmp = Path(tmp)
+    with temp_dir() as tmp_name:
+        tmp = Path(tmp_name)
         if cuda:
             props = torch.cuda.get_device_properties(0)
             print(f"device: {torch.cuda.get_device_name(0)}, {props.total_memory / 2**30:.0f} GiB")

@@ -37,8 +37,8 @@ def build(folder: Path, count: int, seed: int = 0, *, fast: bool = False, full_s
     from PIL import Image
 
     from desktop.core.history import Node, timestamp
-    from desktop.core.params import GenerationParams
     from desktop.core.node_files import write_node_image
+    from desktop.core.params import GenerationParams
     from desktop.core.workspace import Workspace
 
     ws, _ = Workspace.open(folder)

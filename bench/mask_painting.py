@@ -141,8 +141,8 @@ def main() -> int:
     args = parser.parse_args()
     setup_env()
     print_machine()
-    with temp_dir() as tmp:
-        tmp = Path(tmp)
+    with temp_dir() as tmp_name:
+        tmp = Path(tmp_name)
         worst = stroke_events(args.size, args.moves, tmp)
         if not args.strokes_only:
             masked_runs(args.size, args.runs, args.steps, tmp)

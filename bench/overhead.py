@@ -72,8 +72,8 @@ def main() -> int:
 
     quiet_libraries()  # no tqdm bars, as in the app
     app = ensure_application()  # noqa: F841 - the worker's signals need a Qt application
-    with temp_dir() as tmp:
-        tmp = Path(tmp)
+    with temp_dir() as tmp_name:
+        tmp = Path(tmp_name)
         tiny = str(build_tiny(tmp / "tiny"))
         init_png = write_init_png(tmp / "init.png", args.size)
         print(f"tiny model, img2img {args.size}×{args.size}, {args.steps} steps × strength {args.strength}, "

@@ -14,10 +14,10 @@ and run one picture), since start-up is paid once per batch, not per picture.
   one thread per actor; skipped when Ray is not installed.
 
 First it measures the machine's own ceiling: two processes each running the same pure-Python loop, against
-one (2.00× on two free cores). Each run also prints the CPU seconds per picture used by this process and everything it started (psutil), and
-the share of the machine other processes used meanwhile: on a shared machine two workers also win a bigger share
-of the cores from the others, so a wall-clock speed-up there can exceed the number of workers; the CPU seconds
-per picture show whether the work itself grew.
+one (2.00× on two free cores). Each run also prints the CPU seconds per picture used by this process and everything
+it started (psutil), and the share of the machine other processes used meanwhile: on a shared machine two workers
+also win a bigger share of the cores from the others, so a wall-clock speed-up there can exceed the number of
+workers; the CPU seconds per picture show whether the work itself grew.
 
 With ``--window`` it measures the window instead: File ▸ Restyle a folder… on Devices at once: One (the window's
 own engine) and on 2 (two CPU workers, desktop/worker/pool_host.py), each warmed up first with a batch of one run
@@ -200,47 +200,56 @@ def _window_figures(args) -> int:
     """A folder queued in the window (File ▸ Restyle a folder…) on Devices at once: One, then on Devices at once: 2."""
     from PySide6.QtWidgets import QApplication
 
-    from desktop.app import build_main_window
-    from desktop.model.settings import Settings
-
     app = QApplication.instance() or QApplication([])
     seconds = {}
     with temp_dir() as tmp:
         root = Path(tmp)
         model, folder = _model_and_folder(root, args)
-        print(f"{args.pictures} pictures of {args.size}×{args.size}, {args.steps} steps, tiny SD 1.x, CPU, in the window")
+        print(f"{args.pictures} pictures of {args.size}×{args.size}, {args.steps} steps, tiny SD 1.x, CPU, "
+              "in the window")
         for workers in (1, 2):
-            data = root / f"data-{workers}"
-            data.mkdir()
-            settings = Settings(data)
-            settings.device_workers = workers
-            settings.sync()
-            window = build_main_window(["--model", str(model)], data_dir=data)
-            window.show()
-            session = window.model
-            session.update_params(prompt="an etching", strength=1.0, steps=args.steps, seed=1)
-            session.load_init_image(next(folder.glob("*.png")))
-            idle = lambda: session.phase.value == "idle" and not session.jobs.queue.jobs  # noqa: E731
-            _settle(app, lambda: session.jobs.enqueue_batch(workers), idle)  # every device starts and loads
-            summaries = []
-            session.jobs.folder_summary_changed.connect(summaries.append)
-            (busy0, total0), ours0 = _proc_stat(), _tree_cpu()
-            ui0, wall0 = time.thread_time(), time.perf_counter()
-            _settle(app, lambda: session.jobs.enqueue_folder(folder), lambda: bool(summaries) and idle())
-            wall, ui = time.perf_counter() - wall0, time.thread_time() - ui0
-            (busy1, total1), ours = _proc_stat(), _tree_cpu() - ours0
-            other = max(0.0, (busy1 - busy0) - ours) / max(total1 - total0, 1e-9)
-            made = sum(n.kind == "generation" for n in session.history.tree) - workers
-            window.close()
-            assert made == args.pictures, f"{made} of {args.pictures} made"
-            seconds[workers] = wall
-            print(f"Devices: {workers}: {wall:.2f} s for {made} pictures ({wall / made:.3f} s each; {ours / made:.3f} "
-                  f"CPU-s each, all processes); UI thread {ui:.2f} CPU-s ({ui / made * 1000:.0f} ms a picture); "
-                  f"other processes used {other:.0%} of the machine meanwhile")
+            seconds[workers] = _window_run(app, args, root, model, folder, workers)
     speedup = seconds[1] / seconds[2]
     print(f"speed-up, the window's queue on 2 devices over 1: {speedup:.2f}× (target >= {TARGET})")
     print("PASS" if speedup >= TARGET else "FAIL")
     return 0 if speedup >= TARGET else 1
+
+
+def _window_run(app, args, root: Path, model: Path, folder: Path, workers: int) -> float:
+    """One window on ``workers`` devices restyles the folder; returns the wall seconds it took."""
+    from desktop.app import build_main_window
+    from desktop.model.settings import Settings
+
+    data = root / f"data-{workers}"
+    data.mkdir()
+    settings = Settings(data)
+    settings.device_workers = workers
+    settings.sync()
+    window = build_main_window(["--model", str(model)], data_dir=data)
+    window.show()
+    session = window.model
+    session.update_params(prompt="an etching", strength=1.0, steps=args.steps, seed=1)
+    session.load_init_image(next(folder.glob("*.png")))
+
+    def idle() -> bool:
+        return session.phase.value == "idle" and not session.jobs.queue.jobs
+
+    _settle(app, lambda: session.jobs.enqueue_batch(workers), idle)  # every device starts and loads
+    summaries = []
+    session.jobs.folder_summary_changed.connect(summaries.append)
+    (busy0, total0), ours0 = _proc_stat(), _tree_cpu()
+    ui0, wall0 = time.thread_time(), time.perf_counter()
+    _settle(app, lambda: session.jobs.enqueue_folder(folder), lambda: bool(summaries) and idle())
+    wall, ui = time.perf_counter() - wall0, time.thread_time() - ui0
+    (busy1, total1), ours = _proc_stat(), _tree_cpu() - ours0
+    other = max(0.0, (busy1 - busy0) - ours) / max(total1 - total0, 1e-9)
+    made = sum(n.kind == "generation" for n in session.history.tree) - workers
+    window.close()
+    assert made == args.pictures, f"{made} of {args.pictures} made"
+    print(f"Devices: {workers}: {wall:.2f} s for {made} pictures ({wall / made:.3f} s each; {ours / made:.3f} "
+          f"CPU-s each, all processes); UI thread {ui:.2f} CPU-s ({ui / made * 1000:.0f} ms a picture); "
+          f"other processes used {other:.0%} of the machine meanwhile")
+    return wall
 
 
 def _settle(app, start, done, timeout_s: float = 900.0) -> None:

@@ -69,7 +69,7 @@ def child_env(pycache: Path | None) -> dict:
 def launch(data_dir: Path, gui_args: list[str], env: dict) -> dict:
     """Run the child once; its marks in seconds since launch."""
     launched = time.monotonic()
-    done = subprocess.run([sys.executable, str(CHILD), str(data_dir), *gui_args], capture_output=True,
+    done = subprocess.run([sys.executable, str(CHILD), str(data_dir), *gui_args], check=False, capture_output=True,
                           text=True, env=env, timeout=60)
     line = next((x for x in done.stdout.splitlines() if x.startswith("{")), None)
     if line is None:
@@ -92,8 +92,8 @@ def main() -> int:
     setup_env()
     print_machine()
     ok = True
-    with temp_dir() as tmp:
-        tmp = Path(tmp)
+    with temp_dir() as tmp_name:
+        tmp = Path(tmp_name)
         tiny = str(build_tiny(tmp / "tiny", in_subprocess=True))
         env = child_env(None if args.from_source else tmp / "pycache")
         print(f"measuring {ROOT / 'desktop'}; bytecode: " + ("as inherited (PYTHONDONTWRITEBYTECODE="

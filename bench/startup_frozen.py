@@ -36,8 +36,8 @@ TARGET_S = 2.0
 def launch(exe: Path, data_dir: Path) -> float:
     """Seconds from launch to the first paint of one fresh process of the frozen app."""
     launched = time.monotonic()
-    done = subprocess.run([str(exe), "--exit-when-shown", "--data-dir", str(data_dir)], capture_output=True,
-                          text=True, env=os.environ.copy(), timeout=120)
+    done = subprocess.run([str(exe), "--exit-when-shown", "--data-dir", str(data_dir)], check=False,
+                          capture_output=True, text=True, env=os.environ.copy(), timeout=120)
     line = next((x for x in done.stdout.splitlines() if x.startswith("shown at monotonic ")), None)
     if done.returncode != 0 or line is None:
         raise RuntimeError(f"{exe} failed ({done.returncode}): {(done.stdout + done.stderr).strip()[-800:]}")
@@ -67,10 +67,11 @@ def main() -> int:
         return 2
     setup_env()
     print_machine()
-    print(f"bundle: {args.bundle} ({sum(f.stat().st_size for f in args.bundle.rglob('*') if f.is_file() and not f.is_symlink()) / 1e6:.0f} MB)")
+    size = sum(f.stat().st_size for f in args.bundle.rglob("*") if f.is_file() and not f.is_symlink())
+    print(f"bundle: {args.bundle} ({size / 1e6:.0f} MB)")
     ok = True
-    with temp_dir() as tmp:
-        tmp = Path(tmp)
+    with temp_dir() as tmp_name:
+        tmp = Path(tmp_name)
         cases = []
         if args.drop_caches:
             cold = []

@@ -31,9 +31,6 @@ def main() -> None:
     import torch
     from diffusers import AutoencoderTiny
 
-    from desktop.engine.preview_decoder import decode
-    from desktop.engine.previews import latent_preview
-
     if args.threads:
         torch.set_num_threads(args.threads)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
@@ -42,16 +39,26 @@ def main() -> None:
         dtype = torch.float16 if device == "cuda" else torch.float32
         taesd = AutoencoderTiny().to(device=device, dtype=dtype).eval()
         for pixels in (512, 1024):
-            latents = torch.randn(1, 4, pixels // 8, pixels // 8, device=device, dtype=dtype)
-
-            def sync():
-                if device == "cuda":
-                    torch.cuda.synchronize()
-
-            colours = _time(lambda: (latent_preview(latents, "sd"), sync()), args.repeat * 5)
-            detailed = _time(lambda: (decode(taesd, latents), sync()), args.repeat)
+            colours, detailed = _preview_costs(taesd, device, dtype, pixels, args.repeat)
             print(f"{device} {pixels}×{pixels}: latent colours {colours:.2f} ms, TAESD {detailed:.0f} ms per preview")
 
+
+def _preview_costs(taesd, device: str, dtype, pixels: int, repeat: int) -> tuple[float, float]:
+    """Milliseconds per preview of a ``pixels``-square picture: latent colours, then TAESD."""
+    import torch
+
+    from desktop.engine.preview_decoder import decode
+    from desktop.engine.previews import latent_preview
+
+    latents = torch.randn(1, 4, pixels // 8, pixels // 8, device=device, dtype=dtype)
+
+    def sync():
+        if device == "cuda":
+            torch.cuda.synchronize()
+
+    colours = _time(lambda: (latent_preview(latents, "sd"), sync()), repeat * 5)
+    detailed = _time(lambda: (decode(taesd, latents), sync()), repeat)
+    return colours, detailed
 
 if __name__ == "__main__":
     main()

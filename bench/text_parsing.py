@@ -9,15 +9,16 @@ Prints one line per case: the text, its length and the best time of the repeats.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from desktop.core.errors import RestyleError  # noqa: E402
-from desktop.core.metadata import parse_parameters_text  # noqa: E402
-from desktop.core.prompt_syntax import parse_prompt  # noqa: E402
+from desktop.core.errors import RestyleError
+from desktop.core.metadata import parse_parameters_text
+from desktop.core.prompt_syntax import parse_prompt
 
 PARAMETERS = {
     "60 KB of words, no settings line": "a prompt\n" + "word " * 12_000,
@@ -38,10 +39,8 @@ def best(call, text: str, repeats: int) -> float:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        try:
+        with contextlib.suppress(RestyleError):
             call(text)
-        except RestyleError:
-            pass
         times.append(time.perf_counter() - start)
     return min(times)
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import builtins
 import gc
+import itertools
 import sys
 import threading
 import time
@@ -132,8 +133,8 @@ def main() -> int:
         sys.setswitchinterval(args.switch_interval)
     print(f"switch interval {sys.getswitchinterval() * 1000:.1f} ms")
 
-    with temp_dir() as tmp:
-        tmp = Path(tmp)
+    with temp_dir() as tmp_name:
+        tmp = Path(tmp_name)
         tiny = str(build_tiny(tmp / "tiny", in_subprocess=True))
         init_png = str(write_init_png(tmp / "init.png", args.size))
 
@@ -144,7 +145,7 @@ def main() -> int:
 
         ensure_application()
         if args.plain_import:
-            import desktop.worker.quiet_imports as quiet_imports
+            from desktop.worker import quiet_imports
 
             def plain_import():
                 from desktop.engine.runner import Engine
@@ -223,7 +224,7 @@ def main() -> int:
     print(f"load phase {marks['generate'] - marks['load']:.2f} s; generation phase "
           f"{marks['end'] - marks['generate']:.2f} s ({result.steps_run} steps, {result.image.width}×"
           f"{result.image.height}, PNG saved); other processes used {others.fraction():.0%} of the CPU meanwhile")
-    gaps = [(b[0], b[0] - a[0], b[1] - a[1]) for a, b in zip(beats, beats[1:])]  # (end, gap, UI CPU)
+    gaps = [(b[0], b[0] - a[0], b[1] - a[1]) for a, b in itertools.pairwise(beats)]  # (end, gap, UI CPU)
     phases = {
         "load": [g for g in gaps if g[0] <= marks["generate"]],
         "generation": [g for g in gaps if g[0] > marks["generate"]],

@@ -14,7 +14,6 @@ import shutil
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 from desktop import APP_NAME, __version__
@@ -67,8 +66,8 @@ def run_self_test(data_dir: str | None = None) -> int:
         log.error("self-test failed: %s", failure)
         _say(f"FAILED: {failure} (details in {log_file})")
         return EXIT_FAILED
-    except Exception as exc:  # noqa: BLE001 - one line for the user; the traceback goes to the log
-        log.error("self-test crashed:\n%s", traceback.format_exc())
+    except Exception as exc:  # one line for the user; the traceback goes to the log
+        log.exception("self-test crashed")
         _say(f"FAILED: unexpected {type(exc).__name__}: {exc} (details in {log_file})")
         return EXIT_FAILED
     finally:
@@ -97,7 +96,7 @@ def _check(step, label: str):
     except SelfTestFailure as failure:
         raise SelfTestFailure(f"{label}: {failure}") from None
     except Exception as exc:
-        log.error("check %r crashed:\n%s", label, traceback.format_exc())
+        log.exception("check %r crashed", label)
         raise SelfTestFailure(f"{label}: {type(exc).__name__}: {exc}") from None
     detail = value[1] if isinstance(value, tuple) else ""
     _say(f"ok  {label} ({detail + ', ' if detail else ''}{time.perf_counter() - t0:.1f} s)")

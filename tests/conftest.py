@@ -17,10 +17,10 @@ os.environ.pop("RESTYLE_DATA_DIR", None)
 # threads made every step about 100× slower (measured: 0.15 s against 15 s for one tiny generation).
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import pytest  # noqa: E402
-from hypothesis import settings as hypothesis_settings  # noqa: E402
+import pytest
+from hypothesis import settings as hypothesis_settings
 
 # CI runs the fuzz and property tests on a fixed sequence of examples (a red CI is then reproducible, never a
 # coin toss); a developer's run explores new ones each time and remembers failures in .hypothesis/.

@@ -42,7 +42,7 @@ class FakeHub:
             def log_message(self, *args):
                 pass
 
-            def do_HEAD(self):  # noqa: N802 - http.server's naming
+            def do_HEAD(self):  # http.server's naming
                 hub.heads.append(self.path)
                 if hub.fail_with:
                     self.send_error(hub.fail_with)
@@ -59,7 +59,7 @@ class FakeHub:
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
 
-            def do_GET(self):  # noqa: N802 - http.server's naming
+            def do_GET(self):  # http.server's naming
                 hub.requests.append((self.path, self.headers.get("Range")))
                 if hub.fail_with:
                     self.send_error(hub.fail_with)

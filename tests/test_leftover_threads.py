@@ -16,6 +16,6 @@ def test_a_background_job_left_running_fails_the_check(qapp):
     check = conftest._no_worker_thread_left.__wrapped__()
     next(check)
     release.set()
-    with pytest.raises(AssertionError, match="background job.*BackgroundJob-left-behind"):
+    with pytest.raises(AssertionError, match=r"background job.*BackgroundJob-left-behind"):
         next(check)
     assert not running_jobs()  # the check also stopped it, so later tests are not affected

@@ -28,7 +28,7 @@ class WebServer:
         routes = self.routes
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - http.server's name
+            def do_GET(self):  # http.server's name
                 if self.path == "/slow.png":
                     time.sleep(2.0)
                 status, kind, body = routes.get(self.path, (404, "text/plain", b"missing"))

@@ -43,9 +43,9 @@ def batch_parser() -> argparse.ArgumentParser:
                             "settings. Interrupted? Run the same command again: finished files are skipped.")
     parser.add_argument("in_dir", metavar="IN_DIR", help="the folder holding the images")
     parser.add_argument("out_dir", metavar="OUT_DIR", help="where the PNGs (and restyle-batch.json) go")
-    for action in generate_parser()._actions:  # noqa: SLF001 - reuse the exact definitions and checks
+    for action in generate_parser()._actions:  # reuse the exact definitions and checks
         if action.dest in SHARED_FLAGS:
-            parser._add_action(action)  # noqa: SLF001
+            parser._add_action(action)
     devices = parser.add_argument_group("several devices", "spread the files over devices; each file is done once")
     devices.add_argument("--workers", type=_workers, help="N worker processes here: one per GPU, "
                          "or N CPU workers sharing the cores (with --cluster: at most N actors)")
@@ -114,7 +114,7 @@ def run_batch_command(argv: list[str], *, on_file_done=None) -> int:
         return fail(EXIT_FAILED, "Interrupted. Finished files are kept; run the same command again to do the rest.")
     except RestyleError as exc:
         return fail_with(exc, "batch", log_file)
-    except Exception:  # noqa: BLE001 - the user gets one line; the traceback goes to the log
+    except Exception:  # the user gets one line; the traceback goes to the log
         log.exception("batch crashed")
         return fail(EXIT_FAILED, f"The batch failed unexpectedly; the details are in {log_file}")
     finally:

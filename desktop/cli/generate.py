@@ -36,7 +36,8 @@ def generate_parser() -> argparse.ArgumentParser:
                             "with AUTOMATIC1111-compatible metadata.")
     parser.add_argument("--model",
                         help="a Hugging Face id, a local diffusers folder (SD 1.x/2.x, SDXL, Kandinsky 2.2, SD 3.5, "
-                        "FLUX.1, FLUX.1 Kontext) or a .safetensors / .gguf checkpoint (with --settings-from: the picture's model when it is installed)")
+                        "FLUX.1, FLUX.1 Kontext) or a .safetensors / .gguf checkpoint (with --settings-from: the "
+                        "picture's model when it is installed)")
     parser.add_argument("--allow-pickles", action="store_true", help="open .ckpt/.pt/.bin pickle checkpoints "
                         "(read as weights only; refused by default because pickles can carry code)")
     parser.add_argument("--settings-from", metavar="IMAGE", help="take prompt, seed, steps, CFG, size, strength and "
@@ -92,7 +93,8 @@ def generate_parser() -> argparse.ArgumentParser:
                         help="precision (auto: fp16 on a GPU, fp32 on the CPU)")
     memory.add_argument("--offload", choices=OFFLOADS, default="none",
                         help="CPU offload, for GPUs short of memory")
-    memory.add_argument("--vae-tiling", action="store_true", help="decode large images tile by tile (and a batch one image at a time)")
+    memory.add_argument("--vae-tiling", action="store_true",
+                        help="decode large images tile by tile (and a batch one image at a time)")
     memory.add_argument("--attention-slicing", action="store_true", help="attention in slices (less memory)")
     memory.add_argument("--compile", action="store_true", help="torch.compile the UNet (CUDA; slow first run)")
     memory.add_argument("--no-t5", action="store_true", help="SD 3.5: leave the T5 text encoder out (about 9.5 GB "
@@ -186,7 +188,7 @@ def run_generate(argv: list[str]) -> int:
                            overwrite=args.overwrite)
     except RestyleError as exc:
         return fail_with(exc, "generate", log_file)
-    except Exception:  # noqa: BLE001 - the user gets one line; the traceback goes to the log
+    except Exception:  # the user gets one line; the traceback goes to the log
         log.exception("generate crashed")
         return fail(EXIT_FAILED, f"Generation failed unexpectedly; the details are in {log_file}")
     finally:

@@ -31,7 +31,8 @@ def add_mask_arguments(parser: argparse.ArgumentParser) -> None:
                        help="feathered edge of the mask in pixels (default 4)")
     group.add_argument("--inpaint-area", choices=INPAINT_AREAS, default="whole",
                        help="whole picture, or only the masked part at the model's full size (default whole)")
-    group.add_argument("--inpaint-padding", type=in_range("inpaint_padding", "inpaint padding"), default=32, metavar="PX",
+    group.add_argument("--inpaint-padding", type=in_range("inpaint_padding", "inpaint padding"), default=32,
+                       metavar="PX",
                        help="--inpaint-area masked: pixels of context around the mask (default 32)")
     group.add_argument("--inpaint-fill", choices=INPAINT_FILLS, default="original",
                        help="what the masked part starts from (default original)")

@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 def upscale_parser() -> argparse.ArgumentParser:
     """The parser of ``restyle upscale``."""
     parser = OneLineParser(prog="restyle upscale", description="Upscale an image 2× in latent space "
-                            "(sd-x2-latent-upscaler) or 4× with the super-resolution model (stable-diffusion-x4-upscaler).")
+                            "(sd-x2-latent-upscaler) or 4× with the super-resolution model "
+                            "(stable-diffusion-x4-upscaler).")
     parser.add_argument("image", metavar="IMAGE", help="the picture to upscale")
     kind = parser.add_mutually_exclusive_group(required=True)
     kind.add_argument("--x2", dest="kind", action="store_const", const="x2", help="latent upscaler, 2×")
@@ -96,7 +97,7 @@ def run_upscale_command(argv: list[str]) -> int:
                            overwrite=args.overwrite)
     except RestyleError as exc:
         return fail_with(exc, "upscale", log_file)
-    except Exception:  # noqa: BLE001 - the user gets one line; the traceback goes to the log
+    except Exception:  # the user gets one line; the traceback goes to the log
         log.exception("upscale crashed")
         return fail(EXIT_FAILED, f"The upscale failed unexpectedly; the details are in {log_file}")
     print(f"{path} ({result.upscale.label}, seed {result.seed}, {result.image.width}×{result.image.height}, "

@@ -22,7 +22,8 @@ from .owner import pack_job
 
 
 def run_batch_on_pool(pool, in_dir: str | Path, out_dir: str | Path, params: GenerationParams, *, runtime=None,
-                      style_folders=None, allow_pickles: bool | None = None, status: Callable[[str], None] | None = None,
+                      style_folders=None, allow_pickles: bool | None = None,
+                      status: Callable[[str], None] | None = None,
                       on_file_done: Callable[[Path, Path], None] | None = None, overwrite: bool = False) -> BatchReport:
     """Restyle each image in ``in_dir`` into ``out_dir`` on the devices of ``pool`` (see ``core.batch.run_batch``)."""
     say = status or (lambda message: None)

@@ -57,7 +57,7 @@ def connect(text: str) -> ClusterAddress:
                 ray.init(**common)
         else:
             ray.init(address=address.text, **common)
-    except Exception as exc:  # noqa: BLE001 - Ray raises many kinds; the user gets one sentence, the log the rest
+    except Exception as exc:  # Ray raises many kinds; the user gets one sentence, the log the rest
         log.exception("could not join the Ray cluster at %s", address.text)
         first = str(exc).splitlines()[0] if str(exc) else "no reason given"
         raise RestyleError(ErrorKind.UNAVAILABLE, f"The Ray cluster at {address.text} cannot be joined "

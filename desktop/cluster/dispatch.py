@@ -80,8 +80,8 @@ class Dispatcher:
         for job in list(self.waiting):
             if job.device and not any(s.id == job.device for s in self.pool.slots):
                 self.waiting.remove(job)
-                refused.append((job, f"The device {job.device} is not available any more: choose \"any\" for the "
-                                     "waiting runs."))
+                refused.append((job, (f"The device {job.device} is not available any more: choose \"any\" for the "
+                                      "waiting runs.")))
                 continue
             slot = choose_slot(job, self.pool.slots)
             if slot is None:

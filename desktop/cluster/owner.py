@@ -59,7 +59,8 @@ def pack_job(job_id: str, params: GenerationParams, *, init_latents: str | None 
                      style_folders=style_folders, allow_pickles=allow_pickles)
 
 
-def load_job(job_id: str, model: str, *, runtime=None, device: str = "", allow_pickles: bool | None = None) -> DeviceJob:
+def load_job(job_id: str, model: str, *, runtime=None, device: str = "",
+             allow_pickles: bool | None = None) -> DeviceJob:
     """A job that only loads ``model`` (so the first run does not wait, and the window learns its family)."""
     return DeviceJob(job_id, None, runtime=runtime, model=model, device=device, allow_pickles=allow_pickles)
 

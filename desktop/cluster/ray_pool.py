@@ -151,7 +151,7 @@ class RayPool:
         except (ray.exceptions.RayActorError, ray.exceptions.ActorUnavailableError) as exc:
             log.warning("actor %s lost mid-job: %s", slot.id, exc)
             self._events.put(DeviceEvent(LOST, slot.id, job_id, f"{slot.label} was lost"))
-        except Exception as exc:  # noqa: BLE001 - the cluster went away, or anything else Ray raises
+        except Exception as exc:  # the cluster went away, or anything else Ray raises
             log.exception("reading job %s from %s failed", job_id, slot.id)
             self._events.put(DeviceEvent(LOST, slot.id, job_id, f"{slot.label} stopped answering "
                                          f"({type(exc).__name__})"))
@@ -162,7 +162,7 @@ class RayPool:
         if call is not None:
             try:
                 ray.cancel(call)
-            except Exception:  # noqa: BLE001 - already finished or its actor gone: nothing left to stop
+            except Exception:  # already finished or its actor gone: nothing left to stop
                 log.debug("cancel of %s had nothing to stop", job_id, exc_info=True)
 
     def next_event(self, timeout: float = 0.1) -> DeviceEvent | None:

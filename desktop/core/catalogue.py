@@ -82,7 +82,8 @@ CATALOGUE: tuple[CatalogueEntry, ...] = (
                    "Distilled guidance 3.5, 28 steps; true CFG optional. " + _FLUX_MEMORY + _GATED),
     CatalogueEntry("black-forest-labs/FLUX.1-Kontext-dev", "FLUX.1 Kontext dev", "base", "FLUX.1 Kontext",
                    int(33.7 * GB), _FLUX_DEV,
-                   "Edits a picture by instruction (\"make it a watercolour, keep the faces\"). " + _FLUX_MEMORY + _GATED),
+                   "Edits a picture by instruction (\"make it a watercolour, keep the faces\"). "
+                   + _FLUX_MEMORY + _GATED),
     CatalogueEntry("Shakker-Labs/FLUX.1-dev-ControlNet-Depth", "ControlNet depth (FLUX.1)", "ControlNet", "FLUX.1",
                    int(3.6 * GB), _FLUX_DEV, "The depth panel's default for FLUX.1 models."),
     # GGUF variants (city96's and QuantStack's quantizations): one transformer file; the base above gives the rest.

@@ -9,6 +9,7 @@ checks an address with this before anything imports Ray.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,10 +65,8 @@ def host_is_local(host: str) -> bool:
         return False
     own = set()
     for name in {socket.gethostname(), socket.getfqdn()}:
-        try:
+        with contextlib.suppress(OSError):
             own |= {info[4][0] for info in socket.getaddrinfo(name, None)}
-        except OSError:
-            pass
     return any(ipaddress.ip_address(a.split("%")[0]).is_loopback or a in own for a in addresses)
 
 

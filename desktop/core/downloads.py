@@ -135,7 +135,7 @@ def select_files(files: list[RemoteFile], *, fp16: bool, allow_pickles: bool = F
             continue  # single-file copies at the root of a diffusers repository
         if _WEIGHT.match(name) or _INDEX.match(name):
             weights_by_dir.setdefault(directory, []).append(f)
-        elif name.endswith((".json", ".txt", ".model")) and name not in ("README.txt",):
+        elif name.endswith((".json", ".txt", ".model")) and name != "README.txt":
             keep.append(f)
     if configs_only:
         return keep
@@ -224,7 +224,7 @@ def fetch_plan(repo: str, *, fp16: bool, allow_pickles: bool = False, configs_on
 
     try:
         info = HfApi(endpoint=endpoint()).model_info(repo, files_metadata=True, timeout=TIMEOUT_S)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence
+    except Exception as exc:  # every failure becomes one sentence
         log.info("asking the Hub about %s failed: %r", repo, exc)
         raise _hub_error(exc, repo) from exc
     files = [RemoteFile(str(s.rfilename), int(s.size or (s.lfs.size if s.lfs else 0) or 0),
@@ -329,7 +329,7 @@ def download(repo: str, *, fp16: bool = False, allow_pickles: bool = False, conf
             snapshot_download(repo, revision=plan.revision, cache_dir=str(cache), endpoint=endpoint(),
                               allow_patterns=[glob.escape(f.path) for f in todo], max_workers=WORKERS,
                               tqdm_class=_progress_class(meter, cancelled, repo), etag_timeout=TIMEOUT_S)
-        except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence
+        except Exception as exc:  # every failure becomes one sentence
             if not isinstance(exc, RestyleError):
                 log.info("downloading %s failed: %r", repo, exc)
             raise _hub_error(exc, repo) from exc
@@ -357,7 +357,8 @@ def _check_arrived(folder: Path, snapshot: Path, f: RemoteFile, repo: str) -> No
         if target.parent != (folder / "blobs").resolve():
             inside(snapshot, f.path)
     except Damaged:
-        raise model_missing(f"{f.path} of {repo} did not arrive inside the model's folder; download it again.") from None
+        raise model_missing(f"{f.path} of {repo} did not arrive inside the model's folder; "
+                            "download it again.") from None
     if not target.is_file():
         raise model_missing(f"{f.path} of {repo} did not arrive; download it again.")
     if target.stat().st_size != f.size or (f.sha256 and _sha256(target) != f.sha256):

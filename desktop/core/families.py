@@ -67,7 +67,7 @@ class FamilySpec:
     def slider_defaults(self) -> dict[str, Any]:
         """The GenerationParams values to apply when a model of this family is loaded after another family."""
         return {"guidance_scale": self.guidance_scale, "strength": self.strength, "steps": self.steps,
-                **{name: None for name in FAMILY_FIELDS}}
+                **dict.fromkeys(FAMILY_FIELDS)}
 
 
 FAMILIES: dict[str, FamilySpec] = {

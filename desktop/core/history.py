@@ -226,7 +226,7 @@ class HistoryTree:
         with any (always the roots' list)."""
         children = self._children
         if keep is None or len(keep) >= len(self._nodes):  # built in C (dict/zip/map): 100,000 one-child lists
-            return dict(zip(children.keys(), map(list, children.values())))
+            return dict(zip(children.keys(), map(list, children.values()), strict=True))
         lists = {None: [i for i in children[None] if i in keep]}
         for parent in keep:
             ids = children.get(parent)

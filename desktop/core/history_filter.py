@@ -165,7 +165,7 @@ def matching(tree, flt: HistoryFilter, texts: SearchTexts | None = None) -> list
             for term in terms:
                 nodes, found, kept = _narrow([term in facet[at] for facet in kept], nodes, found, kept)
     rest = dataclasses.replace(flt, words=(), starred=False, model=(), lora=(), sampler=())
-    return nodes if rest.empty else [n for n, text in zip(nodes, found) if rest.matches(n, text)]
+    return nodes if rest.empty else [n for n, text in zip(nodes, found, strict=True) if rest.matches(n, text)]
 
 
 def _narrow(keep: list[bool], *lists: list) -> list[list]:

@@ -121,15 +121,15 @@ def _decode_columns(header: dict, lines: list[bytes]) -> list[Node]:
         values.append(column)
     found = [columns.get(name) for name in _FACETS]
     if all(column is not None for column in found):  # else each node makes its own from its settings when asked
-        for name, column in zip(_FACETS, found):
+        for name, column in zip(_FACETS, found, strict=True):
             _check_column(name, column, count, "", frozenset({str}))
         names.append("facets")
-        values.append(list(zip(*found)))
+        values.append(list(zip(*found, strict=True)))
     keys = (*names, "_params")  # the settings stay bytes until Node.params reads them
     new, nodes = object.__new__, []
-    for row in zip(*values, lines):  # (the caller holds the collector back: history.gc_paused)
+    for row in zip(*values, lines, strict=True):  # (the caller holds the collector back: history.gc_paused)
         node = new(Node)
-        node.__dict__ = dict(zip(keys, row))  # fields left out fall back to Node's own defaults
+        node.__dict__ = dict(zip(keys, row, strict=True))  # fields left out fall back to Node's own defaults
         nodes.append(node)
     return nodes
 

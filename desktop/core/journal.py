@@ -127,12 +127,12 @@ class Journal:
                 if isinstance(item, tuple) and item[1] is not None:
                     try:
                         item[1]()
-                    except Exception:  # noqa: BLE001 - file work after a change must not stop the journal
+                    except Exception:  # file work after a change must not stop the journal
                         log.exception("history journal: follow-up work failed")
             if self._since_compaction >= self._compact_after:
                 try:
                     self._compact()
-                except Exception:  # noqa: BLE001 - the journal still holds every change
+                except Exception:  # the journal still holds every change
                     log.exception("history journal: compaction failed")
             for item in batch:
                 if isinstance(item, threading.Event):

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from .catalogue import CATALOGUE, catalogue_entry
 from .errors import bad_input
-from .schemas import Damaged, check_marker, inside, read_json_file
 from .hubcache import hub_cache_dir, repo_folder
+from .schemas import Damaged, check_marker, inside, read_json_file
 from .sources import PICKLE_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -139,7 +139,8 @@ def scan_hub_cache(cache_dir: Path | None = None) -> list[LibraryEntry]:
 def _usable(snapshot: Path) -> bool:
     """A snapshot that holds a model (configuration and some weights), not only a stray file or two."""
     has_config = (snapshot / "model_index.json").is_file() or (snapshot / "config.json").is_file()
-    has_weights = any(snapshot.rglob("*.safetensors")) or any(p for s in PICKLE_SUFFIXES for p in snapshot.rglob("*" + s))
+    has_weights = (any(snapshot.rglob("*.safetensors"))
+                   or any(p for s in PICKLE_SUFFIXES for p in snapshot.rglob("*" + s)))
     return has_config and has_weights
 
 
@@ -296,8 +297,8 @@ def remove_download(repo: str, cache_dir: Path | None = None) -> int:
     folder = repo_folder(repo, cache_dir)
     marker = read_marker(folder)
     if marker is None:
-        damaged = (folder / MARKER).exists()
-        raise bad_input(f"{repo} was not downloaded by Restyle{' (its download record is damaged)' if damaged else ''}, "
+        damaged = " (its download record is damaged)" if (folder / MARKER).exists() else ""
+        raise bad_input(f"{repo} was not downloaded by Restyle{damaged}, "
                         "so Restyle does not delete its files; remove it from the list instead, or delete it with "
                         "`hf cache delete`.")
     freed = 0

@@ -169,7 +169,8 @@ def check_outpaint(sides) -> tuple[int, int, int, int]:
     """The four sides as ints, each 0–2048 and not all 0; bad_input otherwise."""
     sides = tuple(int(s) for s in sides)
     if len(sides) != 4 or any(not 0 <= s <= OUTPAINT_MAX for s in sides):
-        raise bad_input(f"Each outpaint side must be from 0 to {OUTPAINT_MAX} pixels (got {','.join(map(str, sides))}).")
+        raise bad_input(f"Each outpaint side must be from 0 to {OUTPAINT_MAX} pixels "
+                        f"(got {','.join(map(str, sides))}).")
     if not any(sides):
         raise bad_input("Outpainting needs at least one side to grow: give it a number of pixels above 0.")
     return sides

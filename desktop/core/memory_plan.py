@@ -143,13 +143,13 @@ def estimate_sentence(label: str, estimate: MemoryEstimate, settings: RuntimeSet
         return text + "."
     fits = fitting_settings(estimate, settings, capacity)
     if fits and fits[0].settings == settings:
-        return text + f"; with these settings it peaks near {amount(estimate.peak(settings))} of the " \
-                      f"{amount(capacity)} {where} has."
+        return text + (f"; with these settings it peaks near {amount(estimate.peak(settings))} of the "
+                       f"{amount(capacity)} {where} has.")
     if fits:
-        return text + f"; {where} has {amount(capacity)}, so {fits[0].label} fits best (about " \
-                      f"{amount(estimate.peak(fits[0].settings))} at most)."
-    return text + f"; {where} has {amount(capacity)}, less than even sequential offload needs: choose a " \
-                  "GGUF-quantized variant in the model library, or a smaller model."
+        return text + (f"; {where} has {amount(capacity)}, so {fits[0].label} fits best (about "
+                       f"{amount(estimate.peak(fits[0].settings))} at most).")
+    return text + (f"; {where} has {amount(capacity)}, less than even sequential offload needs: choose a "
+                   "GGUF-quantized variant in the model library, or a smaller model.")
 
 
 def amount(size: float) -> str:

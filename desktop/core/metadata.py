@@ -116,7 +116,7 @@ def parse_parameters_text(text: str) -> ParsedParameters:
             in_negative = True
             # One space after the prefix belongs to the format; anything more is the user's.
             rest = line[len(_NEGATIVE_PREFIX):]
-            negative_lines.append(rest[1:] if rest.startswith(" ") else rest)
+            negative_lines.append(rest.removeprefix(" "))
         elif in_negative:
             negative_lines.append(line)
         else:

@@ -34,7 +34,9 @@ def _read_cache(cache_file: Path | None) -> dict[str, str]:
         data = json.loads(cache_file.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def cached_short_hash(path: str | os.PathLike, cache_file: Path | None = None) -> str | None:

@@ -6,6 +6,7 @@ folders, the user's library folders one level deep) and hashes remembered earlie
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterable
@@ -28,16 +29,15 @@ def model_key(name: str) -> str:
     return last.strip().lower()
 
 
-def installed_models(user_paths: Iterable[str] = (), extra: Iterable[str] = (), cache_dir: Path | None = None) -> list[str]:
+def installed_models(user_paths: Iterable[str] = (), extra: Iterable[str] = (),
+                     cache_dir: Path | None = None) -> list[str]:
     """Names the model picker takes for what is here: ``extra`` (recent models), Hub ids in the cache, and the user's
     files and folders (a folder of models is listed one level deep)."""
     names = [e for e in extra if e]
-    try:
+    with contextlib.suppress(OSError):
         names += [entry.name[len("models--"):].replace("--", "/", 1)
                   for entry in os.scandir(cache_dir or hub_cache_dir())
                   if entry.is_dir() and entry.name.startswith("models--")]
-    except OSError:
-        pass
     for raw in user_paths:
         path = Path(raw)
         names.append(str(path))
@@ -50,7 +50,8 @@ def installed_models(user_paths: Iterable[str] = (), extra: Iterable[str] = (), 
     return list(dict.fromkeys(names))
 
 
-def find_installed_model(name: str, model_hash: str, candidates: Iterable[str], hash_cache: Path | None = None) -> str | None:
+def find_installed_model(name: str, model_hash: str, candidates: Iterable[str],
+                         hash_cache: Path | None = None) -> str | None:
     """The candidate that is the model a picture names (its name, else a remembered hash equal to its hash)."""
     candidates = list(candidates)
     key = model_key(name) if name else ""

@@ -8,9 +8,9 @@ from pathlib import Path
 from desktop import APP_NAME, __version__
 
 from .controlnet import controlnet_display_name
+from .errors import bad_input
 from .families import spec_for
 from .mask_metadata import mask_fields
-from .errors import bad_input
 from .metadata import build_parameters_text, save_png_with_parameters
 from .params import GenerationParams, GenerationResult
 from .samplers import AUTOMATIC, sampler_for_scheduler, schedule_label

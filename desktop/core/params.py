@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import bad_input
-from .ranges import MAX_SEED, RANDOM_SEED_BOUND, RANGES
+from .ranges import RANDOM_SEED_BOUND, RANGES
 from .runtime import DEVICES
 from .samplers import SAMPLERS, SCHEDULES, sampler_spec
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import threading
@@ -117,7 +118,7 @@ def _float(value: object) -> float | None:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return None
-    return number if number == number and abs(number) != float("inf") else None
+    return number if math.isfinite(number) else None
 
 
 def _seed(value: object) -> int | None:
@@ -266,17 +267,19 @@ def _from_invokeai(info) -> PictureSettings:
             name = model.get("model_name") or model.get("name") if isinstance(model, dict) else None
             if name and _float(item.get("weight")) is not None:
                 loras.append((_lora_name(str(name)), float(_float(item["weight"]))))
-    strength = _float(meta.get("strength")) if "img2img" in str(meta.get("generation_mode", meta.get("type", ""))) else None
+    img2img = "img2img" in str(meta.get("generation_mode", meta.get("type", "")))
+    strength = _float(meta.get("strength")) if img2img else None
     model = sampler.model
     model_hash = str(model.hash or "").lower() if model else ""
     unused = fields["unused"] + _unused({k: v for k, v in params.items() if k not in ("seed", "steps", "cfg_scale")})
-    unused += _unused(meta, {"strength", "hires_fix", "seamless"} if strength is not None else {"hires_fix", "seamless"})
+    unused += _unused(meta, {"hires_fix", "seamless"} | ({"strength"} if strength is not None else set()))
     return PictureSettings(
         tool="InvokeAI", prompt=prompt, negative_prompt=negative, seed=_seed(params.get("seed")),
         steps=_int(params.get("steps")), guidance_scale=_float(params.get("cfg_scale")),
         sampler=fields["sampler"], schedule=fields["schedule"],
         width=_int(meta.get("width")), height=_int(meta.get("height")), strength=strength,
-        model_name=str(model.name or "") if model else "", model_hash=model_hash[:10] if len(model_hash) == 64 else model_hash,
+        model_name=str(model.name or "") if model else "",
+        model_hash=model_hash[:10] if len(model_hash) == 64 else model_hash,
         loras=tuple(loras), unused=tuple(unused),
     )
 
@@ -365,7 +368,7 @@ def read_picture_settings(source: str | os.PathLike | Image.Image) -> PictureSet
                     after = image.format == "PNG" and png_text_after_pixels(image.fp)
                     _forget_sd_parsers_cache()
                     info = _parse(image, after)
-    except Exception:  # noqa: BLE001 - an unreadable file or metadata simply offers nothing
+    except Exception:  # an unreadable file or metadata simply offers nothing
         log.info("no settings read from %s", source, exc_info=True)
         return None
     if info is None:
@@ -374,7 +377,7 @@ def read_picture_settings(source: str | os.PathLike | Image.Image) -> PictureSet
         settings = _map(info)
     except RestyleError:
         raise
-    except Exception:  # noqa: BLE001 - malformed values in a known format: offer nothing rather than garbage
+    except Exception:  # malformed values in a known format: offer nothing rather than garbage
         log.info("settings of %s could not be mapped", source, exc_info=True)
         return None
     if settings is None or not (settings.prompt or settings.seed is not None or settings.steps is not None):

@@ -269,8 +269,8 @@ def _chunks(out: list) -> tuple[tuple[Fragment, ...], ...]:
             current.append(item)
             continue
         runs: list[tuple[list[str], float]] = []  # characters joined once per run, not once per character
-        for char, _, weight in current:
-            weight = round(weight, 4)
+        for char, _, raw_weight in current:
+            weight = round(raw_weight, 4)
             if runs and runs[-1][1] == weight:
                 runs[-1][0].append(char)
             else:

@@ -50,7 +50,8 @@ def encode_for_sharing(image: Image.Image, fmt: str, text: str | None, *, qualit
 
     buffer = io.BytesIO()
     if fmt == "PNG":
-        picture = image if image.mode in ("RGB", "RGBA", "L", "LA") else image.convert("RGBA" if "A" in image.getbands() else "RGB")
+        keeps = image.mode in ("RGB", "RGBA", "L", "LA")
+        picture = image if keeps else image.convert("RGBA" if "A" in image.getbands() else "RGB")
         options = {"pnginfo": png_info(text)} if text else {}
         picture.save(buffer, format="PNG", compress_level=6, **options)
     else:

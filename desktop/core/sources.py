@@ -9,7 +9,6 @@ one function, ``check_pickle``, unless the user allowed them; even then the engi
 from __future__ import annotations
 
 import os
-
 import re
 from dataclasses import dataclass
 from pathlib import Path

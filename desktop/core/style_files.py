@@ -194,7 +194,7 @@ def lora_family(header: dict) -> str | None:
         return "sdxl"
     if any("double_blocks" in k or "single_blocks" in k or "single_transformer_blocks" in k for k in keys):
         return "flux"
-    if any("joint_blocks" in k or k.startswith("transformer.transformer_blocks") and "context" in k for k in keys):
+    if any("joint_blocks" in k or (k.startswith("transformer.transformer_blocks") and "context" in k) for k in keys):
         return "sd3"
     if any(k.startswith(("lora_transformer_", "transformer.")) for k in keys):
         return "flux" if base.startswith("flux") else None

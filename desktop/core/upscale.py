@@ -1,4 +1,4 @@
-"""Upscale requests and their limits: kinds, defaults, parameters and the memory check made before a run (torch-free)."""
+"""Upscale requests and their limits: kinds, defaults, parameters and the memory check before a run (torch-free)."""
 
 from __future__ import annotations
 

@@ -54,7 +54,7 @@ def fetch_image(url: str, folder: Path, *, offline: bool = False, max_bytes: int
     from urllib.error import HTTPError, URLError
     from urllib.request import Request, urlopen
 
-    request = Request(url, headers={"User-Agent": "Restyle", "Accept": "image/*"})
+    request = Request(url, headers={"User-Agent": "Restyle", "Accept": "image/*"})  # noqa: S310 - http(s) checked above
     deadline = time.monotonic() + timeout
     try:
         with urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) checked above

@@ -118,16 +118,18 @@ class ReferenceAdapter:
         self.loads = 0
 
     def attach(self, pipe, files: AdapterFiles, dtype, device, status=lambda m: None) -> None:
-        """Make ``files`` the adapter on ``pipe``'s UNet (loading only when it changed) and give ``pipe`` the encoder."""
+        """Make ``files`` the adapter on ``pipe``'s UNet (loading only when it changed); give ``pipe`` the encoder."""
         if self.files != files:
             self.detach(pipe)
             from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
             status(f"Loading the IP-Adapter {files.label}…")
             try:
-                self.encoder = CLIPVisionModelWithProjection.from_pretrained(str(files.image_encoder), dtype=dtype).to(device)
+                encoder = CLIPVisionModelWithProjection.from_pretrained(str(files.image_encoder), dtype=dtype)
+                self.encoder = encoder.to(device)
             except (OSError, ValueError) as exc:
-                raise model_missing(f"The image encoder in {files.image_encoder} could not be loaded ({exc}).") from None
+                raise model_missing(f"The image encoder in {files.image_encoder} could not be loaded "
+                                    f"({exc}).") from None
             size = self.encoder.config.image_size
             self.feature_extractor = CLIPImageProcessor(size=size, crop_size=size)
             pipe.register_modules(image_encoder=self.encoder, feature_extractor=self.feature_extractor)

@@ -40,7 +40,7 @@ class PreviewStream:
             ready = self._newest_landed()
             self._start_copy(latents)
             return ready
-        except Exception:  # noqa: BLE001 - a preview must never stop a run: fall back to the plain way
+        except Exception:  # a preview must never stop a run: fall back to the plain way
             log.exception("asynchronous previews failed; making them synchronously from now on")
             self._broken = True
             return latent_preview(latents, self._family)

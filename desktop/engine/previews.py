@@ -1,8 +1,8 @@
 """Cheap previews of the latents while they denoise: a linear map of latent channels to RGB.
 
 A full VAE decode per step would cost as much as a UNet step and, under model CPU offload, evict the UNet
-every step; a 4×3 matrix (16×3 for SD 3 and FLUX) costs nothing. Factors from ComfyUI's ``latent_formats.py`` (see FACTS.md), applied
-to the latents as the pipeline holds them (already multiplied by the VAE scaling factor).
+every step; a 4×3 matrix (16×3 for SD 3 and FLUX) costs nothing. Factors from ComfyUI's ``latent_formats.py``
+(see FACTS.md), applied to the latents as the pipeline holds them (already multiplied by the VAE scaling factor).
 """
 
 from __future__ import annotations

@@ -37,7 +37,7 @@ def prompt_call_kwargs(pipe, family: str, prompt: str, negative_prompt: str) -> 
         return plain, notes
     try:
         kwargs, chunks = encode_prompts(pipe, family, parsed, parsed_negative)
-    except Exception as exc:  # noqa: BLE001 - a prompt must never stop a run; the plain words still go in
+    except Exception as exc:  # a prompt must never stop a run; the plain words still go in
         import torch
 
         if isinstance(exc, torch.OutOfMemoryError):
@@ -45,7 +45,7 @@ def prompt_call_kwargs(pipe, family: str, prompt: str, negative_prompt: str) -> 
         log.exception("weighting the prompt failed; sending it as plain text")
         notes.append("The prompt weights could not be applied (see the log): the words were sent without them.")
         return plain, notes
-    for name, count, chunk_count in zip(("prompt", "negative prompt"), lengths, chunks):
+    for name, count, chunk_count in zip(("prompt", "negative prompt"), lengths, chunks, strict=True):
         if count > CHUNK_TOKENS:
             notes.append(f"The {name} is {count} tokens long, more than the {CHUNK_TOKENS} the model reads at once: "
                          f"it was sent in {chunk_count} chunks, none of it cut.")
@@ -63,7 +63,8 @@ def _token_count(tokenizer, text: str) -> int:
     return len(tokenizer(text, truncation=False, add_special_tokens=False, verbose=False)["input_ids"])
 
 
-def encode_prompts(pipe, family: str, parsed: ParsedPrompt, parsed_negative: ParsedPrompt) -> tuple[dict, tuple[int, int]]:
+def encode_prompts(pipe, family: str, parsed: ParsedPrompt,
+                   parsed_negative: ParsedPrompt) -> tuple[dict, tuple[int, int]]:
     """Embeddings for both prompts (always, weighted or not), padded to one length; and each one's chunk count."""
     import torch
     from compel import Compel, ReturnedEmbeddingsType
@@ -85,7 +86,7 @@ def encode_prompts(pipe, family: str, parsed: ParsedPrompt, parsed_negative: Par
         chunks = (per_encoder[0][0].shape[1] // _chunk(compels[0]), per_encoder[0][1].shape[1] // _chunk(compels[0]))
         # Every tensor to the longest length, each padded with its own encoder's empty-prompt chunk, as Compel does.
         length = max(t.shape[1] for pair in per_encoder for t in pair)
-        padded = [[_pad(t, length, c) for t in pair] for c, pair in zip(compels, per_encoder)]
+        padded = [[_pad(t, length, c) for t in pair] for c, pair in zip(compels, per_encoder, strict=True)]
         embeds = torch.cat([p[0] for p in padded], dim=-1)
         negative = torch.cat([p[1] for p in padded], dim=-1)
         kwargs = {"prompt_embeds": embeds, "negative_prompt_embeds": negative}

@@ -48,9 +48,9 @@ from .device import pick_device
 from .flow import adjust_prompts, denoiser, unpacked
 from .flow_files import check_quantization
 from .flux_control import adjust_flux_control_call
-from .memory import check_memory
 from .inpaint import has_inpainting_unet, inpainting_pipeline, refuse_text_to_image
 from .latents import LATENT_FAMILIES, decode_latents, load_latents, vae_fingerprint
+from .memory import check_memory
 from .models import load_img2img_pipeline, natural_size
 from .preview_decoder import PreviewDecoders
 from .preview_stream import PreviewStream
@@ -177,7 +177,8 @@ class Engine:
         )
         self._loaded = _Loaded(key, info, pipe, applied=applied, styles=StyleState(pipe, family),
                                inpainting_unet=inpainting_unet)
-        log.info("loaded %s as %s on %s in %.2fs", source.location, pipeline_class, device, time.perf_counter() - started)
+        log.info("loaded %s as %s on %s in %.2fs", source.location, pipeline_class, device,
+                 time.perf_counter() - started)
         return info
 
     def _txt2img(self):

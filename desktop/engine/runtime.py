@@ -138,7 +138,7 @@ def free_hooks(pipe) -> None:
     if free is not None:
         try:
             free()
-        except Exception:  # noqa: BLE001 - cleanup must never hide the real error
+        except Exception:  # cleanup must never hide the real error
             log.exception("freeing model hooks failed")
 
 
@@ -167,8 +167,8 @@ def out_of_memory_error(settings: RuntimeSettings, device: str, size: tuple[int,
     elif size is not None:
         message = f"{where} ran out of memory {what}, even with every memory saving on. Try a smaller size."
     else:
-        message = f"{where} ran out of memory {what}, even with every memory saving on. Close other programs " \
-                  "or choose a smaller model."
+        message = (f"{where} ran out of memory {what}, even with every memory saving on. Close other programs "
+                   "or choose a smaller model.")
     return RestyleError(ErrorKind.OUT_OF_MEMORY, message, suggestion=offer)
 
 

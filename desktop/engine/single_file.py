@@ -47,7 +47,8 @@ def _read_keys(path: Path) -> dict:
         from safetensors import safe_open
 
         with safe_open(str(path), framework="pt") as handle:
-            return {k: torch.empty(handle.get_slice(k).get_shape(), device="meta") for k in handle.keys()}
+            names = handle.keys()  # safe_open is no mapping: it cannot be iterated itself
+            return {k: torch.empty(handle.get_slice(k).get_shape(), device="meta") for k in names}
     state = torch.load(str(path), map_location="cpu", weights_only=True)
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
@@ -63,7 +64,7 @@ def identify(path: Path) -> tuple[str, str]:
 
     try:
         keys = _read_keys(path)
-    except Exception as exc:  # noqa: BLE001 - unreadable, truncated or (for pickles) carrying code
+    except Exception as exc:  # unreadable, truncated or (for pickles) carrying code
         log.exception("reading %s failed", path)
         raise _unreadable(path, exc) from exc
     if not keys:
@@ -115,7 +116,8 @@ def load_single_file(path: Path, dtype, status: Callable[[str], None] = lambda s
         return load_transformer_file(path, model_type, dtype, status, runtime)
     if model_type not in PIPELINES:
         raise bad_input(f"{path.name} looks like a {model_type} checkpoint; Restyle loads single-file SD 1.x, SD 2.x "
-                        "and SDXL checkpoints and SD 3.5 / FLUX.1 transformers (.safetensors or .gguf). Use its diffusers version instead.")
+                        "and SDXL checkpoints and SD 3.5 / FLUX.1 transformers (.safetensors or .gguf). "
+                        "Use its diffusers version instead.")
     class_name, family = PIPELINES[model_type]
     config = config_folder(repo)
     if config is None and is_offline():
@@ -135,7 +137,7 @@ def load_single_file(path: Path, dtype, status: Callable[[str], None] = lambda s
         return pipe_class.from_single_file(str(path), config=repo, **kwargs)
     except RestyleError:
         raise
-    except Exception as exc:  # noqa: BLE001 - every failure becomes one sentence; the traceback goes to the log
+    except Exception as exc:  # every failure becomes one sentence; the traceback goes to the log
         log.exception("loading %s failed", path)
         if "weights_only" in str(exc) or "Unpickler" in str(exc):
             import pickle

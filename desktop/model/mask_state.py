@@ -260,15 +260,15 @@ class MaskState(QObject):
         for i in ((0,) if (x0, y0) == (x1, y1) else range(1, count + 1)):
             t = i / count
             cx, cy = x0 + (x1 - x0) * t, y0 + (y1 - y0) * t
-            left, top = int(round(cx - size / 2)), int(round(cy - size / 2))
-            l, t_, r, b = max(0, left), max(0, top), min(width, left + size), min(height, top + size)
-            if r <= l or b <= t_:
+            left, top = round(cx - size / 2), round(cy - size / 2)
+            x_lo, y_lo, x_hi, y_hi = max(0, left), max(0, top), min(width, left + size), min(height, top + size)
+            if x_hi <= x_lo or y_hi <= y_lo:
                 continue
-            region = self._mask[t_:b, l:r]
-            piece = (keep if self.erasing else level)[t_ - top:b - top, l - left:r - left]
+            region = self._mask[y_lo:y_hi, x_lo:x_hi]
+            piece = (keep if self.erasing else level)[y_lo - top:y_hi - top, x_lo - left:x_hi - left]
             # Max when painting, min when erasing: going over a spot twice does not build up, as in a paint program.
             (np.minimum if self.erasing else np.maximum)(region, piece, out=region)
-            box = [min(box[0], l), min(box[1], t_), max(box[2], r), max(box[3], b)]
+            box = [min(box[0], x_lo), min(box[1], y_lo), max(box[2], x_hi), max(box[3], y_hi)]
         if box[2] > box[0]:
             stroke_box = self._stroke[1] if self._stroke else box
             stroke_box[:] = [min(stroke_box[0], box[0]), min(stroke_box[1], box[1]),

@@ -20,7 +20,7 @@ class ModelSlots(QObject):
 
     def __init__(self):
         super().__init__()
-        self._states: dict[str, tuple[str, str]] = {slot: ("idle", "") for slot in SLOTS}
+        self._states: dict[str, tuple[str, str]] = dict.fromkeys(SLOTS, ("idle", ""))
 
     def state(self, slot: str) -> str:
         """'idle', 'loading', 'ready' or 'failed'."""

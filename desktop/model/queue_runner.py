@@ -4,8 +4,8 @@ jobs, and feeds them to the session one at a time (with several devices, one per
 QtCore only. The session calls ``run_ended`` whenever a run ends; the runner then records the result and
 starts the next ready job, unless the queue is paused. With several devices (Settings ▸ Devices at once) it starts as
 many jobs as there are free devices, a job pinned to a device when that one is free; a planned chain's steps
-still run one after the other, each from the result of the step before. A cancel (Esc) stops the running job and pauses the
-queue, so nothing else starts until the artist presses Resume.
+still run one after the other, each from the result of the step before. A cancel (Esc) stops the running job and
+pauses the queue, so nothing else starts until the artist presses Resume.
 """
 
 from __future__ import annotations
@@ -420,7 +420,7 @@ class QueueRunner(QObject):
         from desktop.core.grid import make_grid
 
         workspace = self._session.history.workspace
-        cells = [(n, label) for n, label in zip(group.nodes, group.labels) if n and n in workspace.tree]
+        cells = [(n, label) for n, label in zip(group.nodes, group.labels, strict=True) if n and n in workspace.tree]
         if not cells:
             return
         images = []
@@ -428,7 +428,7 @@ class QueueRunner(QObject):
             with Image.open(workspace.image_path(node_id)) as image:
                 images.append(image.convert("RGB"))
         # Cells as large as the results (never scaled down), and wide enough for a label like "guidance 7.5".
-        side = max(MIN_GRID_CELL, max(max(i.size) for i in images))
+        side = max(MIN_GRID_CELL, *(max(i.size) for i in images))
         grid = make_grid(images, [label for _, label in cells], columns=len(images) if len(images) <= 8 else None,
                          cell=side, title=group.title)
         folder = self._session.settings.output_dir
@@ -437,7 +437,8 @@ class QueueRunner(QObject):
             folder.mkdir(parents=True, exist_ok=True)
             grid.save(path, format="PNG")
         except OSError as exc:
-            self.error_raised.emit("bad_input", f"The sweep grid could not be saved in {folder}: {exc.strerror or exc}.")
+            self.error_raised.emit("bad_input",
+                                   f"The sweep grid could not be saved in {folder}: {exc.strerror or exc}.")
             return
         missing = len(group.labels) - len(cells)
         extra = f" ({missing} cell{'s' if missing > 1 else ''} did not finish)" if missing else ""

@@ -23,7 +23,8 @@ def upscale_request(workspace, node_id: str, kind: str, output_dir: str, history
     node = workspace.tree.get(node_id)
     params = UpscaleParams(
         kind=kind, image=str(workspace.image_path(node)),
-        prompt=node.params.get("prompt") or prompt, negative_prompt=node.params.get("negative_prompt") or negative_prompt,
+        prompt=node.params.get("prompt") or prompt,
+        negative_prompt=node.params.get("negative_prompt") or negative_prompt,
         steps=steps, noise_level=noise_level, seed=seed, model=model, device=device, vae_tiling=vae_tiling,
     ).validate()
     latents = workspace.latent_path(node)

@@ -168,8 +168,8 @@ def write_tiny_gguf(transformer_folder: str | Path, path: str | Path) -> Path:
         state.update(load_file(str(file)))
     writer = gguf.GGUFWriter(str(path), arch="flux")
     block = gguf.GGML_QUANT_SIZES[gguf.GGMLQuantizationType.Q8_0][0]
-    for name, array in state.items():
-        array = array.astype(np.float32)
+    for name, tensor in state.items():
+        array = tensor.astype(np.float32)
         if array.ndim == 2 and array.shape[-1] % block == 0:
             data = gguf.quants.quantize(array, gguf.GGMLQuantizationType.Q8_0)
             writer.add_tensor(name, data, raw_shape=data.shape, raw_dtype=gguf.GGMLQuantizationType.Q8_0)

@@ -76,13 +76,14 @@ def vae_to_ldm(state: dict, config: dict) -> dict:
     out = {}
     for key, value in state.items():
         new, rest = _rename(key, renames)
+        shape = value.shape
         if ".mid.attn_1." in new:
             part, _, tail = rest.rpartition(".")
             new = new[: len(new) - len(rest)] + _VAE_ATTN.get(part, part) + "." + tail
             if value.ndim == 2:  # LDM keeps these as 1×1 convolutions
-                value = value.reshape(*value.shape, 1, 1)
+                shape = (*value.shape, 1, 1)
         new = new.replace("conv_shortcut", "nin_shortcut")
-        out["first_stage_model." + new] = value
+        out["first_stage_model." + new] = value.reshape(shape)
     return out
 
 
@@ -100,8 +101,8 @@ def save_tiny_single_file(folder: str | Path, target: str | Path) -> Path:
         **vae_to_ldm(load_file(folder / "vae" / "diffusion_pytorch_model.safetensors"), vae_config),
     }
     text = load_file(folder / "text_encoder" / "model.safetensors")
-    for key, value in text.items():
-        key = key if key.startswith("text_model.") else "text_model." + key
+    for name, value in text.items():
+        key = name if name.startswith("text_model.") else "text_model." + name
         state["cond_stage_model.transformer." + key] = value
     target.parent.mkdir(parents=True, exist_ok=True)
     save_file({k: v.contiguous() for k, v in state.items()}, target)

@@ -31,10 +31,10 @@ from desktop.core.web_images import is_web_url
 from .banner import Banner
 from .canvas import Canvas
 from .deferred import DeferredPanel
-from .mask_layer import MaskLayer
-from .mask_panel import MaskActions, MaskPanel
 from .device_status import DeviceStatus
 from .history_panel import HistoryPanel
+from .mask_layer import MaskLayer
+from .mask_panel import MaskActions, MaskPanel
 from .model_picker import ModelPicker
 from .params_panel import ParamsPanel
 from .picture_actions import PictureActions
@@ -153,7 +153,8 @@ class MainWindow(QMainWindow):
         model.phase_changed.connect(self._on_model_phase_changed)
         history = model.history
         history.selection_changed.connect(self._on_history_selection_changed)
-        self.history_panel.compare_button.toggled.connect(lambda _on: self._on_history_selection_changed(history.selected_id))
+        self.history_panel.compare_button.toggled.connect(
+            lambda _on: self._on_history_selection_changed(history.selected_id))
         self.history_panel.delete_requested.connect(self.delete_node)
         self.history_panel.export_requested.connect(self.export_grid_dialog)
         self.history_panel.replay_requested.connect(self.replay_dialog)

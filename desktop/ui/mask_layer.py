@@ -73,7 +73,8 @@ class MaskLayer(QObject):
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             for colour, width in ((QColor(0, 0, 0, 160), 3), (QColor(255, 255, 255, 230), 1)):
-                painter.setPen(QPen(colour, width, Qt.PenStyle.DashLine if self._state.erasing else Qt.PenStyle.SolidLine))
+                style = Qt.PenStyle.DashLine if self._state.erasing else Qt.PenStyle.SolidLine
+                painter.setPen(QPen(colour, width, style))
                 painter.drawEllipse(self._cursor, radius, radius)
 
     def mouse(self, kind: str, position: QPointF, target: QRectF, buttons) -> None:

@@ -112,7 +112,7 @@ class MaskPanel(FileDropTarget, QGroupBox):
         depth_row.addWidget(self.depth_threshold, 1)
         depth_row.addWidget(self.depth_far)
         outpaint_grid = QGridLayout()
-        for i, (label, spin) in enumerate(zip(("Left", "Top", "Right", "Bottom"), self.outpaint_spins)):
+        for i, (label, spin) in enumerate(zip(("Left", "Top", "Right", "Bottom"), self.outpaint_spins, strict=True)):
             outpaint_grid.addWidget(QLabel(label), i // 2, 2 * (i % 2))
             outpaint_grid.addWidget(spin, i // 2, 2 * (i % 2) + 1)
         form = QFormLayout(self)
@@ -212,7 +212,7 @@ class MaskPanel(FileDropTarget, QGroupBox):
         self.area_combo.setCurrentIndex(max(0, self.area_combo.findData(params.inpaint_area)))
         self.padding_spin.setValue(params.inpaint_padding)
         self.fill_combo.setCurrentIndex(max(0, self.fill_combo.findData(params.inpaint_fill)))
-        for spin, value in zip(self.outpaint_spins, state.outpaint or (0, 0, 0, 0)):
+        for spin, value in zip(self.outpaint_spins, state.outpaint or (0, 0, 0, 0), strict=True):
             spin.setValue(value)
         for widget in widgets:
             widget.blockSignals(False)
@@ -236,7 +236,8 @@ class MaskPanel(FileDropTarget, QGroupBox):
                 (area_w, area_h), (run_w, run_h) = sizes
                 parts[-1] += f": its {area_w}×{area_h} area with padding runs at {run_w}×{run_h} and is pasted back"
             if state.outpaint:
-                parts.append("the picture grows by {}, {}, {}, {} px (left, top, right, bottom)".format(*state.outpaint))
+                left, top, right, bottom = state.outpaint
+                parts.append(f"the picture grows by {left}, {top}, {right}, {bottom} px (left, top, right, bottom)")
             text = "; ".join(parts)
             self.status_label.setText(text[:1].upper() + text[1:] + ".")
 

@@ -59,7 +59,8 @@ class ParamsPanel(QWidget):
         self._build_family_fields()
         self.size_label = QLabel("")
         self.size_label.setObjectName("sizeLabel")
-        self.size_label.setToolTip("The size the next run will use: the image's aspect at the model's natural resolution, in multiples of 8.")
+        self.size_label.setToolTip("The size the next run will use: the image's aspect at the model's natural "
+                                   "resolution, in multiples of 8.")
 
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed_edit, 1)
@@ -111,7 +112,8 @@ class ParamsPanel(QWidget):
         self.aesthetic.setToolTip("SDXL refiner: the aesthetic rating to aim for (trained on about 1–10; 6 is usual).")
         self.negative_aesthetic = SliderField.for_parameter("negative_aesthetic_score", "negativeAestheticScoreSpin")
         self.negative_aesthetic.setToolTip("SDXL refiner: the rating to steer away from (2.5 is usual).")
-        self.denoising_start = SliderField(0.0, RANGES["denoising_start"].high - 0.01, 0.01, 2, "denoisingStartSpin")  # 0 = off
+        # 0 = off
+        self.denoising_start = SliderField(0.0, RANGES["denoising_start"].high - 0.01, 0.01, 2, "denoisingStartSpin")
         self.denoising_start.spin.setSpecialValueText("off")
         self.denoising_start.setToolTip(
             "SDXL refiner: start at this fraction of the schedule, as when refining a base model's latents "

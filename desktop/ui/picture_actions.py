@@ -112,10 +112,11 @@ class PictureActions(QObject):
 
     def export_selected(self, *, dialog: ShareExportDialog | None = None) -> Path | None:
         """Export the selected history picture for sharing; the path written, or None."""
+        from PIL import Image
+
         from desktop.core.errors import RestyleError
         from desktop.core.metadata import read_parameters
         from desktop.core.share_export import export_for_sharing
-        from PIL import Image
 
         node_id = self._session.history.selected_id
         if node_id is None:

@@ -18,7 +18,8 @@ class PromptPanel(QWidget):
         self._model = model
         self.prompt_edit = QPlainTextEdit()
         self.prompt_edit.setObjectName("promptEdit")
-        self.prompt_edit.setPlaceholderText("Describe the style you want, e.g. “oil painting, warm light, thick brush strokes”")
+        self.prompt_edit.setPlaceholderText(
+            "Describe the style you want, e.g. “oil painting, warm light, thick brush strokes”")
         self.prompt_edit.setTabChangesFocus(True)
         self.negative_edit = QPlainTextEdit()
         self.negative_edit.setObjectName("negativePromptEdit")

@@ -21,11 +21,11 @@ class QueueActions:
         self._session = window.model
         self.dialog = None  # the sweep or chain dialog open now (kept so it is not collected)
         run_menu.addSeparator()
-        window._action(run_menu, "S&weep…", self.sweep_dialog)  # noqa: SLF001 - the window's own helper
-        window._action(run_menu, "&Batch…", self.batch_dialog)  # noqa: SLF001
-        window._action(run_menu, "Plan a c&hain…", self.chain_dialog)  # noqa: SLF001
+        window._action(run_menu, "S&weep…", self.sweep_dialog)  # the window's own helper
+        window._action(run_menu, "&Batch…", self.batch_dialog)
+        window._action(run_menu, "Plan a c&hain…", self.chain_dialog)
         file_menu.addSeparator()
-        window._action(file_menu, "Restyle a &folder…", self.folder_dialog)  # noqa: SLF001
+        window._action(file_menu, "Restyle a &folder…", self.folder_dialog)
         jobs = self._session.jobs
         jobs.grid_ready.connect(self._on_jobs_grid_ready)
         jobs.queue.changed.connect(self._on_queue_changed)

@@ -65,7 +65,7 @@ class SweepDialog(QDialog):
         self.values_edit.setText(SWEEP_EXAMPLES.get(parameter, f"{seed}, {seed + 1}, {seed + 2}"))
         self.error_label.clear()
 
-    def accept(self) -> None:  # noqa: D102 - QDialog override: stays open with the sentence for bad values
+    def accept(self) -> None:  # QDialog override: stays open with the sentence for bad values
         parameter, text = self.parameter_combo.currentText(), self.values_edit.text()
         try:
             parse_sweep_values(parameter, text, self._session.params)
@@ -101,7 +101,7 @@ class ChainDialog(QDialog):
         self.error_label.setStyleSheet(f"color: {theme.tone('error')};")
         add = QPushButton("Add step")
         add.setObjectName("chainAddStepButton")
-        add.clicked.connect(lambda: self.add_step())
+        add.clicked.connect(self._on_add_clicked)
         remove = QPushButton("Remove step")
         remove.setObjectName("chainRemoveStepButton")
         remove.clicked.connect(self._remove_step)
@@ -132,6 +132,9 @@ class ChainDialog(QDialog):
         for column, value in enumerate((model, prompt, f"{strength:g}" if isinstance(strength, float) else strength)):
             self.table.setItem(row, column, QTableWidgetItem(str(value)))
 
+    def _on_add_clicked(self) -> None:
+        self.add_step()  # not connected directly: clicked's "checked" would arrive as the model
+
     def _remove_step(self) -> None:
         row = self.table.currentRow()
         self.table.removeRow(row if row >= 0 else self.table.rowCount() - 1)
@@ -151,7 +154,7 @@ class ChainDialog(QDialog):
             steps.append(step)
         return steps
 
-    def accept(self) -> None:  # noqa: D102 - QDialog override: stays open with the sentence for bad values
+    def accept(self) -> None:  # QDialog override: stays open with the sentence for bad values
         try:
             steps = self.steps()
         except ValueError as exc:

@@ -77,8 +77,8 @@ class ReferencePanel(QWidget):
         """Add pictures as references (files that are not pictures are skipped with a sentence)."""
         current = list(self._model.params.references)
         skipped = []
-        for path in paths:
-            path = str(path)
+        for item in paths:
+            path = str(item)
             if Path(path).suffix.lower() not in IMAGE_SUFFIXES or QPixmap(path).isNull():
                 skipped.append(Path(path).name)
             elif path not in current:
@@ -87,11 +87,11 @@ class ReferencePanel(QWidget):
         if skipped:
             self._model.status_changed.emit(f"Not a picture, not added as a reference: {', '.join(skipped)}.")
 
-    def dragEnterEvent(self, event) -> None:
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
 
-    def dropEvent(self, event) -> None:
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
         self.add_references(url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile())
         event.acceptProposedAction()
 
@@ -113,8 +113,8 @@ class ReferencePanel(QWidget):
             self.list.clear()
             for path in params.references:
                 pixmap = QPixmap(path)
-                icon = QIcon(pixmap.scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
-                                           Qt.TransformationMode.SmoothTransformation)) if not pixmap.isNull() else QIcon()
+                icon = QIcon() if pixmap.isNull() else QIcon(pixmap.scaled(
+                    THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation))
                 item = QListWidgetItem(icon, Path(path).stem[:12])
                 item.setData(Qt.ItemDataRole.UserRole, path)
                 item.setToolTip(path)

@@ -25,7 +25,8 @@ class SideColumn(QWidget):
         layout = QVBoxLayout(content)
         layout.addWidget(model_picker)
         # The style tools (LoRAs, references): (title, panel, key), folded until opened.
-        self.style_sections = [Section(title, panel, key, settings, expanded=False) for title, panel, key in style_panels]
+        self.style_sections = [Section(title, panel, key, settings, expanded=False)
+                               for title, panel, key in style_panels]
         for section in (self.prompt_section, self.params_section, *self.style_sections, self.depth_section):
             layout.addWidget(section)
         layout.addStretch(1)

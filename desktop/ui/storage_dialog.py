@@ -17,10 +17,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from desktop.core.downloads import human_size
 from desktop.core.storage import list_workspaces, workspace_size
 from desktop.worker.background import BackgroundJob
-
-from desktop.core.downloads import human_size
 
 COLUMNS = ("Workspace", "Pictures", "Latents", "Thumbnails", "Other", "Total")
 GB = 1024 ** 3  # as the sizes beside it are shown

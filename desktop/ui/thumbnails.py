@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 
 from PySide6.QtCore import QObject, Qt, QThreadPool, QUrl, Signal
@@ -81,10 +82,8 @@ class ThumbnailLoader(QObject):
             image = QImage(str(workspace.thumbnail_path(node, size)))
         except Exception:  # noqa: BLE001 - a missing or unreadable picture shows without an icon
             image = QImage()
-        try:
+        with contextlib.suppress(RuntimeError):  # the view went away while this one loaded: nobody is waiting for it
             self._done.emit(generation, node.id, image)
-        except RuntimeError:  # the view went away while this one loaded: nobody is waiting for it
-            pass
 
     def _on_done(self, generation: int, node_id: str, image: QImage) -> None:
         if generation != self._generation:

@@ -27,8 +27,8 @@ class WorkspaceMenu:
         """History ▸ Copy branch to workspace… and Move branch to workspace…."""
         history_menu.addSeparator()
         window = self._window
-        window._action(history_menu, "&Copy branch to workspace…", lambda: self.send_branch(move=False))  # noqa: SLF001
-        window._action(history_menu, "&Move branch to workspace…", lambda: self.send_branch(move=True))  # noqa: SLF001
+        window._action(history_menu, "&Copy branch to workspace…", lambda: self.send_branch(move=False))
+        window._action(history_menu, "&Move branch to workspace…", lambda: self.send_branch(move=True))
 
     # --- what tests replace ------------------------------------------------------------------------------
     def ask_name(self) -> str | None:

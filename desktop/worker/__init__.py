@@ -16,5 +16,15 @@ from .requests import (
            UpscaleRequest,
 )
 
-__all__ = ["WorkerHost", "PoolHost", "DeviceRow", "HistoryTarget", "EngineOptionsRequest", "EstimateDepthRequest", "GenerateRequest", "LoadModelRequest",
-           "UnloadModelRequest", "UpscaleRequest"]
+__all__ = [
+           "DeviceRow",
+           "EngineOptionsRequest",
+           "EstimateDepthRequest",
+           "GenerateRequest",
+           "HistoryTarget",
+           "LoadModelRequest",
+           "PoolHost",
+           "UnloadModelRequest",
+           "UpscaleRequest",
+           "WorkerHost",
+]

@@ -67,7 +67,7 @@ class BackgroundJob(QThread):
         self.cancel()
         return self.wait(timeout_ms)
 
-    def run(self) -> None:  # noqa: D401 - QThread's entry point
+    def run(self) -> None:  # QThread's entry point
         try:
             result = self._work(self.progressed.emit, self._cancel.is_set)
         except RestyleError as exc:

@@ -63,8 +63,8 @@ def write_to_history(target: HistoryTarget, result: GenerationResult) -> Generat
             latent_name = f"{node_id}.safetensors"
         except OSError as exc:  # a cache: a full disk loses the shortcut, never the picture
             log.warning("latents of %s not cached: %s", node_id, exc)
-            notes = (*notes, f"The latents could not be cached in {workspace.folder / 'latents'} "
-                             f"({exc.strerror or exc}); continuing from this picture goes through its pixels.")
+            notes = (*notes, (f"The latents could not be cached in {workspace.folder / 'latents'} "
+                              f"({exc.strerror or exc}); continuing from this picture goes through its pixels."))
     params = result.params
     if params.references:  # the reference images are kept in the workspace, as depth maps and masks are
         params = params.replace(references=write_reference_images(workspace.folder, node_id, params.references))

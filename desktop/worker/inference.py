@@ -89,7 +89,7 @@ class InferenceWorker(QObject):
         if close is not None:
             try:
                 close()
-            except Exception:  # noqa: BLE001 - leaving a cluster that is already gone
+            except Exception:  # leaving a cluster that is already gone
                 log.exception("leaving the Ray cluster failed")
 
     def _report_memory(self) -> None:
@@ -143,7 +143,7 @@ class InferenceWorker(QObject):
         finally:
             try:
                 self._report_memory()
-            except Exception:  # noqa: BLE001 - a status figure must never break a job
+            except Exception:  # a status figure must never break a job
                 log.exception("reading the memory in use failed")
             self.job_done.emit(request.job_id)
 

@@ -26,7 +26,7 @@ def _preload_libtorch() -> None:
     spec = importlib.util.find_spec("torch")
     if spec is None or not spec.submodule_search_locations:
         return
-    lib = Path(list(spec.submodule_search_locations)[0]) / "lib"
+    lib = Path(next(iter(spec.submodule_search_locations))) / "lib"
     candidates = sorted(lib.glob("libtorch_cpu.*")) + sorted(lib.glob("torch_cpu.dll"))
     if not candidates:
         return

@@ -24,7 +24,8 @@ def test_no_png_restyle_writes_carries_a_local_path_and_checkpoints_carry_their_
     out = tmp_path / "shared" / "result.png"
     out.parent.mkdir()
     common = ["--prompt", "ink wash", "--steps", "2", "--seed", "3", "--data-dir", str(data_dir)]
-    assert main(["generate", "--model", str(checkpoint), "--init", str(make_image()), "--output", str(out), *common]) == 0
+    assert main(["generate", "--model", str(checkpoint), "--init", str(make_image()), "--output", str(out),
+                 *common]) == 0
     # A local ControlNet folder too: its name may show, never its folder.
     assert main(["generate", "--model", str(tiny_model), "--control-image", str(make_image("d.png")), "--controlnet",
                  str(tiny_controlnet), *common]) == 0, capsys.readouterr().err
@@ -43,8 +44,8 @@ def test_no_png_restyle_writes_carries_a_local_path_and_checkpoints_carry_their_
 
 def test_info_prints_what_a_comfyui_picture_says(tmp_path, capsys):
     graph = tp.comfy_graph(positive="a lighthouse", negative="fog", seed=BIG_SEED, steps=23, cfg=6.0,
-                           sampler="dpmpp_2m", scheduler="karras", width=832, height=1216, ckpt="juggernaut.safetensors",
-                           loras=[("grain.safetensors", 0.7)], hires=True)
+                           sampler="dpmpp_2m", scheduler="karras", width=832, height=1216,
+                           ckpt="juggernaut.safetensors", loras=[("grain.safetensors", 0.7)], hires=True)
     path = tp.comfyui_png(tmp_path / "comfy.png", graph)
     assert main(["info", str(path)]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -84,7 +85,8 @@ def test_generate_takes_a_fooocus_pictures_settings_and_explicit_flags_win(tiny_
 
 
 def test_generate_names_a_model_that_is_not_installed(tmp_path, data_dir, hub_cache, capsys):
-    picture = tp.a1111_png(tmp_path / "a.png", "cat\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 1, Model: rare-model-v3")
+    picture = tp.a1111_png(tmp_path / "a.png",
+                           "cat\nSteps: 20, Sampler: Euler, CFG scale: 7, Seed: 1, Model: rare-model-v3")
     assert main(["generate", "--settings-from", str(picture), "--data-dir", str(data_dir)]) == 2
     assert "rare-model-v3, which is not installed here" in capsys.readouterr().err
 

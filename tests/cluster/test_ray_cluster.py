@@ -27,9 +27,11 @@ from desktop.core.errors import ErrorKind, RestyleError  # noqa: E402
 from desktop.core.metadata import parse_parameters_text, read_parameters  # noqa: E402
 from desktop.core.params import GenerationParams  # noqa: E402
 from desktop.model.settings import Settings  # noqa: E402
-from tests.ui.conftest import TIMEOUT, open_window  # noqa: E402, F401 - the window fixture, as the UI tests use it
+from tests.ui import conftest as ui_conftest  # noqa: E402
 
 pytestmark = pytest.mark.slow
+TIMEOUT = ui_conftest.TIMEOUT
+open_window = ui_conftest.open_window  # the window fixture, as the UI tests use it
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +66,8 @@ def folder(make_folder):
     return make_folder(8, "f", (40, 40))
 
 
-def test_a_folder_of_eight_spreads_over_two_actors_each_file_once_and_resumes(pool, tiny_model, folder, tmp_path, data_dir,
-                                                                   capsys):
+def test_a_folder_of_eight_spreads_over_two_actors_each_file_once_and_resumes(pool, tiny_model, folder, tmp_path,
+                                                                              data_dir, capsys):
     out = tmp_path / "out"
     argv = ["batch", str(folder), str(out), "--model", str(tiny_model), "--prompt", "woodcut", "--steps", "3",
             "--strength", "0.6", "--seed", "4", "--data-dir", str(data_dir), "--cluster", "auto"]

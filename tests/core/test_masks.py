@@ -9,8 +9,16 @@ from PIL import Image
 from desktop.core.errors import ErrorKind, RestyleError
 from desktop.core.families import FAMILIES, INPAINT, refuse_unsupported
 from desktop.core.masked_run import plan_masked_run
-from desktop.core.masks import (composite, crop_box, fill_masked, grow_canvas, load_mask, mask_from_depth,
-                                outpaint_to_aspect, parse_outpaint)
+from desktop.core.masks import (
+    composite,
+    crop_box,
+    fill_masked,
+    grow_canvas,
+    load_mask,
+    mask_from_depth,
+    outpaint_to_aspect,
+    parse_outpaint,
+)
 from desktop.core.params import GenerationParams
 
 

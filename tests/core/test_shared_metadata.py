@@ -18,7 +18,8 @@ _SD_PARSERS_KEYS = {"cfg_scale": "CFG scale", "seed": "Seed", "steps": "Steps", 
 def _result(**params) -> GenerationResult:
     p = GenerationParams(model="/home/artist/models/dreamy-v2.safetensors", prompt="a koi pond, ukiyo-e, (ink:1.2)",
                          negative_prompt="photo, blur", init_image="/home/artist/Pictures/pond.jpg", strength=0.55,
-                         guidance_scale=6.5, steps=24, seed=4_000_000_123, sampler="DPM++ 2M", schedule="karras", **params)
+                         guidance_scale=6.5, steps=24, seed=4_000_000_123, sampler="DPM++ 2M", schedule="karras",
+                         **params)
     info = ModelInfo(name=p.model, display_name="dreamy-v2", family="sdxl", natural_size=1024,
                      pipeline_class="StableDiffusionXLImg2ImgPipeline", device="cpu", dtype="float32",
                      model_hash="0a1b2c3d4e")
@@ -52,8 +53,8 @@ def test_sd_parsers_reads_every_field_of_our_pictures(tmp_path, name):
     assert [p.value for p in info.negative_prompts] == [result.params.negative_prompt]
     assert _as_a1111_fields(info) == ours.fields
     # Every field we write, by name, including the model's name and hash.
-    assert {"Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model hash", "Model", "Denoising strength",
-            "Aesthetic score", "Negative aesthetic score", "Version"} <= ours.fields.keys()
+    assert {"Steps", "Sampler", "Schedule type", "CFG scale", "Seed", "Size", "Model hash", "Model",
+            "Denoising strength", "Aesthetic score", "Negative aesthetic score", "Version"} <= ours.fields.keys()
     assert (ours.fields["Model"], ours.fields["Model hash"]) == ("dreamy-v2", "0a1b2c3d4e")
 
 

@@ -46,7 +46,7 @@ def test_a_fifo_is_refused_as_an_image_with_a_sentence(fifo):
 @pytest.mark.parametrize("flag", ["--init", "--control-image", "--mask"])
 def test_generate_refuses_a_fifo_at_once(tiny_model, fifo, data_dir, capsys, flag):
     code = _quickly(main, ["generate", "--model", str(tiny_model), "--prompt", "x", "--steps", "2",
-                           "--data-dir", str(data_dir), *((["--init", str(fifo)] if flag != "--init" else [])),
+                           "--data-dir", str(data_dir), *(["--init", str(fifo)] if flag != "--init" else []),
                            flag, str(fifo)])
     assert code == 2 and "not a regular file" in capsys.readouterr().err
 

@@ -44,7 +44,8 @@ def test_each_family_brings_its_own_defaults():
     assert (kandinsky.guidance_scale, kandinsky.strength) == (4.0, 0.3)
     assert kandinsky.extra_defaults == {"prior_guidance_scale": 4.0, "prior_steps": 25}
     refiner = FAMILIES["sdxl-refiner"]
-    assert refiner.extra_defaults["aesthetic_score"] == 6.0 and refiner.extra_defaults["negative_aesthetic_score"] == 2.5
+    assert refiner.extra_defaults["aesthetic_score"] == 6.0
+    assert refiner.extra_defaults["negative_aesthetic_score"] == 2.5
     assert spec_for(None).key == "sd"  # what the parameters' own defaults are made for
 
 

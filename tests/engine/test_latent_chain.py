@@ -51,7 +51,7 @@ def test_the_decoded_image_matches_the_pipelines_own_decode(tiny_model, make_ima
 
 def test_same_vae_continues_in_latent_space_without_encoding(tiny_model, make_image, tmp_path, monkeypatch):
     engine = Engine()
-    first, image_path, latents_path = _first_run(engine, tiny_model, make_image, tmp_path)
+    _first, image_path, latents_path = _first_run(engine, tiny_model, make_image, tmp_path)
     encodes = _count_encodes(engine, monkeypatch)
     params = GenerationParams(model=str(tiny_model), prompt="pixel art", init_image=str(image_path),
                               strength=0.5, steps=6, seed=2)
@@ -82,7 +82,7 @@ def test_a_different_vae_chains_through_pixels(tiny_model, other_vae_model, make
 
 def test_an_evicted_or_damaged_cache_only_loses_the_shortcut(tiny_model, make_image, tmp_path):
     engine = Engine()
-    first, image_path, latents_path = _first_run(engine, tiny_model, make_image, tmp_path)
+    _first, image_path, latents_path = _first_run(engine, tiny_model, make_image, tmp_path)
     latents_path.write_bytes(b"garbage")
     params = GenerationParams(model=str(tiny_model), prompt="x", init_image=str(image_path), strength=0.5,
                               steps=4, seed=2)

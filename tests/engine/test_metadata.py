@@ -194,8 +194,8 @@ def test_exif_user_comment_unicode_big_endian(tmp_path: Path, fmt: str) -> None:
         b"UNICODE\0\0" + "猫, 🎨\nSteps: 1".encode("utf-16-be"),  # one NUL too many after the code
         b"UNICODE\0" + "猫, 🎨\nSteps: 1".encode("utf-16-le"),
         b"UNICODE\0" + "猫, 🎨\nSteps: 1".encode("utf-16"),  # with a byte-order mark
-        b"ASCII\0\0\0" + "猫, 🎨\nSteps: 1".encode("utf-8"),
-        b"\0" * 8 + "猫, 🎨\nSteps: 1".encode("utf-8") + b"\0",
+        b"ASCII\0\0\0" + "猫, 🎨\nSteps: 1".encode(),
+        b"\0" * 8 + "猫, 🎨\nSteps: 1".encode() + b"\0",
     ],
 )
 def test_exif_user_comment_variants(tmp_path: Path, comment: bytes) -> None:

@@ -109,7 +109,7 @@ def test_the_negative_prompt_is_weighted_too(sd_pipe):
 
 def test_sdxl_gets_both_encoders_and_pooled_embeddings(sdxl_pipe):
     prompt = PROMPT.format("cat")
-    plain, plain_negative, pooled, negative_pooled = sdxl_pipe.encode_prompt(prompt, device="cpu")
+    plain, _plain_negative, pooled, _negative_pooled = sdxl_pipe.encode_prompt(prompt, device="cpu")
     same = compel_embeds(sdxl_pipe, "sdxl", PROMPT.format("cat"))
     assert same["prompt_embeds"].shape == plain.shape == (1, 77, 64)  # both encoders side by side
     assert torch.allclose(same["prompt_embeds"], plain, atol=1e-5)
@@ -119,7 +119,8 @@ def test_sdxl_gets_both_encoders_and_pooled_embeddings(sdxl_pipe):
     assert torch.count_nonzero(same["negative_pooled_prompt_embeds"]) == 0
 
     weighted = embeds(sdxl_pipe, "sdxl", PROMPT.format("(cat:1.5)"), "[blurry]")
-    assert changed_positions(weighted["prompt_embeds"], plain) == list(token_positions(sdxl_pipe.tokenizer, prompt, "cat"))
+    cat = list(token_positions(sdxl_pipe.tokenizer, prompt, "cat"))
+    assert changed_positions(weighted["prompt_embeds"], plain) == cat
     # The pooled embedding is of the words, markup left out.
     assert torch.allclose(weighted["pooled_prompt_embeds"], pooled, atol=1e-5)
     assert weighted["negative_pooled_prompt_embeds"].shape == (1, 32)
@@ -146,13 +147,14 @@ def test_a_long_plain_prompt_is_chunked_not_cut_and_the_user_is_told(sd_pipe, sd
     kwargs, notes = prompt_call_kwargs(pipe, family, prompt, "blurry")
     assert kwargs["prompt_embeds"].shape[1] == 3 * 77
     assert kwargs["negative_prompt_embeds"].shape == kwargs["prompt_embeds"].shape
-    assert notes == [f"The prompt is {tokens} tokens long, more than the 75 the model reads at once: it was sent in "
-                     "3 chunks, none of it cut."]
+    assert notes == [(f"The prompt is {tokens} tokens long, more than the 75 the model reads at once: it was sent in "
+                      "3 chunks, none of it cut.")]
     # The words at the end still count: the pipeline alone would have cut them off.
     other = prompt_call_kwargs(pipe, family, long_prompt("silver light"), "blurry")[0]["prompt_embeds"]
     assert not torch.allclose(other[:, 154:], kwargs["prompt_embeds"][:, 154:])
     cut = {"device": "cpu", "num_images_per_prompt": 1, "do_classifier_free_guidance": True}
-    assert torch.allclose(pipe.encode_prompt(prompt, **cut)[0], pipe.encode_prompt(long_prompt("silver light"), **cut)[0])
+    assert torch.allclose(pipe.encode_prompt(prompt, **cut)[0],
+                          pipe.encode_prompt(long_prompt("silver light"), **cut)[0])
 
 
 def test_a_long_negative_prompt_pads_the_short_prompt_to_match(sd_pipe):

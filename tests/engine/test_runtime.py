@@ -106,7 +106,7 @@ def test_other_errors_are_not_reported_as_out_of_memory(tiny_model, make_image, 
 
 
 def test_out_of_memory_while_loading_says_so_and_the_next_load_works(tiny_model, monkeypatch):
-    import desktop.engine.runner as runner
+    from desktop.engine import runner
 
     real = runner.load_img2img_pipeline
     monkeypatch.setattr(runner, "load_img2img_pipeline",

@@ -64,7 +64,7 @@ def test_x2_takes_the_cached_latents_without_encoding(first, tiny_x2_upscaler, m
 
 def test_x2_without_usable_latents_upscales_the_pixels_and_says_so(first, tiny_x2_upscaler, tmp_path,
                                                                     monkeypatch):
-    _, image_path, latents = first
+    _, image_path, _latents = first
     upscaler = Upscaler(memory=PLENTY)
     encodes = _spy_encode(upscaler.pipeline("x2", str(tiny_x2_upscaler), "cpu"), monkeypatch)
     other_vae = tmp_path / "other.safetensors"
@@ -103,7 +103,7 @@ def test_the_noise_level_is_checked_before_anything_loads(first):
 
 @pytest.mark.parametrize("kind", ["x2", "x4"])
 def test_previews_every_step_and_cancel_stops_within_one_step(first, tiny_x2_upscaler, tiny_x4_upscaler, kind):
-    result, image_path, latents = first
+    _result, image_path, latents = first
     model = tiny_x2_upscaler if kind == "x2" else tiny_x4_upscaler
     upscaler = Upscaler(memory=PLENTY)
     steps = []

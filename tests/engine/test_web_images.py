@@ -49,7 +49,7 @@ def test_offline_and_unreachable_are_refused_with_a_sentence(tmp_path):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.raises(RestyleError, match="could not reach 127.0.0.1"):
+    with pytest.raises(RestyleError, match=r"could not reach 127\.0\.0\.1"):
         fetch_image(f"http://127.0.0.1:{port}/a.png", tmp_path, timeout=2)
 
 

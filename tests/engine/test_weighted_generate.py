@@ -10,7 +10,7 @@ from desktop.core.params import GenerationParams
 from desktop.engine.runner import Engine
 
 try:
-    import compel  # noqa: F401
+    import compel
 except ImportError:  # a worktree set up before compel joined pyproject.toml; scripts/setup installs it
     compel = None
 needs_compel = pytest.mark.skipif(compel is None, reason="compel is not installed: run scripts/setup")
@@ -81,7 +81,8 @@ def test_sdxl_and_its_refiner_take_weighted_prompts(engine, tiny_sdxl, tiny_sdxl
 
 def test_kandinsky_gets_the_words_without_weights_and_says_so(engine, tiny_kandinsky):
     result = engine.generate(_params(tiny_kandinsky, "a (stone house:1.4)", steps=2))
-    assert result.notes == ("Prompt weights are not applied with this kind of model: the words were sent without them.",)
+    assert result.notes == (
+        "Prompt weights are not applied with this kind of model: the words were sent without them.",)
     assert result.params.prompt == "a (stone house:1.4)"
 
 
@@ -91,5 +92,6 @@ def test_if_weighting_fails_the_run_goes_on_with_the_words_and_a_note(engine, ti
     monkeypatch.setitem(sys.modules, "compel", None)  # as if Compel were missing or broke: import fails
     weighted = engine.generate(_params(tiny_model, "a watercolour (cat:1.5)"))
     plain = engine.generate(_params(tiny_model, "a watercolour cat"))
-    assert weighted.notes == ("The prompt weights could not be applied (see the log): the words were sent without them.",)
+    assert weighted.notes == (
+        "The prompt weights could not be applied (see the log): the words were sent without them.",)
     assert np.array_equal(np.asarray(weighted.image), np.asarray(plain.image))

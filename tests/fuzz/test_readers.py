@@ -5,6 +5,7 @@ RESTYLE_FUZZ_EXAMPLES=500 searches longer."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -27,8 +28,10 @@ from desktop.core.metadata import parse_parameters_text, read_parameters
 from desktop.core.node_files import NODE_CHUNK, read_node_chunk
 from desktop.core.workspace import Workspace
 
-FAST = settings(max_examples=int(os.environ.get("RESTYLE_FUZZ_EXAMPLES", 60)), deadline=None, suppress_health_check=list(HealthCheck))
-WINDOW = settings(max_examples=int(os.environ.get("RESTYLE_FUZZ_EXAMPLES", 8)), deadline=None, suppress_health_check=list(HealthCheck))
+FAST = settings(max_examples=int(os.environ.get("RESTYLE_FUZZ_EXAMPLES", "60")), deadline=None,
+                suppress_health_check=list(HealthCheck))
+WINDOW = settings(max_examples=int(os.environ.get("RESTYLE_FUZZ_EXAMPLES", "8")), deadline=None,
+                  suppress_health_check=list(HealthCheck))
 
 NODE = {"id": "abc123", "parent": None, "kind": "generation", "image": "abc123.png", "created": "2026-01-01T00:00:00",
         "width": 8, "height": 8, "seed": 1, "params": {"model": "m", "prompt": "a cat", "strength": 0.5,
@@ -122,7 +125,7 @@ def test_the_history_index_never_stops_opening_or_saving(raw):
     (folder / "images").mkdir()
     (folder / "images" / "abc123.png").write_bytes(_png())
     (folder / "index.json").write_bytes(raw)
-    workspace, report = Workspace.open(folder)
+    workspace, _report = Workspace.open(folder)
     for node in workspace.tree:  # the settings are read (and checked) here, not at the open
         node_caption(node), node_tooltip(node)
     workspace.save_index()
@@ -179,10 +182,8 @@ def test_picture_settings_text_is_read_or_refused(text):
     path = folder / "p.png"
     path.write_bytes(_png({"parameters": text}))
     found = read_parameters(path)
-    try:
+    with contextlib.suppress(RestyleError):
         parse_parameters_text(found or text)
-    except RestyleError:
-        pass
 
 
 @FAST

@@ -44,8 +44,8 @@ def test_the_window_paints_before_importing_what_it_needs_only_later(tmp_path):
         "print('LOADED', watch.loaded)\n"
         "window.close()\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False, capture_output=True, text=True,
+                         timeout=120, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     assert "LOADED []" in out.stdout, out.stdout + out.stderr[-3000:]
 
 
@@ -70,7 +70,7 @@ def test_the_log_starts_plain_and_rotates_once_the_window_has_painted(qtbot, tmp
     handlers = [h for h in logging.getLogger().handlers if getattr(h, "baseFilename", None) == path]
     assert len(handlers) == 1 and handlers[0].maxBytes > 0  # one handler, and it bounds the log
     handlers[0].flush()
-    text = open(path, encoding="utf-8").read()
+    text = Path(path).read_text(encoding="utf-8")
     assert text.count("before the first paint") == 1 and text.count("after the first paint") == 1
     window.close()
 
@@ -84,6 +84,7 @@ def test_the_window_draws_with_fusion_even_where_the_desktop_asks_for_another_st
         "print('STYLE', window.style().name())\n"
         "window.close()\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False, capture_output=True, text=True,
+                         timeout=120,
                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "QT_STYLE_OVERRIDE": "Windows"})
     assert "STYLE fusion" in out.stdout, out.stdout + out.stderr[-3000:]

@@ -41,7 +41,8 @@ def test_out_of_memory_is_offered_once_and_the_retry_reruns_the_same_job(model, 
     first = host.requests[-1]
     offer = MemoryOffer(RuntimeSettings(vae_tiling=True, vae_slicing=True), "VAE tiling")
     host.worker.out_of_memory.emit(first.job_id, offer)
-    host.worker.failed.emit(first.job_id, "out_of_memory", "The GPU ran out of memory at 512×512. Turn on VAE tiling and try again?")
+    host.worker.failed.emit(first.job_id, "out_of_memory",
+                            "The GPU ran out of memory at 512×512. Turn on VAE tiling and try again?")
     host.worker.job_done.emit(first.job_id)
     assert offers == [("The GPU ran out of memory at 512×512. Turn on VAE tiling and try again?", "VAE tiling")]
     assert errors == []  # one message, with its button, not two

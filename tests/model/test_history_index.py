@@ -58,7 +58,7 @@ def test_every_field_of_every_node_survives_a_reopen(branch):
 
 
 def test_an_old_index_still_opens_and_is_saved_in_the_new_format(branch):
-    ws, root, full, leaf = branch
+    ws, _root, _full, _leaf = branch
     ws.close()
     old = {"version": 1, "nodes": ws.tree.to_list()}  # what Restyle wrote before
     (ws.folder / "index.json").write_text(json.dumps(old))
@@ -84,7 +84,7 @@ def test_the_filter_finds_words_after_a_reopen(branch):
 def test_the_filter_sees_results_added_and_deleted_since_its_last_keystroke(branch):
     from desktop.core.history_filter import SearchTexts
 
-    ws, root, full, leaf = branch
+    ws, _root, full, leaf = branch
     texts = SearchTexts()  # kept between keystrokes, as the views keep theirs
     assert visible_ids(ws.tree, parse_filter("storm"), texts)[0] == {leaf.id}
     newer = _node(ws, leaf.id, "a second storm")
@@ -105,7 +105,7 @@ def _replace_line(folder, index: int, line: bytes) -> bytes:
 
 @pytest.mark.parametrize("line", [b'{"prompt": 5}', b'{"steps": "many"', b"[" * 5000 + b"]" * 5000, b"7", b""])
 def test_a_damaged_settings_line_is_refused_with_a_sentence_when_used(branch, line):
-    ws, root, full, leaf = branch
+    ws, _root, full, leaf = branch
     ws.close()
     _replace_line(ws.folder, 1, line)  # the second node's settings
     again, report = Workspace.open(ws.folder)

@@ -10,7 +10,8 @@ def test_restoring_a1111_metadata_sets_sampler_and_schedule(model):
 
 
 def test_an_old_a1111_sampler_name_restores_its_schedule_and_an_unknown_one_keeps_the_choice(model):
-    model.restore_settings(model.offer_for(a1111_settings("a fox\nSteps: 20, Sampler: Euler a Karras, CFG scale: 7, Seed: 5")))
+    settings = a1111_settings("a fox\nSteps: 20, Sampler: Euler a Karras, CFG scale: 7, Seed: 5")
+    model.restore_settings(model.offer_for(settings))
     assert (model.params.sampler, model.params.schedule) == ("Euler a", "karras")
     model.restore_settings(model.offer_for(a1111_settings("a fox\nSteps: 20, Sampler: Restart, CFG scale: 7, Seed: 5")))
     assert model.params.sampler == "Euler a"

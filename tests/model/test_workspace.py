@@ -195,7 +195,7 @@ def test_a_picture_saved_just_before_a_crash_is_recovered(ws, chain):
 
 
 def test_an_entry_whose_picture_is_gone_is_dropped_and_its_children_move_up(ws, chain):
-    photo, a, b, c = chain
+    photo, a, b, _c = chain
     ws.image_path(a).unlink()
     again, report = Workspace.open(ws.folder)
     assert (report.recovered, report.dropped) == (0, 1)
@@ -318,7 +318,7 @@ def test_a_process_killed_mid_change_loses_nothing_it_finished(tmp_path, attempt
 def test_a_depth_map_lives_beside_its_node_and_goes_with_it(ws, chain, tmp_path):
     from desktop.core.node_files import write_depth_image
 
-    photo, a, b, c = chain
+    photo, a, _b, _c = chain
     node_id = ws.new_node_id()
     node = Node(id=node_id, parent=photo.id, kind="generation", image=f"{node_id}.png", created=timestamp(),
                 width=16, height=16, params={"control_image": "/x/depth.png"}, seed=1,

@@ -44,7 +44,7 @@ def build() -> str:
     """Build (or repackage) once for the module; the build's output."""
     command = ["packaging/build_linux.sh"] if MODE == "1" else ["packaging/linux/package.sh", "dist"]
     started = time.monotonic()
-    out = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
+    out = subprocess.run(command, cwd=ROOT, check=False, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
     print(f"{command[0]}: {time.monotonic() - started:.0f} s")
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-4000:]
     return out.stdout
@@ -66,7 +66,7 @@ def test_both_frozen_executables_pass_the_self_test(build):
 def test_the_frozen_window_opens(build, tmp_path):
     launched = time.monotonic()
     out = subprocess.run([str(DIST / "restyle" / "restyle"), "--exit-when-shown", "--data-dir", str(tmp_path)],
-                         capture_output=True, text=True, timeout=120, env=_headless_env())
+                         check=False, capture_output=True, text=True, timeout=120, env=_headless_env())
     assert out.returncode == 0, out.stdout + out.stderr
     shown = float(out.stdout.strip().splitlines()[-1].removeprefix("shown at monotonic "))
     print(f"frozen window shown {shown - launched:.2f} s after launch")
@@ -77,7 +77,7 @@ def _dpkg(root: Path, *args: str) -> subprocess.CompletedProcess:
     # --force-not-root: a plain user can run this test too; --force-depends: the throwaway root has none of
     # the system libraries the package depends on (the host has them, and the binary runs against those).
     return subprocess.run(["dpkg", f"--root={root}", "--force-not-root", "--force-depends", "--log=/dev/null",
-                           *args], capture_output=True, text=True, timeout=600)
+                           *args], check=False, capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.skipif(shutil.which("dpkg") is None, reason="needs dpkg")
@@ -104,13 +104,14 @@ def test_the_deb_installs_into_a_fresh_root_runs_there_with_the_usual_folders_an
     # The installed command, through its /usr/bin link, with no folder given: it must use the same data
     # folder, log file and Hub cache as Restyle installed from source would under the same environment.
     env = _headless_env(XDG_DATA_HOME=str(tmp_path / "xdg"), HF_HOME=str(tmp_path / "hf"))
-    ran = subprocess.run([str(root / "usr/bin/restyle"), "--self-test"], capture_output=True, text=True,
+    ran = subprocess.run([str(root / "usr/bin/restyle"), "--self-test"], check=False, capture_output=True, text=True,
                          timeout=600, env=env)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert ran.stdout.strip().splitlines()[-1].startswith("self-test passed in ")
     source = subprocess.run(
-        [sys.executable, "-c", "from desktop.core.paths import data_dir, log_path; from huggingface_hub import constants;"
-         "d = data_dir(); print(f'data folder: {d}; Hub cache: {constants.HF_HUB_CACHE}; log: {log_path(d)}')"],
+        [sys.executable, "-c", ("from desktop.core.paths import data_dir, log_path; "
+                                "from huggingface_hub import constants; d = data_dir(); "
+                                "print(f'data folder: {d}; Hub cache: {constants.HF_HUB_CACHE}; log: {log_path(d)}')")],
         capture_output=True, text=True, check=True, env=env, cwd=ROOT).stdout.strip()
     first = ran.stdout.splitlines()[0]
     assert "frozen" in first and first.endswith(source), (first, source)
@@ -144,11 +145,11 @@ def test_the_appdir_runs_the_bundle(build):
     appdir = DIST / "Restyle.AppDir"
     for name in ("restyle.desktop", "restyle.png", ".DirIcon", "usr/lib/restyle/restyle"):
         assert (appdir / name).exists(), name
-    out = subprocess.run([str(appdir / "AppRun"), "--version"], capture_output=True, text=True, timeout=120,
-                         env=_headless_env())
+    out = subprocess.run([str(appdir / "AppRun"), "--version"], check=False, capture_output=True, text=True,
+                         timeout=120, env=_headless_env())
     assert out.returncode == 0 and out.stdout.strip() == f"Restyle {VERSION}", out.stdout + out.stderr
     appimages = list(DIST.glob("Restyle-*.AppImage"))
     if appimages:  # only where appimagetool is installed
-        out = subprocess.run([str(appimages[0]), "--appimage-extract-and-run", "--version"], capture_output=True,
-                             text=True, timeout=300, env=_headless_env())
+        out = subprocess.run([str(appimages[0]), "--appimage-extract-and-run", "--version"], check=False,
+                             capture_output=True, text=True, timeout=300, env=_headless_env())
         assert out.stdout.strip() == f"Restyle {VERSION}", out.stdout + out.stderr

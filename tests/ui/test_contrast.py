@@ -14,6 +14,8 @@ from PySide6.QtWidgets import QApplication, QLabel
 
 from desktop.ui import theme
 
+R = theme.R  # the palette's colour roles, short for the pairs below
+
 
 def rendered_contrast(widget) -> float:
     """The contrast between a widget's most common colour (its background) and its most distinct drawn colour."""
@@ -39,7 +41,6 @@ def palette_window(request, open_window, data_dir):
 def test_the_palettes_and_tones_meet_aa():
     for name in ("light", "dark"):
         palette = theme.make_palette(name)
-        R = theme.R
         for text, background in ((R.WindowText, R.Window), (R.Text, R.Base), (R.ButtonText, R.Button),
                                  (R.PlaceholderText, R.Base), (R.HighlightedText, R.Highlight),
                                  (R.ToolTipText, R.ToolTipBase), (R.Link, R.Base)):

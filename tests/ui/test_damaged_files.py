@@ -44,7 +44,7 @@ def _started(open_window, qtbot):
     model = view.model()
     for row in range(model.rowCount()):
         index = model.index(row, 0)
-        for role in range(0, 4):
+        for role in range(4):
             model.data(index, role)
     qtbot.wait(10)
     assert window.isVisible()

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QToolButton,
     QCheckBox,
     QGroupBox,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QToolButton,
 )
 
 from desktop.core.metadata import parse_parameters_text, read_parameters

@@ -132,7 +132,7 @@ def test_compare_shows_parent_left_and_child_right(qtbot, open_window, tiny_mode
         color = shot.pixelColor(int(rect.left() + rect.width() * 0.8), int(rect.top() + rect.height() * 0.8))
         source = Image.open(workspace.image_path(node_id)).convert("RGB")
         expected = source.getpixel((int(source.width * 0.8), int(source.height * 0.8)))
-        return max(abs(a - b) for a, b in zip((color.red(), color.green(), color.blue()), expected))
+        return max(abs(a - b) for a, b in zip((color.red(), color.green(), color.blue()), expected, strict=True))
 
     canvas.set_split(1.0)  # all "before": the imported picture fills the image area
     assert shown_and_expected(child.parent) < 40

@@ -83,7 +83,7 @@ def test_a_download_shows_bytes_and_rate_then_the_model_is_installed(library, fa
 def test_cancel_stops_the_download_and_says_what_is_kept(library, fake_hub, tiny_model, qtbot):
     fake_hub.add_folder(REPO, tiny_model)
     fake_hub.throttle_s = 0.05
-    window, dialog = library()
+    _window, dialog = library()
     dialog.hub_edit.setText(REPO)
     dialog.download_button.click()
     qtbot.waitUntil(lambda: dialog.progress.value() > 0, timeout=TIMEOUT)
@@ -96,7 +96,7 @@ def test_cancel_stops_the_download_and_says_what_is_kept(library, fake_hub, tiny
 def test_a_server_error_is_shown_as_a_sentence(library, fake_hub, tiny_model, qtbot):
     fake_hub.add_folder(REPO, tiny_model)
     fake_hub.fail_with = 500
-    window, dialog = library()
+    _window, dialog = library()
     dialog.hub_edit.setText(REPO)
     dialog.download_button.click()
     qtbot.waitUntil(lambda: "HTTP 500" in dialog.status_label.text(), timeout=TIMEOUT)
@@ -111,7 +111,7 @@ def test_remove_asks_first_and_deletes_only_what_restyle_downloaded(library, fak
     fake_hub.add_folder(REPO, tiny_model)
     download(REPO)
     other = add_to_cache(hub_cache, "someone/other-tool", tiny_model)
-    window, dialog = library()
+    _window, dialog = library()
     answers = []
 
     def answer(choice):

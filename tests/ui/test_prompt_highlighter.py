@@ -109,5 +109,6 @@ def test_a_prompt_already_there_is_coloured_soon_after_the_window_shows(qtbot, o
     prompt.blockSignals(True)  # as if restored with the window, not typed
     prompt.setPlainText("a (castle:1.4)")
     prompt.blockSignals(False)
-    qtbot.waitUntil(lambda: kinds_of(prompt, prompt.toPlainText(), "castle") == {"up"}, timeout=15000)  # 200 ms when idle; a loaded CI box can take seconds
+    # 200 ms when idle; a loaded CI box can take seconds
+    qtbot.waitUntil(lambda: kinds_of(prompt, prompt.toPlainText(), "castle") == {"up"}, timeout=15000)
     assert window.findChild(QLabel, "promptTokenLabel").text() == "about 2 of 75 tokens"

@@ -9,13 +9,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from PySide6.QtWidgets import QTreeView
 
-from PIL import Image
-
 from desktop.app import build_main_window
-from desktop.core.workspace import Workspace
 from desktop.cli import main
+from desktop.core.workspace import Workspace
 
 
 @contextmanager
@@ -28,13 +27,13 @@ def read_only(folder: Path):
         finally:
             os.chmod(folder, 0o755)
         return
-    if subprocess.run(["mount", "--bind", str(folder), str(folder)], capture_output=True).returncode != 0:
+    if subprocess.run(["mount", "--bind", str(folder), str(folder)], check=False, capture_output=True).returncode != 0:
         pytest.skip("cannot make a read-only folder here (no mount permission)")
     try:
         subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], check=True, capture_output=True)
         yield
     finally:
-        subprocess.run(["umount", str(folder)], capture_output=True)
+        subprocess.run(["umount", str(folder)], check=False, capture_output=True)
 
 
 def _window(qtbot, folder):

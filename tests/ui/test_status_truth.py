@@ -37,7 +37,8 @@ def test_a_failed_load_does_not_leave_loading_in_the_status_bar(qtbot, open_wind
 def test_a_note_goes_when_its_picture_does(qtbot, open_window, make_image):
     window = open_window([str(make_image("first.png"))])
     info = ModelInfo("m", "m", "sd", 64, "StableDiffusionImg2ImgPipeline", "cpu", "float32")
-    result = GenerationResult(image=window.model.init_image.image, params=window.model.params.replace(seed=1), model=info,
+    result = GenerationResult(image=window.model.init_image.image, params=window.model.params.replace(seed=1),
+                              model=info,
                               steps_run=1, sampler="PLMS", elapsed=0.1,
                               notes=("The depth map was cropped to the picture's shape.",))
     window.model.result_ready.emit(result)

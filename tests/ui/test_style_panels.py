@@ -26,7 +26,8 @@ def _library(data_dir, tiny_style_files):
 def test_the_sampler_picker_sets_and_follows_the_parameters(open_window):
     window = open_window()
     picker = window.params_panel.sampler_picker
-    assert picker.sampler_combo.objectName() == "samplerPicker" and picker.sampler_combo.currentText() == "Model default"
+    assert picker.sampler_combo.objectName() == "samplerPicker"
+    assert picker.sampler_combo.currentText() == "Model default"
     picker.sampler_combo.setCurrentIndex(picker.sampler_combo.findData("DPM++ 2M"))
     picker.sampler_combo.activated.emit(picker.sampler_combo.currentIndex())
     picker.schedule_combo.setCurrentIndex(picker.schedule_combo.findData("karras"))

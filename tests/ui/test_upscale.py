@@ -102,7 +102,7 @@ def test_cancel_stops_an_upscale_and_adds_nothing(qtbot, open_window, tiny_model
 def test_an_upscale_too_large_for_memory_is_refused_with_a_sentence(qtbot, open_window, tiny_model, make_image,
                                                                     tiny_x2_upscaler, tiny_x4_upscaler,
                                                                     monkeypatch):
-    import desktop.engine.upscale as upscale
+    from desktop.engine import upscale
 
     window = _window(open_window, tiny_model, make_image, tiny_x2_upscaler, tiny_x4_upscaler)
     with qtbot.waitSignal(window.output_saved, timeout=TIMEOUT):

@@ -74,8 +74,8 @@ def xvfb():
 def test_the_window_shows_generate_on_a_real_x_screen(xvfb, data_dir, tmp_path):
     shot = tmp_path / "xvfb-1280x800.png"
     env = {**os.environ, "DISPLAY": xvfb, "QT_QPA_PLATFORM": "xcb"}
-    run = subprocess.run([sys.executable, "-c", CHILD, str(data_dir), str(shot)], env=env, capture_output=True,
-                         text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
+    run = subprocess.run([sys.executable, "-c", CHILD, str(data_dir), str(shot)], env=env, check=False,
+                         capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2])
     if run.returncode != 0 and "Could not load the Qt platform plugin" in run.stderr:
         pytest.skip("Qt's xcb plugin cannot load here (Debian: apt-get install libxcb-cursor0 "
                     "libxkbcommon-x11-0): " + run.stderr.strip().splitlines()[-1][:200])

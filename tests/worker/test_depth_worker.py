@@ -27,7 +27,8 @@ def test_estimating_without_an_image_is_refused(qtbot, host, tmp_path):
     request = EstimateDepthRequest("", str(tmp_path / "depth.png"))
     with qtbot.waitSignal(host.worker.failed, timeout=TIMEOUT) as failed:
         host.submit(request)
-    assert failed.args == [request.job_id, "bad_input", "Drop or open an image first: depth is estimated from the init image."]
+    assert failed.args == [request.job_id, "bad_input",
+                           "Drop or open an image first: depth is estimated from the init image."]
     assert not (tmp_path / "depth.png").exists()
 
 

@@ -50,7 +50,8 @@ def test_out_of_memory_is_offered_a_lighter_setting_and_the_worker_keeps_working
     request = _request(tiny_model, make_image(size=(64, 64)), tmp_path)
     with qtbot.waitSignal(host.worker.job_done, timeout=TIMEOUT):
         host.submit(request)
-    assert failures == [(request.job_id, "out_of_memory", "The computer ran out of memory at 64×64. Turn on VAE tiling and try again?")]
+    assert failures == [(request.job_id, "out_of_memory",
+                         "The computer ran out of memory at 64×64. Turn on VAE tiling and try again?")]
     (job, offer), = offers
     assert job == request.job_id and offer.settings.vae_tiling
     with qtbot.waitSignal(host.worker.finished, timeout=TIMEOUT) as done:

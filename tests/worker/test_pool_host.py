@@ -23,7 +23,7 @@ def test_runs_spread_over_both_devices_with_their_own_steps_and_a_cancel_stops_t
                                                                                     make_image, tmp_path):
     finished, started, steps, done, cancelled = {}, {}, [], [], []
     pool_host.finished.connect(lambda job, device, result: finished.__setitem__(job, (device, result)))
-    pool_host.job_started.connect(lambda job, device: started.__setitem__(job, device))
+    pool_host.job_started.connect(started.__setitem__)
     pool_host.preview.connect(lambda job, image, step, total: steps.append((job, step, image.width())))
     pool_host.job_done.connect(done.append)
     pool_host.cancelled.connect(cancelled.append)

@@ -135,6 +135,6 @@ def test_unload_lets_go_of_the_model_and_the_next_run_loads_it_again(qtbot, host
     assert any(s.endswith("unloaded here: the devices load their own copies.") for s in statuses), statuses
     assert host.worker._engine.model_info is None  # nothing held: its memory is given back
     params = GenerationParams(model=str(tiny_model), prompt="p", init_image=str(make_image()), steps=2, seed=1)
-    with qtbot.waitSignal(host.worker.model_ready, timeout=TIMEOUT):  # loaded again for the next run
-        with qtbot.waitSignal(host.worker.finished, timeout=TIMEOUT):
-            host.submit(GenerateRequest(params, str(tmp_path)))
+    with (qtbot.waitSignal(host.worker.model_ready, timeout=TIMEOUT),  # loaded again for the next run
+          qtbot.waitSignal(host.worker.finished, timeout=TIMEOUT)):
+        host.submit(GenerateRequest(params, str(tmp_path)))
