@@ -132,16 +132,28 @@ class LocalPool:
                 reader.close()
 
     def close(self) -> None:
-        """Stop every worker (a running job is abandoned: nothing half-made is saved)."""
+        """Stop every worker (a running job is abandoned: nothing half-made is saved) and free what each held."""
         for process, inbox, _ in self._procs.values():
             if process.is_alive():
                 inbox.put(None)
-        for process, _, _ in self._procs.values():
+        for process, inbox, _ in self._procs.values():
             process.join(timeout=5)
             if process.is_alive():
                 process.terminate()
                 process.join(timeout=5)
-        self.slots = []
+                inbox.cancel_join_thread()  # nobody reads it any more: what is still buffered is dropped
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=5)
+            # An inbox's locks are named semaphores, unlinked when the queue is freed; left for interpreter exit, an
+            # abrupt exit (os._exit, a kill) skips that, and the resource tracker reports them leaked.
+            inbox.close()
+            inbox.join_thread()
+            if process.exitcode is not None:
+                process.close()
+        for reader in self._pipes:
+            reader.close()
+        self._procs, self._pipes, self.slots = {}, {}, []
 
 
 def _serve(slot_id: str, env: dict, allow_pickles: bool, inbox, events, cancel) -> None:  # events: a Connection

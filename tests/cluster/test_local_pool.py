@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +23,8 @@ from desktop.core.batch import MANIFEST_NAME, Manifest
 from desktop.core.errors import ErrorKind, RestyleError
 from desktop.core.metadata import parse_parameters_text, read_parameters
 from desktop.core.params import GenerationParams
+
+ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.slow  # each pool starts processes that load torch (seconds on a busy 2-core machine)
 
@@ -113,3 +118,14 @@ def test_a_worker_killed_mid_file_has_that_file_done_on_the_other(pool, tiny_mod
     assert len(redone) == 1 and "CPU worker 1" in redone[0]
     assert len(list((tmp_path / "out").glob("*.png"))) == 4
     assert [s.id for s in pool.slots] == ["cpu-2"]
+
+
+def test_a_closed_pool_leaves_no_semaphore_behind_even_when_its_process_then_exits_at_once():
+    # The window leaves with os._exit (--exit-when-shown, a model preload under way), which skips the interpreter's
+    # clean-up: what the pool held must already be freed by close(), or the resource tracker reports it leaked.
+    code = ("import os\nfrom desktop.cluster.local_pool import LocalPool\n"
+            "LocalPool(2, device='cpu').close()\nprint('closed', flush=True)\nos._exit(0)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=False, capture_output=True, text=True,
+                         timeout=240)
+    assert out.returncode == 0 and out.stdout.strip() == "closed", out.stderr[-2000:]
+    assert "leaked" not in out.stderr, out.stderr[-2000:]
