@@ -59,8 +59,8 @@ class RunStarting:
         try:
             request = upscale_request(workspace, node_id, kind, str(self.settings.output_dir),
                                       HistoryTarget(workspace, node_id), prompt=p.prompt,
-                                      negative_prompt=p.negative_prompt, seed=p.seed, device=self.devices.runtime.device,
-                                      **options)
+                                      negative_prompt=p.negative_prompt, seed=p.seed,
+                                      device=self.devices.runtime.device, **options)
         except RestyleError as exc:
             self.error_raised.emit(exc.kind.value, exc.message)
             return False

@@ -54,9 +54,8 @@ def line_rows(kids: Kids) -> Kids:
         for head in heads:
             out.append(head)
             node = kids.get(head)
-            while node:
-                head = node[0]
-                out.append(head)
-                node = kids.get(head)
+            while node:  # down the chain: each pass's first child is the next pass
+                out.append(node[0])
+                node = kids.get(node[0])
         rows[parent] = out
     return rows

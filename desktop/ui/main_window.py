@@ -45,8 +45,8 @@ from .queue_actions import QueueActions
 from .queue_panel import QueuePanel
 from .side_column import SideColumn
 from .upscale_actions import UpscaleActions
-from .workspace_menu import WorkspaceMenu
 from .working_picture import WorkingPicture
+from .workspace_menu import WorkspaceMenu
 
 if TYPE_CHECKING:
     from .depth_panel import DepthPanel

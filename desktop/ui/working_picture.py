@@ -8,6 +8,8 @@ so stepping through big results with the arrow keys would otherwise hold the win
 
 from __future__ import annotations
 
+import contextlib
+
 from PySide6.QtCore import QObject, QSize, QThreadPool, Signal
 from PySide6.QtGui import QColor, QImage
 
@@ -99,10 +101,8 @@ class WorkingPicture(QObject):
         except RestyleError as exc:  # changed on disk since it was chosen
             self._failed.emit(init, exc.kind.value, exc.message)
             return
-        try:
+        with contextlib.suppress(RuntimeError):  # the window closed while it was read
             self._read.emit(init, image)
-        except RuntimeError:  # the window closed while it was read
-            pass
 
     def _on_read(self, init, image: QImage) -> None:
         model = self._model
