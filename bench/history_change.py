@@ -11,6 +11,7 @@ it, and after its first paint times, through the session's HistoryModel as the p
 - new result: ``add_nodes`` for a result whose picture is already written (the worker writes it), likewise;
 - delete: ``delete`` of a leaf that is not selected, likewise;
 - select: ``select`` of the new result (what a finished run does next; the canvas loads the picture);
+- select 2048²: ``select`` of one of two 2048×2048 results, in turn (the picture is read off the UI thread);
   (``--gallery``: all of these with the Gallery tab shown, so each change reaches the grid as well)
 - filter: the history filter box narrowing to a word (``apply_filter``, run after a 30 ms pause in typing)
   for one match, about 1% of the nodes, the one starred node and every node; the last of each four is
@@ -100,6 +101,21 @@ def measure():
     history.select(newest)
     for node_id in reversed(made):  # each is a leaf when its turn comes
         times["delete"].append(timed(lambda: history.delete(node_id)))
+    # Choosing a big result: its picture is read off the UI thread (working_picture.py), the thumbnail shows first.
+    big, made = Image.radial_gradient("L").resize((2048, 2048)).convert("RGB"), []
+    for n in range(2):
+        node_id = ws.new_node_id()
+        node = Node(node_id, newest, "generation", node_id + ".png", timestamp(), 2048, 2048,
+                    {"model": "sd15", "prompt": f"a big result {n}", "seed": n}, model="sd15", seed=n)
+        write_node_image(ws.folder, node, big, None)
+        history.add_nodes([node])
+        made.append(node_id)
+    times["select 2048²"] = [timed(lambda node_id=node_id: history.select(node_id))
+                             for _ in range(max(1, repeats // 3)) for node_id in made]
+    window.working_picture.wait()
+    history.select(newest)
+    for node_id in made:  # the next launch (the warm-up's next) finds the workspace as built
+        history.delete(node_id)
     panel = window.history_panel
     if hasattr(panel, "filter_edit"):  # the window before the history filter had none
         for words in FILTERS:
