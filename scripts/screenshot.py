@@ -80,10 +80,10 @@ def main() -> int:
     # A little history first: a first pass, a second pass chained from it, then a branch from the first.
     run_to_end()
     first = window.model.history.selected_id
-    window.model.continue_from(first)
+    window.model.history.select(first)  # a click on its row: the picture the next run restyles
     window.model.update_params(prompt="a cozy house in the hills, ukiyo-e woodblock print", strength=0.55)
     run_to_end()
-    window.model.continue_from(first)
+    window.model.history.select(first)  # a click on its row: the picture the next run restyles
     window.model.update_params(prompt="a cozy house in the hills, stained glass", strength=0.6)
     loop = QEventLoop()
     shot_at = max(2, int(args.steps * 0.7 * 0.6))

@@ -5,19 +5,34 @@ from __future__ import annotations
 
 def node_caption(node) -> str:
     """A one-line caption: prompt (or file name), strength and seed."""
+    title, details = _caption_parts(node)
+    return " · ".join([title, *details])
+
+
+def row_caption(node, parent) -> str:
+    """A history row's two lines: what it is (prompt or file name), then what changed from ``parent``,
+    strength and seed. Rows of one chain often share a prompt's start, so it gets a line of its own."""
+    title, details = _caption_parts(node, whole_prompt=True)  # (the view elides it to the row's width)
+    changes = changes_from_parent(node, parent)
+    if node.kind == "import":
+        details = [f"picture {node.width}×{node.height}"]
+    return f"{title}\n{' · '.join([changes, *details] if changes else details)}"
+
+
+def _caption_parts(node, *, whole_prompt: bool = False) -> tuple[str, list[str]]:
     star = "★ " if node.starred else ""
     if node.kind == "import":
-        return f"{star}{(node.source or node.image).replace(chr(92), '/').rsplit('/', 1)[-1]}"
+        return f"{star}{(node.source or node.image).replace(chr(92), '/').rsplit('/', 1)[-1]}", []
     if node.kind == "upscale" and node.upscale:
-        return f"{star}{_upscale_label(node)} · {node.width}×{node.height} · seed {node.seed}"
+        return f"{star}{_upscale_label(node)}", [f"{node.width}×{node.height}", f"seed {node.seed}"]
     if not node.params and getattr(node, "damage", None):  # unreadable settings: say so, never "text-to-image"
-        return f"{star}settings unreadable · seed {node.seed}"
+        return f"{star}settings unreadable", [f"seed {node.seed}"]
     prompt = (node.params.get("prompt") or "text-to-image").strip().splitlines()[0]
-    prompt = prompt if len(prompt) <= 40 else prompt[:39] + "…"
+    prompt = prompt if whole_prompt or len(prompt) <= 40 else prompt[:39] + "…"
     value = node.params.get("strength")  # a damaged record may lack it, or hold text
-    strength = f" · {value:g}" if node.params.get("init_image") and isinstance(value, (int, float)) else ""
+    strength = [f"{value:g}"] if node.params.get("init_image") and isinstance(value, (int, float)) else []
     replay = "↻ replay · " if getattr(node, "replay_of", None) else ""  # a replay branch says it is one
-    return f"{star}{replay}{prompt}{strength} · seed {node.seed}"
+    return f"{star}{replay}{prompt}", [*strength, f"seed {node.seed}"]
 
 
 def changes_from_parent(node, parent) -> str:

@@ -19,6 +19,10 @@ from desktop.core.history_filter import SearchTexts, matching, parse_filter, sea
 from .thumbnails import ThumbnailLoader, node_data
 
 BATCH = 200
+ICON = QSize(96, 96)
+# Every cell's size, said by the model: the view sizes all cells like the first (uniform sizes, for 100,000
+# cells), and the first is often asked before its thumbnail has loaded, which squashed every thumbnail.
+CELL = QSize(112, 132)
 MAX_CELLS_CHANGED = 50  # more results added or deleted at once (a branch copied in, a big branch deleted): rebuild
 SORTS = {"Newest first": "newest", "Oldest first": "oldest", "Starred first": "starred"}
 RESULT_KINDS = ("generation", "upscale")  # imported pictures are the user's own, not results
@@ -162,6 +166,8 @@ class GalleryModel(QAbstractListModel):
         node_id = self.node_id_at(index)
         if node_id is None or node_id not in self._history.tree:
             return None
+        if role == Qt.ItemDataRole.SizeHintRole:
+            return CELL
         return node_data(self._history.tree.get(node_id), role, self.thumbnails, self._history.workspace)
 
     def _on_thumbnails_loaded(self, node_id: str) -> None:
@@ -187,9 +193,10 @@ class GalleryPanel(QWidget):
         self.view.setResizeMode(QListView.ResizeMode.Adjust)
         self.view.setMovement(QListView.Movement.Static)
         self.view.setUniformItemSizes(True)
-        self.view.setIconSize(QSize(96, 96))
-        self.view.setGridSize(QSize(116, 136))
+        self.view.setIconSize(ICON)
+        self.view.setGridSize(CELL + QSize(4, 4))
         self.view.setWordWrap(False)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a prompt's end is often its style
         self.view.setModel(self.model)
         self.filter_edit = QLineEdit()
         self.filter_edit.setObjectName("galleryFilter")

@@ -20,7 +20,7 @@ from itertools import chain, repeat
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor
 
-from desktop.core.captions import changes_from_parent, node_caption
+from desktop.core.captions import row_caption
 from desktop.core.history import gc_paused
 from desktop.core.history_filter import HistoryFilter, SearchTexts, parse_filter, search_text, visible_ids
 
@@ -265,8 +265,7 @@ class HistoryItemModel(QAbstractItemModel):
         """The row's text: rows of one branch differ by what changed from the parent (kept until a star)."""
         caption = self._captions.get(node.id)
         if caption is None:
-            changes = changes_from_parent(node, self._tree.parent_of(node.id))
-            caption = self._captions[node.id] = node_caption(node) + (f" · {changes}" if changes else "")
+            caption = self._captions[node.id] = row_caption(node, self._tree.parent_of(node.id))
         return caption
 
     # --- changes, row by row -----------------------------------------------------------------------------

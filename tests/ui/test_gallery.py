@@ -108,3 +108,30 @@ def test_oldest_first_a_new_result_joins_at_the_end(open_window, data_dir, monke
     monkeypatch.setattr(gallery.model, "rebuild", lambda: rebuilds.append(1))
     newer = _finish_run(window.model.history, first.id, "a bridge in fog")
     assert _shown(window) == [first.id, newer.id] and rebuilds == []
+
+
+def test_every_cell_shows_its_whole_thumbnail_though_the_first_was_sized_before_it_loaded(open_window, data_dir,
+                                                                                         qtbot):
+    ws, _ = Workspace.open(data_dir / "workspaces" / "default")
+    nodes = []
+    for n in range(4):
+        node_id = ws.new_node_id()
+        node = Node(node_id, None, "generation", f"{node_id}.png", f"2026-11-0{n + 1}T10:00:00+00:00", 96, 96,
+                    {"prompt": f"take {n}", "seed": n}, seed=n)
+        write_node_image(ws.folder, node, Image.new("RGB", (96, 96), (200, 30, 30)), None)  # red all over
+        ws.add_node(node)
+        nodes.append(node)
+    ws.close()
+    window = open_window([])
+    gallery = window.gallery_panel
+    window.side_tabs.setCurrentWidget(window.findChild(QWidget, "galleryPage"))  # sized now, thumbnails not in
+    model = gallery.view.model()
+    qtbot.waitUntil(lambda: all(model.data(model.index(r), Qt.ItemDataRole.DecorationRole) is not None
+                                for r in range(4)), timeout=10_000)
+    gallery.view.viewport().repaint()
+    shot = gallery.view.viewport().grab().toImage()
+    for row in range(4):
+        cell = gallery.view.visualRect(model.index(row))
+        red = [y for y in range(cell.top(), cell.bottom())
+               if shot.pixelColor(cell.center().x(), y).red() > 150 and shot.pixelColor(cell.center().x(), y).green() < 80]
+        assert len(red) >= 90, (row, len(red))  # the 96-pixel thumbnail whole, not a squashed strip

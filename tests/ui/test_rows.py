@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QListWidget, QTreeView
 
-from desktop.core.captions import changes_from_parent, node_caption
+from desktop.core.captions import changes_from_parent, node_caption, row_caption
 from desktop.core.history import Node
 
 
@@ -39,6 +39,16 @@ def test_history_captions_say_what_changed_and_mark_replays():
     assert changes_from_parent(_node("c", "a", "castle, ink"), parent) == ""
     assert node_caption(_node("d", "a", "castle", replay_of="b")).startswith("↻ replay · ")
     assert not node_caption(child).startswith("↻")
+
+
+def test_a_history_row_has_its_prompt_on_one_line_and_what_changed_on_the_next():
+    long = "a cozy house in the hills at dusk, seen from the valley, gouache painting"
+    parent = _node("a", None, long)
+    child = _node("b", "a", long.replace("gouache painting", "stained glass"), strength=0.7)
+    assert row_caption(child, parent) == f"{child.params['prompt']}\nstrength 0.5→0.7 · +glass +stained −gouache " \
+                                         "−painting · 0.7 · seed 1"  # the whole prompt: the view elides it
+    assert row_caption(parent, None) == f"{long}\n0.5 · seed 1"
+    assert node_caption(parent) == f"{long[:39]}… · 0.5 · seed 1"  # one line, for grids and the canvas
 
 
 def test_history_rows_elide_in_the_middle(open_window):
