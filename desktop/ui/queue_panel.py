@@ -137,8 +137,11 @@ class QueuePanel(QWidget):
             where = self._device_of(job)
             if where:
                 text += f" · on {where}"
-            differs = settings_that_differ(job.params, self._session.params)
-            if differs:  # identical labels no longer: what this run does unlike the panel
+            # Identical labels no longer: what this run does unlike the panel, less what its label says already
+            # (a batch's label has its seed).
+            differs = " · ".join(part for part in settings_that_differ(job.params, self._session.params).split(" · ")
+                                 if part and part not in job.label)
+            if differs:
                 text += f"\n{differs}"
             item = QListWidgetItem(text)
             icon = self._source_icon(job)

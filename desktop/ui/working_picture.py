@@ -32,10 +32,12 @@ class WorkingPicture(QObject):
         self._model, self._canvas = model, canvas
         self._thumbnails, self._compare = thumbnails, compare_button
         self._shown: tuple = (None, None)  # the working picture and the QImage made of it for the canvas
+        self._on_canvas: QImage | None = None  # what this put on the canvas last (the picture or its placeholder)
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # one picture at a time: a newer choice supersedes the one being read
         self._read.connect(self._on_read)
         self._failed.connect(self._on_failed)
+        model.planned_size_changed.connect(self._on_planned_size_changed)
 
     def wait(self, msecs: int = 5000) -> bool:
         """Block until no picture is being read (tests, closing)."""
@@ -47,11 +49,11 @@ class WorkingPicture(QObject):
             self._canvas.show_image(None)
             return
         if init is self._shown[0]:
-            self._canvas.show_image(self._shown[1], self._caption(init))
+            self._put(self._shown[1], init)
         elif init.loaded:  # a file from outside, read already
             self._show(init, pil_to_qimage(init.image))
         else:
-            self._canvas.show_image(self._placeholder(init), self._caption(init))
+            self._put(self._placeholder(init), init)
             self._pool.clear()  # a picture chosen a moment ago and not started yet is not read any more
             self._pool.start(lambda: self._read_pixels(init))
 
@@ -80,7 +82,18 @@ class WorkingPicture(QObject):
 
     def _show(self, init, image: QImage) -> None:
         self._shown = (init, image)
+        self._put(image, init)
+
+    def _put(self, image: QImage, init) -> None:
+        self._on_canvas = image
         self._canvas.show_image(image, self._caption(init))
+
+    def _on_planned_size_changed(self, _width: int, _height: int) -> None:
+        # The model loaded (its natural size), the outpainting margins changed, …: the caption's "runs at"
+        # follows, as long as the canvas still shows the working picture (not a result or a preview).
+        init = self._model.init_image
+        if init is not None and self._on_canvas is not None and self._canvas.image is self._on_canvas:
+            self._canvas.show_image(self._on_canvas, self._caption(init))
 
     def _placeholder(self, init) -> QImage:
         """The row's thumbnail (the canvas scales it up), else a grey of the picture's shape."""

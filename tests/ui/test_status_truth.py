@@ -45,3 +45,14 @@ def test_a_note_goes_when_its_picture_does(qtbot, open_window, make_image):
     assert window.notice_banner.isVisible() and "cropped" in window.notice_banner.text
     drop_files(window.canvas, make_image("second.png", color=(10, 200, 10)))
     assert not window.notice_banner.isVisible()  # before: the old crop note stayed over the new picture
+
+
+def test_the_canvas_says_the_size_a_run_will_have_once_the_model_is_known(qtbot, open_window, tiny_model,
+                                                                          make_image):
+    window = open_window(["--model", str(tiny_model), str(make_image())])
+    size = window.findChild(QLabel, "sizeLabel")
+    qtbot.waitUntil(lambda: window.model.model_info is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: "runs at" in window.canvas.caption)
+    width, height = window.model.planned_size()
+    assert window.canvas.caption.endswith(f"runs at {width}×{height}")  # the tiny model's size, not 512's
+    assert size.text().startswith(f"{width}×{height}")  # the same as the Size line says
