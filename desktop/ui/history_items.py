@@ -25,7 +25,7 @@ from desktop.core.history import gc_paused
 from desktop.core.history_filter import HistoryFilter, SearchTexts, parse_filter, search_text, visible_ids
 
 from . import theme
-from .history_lines import line_rows, run_from, rows_under
+from .history_lines import line_rows, rows_under, run_from
 from .thumbnails import ThumbnailLoader, node_data
 
 BATCH = 200  # a node's children handed to the view at a time
@@ -64,7 +64,8 @@ class HistoryItemModel(QAbstractItemModel):
         # each id's place in that list.
         self._rows: dict[str | None, list[str]] = {}
         self._pos: dict[str, int] = {}
-        self._up: dict[str, str | None] = {}  # each shown id's display parent (kept here: a deleted node leaves the tree first)
+        # Each shown id's display parent (kept here: a deleted node leaves the tree first).
+        self._up: dict[str, str | None] = {}
         self._shown: dict[str | None, int] = {}  # rows handed to the view so far, per parent
         self._parents: dict[str, QModelIndex] = {}  # parent() answers, valid until rows move
         # Indexes carry the id string as their internal pointer: keep every id object alive for as long as the
@@ -115,8 +116,8 @@ class HistoryItemModel(QAbstractItemModel):
         # Each id's place among its siblings and its parent, built in C (zip/chain/map): at 100,000 nodes the
         # same as comprehensions took about a tenth of a second of every open and every filter.
         ids = list(chain.from_iterable(rows.values()))
-        pos = dict(zip(ids, chain.from_iterable(map(range, map(len, rows.values())))))
-        up = dict(zip(ids, chain.from_iterable(map(repeat, rows.keys(), map(len, rows.values())))))
+        pos = dict(zip(ids, chain.from_iterable(map(range, map(len, rows.values()))), strict=True))
+        up = dict(zip(ids, chain.from_iterable(map(repeat, rows.keys(), map(len, rows.values()))), strict=True))
         self._tree_kids, self._rows, self._pos, self._up, self._shown = kids, rows, pos, up, {}
         self._parents = {}
         self.filter_changed.emit(-1 if self._matched is None else len(self._matched), len(pos))

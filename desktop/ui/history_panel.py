@@ -40,7 +40,7 @@ class HistoryPanel(QWidget):
         self.view.setObjectName("historyView")
         self.view.setModel(self.item_model)
         self.view.setHeaderHidden(True)
-        self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # each of a row's two lines: a prompt's end is its style
+        self.view.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # each of a row's lines: a prompt ends in its style
         self.view.setIconSize(QSize(56, 56))
         self.view.setUniformRowHeights(True)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)

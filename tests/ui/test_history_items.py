@@ -17,7 +17,7 @@ from desktop.core.workspace import Workspace
 from desktop.model.history_model import HistoryModel
 from desktop.model.settings import Settings
 from desktop.ui import history_items, theme
-from desktop.ui.history_items import HistoryItemModel
+from desktop.ui.history_items import NO_INDEX, HistoryItemModel
 from desktop.ui.history_lines import line_rows, rows_under, run_from
 
 
@@ -63,7 +63,7 @@ def _model(history, *, checked=True):
     return model
 
 
-def _ids(model, parent=QModelIndex()):
+def _ids(model, parent=NO_INDEX):
     return [model.data(model.index(r, 0, parent), Qt.ItemDataRole.UserRole) for r in range(model.rowCount(parent))]
 
 
@@ -71,7 +71,7 @@ def _no_model_warnings(qtlog):
     assert not [r.message for r in qtlog.records if "QAbstractItemModelTester" in r.message or "FAIL" in r.message]
 
 
-def _layout(model, parent=QModelIndex()):
+def _layout(model, parent=NO_INDEX):
     """Every row and the rows nested under it, as (id, [...]); fetches all rows, as scrolling to the end does."""
     while model.has_more(parent):
         model.fetch_more(parent)
@@ -241,7 +241,7 @@ def test_the_panel_filter_box_narrows_the_tree(open_window, data_dir, qtbot):
     box = window.history_panel.filter_edit
     assert box.objectName() == "historyFilter"
     qtbot.keyClicks(box, "kite")
-    qtbot.waitUntil(lambda: window.history_panel.filter_label.isVisible())
+    qtbot.waitUntil(window.history_panel.filter_label.isVisible)
     model = view.model()
     assert model.rowCount() == 1 and _ids(model, model.index(0, 0)) == [ws.tree.children(first.id)[1].id]
     assert view.isExpanded(model.index(0, 0))

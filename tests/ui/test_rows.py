@@ -45,8 +45,8 @@ def test_a_history_row_has_its_prompt_on_one_line_and_what_changed_on_the_next()
     long = "a cozy house in the hills at dusk, seen from the valley, gouache painting"
     parent = _node("a", None, long)
     child = _node("b", "a", long.replace("gouache painting", "stained glass"), strength=0.7)
-    assert row_caption(child, parent) == f"{child.params['prompt']}\nstrength 0.5→0.7 · +glass +stained −gouache " \
-                                         "−painting · 0.7 · seed 1"  # the whole prompt: the view elides it
+    changes = "strength 0.5→0.7 · +glass +stained −gouache −painting"
+    assert row_caption(child, parent) == f"{child.params['prompt']}\n{changes} · 0.7 · seed 1"  # (the view elides)
     assert row_caption(parent, None) == f"{long}\n0.5 · seed 1"
     assert node_caption(parent) == f"{long[:39]}… · 0.5 · seed 1"  # one line, for grids and the canvas
 
