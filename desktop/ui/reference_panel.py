@@ -64,7 +64,10 @@ class ReferencePanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.list)
         layout.addLayout(buttons)
-        layout.addWidget(self.scale)
+        weight = QHBoxLayout()  # a number alone says nothing: it is how strongly the references steer
+        weight.addWidget(QLabel("Weight"))
+        weight.addWidget(self.scale, 1)
+        layout.addLayout(weight)
         layout.addWidget(self.hint)
         self._sync(model.params)
         self.add_button.clicked.connect(self._on_add_button_clicked)
