@@ -330,7 +330,6 @@ def test_stepping_through_big_results_never_waits_for_their_pictures(open_window
 
     def read_slowly(path):  # a big picture: the read takes a while, and must not happen on the UI thread
         import threading
-        import time
 
         reads.append(threading.current_thread() is threading.main_thread())
         time.sleep(0.3)
@@ -338,9 +337,8 @@ def test_stepping_through_big_results_never_waits_for_their_pictures(open_window
 
     monkeypatch.setattr(init_image_loading, "load_image_noting", read_slowly)
     for node in nodes:
-        started = time.perf_counter()
         history.select(node.id)
-        assert time.perf_counter() - started < 0.2  # the window answers while the picture is read
+        assert not window.model.init_image.loaded  # the window answers while the picture is read
         assert canvas.caption.startswith(f"take {nodes.index(node)}")  # the caption says which, at once
     qtbot.waitUntil(lambda: bool(reads) and canvas.image.size().width() == 16, timeout=5000)
     assert not any(reads)  # every read off the UI thread
