@@ -22,10 +22,11 @@ workers; the CPU seconds per picture show whether the work itself grew.
 With ``--window`` it measures the window instead: File ▸ Restyle a folder… on Devices at once: One (the window's
 own engine) and on 2 (two CPU workers, desktop/worker/pool_host.py), each warmed up first with a batch of one run
 per device; the clock runs from the folder queued to its summary, and the UI thread's CPU seconds are printed
-beside the wall time.
+beside the wall time. On 2 devices it also prints how long a device sits idle between two runs: from its result
+reaching the pool's thread to its next job going out (``--pool-only`` runs just that configuration).
 
     .venv/bin/python bench/scale_out.py [--pictures 16] [--size 128] [--steps 20] [--threads T] [--no-ray]
-    .venv/bin/python bench/scale_out.py --window [--pictures 16] [--size 128] [--steps 20]
+    .venv/bin/python bench/scale_out.py --window [--pictures 16] [--size 128] [--steps 20] [--pool-only]
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, help="torch threads per local worker (default: cores // workers)")
     parser.add_argument("--no-ray", action="store_true")
     parser.add_argument("--window", action="store_true", help="the window's queue on 1 vs 2 devices instead")
+    parser.add_argument("--pool-only", action="store_true", help="with --window: only on 2 devices")
     args = parser.parse_args()
     setup_env()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -207,8 +209,10 @@ def _window_figures(args) -> int:
         model, folder = _model_and_folder(root, args)
         print(f"{args.pictures} pictures of {args.size}×{args.size}, {args.steps} steps, tiny SD 1.x, CPU, "
               "in the window")
-        for workers in (1, 2):
+        for workers in (2,) if args.pool_only else (1, 2):
             seconds[workers] = _window_run(app, args, root, model, folder, workers)
+    if args.pool_only:
+        return 0
     speedup = seconds[1] / seconds[2]
     print(f"speed-up, the window's queue on 2 devices over 1: {speedup:.2f}× (target >= {TARGET})")
     print("PASS" if speedup >= TARGET else "FAIL")
@@ -234,7 +238,9 @@ def _window_run(app, args, root: Path, model: Path, folder: Path, workers: int) 
     def idle() -> bool:
         return session.phase.value == "idle" and not session.jobs.queue.jobs
 
+    gaps = DeviceGaps()
     _settle(app, lambda: session.jobs.enqueue_batch(workers), idle)  # every device starts and loads
+    gaps.start()
     summaries = []
     session.jobs.folder_summary_changed.connect(summaries.append)
     (busy0, total0), ours0 = _proc_stat(), _tree_cpu()
@@ -244,12 +250,87 @@ def _window_run(app, args, root: Path, model: Path, folder: Path, workers: int) 
     (busy1, total1), ours = _proc_stat(), _tree_cpu() - ours0
     other = max(0.0, (busy1 - busy0) - ours) / max(total1 - total0, 1e-9)
     made = sum(n.kind == "generation" for n in session.history.tree) - workers
+    gaps.stop()
     window.close()
     assert made == args.pictures, f"{made} of {args.pictures} made"
     print(f"Devices: {workers}: {wall:.2f} s for {made} pictures ({wall / made:.3f} s each; {ours / made:.3f} "
           f"CPU-s each, all processes); UI thread {ui:.2f} CPU-s ({ui / made * 1000:.0f} ms a picture); "
           f"other processes used {other:.0%} of the machine meanwhile")
+    if gaps.gaps:
+        print(f"  a device idle between two runs: {_spread(gaps.gaps)} ({len(gaps.gaps)} gaps, from its result "
+              f"reaching the pool's thread to its next job going out); of which saving the result into the history "
+              f"{_spread(gaps.saves)}, the pool's thread taking the window's next request {_spread(gaps.pickups)}")
     return wall
+
+
+def _spread(seconds: list[float]) -> str:
+    ms = sorted(s * 1000 for s in seconds)
+    return f"median {ms[len(ms) // 2]:.1f} ms, largest {ms[-1]:.1f} ms"
+
+
+class DeviceGaps:
+    """Each device's wait between runs, timed on the pool's thread by wrapping LocalPool's next_event and submit; and
+    two parts of it: saving the result (inference.save_finished, on the pool's thread), and from the window's request
+    (PoolHost.submit) to the job going out. The rest is the window's: the result shown, the next job started."""
+
+    def __init__(self):
+        from desktop.cluster.events import ERROR, RESULT
+        from desktop.cluster.local_pool import LocalPool
+        from desktop.worker import inference
+        from desktop.worker.pool_host import PoolHost
+
+        self.gaps: list[float] = []
+        self.saves: list[float] = []
+        self.pickups: list[float] = []
+        self._ended: dict[str, float] = {}  # slot id -> when its last run's outcome arrived
+        self._requested: list[float] = []  # when the window sent the requests not yet gone out
+        self._original = LocalPool.next_event, LocalPool.submit, PoolHost.submit, inference.save_finished
+        next_event, submit, request, save = self._original
+
+        def timed_next_event(pool, timeout=0.1):
+            event = next_event(pool, timeout)
+            if event is not None and event.kind in (RESULT, ERROR):
+                self._ended[event.slot] = time.perf_counter()
+            return event
+
+        def timed_submit(pool, slot, job):
+            ended, now = self._ended.pop(slot.id, None), time.perf_counter()
+            if ended is not None:
+                self.gaps.append(now - ended)
+                if self._requested:
+                    self.pickups.append(now - self._requested[0])
+            if self._requested:
+                self._requested.pop(0)
+            submit(pool, slot, job)
+
+        def timed_request(host, sent):
+            self._requested.append(time.perf_counter())
+            request(host, sent)
+
+        def timed_save(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return save(*args, **kwargs)
+            finally:
+                self.saves.append(time.perf_counter() - started)
+
+        self._timed = timed_next_event, timed_submit, timed_request, timed_save
+
+    def start(self) -> None:
+        """Time from now on (the warm-up's runs are not counted)."""
+        from desktop.cluster.local_pool import LocalPool
+        from desktop.worker import inference
+        from desktop.worker.pool_host import PoolHost
+
+        LocalPool.next_event, LocalPool.submit, PoolHost.submit, inference.save_finished = self._timed
+
+    def stop(self) -> None:
+        """Put what ``start`` wrapped back as it was."""
+        from desktop.cluster.local_pool import LocalPool
+        from desktop.worker import inference
+        from desktop.worker.pool_host import PoolHost
+
+        LocalPool.next_event, LocalPool.submit, PoolHost.submit, inference.save_finished = self._original
 
 
 def _settle(app, start, done, timeout_s: float = 900.0) -> None:

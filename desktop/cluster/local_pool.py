@@ -8,10 +8,12 @@ only processes make two CPU workers twice as fast.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
 import queue
+import threading
 import traceback
 from multiprocessing.connection import wait
 
@@ -68,6 +70,12 @@ class LocalPool:
         self._pipes: dict = {}  # reading end -> slot id
         self._seq = 0
         self._running_seq: dict[str, int] = {}  # job id -> the sequence number its cancel flag is compared with
+        # What wake() writes a byte to: a wait for the workers' reports ends at once when a job is waiting to go out
+        # (the lock keeps a wake from another thread off the descriptors while close() shuts them).
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)  # a full pipe already wakes the reader: never block the caller
+        self._wake_lock = threading.Lock()
         self.slots: list[Slot] = []
         for slot, env in plan_local_slots(workers, device, threads):
             inbox = context.Queue()
@@ -94,8 +102,15 @@ class LocalPool:
             if slot.job == job_id:
                 self._procs[slot.id][2].value = self._running_seq.get(job_id, -1)
 
+    def wake(self) -> None:
+        """End the ``next_event`` under way now (from any thread): something is waiting to be dispatched."""
+        with self._wake_lock, contextlib.suppress(OSError):  # a full pipe, or closed: nobody needs more waking
+            if self._wake_w is not None:
+                os.write(self._wake_w, b"\0")
+
     def next_event(self, timeout: float = 0.1) -> DeviceEvent | None:
-        """The next thing a worker said, a LOST event for a worker that died, or None after ``timeout``."""
+        """The next thing a worker said, a LOST event for a worker that died, or None after ``timeout`` (or once
+        ``wake`` is called)."""
         lost = self._reap()  # first: a dead worker's job must not wait behind the others' steps
         if lost is not None:
             return lost
@@ -108,7 +123,12 @@ class LocalPool:
         return event
 
     def _receive(self, timeout: float) -> DeviceEvent | None:
-        for reader in wait(list(self._pipes), timeout):
+        wakes = [] if self._wake_r is None else [self._wake_r]
+        for reader in wait([*self._pipes, *wakes], timeout):
+            if reader == self._wake_r:
+                with contextlib.suppress(BlockingIOError):
+                    os.read(self._wake_r, 4096)
+                continue
             try:
                 return reader.recv()
             except (EOFError, OSError):  # the worker died: _reap reports it
@@ -154,6 +174,11 @@ class LocalPool:
         for reader in self._pipes:
             reader.close()
         self._procs, self._pipes, self.slots = {}, {}, []
+        with self._wake_lock:
+            if self._wake_w is not None:
+                os.close(self._wake_w)
+                os.close(self._wake_r)
+                self._wake_r = self._wake_w = None
 
 
 def _serve(slot_id: str, env: dict, allow_pickles: bool, inbox, events, cancel) -> None:  # events: a Connection

@@ -165,11 +165,17 @@ class RayPool:
             except Exception:  # already finished or its actor gone: nothing left to stop
                 log.debug("cancel of %s had nothing to stop", job_id, exc_info=True)
 
+    def wake(self) -> None:
+        """End the ``next_event`` under way now (from any thread): something is waiting to be dispatched."""
+        self._events.put(None)
+
     def next_event(self, timeout: float = 0.1) -> DeviceEvent | None:
-        """The next event of any actor, or None after ``timeout``."""
+        """The next event of any actor, or None after ``timeout`` (or once ``wake`` is called)."""
         try:
             event = self._events.get(timeout=timeout)
         except queue.Empty:
+            return None
+        if event is None:  # woken
             return None
         slot = note_event(self.slots, event)
         if event.kind in (RESULT, ERROR):

@@ -69,6 +69,7 @@ class PoolHost(RequestHost):
         self.cluster = cluster  # Settings ▸ Run on: "" this computer's devices, else the Ray cluster's actors
         self.allow_pickles = allow_pickles  # "Allow pickle checkpoints", sent with every job (changed any time)
         self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._wake = _nothing  # the pool's wake() while it runs (set on the pool's thread)
         self._pending: dict[int, object] = {}  # job id -> request not yet done
         self.rows: tuple[DeviceRow, ...] = ()
         self._broken = ""  # why the pool stopped for good (it could not start, or its loop broke)
@@ -84,6 +85,7 @@ class PoolHost(RequestHost):
             QTimer.singleShot(0, lambda: self._on_thread_failed(ErrorKind.UNAVAILABLE.value, self._broken))
             return
         self._inbox.put(request)
+        self._wake()  # the pool's thread takes it now, not when its wait for the devices' reports runs out
 
     def _in_flight(self):
         # Every run stops within one step and the waiting ones are dropped (a load has no cancel flag).
@@ -155,6 +157,7 @@ class PoolHost(RequestHost):
             pool = LocalPool(workers, allow_pickles=self.allow_pickles)  # starts the processes (torch loads there)
             gone = GONE
         loop = None
+        self._wake = pool.wake
         try:
             loop = _PoolLoop(pool, report, lambda: self.allow_pickles, gone)
             loop.report_rows()
@@ -162,9 +165,14 @@ class PoolHost(RequestHost):
                 loop.accept(self._inbox)
                 loop.turn()
         finally:
+            self._wake = _nothing
             if loop is not None:
                 loop.dispatcher.stop()  # runs in flight stop within a step, so each worker reads its stop at once
             pool.close()
+
+
+def _nothing() -> None:
+    pass
 
 
 def _gpu_count() -> int:

@@ -10,6 +10,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -118,6 +120,16 @@ def test_a_worker_killed_mid_file_has_that_file_done_on_the_other(pool, tiny_mod
     assert len(redone) == 1 and "CPU worker 1" in redone[0]
     assert len(list((tmp_path / "out").glob("*.png"))) == 4
     assert [s.id for s in pool.slots] == ["cpu-2"]
+
+
+def test_a_wake_ends_the_wait_for_the_devices_at_once(pool):
+    # The window's next job goes out as soon as it is sent, not when the pool's thread stops waiting for reports.
+    while pool.next_event(0.05) is not None:  # whatever the devices still had to say
+        pass
+    threading.Timer(0.2, pool.wake).start()
+    started = time.monotonic()
+    assert pool.next_event(timeout=30) is None
+    assert time.monotonic() - started < 10
 
 
 def test_a_closed_pool_leaves_no_semaphore_behind_even_when_its_process_then_exits_at_once():
