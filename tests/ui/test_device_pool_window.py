@@ -38,6 +38,16 @@ def _generations(window):
     return [n for n in window.model.history.tree if n.kind == "generation"]
 
 
+def _wait_preloaded(qtbot, window):
+    """Wait until the window's model preload (a load-only job sent once the window shows) has left its device.
+
+    Until then it holds one device, and a run sent meanwhile rightly goes to the other: that one may make every
+    picture of a small batch of tiny runs before the load ends (it did once under load), so a test of how runs
+    spread starts from two free devices."""
+    qtbot.waitUntil(lambda: len(window.model.pool.rows) == 2 and any(r.model for r in window.model.pool.rows)
+                    and all(r.state == "idle" for r in window.model.pool.rows), timeout=TIMEOUT)
+
+
 def _wait_idle(qtbot, window, count):
     qtbot.waitUntil(lambda: len(_generations(window)) >= count and window.model.phase.value == "idle"
                     and not window.model.jobs.queue.waiting_count(), timeout=TIMEOUT)
@@ -54,6 +64,7 @@ def test_a_batch_runs_on_both_devices_and_the_panel_shows_them(qtbot, pool_windo
                      sum(j.state == "running" for j in window.model.jobs.queue.jobs),
                      " | ".join(line.text() for line in lines if line is not None)))
 
+    _wait_preloaded(qtbot, window)
     window.model.pool.changed.connect(note, Qt.ConnectionType.QueuedConnection)  # after the panel's own update
     assert window.model.jobs.enqueue_batch(4)
     panel = window.findChild(QFrame, "devicePoolPanel")
