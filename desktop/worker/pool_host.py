@@ -87,6 +87,11 @@ class PoolHost(RequestHost):
         self._inbox.put(request)
         self._wake()  # the pool's thread takes it now, not when its wait for the devices' reports runs out
 
+    def cancel_all(self) -> None:
+        """Cancel every run and waiting request; the pool's thread passes the cancels on at once."""
+        super().cancel_all()
+        self._wake()
+
     def _in_flight(self):
         # Every run stops within one step and the waiting ones are dropped (a load has no cancel flag).
         return self._pending.values()
