@@ -5,6 +5,7 @@ and is thread-safe, so the worker thread writes them as results arrive. No Qt he
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 from .errors import bad_input
@@ -16,6 +17,8 @@ Image = lazy_module("PIL.Image")  # Pillow loads with the first picture, not the
 PngImagePlugin = lazy_module("PIL.PngImagePlugin")
 
 NODE_CHUNK = "restyle-node"
+THUMB_SIZE = 128  # a history row's and a gallery cell's icon (ThumbnailLoader's size) fits this square
+log = logging.getLogger(__name__)
 
 
 def png_ready(image: Image.Image) -> Image.Image:
@@ -42,6 +45,31 @@ def write_node_image(folder: Path, node: Node, image: Image.Image, parameters_te
     except OSError as exc:
         raise bad_input(f"Restyle could not save the picture in {images}: {exc.strerror or exc}.") from None
     return images / node.image
+
+
+def thumbnail_file(folder: Path, node_id: str, size: int = THUMB_SIZE) -> Path:
+    """Where a node's thumbnail of ``size`` lives: thumbs/<id>.png for the rows' size, thumbs/<id>-<size>.png else."""
+    return Path(folder) / "thumbs" / (f"{node_id}.png" if size == THUMB_SIZE else f"{node_id}-{size}.png")
+
+
+def write_thumbnail(folder: Path, node_id: str, image: Image.Image, size: int = THUMB_SIZE) -> Path | None:
+    """Save the thumbnail of ``image`` (the node's picture) that its history row shows; None when it cannot be
+    written. The worker calls it with the pixels in hand as it saves a result, so the window only reads a small
+    file; a workspace made before that has them made from the picture (``Workspace.thumbnail_path``).
+
+    Thread-safe like write_node_image. A cache: no fsync, and a full disk only loses it (it is made again later).
+    """
+    target = thumbnail_file(folder, node_id, size)
+    try:
+        thumb = image.copy()  # the caller's picture stays whole
+        thumb.thumbnail((size, size), reducing_gap=2.0)
+        thumb = png_ready(thumb)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(target, lambda h: thumb.save(h, format="PNG", compress_level=1), durable=False)
+    except Exception as exc:  # noqa: BLE001 - a damaged picture (any decoder error) or a full disk: no icon, no stop
+        log.warning("no thumbnail for %s: %s", node_id, exc)
+        return None
+    return target
 
 
 def write_depth_image(folder: Path, node_id: str, image: Image.Image) -> str:

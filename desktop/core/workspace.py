@@ -6,7 +6,7 @@
     <folder>/latents/<id>.safetensors  cached latents (written by the engine; only counted and evicted here)
     <folder>/depth/<id>-depth.png      the depth map a ControlNet run used, as the ControlNet saw it
     <folder>/masks/<id>-mask.png       the mask a masked run used, as painted, lined up with the node's picture
-    <folder>/thumbs/<id>.png           thumbnails, made on demand
+    <folder>/thumbs/<id>.png           thumbnails, written with each result (made on demand for older ones)
 
 The pictures are the truth: when the index is lost or damaged it is rebuilt from their chunks (node_files.py writes
 and reads them). No Qt here.
@@ -32,7 +32,13 @@ from .history import HistoryTree, Node, gc_paused, new_node_id, timestamp
 from .index_file import decode_index, encode_index
 from .journal import JOURNAL_NAME, Journal, cut_torn_tail, read_journal
 from .lazy_modules import lazy_module
-from .node_files import png_ready, read_node_chunk, write_node_image
+from .node_files import (
+    THUMB_SIZE,
+    read_node_chunk,
+    thumbnail_file,
+    write_node_image,
+    write_thumbnail,
+)
 from .schemas import Damaged, read_bounded
 from .zip_limits import UNREADABLE, ZipRefused, check_entries, copy_entry, free_bytes
 
@@ -42,7 +48,6 @@ log = logging.getLogger(__name__)
 INDEX_NAME = "index.json"
 # depth/ is apart from images/ because everything in images/ is a history picture (recovery reads each one).
 FOLDERS = ("images", "latents", "thumbs", "depth", "masks")
-_THUMB = 128
 # Workspaces open in this process by folder: opening one again first writes out the other's queued changes.
 _open_workspaces: weakref.WeakValueDictionary[str, Workspace] = weakref.WeakValueDictionary()
 
@@ -280,11 +285,12 @@ class Workspace:
         node = self._node(node_or_id)
         return None if node.mask is None else self.folder / "masks" / node.mask
 
-    def thumbnail_path(self, node_or_id: Node | str, size: int = _THUMB) -> Path | None:
+    def thumbnail_path(self, node_or_id: Node | str, size: int = THUMB_SIZE) -> Path | None:
         """The node's thumbnail (fits size×size), made now when missing; None when the picture is damaged or
-        the thumbnail cannot be written (a full or read-only disk). Thread-safe; a disk job, not UI work."""
+        the thumbnail cannot be written (a full or read-only disk). Thread-safe; a disk job, not UI work.
+        A result's thumbnail is written with its picture (``write_thumbnail``); this makes older ones."""
         node = self._node(node_or_id)
-        target = self.folder / "thumbs" / (f"{node.id}.png" if size == _THUMB else f"{node.id}-{size}.png")
+        target = thumbnail_file(self.folder, node.id, size)
         if target.is_file() and target.stat().st_size > 0:
             return target
         picture = self.folder / "images" / node.image
@@ -292,14 +298,10 @@ class Workspace:
             if not picture.is_file():
                 return None
             with Image.open(picture) as image:
-                image.thumbnail((size, size), reducing_gap=2.0)
-                thumb = png_ready(image)
-                # A thumbnail is a cache: no fsync, a lost one is simply made again.
-                atomic_write(target, lambda h: thumb.save(h, format="PNG", compress_level=1), durable=False)
+                return write_thumbnail(self.folder, node.id, image, size)
         except Exception as exc:  # noqa: BLE001 - a damaged picture (any decoder error) must not stop the view
             log.warning("no thumbnail for %s: %s", picture, exc)
             return None
-        return target
 
     # --- changes -----------------------------------------------------------------------------------------
     def add_import(self, source: Path | str, image: Image.Image) -> Node:

@@ -1,10 +1,10 @@
 """Writing a finished result into the history, on the worker thread, as the request names it.
 
 The session says where a result belongs (``HistoryTarget``: the workspace, the parent node, a picture from outside
-that becomes a root); the worker writes the pictures, the depth map, the mask and the latent cache before anyone
-hears of the result, so a finished image is on disk before it is shown as done. The index itself is updated on the UI
-thread when the result arrives; a crash in between is repaired on the next open, because every picture carries
-its own node record.
+that becomes a root); the worker writes the pictures, their thumbnails, the depth map, the mask and the latent cache
+before anyone hears of the result, so a finished image is on disk before it is shown as done, and its history row
+only reads a small file. The index itself is updated on the UI thread when the result arrives; a crash in between
+is repaired on the next open, because every picture carries its own node record.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from desktop.core.node_files import (
     write_mask_image,
     write_node_image,
     write_reference_images,
+    write_thumbnail,
 )
 from desktop.core.params import GenerationResult
 from desktop.core.workspace import Workspace
@@ -49,6 +50,7 @@ def write_to_history(target: HistoryTarget, result: GenerationResult) -> Generat
     if target.pending_import is not None:
         text = read_parameters(target.import_path) if target.import_path else None
         write_node_image(workspace.folder, target.pending_import, target.import_image, text)
+        write_thumbnail(workspace.folder, target.pending_import.id, target.import_image)
         nodes.append(target.pending_import)
     node_id = workspace.new_node_id()
     depth_name = None
@@ -75,6 +77,7 @@ def write_to_history(target: HistoryTarget, result: GenerationResult) -> Generat
                 seed=result.seed, latent=latent_name, vae_id=result.model.vae_id, chain_mode=result.chain_mode,
                 depth=depth_name, upscale=upscale, mask=mask_name, replay_of=target.replay_of)
     write_node_image(workspace.folder, node, result.image, parameters_text(result))
-    workspace.thumbnail_path(node)  # made here, off the UI thread (a cache: a full disk only loses it)
+    # From the pixels in hand, so the window's row only reads a small file (a cache: a full disk only loses it).
+    write_thumbnail(workspace.folder, node.id, result.image)
     nodes.append(node)
     return replace(result, history_nodes=(*nodes,), latents=None, notes=notes)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PIL import Image
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QPushButton, QTreeView
 
 from .conftest import TIMEOUT
@@ -62,6 +63,37 @@ def test_results_chain_and_branch_and_continue_in_latent_space(qtbot, open_windo
     window.model.load_init_image(Path(root.source))
     _run(qtbot, window)
     assert len([n for n in tree if n.kind == "import"]) == 2  # a fresh drop is a new root
+
+
+def test_a_new_result_arrives_with_its_thumbnail_and_its_row_shows_it(qtbot, open_window, tiny_model, make_image,
+                                                                    monkeypatch):
+    import desktop.core.workspace as workspace_module
+
+    made_by_window = []  # thumbnails the rows had to make themselves (as for an older workspace)
+    real = workspace_module.write_thumbnail
+
+    def spy(folder, node_id, *args, **kwargs):
+        made_by_window.append(node_id)
+        return real(folder, node_id, *args, **kwargs)
+
+    monkeypatch.setattr(workspace_module, "write_thumbnail", spy)
+    window = _window(open_window, tiny_model, make_image)
+    history = window.model.history
+    thumbs = history.workspace.folder / "thumbs"
+    on_arrival = {}  # node id -> its thumbnail was on disk when the window first heard of the node
+    history.nodes_added.connect(lambda ids: on_arrival.update({i: (thumbs / f"{i}.png").is_file() for i in ids}))
+    result = _run(qtbot, window)
+    nodes = [result.parent, result.id]  # the picture it started from (imported with it) and the result
+    assert on_arrival == dict.fromkeys(nodes, True)
+    model = window.findChild(QTreeView, "historyView").model()
+    qtbot.waitUntil(lambda: all(model.data(model.node_index(n), Qt.ItemDataRole.DecorationRole) for n in nodes),
+                    timeout=TIMEOUT)
+    for node_id in nodes:
+        icon = model.data(model.node_index(node_id), Qt.ItemDataRole.DecorationRole)
+        thumb = QImage(str(thumbs / f"{node_id}.png"))
+        shown = icon.pixmap(icon.availableSizes()[0]).toImage()
+        assert shown.size() == thumb.size() and shown.pixelColor(20, 30) == thumb.pixelColor(20, 30)
+    assert made_by_window == []  # the rows only read the small files the worker wrote
 
 
 def test_double_click_continues_and_a_restart_restores_the_tree(qtbot, open_window, tiny_model, make_image):

@@ -10,7 +10,7 @@ import time
 import torch
 from PIL import Image
 
-import desktop.core.workspace as workspace_module
+import desktop.core.node_files as node_files_module
 import desktop.engine.latents as latents_module
 from desktop.core.params import GenerationParams, GenerationResult, ModelInfo
 from desktop.core.workspace import Workspace
@@ -40,8 +40,8 @@ def test_a_full_disk_while_caching_latents_keeps_the_result_and_says_so(tmp_path
 
 def test_a_full_disk_while_making_the_thumbnail_keeps_the_result(tmp_path, monkeypatch):
     workspace, _ = Workspace.open(tmp_path / "ws")
-    real = workspace_module.atomic_write
-    monkeypatch.setattr(workspace_module, "atomic_write",
+    real = node_files_module.atomic_write
+    monkeypatch.setattr(node_files_module, "atomic_write",
                         lambda target, *a, **k: _full() if "thumbs" in str(target) else real(target, *a, **k))
     result = write_to_history(HistoryTarget(workspace, None), _result())
     assert workspace.image_path(result.history_nodes[-1]).is_file()
