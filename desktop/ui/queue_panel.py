@@ -131,12 +131,15 @@ class QueuePanel(QWidget):
         selected = self.selected_job_id()
         self.view.clear()
         for job in self._runner.queue.jobs:
-            text = f"{STATE_MARKS.get(job.state, '')} {job.label}"
+            waits = self._waits_for_device(job)  # sent to the pool, every device busy (or loading the model)
+            text = f"{STATE_MARKS.get('waiting' if waits else job.state, '')} {job.label}"
             if job.state == "blocked":
                 text += f" (blocked: {job.note}; remove it)"
             where = self._device_of(job)
             if where:
                 text += f" · on {where}"
+            elif waits:
+                text += " · waiting for a free device"
             # Identical labels no longer: what this run does unlike the panel, less what its label says already
             # (a batch's label has its seed).
             differs = " · ".join(part for part in settings_that_differ(job.params, self._session.params).split(" · ")
@@ -170,6 +173,11 @@ class QueuePanel(QWidget):
         request = self._runner.request_of(job.id)
         device = pool.device_of.get(request, "") if request is not None else job.device
         return pool.label(device) if device else ""
+
+    def _waits_for_device(self, job) -> bool:
+        pool = self._session.pool
+        request = self._runner.request_of(job.id) if job.state == "running" and pool.active else None
+        return request is not None and request not in pool.device_of
 
     def _on_device_combo_activated(self, index: int) -> None:
         job_id = self.selected_job_id()

@@ -156,3 +156,22 @@ def test_runs_pinned_to_a_lost_device_go_to_any_device_with_a_sentence(model):
     _finish(model, second, "cpu-1")
     third = _runs(model)[2]
     assert third.slot == "" and third.params.seed == 6  # it runs, on the device that is left
+
+
+def test_a_run_sent_to_busy_devices_says_it_waits_for_one(model, qtbot):
+    from PySide6.QtWidgets import QListWidget
+
+    from desktop.ui.queue_panel import QueuePanel
+
+    panel = QueuePanel(model)
+    qtbot.addWidget(panel)
+    view = panel.findChild(QListWidget, "queueView")
+    assert model.jobs.enqueue_batch(2)
+    model.pool.host.devices_changed.emit(ROWS)
+    first, second = _runs(model)
+    _place(model, first, "cpu-1")  # the other device is still loading the model the window asked for
+    texts = [view.item(i).text().split("\n")[0] for i in range(view.count())]
+    assert texts[0].startswith("▶") and texts[0].endswith("· on CPU worker 1")
+    assert texts[1].startswith("•") and texts[1].endswith("· waiting for a free device")  # sent, not running yet
+    _place(model, second, "cpu-2")
+    assert view.item(1).text().split("\n")[0].endswith("· on CPU worker 2")
