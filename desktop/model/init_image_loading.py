@@ -75,7 +75,8 @@ class InitImageLoading:
             return "From text"
         return self._init.label or f"Restyling: {self._init.path.name}"
 
-    def load_init_image(self, path: str | Path, *, node_id: str | None = None, label: str = "") -> bool:
+    def load_init_image(self, path: str | Path, *, node_id: str | None = None, label: str = "",
+                        pixels=None) -> bool:
         """Make the image at ``path`` the init image; a bad file is reported, the old image kept.
 
         ``node_id`` says the picture is that history node (the next result becomes its child); a file from
@@ -84,7 +85,10 @@ class InitImageLoading:
         """
         path = Path(path)
         try:
-            if node_id is not None:  # one of ours: its header now, its pixels when first needed (InitImage)
+            if node_id is not None and pixels is not None:  # a result just made: its pixels are in hand
+                rgb = pixels if pixels.mode == "RGB" else pixels.convert("RGB")
+                init, note = InitImage(path, rgb, source_caption(self.history.tree, node_id)), ""
+            elif node_id is not None:  # one of ours: its header now, its pixels when first needed (InitImage)
                 size, note = image_size_noting(path)
                 init = InitImage(path, None, source_caption(self.history.tree, node_id), note, size=size)
             else:
@@ -122,13 +126,15 @@ class InitImageLoading:
         self.mask.picture_changed(None)
         self._emit_planned_size()
 
-    def continue_from(self, node_id: str) -> bool:
-        """Make a history node the next init image; running from an older node starts a branch."""
+    def continue_from(self, node_id: str, pixels=None) -> bool:
+        """Make a history node the next init image; running from an older node starts a branch.
+
+        ``pixels``: the node's picture, when the caller has it already (a run's result), so it is not read back."""
         if node_id not in self.history.tree:
             return False
         if node_id == self._init_node and self._init is not None:
             return True  # it is the working picture already
-        if not self.load_init_image(self.history.workspace.image_path(node_id), node_id=node_id):
+        if not self.load_init_image(self.history.workspace.image_path(node_id), node_id=node_id, pixels=pixels):
             return False
         self.status_changed.emit("The next run continues from the selected image.")
         return True

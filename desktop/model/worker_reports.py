@@ -58,6 +58,8 @@ class WorkerReports:
                 if self._init is not None and self._init_node is None and len(result.history_nodes) > 1 \
                         and result.history_nodes[0].source == str(self._init.path):
                     self._init_node = result.history_nodes[0].id
+                # Selecting it makes it the working picture (WorkingSource): from the pixels in hand, not the file.
+                self.continue_from(node.id, pixels=result.image)
                 self.history.select(node.id)
         self.result_ready.emit(result)  # before going idle, so observers never see idle without the result
         if request is not None:

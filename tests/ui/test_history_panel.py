@@ -233,3 +233,15 @@ def test_a_workspace_saved_as_one_file_opens_elsewhere(qtbot, open_window, tiny_
     assert window.model.history.open_file(saved)
     assert sorted(n.id for n in window.model.history.tree) == ids
     assert window.model.settings.workspace_dir != tmp_path
+
+
+def test_a_finished_run_stays_on_the_canvas_as_the_result_it_is(qtbot, open_window, tiny_model, make_image):
+    window = _window(open_window, tiny_model, make_image)
+    node = _run(qtbot, window)
+    init = window.model.init_image
+    assert window.model.source_node == node.id and init.loaded  # the result's own pixels, not read back
+    window.working_picture.wait()
+    qtbot.wait(50)
+    assert window.canvas.caption.startswith(f"Result · seed {node.seed}")  # not replaced by a read of the file
+    shown = window.canvas.image
+    assert (shown.width(), shown.height()) == init.size
