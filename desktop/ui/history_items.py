@@ -68,6 +68,7 @@ class HistoryItemModel(QAbstractItemModel):
         self._up: dict[str, str | None] = {}
         self._shown: dict[str | None, int] = {}  # rows handed to the view so far, per parent
         self._parents: dict[str, QModelIndex] = {}  # parent() answers, valid until rows move
+        self._whole: tuple | None = None  # while filtered: (tree version, the unfiltered row structures)
         # Indexes carry the id string as their internal pointer: keep every id object alive for as long as the
         # model lives, so a stale index never points at a freed string (ids are tiny).
         self._alive: dict[str, str] = {}
@@ -106,6 +107,18 @@ class HistoryItemModel(QAbstractItemModel):
 
     def _rebuild_rows(self) -> None:
         tree = self._tree
+        whole, self._whole = self._whole, None
+        if self._matched is None and not self._filter.empty:  # the whole tree's rows, for when the box is cleared
+            whole = (tree.version, self._tree_kids, self._rows, self._pos, self._up)
+        if self._filter.empty and whole is not None and whole[0] == tree.version:
+            # The box cleared and nothing added or removed since it was typed in: the rows as they were (at
+            # 100,000 nodes, making them again took a tenth of a second).
+            self._matched = None
+            self._tree_kids, self._rows, self._pos, self._up = whole[1:]
+            self._shown, self._parents = {}, {}
+            self.filter_changed.emit(-1, len(self._pos))
+            return
+        self._whole = whole if not self._filter.empty else None
         if self._filter.empty:
             self._matched, kids = None, tree.child_lists()  # each list oldest first
         else:
@@ -272,6 +285,7 @@ class HistoryItemModel(QAbstractItemModel):
     # --- changes, row by row -----------------------------------------------------------------------------
     def _on_history_reset(self) -> None:
         self.beginResetModel()
+        self._whole = None  # another workspace
         self.thumbnails.clear()
         self._texts = SearchTexts()
         self._captions.clear()

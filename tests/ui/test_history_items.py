@@ -367,3 +367,19 @@ def test_a_history_change_that_cannot_be_written_is_said_once(history, qtbot):
     history.set_starred(newest, False)
     assert len(said) == 1 and said[0].startswith("Restyle cannot save history changes in")
     assert "The pictures are saved" in said[0]
+
+
+def test_clearing_the_filter_shows_the_whole_tree_as_it_is_now(history, qtbot, qtlog):
+    model = _model(history, checked=False)
+    before = _layout(model)
+    model.set_filter("dusk")
+    model.set_filter("harbour dusk")
+    model.set_filter("")
+    assert _layout(model) == before  # the rows kept from before the filter
+    model.set_filter("harbour")
+    ws = history.workspace
+    added = _node(ws, history.tree.roots()[0].id, "made while filtered")  # not a match: not shown yet
+    history.add_nodes([added])
+    model.set_filter("")
+    assert _layout(model) == _layout(_model(history, checked=False))  # with the result made meanwhile
+    assert added.id in str(_layout(model))
