@@ -273,6 +273,15 @@ class MainWindow(QMainWindow):
         # Text boxes keep their own Ctrl+Z while they have the focus; elsewhere it walks the tree.
         parent = self._action(history_menu, "Go to &parent", self.model.history.undo, [QKeySequence.StandardKey.Undo])
         child = self._action(history_menu, "Go to &last child", self.model.history.redo, ["Ctrl+Shift+Z"])
+        # The panel's buttons from the keyboard (a click does nothing while nothing is selected). The Delete key
+        # only where the history has the focus: elsewhere it belongs to text boxes and the queue.
+        self.star_action = self._action(history_menu, "&Star or unstar", self.history_panel.star_button.click,
+                                        ["Ctrl+D"])
+        self.delete_action = self._action(history_menu, "&Delete…", self.history_panel.delete_button.click,
+                                          [QKeySequence.StandardKey.Delete])
+        self.removeAction(self.delete_action)
+        self.history_panel.addAction(self.delete_action)
+        self.delete_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.mask_actions = MaskActions(self, self.model.mask, parent, child,
                                         self._on_mask_tool_on)
         self.upscale_actions = UpscaleActions(self, self.model, self.history_panel, history_menu)

@@ -245,3 +245,31 @@ def test_a_finished_run_stays_on_the_canvas_as_the_result_it_is(qtbot, open_wind
     assert window.canvas.caption.startswith(f"Result · seed {node.seed}")  # not replaced by a read of the file
     shown = window.canvas.image
     assert (shown.width(), shown.height()) == init.size
+
+
+def test_the_keyboard_stars_and_deletes_the_selected_image_but_not_while_typing(qtbot, open_window, tiny_model,
+                                                                                make_image, monkeypatch):
+    window = _window(open_window, tiny_model, make_image)
+    node = _run(qtbot, window)
+    history = window.model.history
+    asked = []
+    monkeypatch.setattr(window, "confirm", lambda question: asked.append(question) or True)
+    view = window.findChild(QTreeView, "historyView")
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert history.tree.get(node.id).starred
+    prompt = window.prompt_panel.prompt_edit
+    prompt.setFocus()
+    qtbot.keyClick(prompt, Qt.Key.Key_Home)
+    qtbot.keyClick(prompt, Qt.Key.Key_Delete)  # deletes a letter of the prompt, not the picture
+    assert asked == [] and node.id in history.tree and window.model.params.prompt == "oodcut"
+    queue = window.queue_panel.view
+    window.side_tabs.setCurrentIndex(window.side_tabs.indexOf(window.queue_panel))
+    queue.setFocus()
+    assert queue.hasFocus()
+    qtbot.keyClick(queue, Qt.Key.Key_Delete)  # the queue's, not the history's
+    assert asked == [] and node.id in history.tree
+    window.side_tabs.setCurrentIndex(0)
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Delete)
+    assert len(asked) == 1 and node.id not in history.tree
