@@ -2,9 +2,10 @@
 
 One pipeline owner per device (``desktop.cluster.local_pool``: a process per CUDA card, or CPU workers that
 split the cores), fed by the cluster's own dispatcher: a run goes to a free device, preferring one that has its
-model loaded, or to the device it is pinned to; a device lost mid-run has the run done again on another. The
-loop runs on a background thread (``BackgroundJob``) that also saves each finished picture into the history, as
-the one-device worker does, before the window hears of it. Every signal names the job (the request's id), so
+model loaded, or to the device it is pinned to; a device lost mid-run has the run done again on another. A model
+load (the window's preload, a model change) loads it on every free device at once, so the first batch waits for no
+device's load. The loop runs on a background thread (``BackgroundJob``) that also saves each finished picture into
+the history, as the one-device worker does, before the window hears of it. Every signal names the job (the request's id), so
 the session can tell which of the runs in flight a step, a preview or a result belongs to.
 """
 
@@ -200,6 +201,7 @@ class _PoolLoop:
         self.all_slots = list(pool.slots)  # lost ones stay listed, as "lost"
         self.steps: dict[str, tuple[int, int]] = {}  # slot id -> (step, total) of the run it has going
         self.last_model = None  # the ModelInfo last reported: a run with another model reports its own
+        self.warming: dict[str, str] = {}  # load-only job sent beside the window's load, to another device -> model
         self._rows: tuple = ()
 
     def accept(self, inbox) -> None:
@@ -240,15 +242,46 @@ class _PoolLoop:
             self._finish_job(job.job_id, ("failed", int(job.job_id), ErrorKind.BAD_INPUT.value, sentence))
         for key in set(self.dispatcher.running) - before:
             self.report(("started", int(key), self.dispatcher.running[key][1]))
+            if isinstance(self.requests.get(key), LoadModelRequest):
+                self._load_on_free_devices(self.requests[key])
         if not self.pool.slots and self.dispatcher.busy:
             for key in list(self.requests):
                 self._finish_job(key, ("failed", int(key), ErrorKind.UNAVAILABLE.value, self.gone))
             self.dispatcher.waiting.clear()
             self.dispatcher.running.clear()
         event = self.pool.next_event(POLL_S)
+        if event is not None and event.job_id in self.warming:
+            self._note_warmed(event)
         if event is not None and self.dispatcher.take(event):
             self._handle(event)
         self.report_rows()
+
+    def _load_on_free_devices(self, request: LoadModelRequest) -> None:
+        """Load the model the window asked for on every other free device that lacks it, at once, each as a
+        load-only job of its own, so the first batch finds every device ready, not one. A device loading is busy:
+        a run sent meanwhile goes to the first device free, as it would during the window's own load."""
+        from desktop.cluster.owner import load_job
+
+        for slot in self.pool.slots:
+            if slot.free and slot.model != request.model:
+                key = f"{request.job_id}@{slot.id}"  # never an int: the window never hears of it
+                self.warming[key] = request.model
+                self.pool.submit(slot, load_job(key, request.model, runtime=request.runtime, device=slot.id,
+                                                allow_pickles=self.allow_pickles()))
+
+    def _note_warmed(self, event) -> None:
+        """A load sent beside the window's ended: the device has the model now (the window's own load reports
+        the model, and its error, once; a device that failed here tries again with its first run)."""
+        from desktop.cluster.events import ERROR, LOST, RESULT
+
+        if event.kind not in (RESULT, ERROR, LOST):
+            return
+        model = self.warming.pop(event.job_id)
+        slot = next((s for s in self.pool.slots if s.id == event.slot), None)
+        if event.kind == RESULT and slot is not None:
+            slot.model = model
+        elif event.kind == ERROR:
+            log.warning("loading %s on %s failed: %s", model, event.slot, event.payload)
 
     def _handle(self, event) -> None:
         from desktop.cluster.events import ERROR, LOST, RESULT, STATUS, STEP
@@ -326,6 +359,8 @@ class _PoolLoop:
         if not slot.ready:
             return DeviceRow(slot.id, slot.label, "starting")
         request = self.requests.get(slot.job) if slot.job else None
+        if slot.job in self.warming:
+            return DeviceRow(slot.id, slot.label, "loading", self.warming[slot.job], pid=pid)
         if request is None:
             return DeviceRow(slot.id, slot.label, "idle", slot.model, pid=pid)
         model = request.params.model if isinstance(request, GenerateRequest) else request.model

@@ -4,6 +4,7 @@ with its own pipelines, a job pinned to a device runs there, a chain keeps its o
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 
 import pytest
@@ -38,14 +39,23 @@ def _generations(window):
     return [n for n in window.model.history.tree if n.kind == "generation"]
 
 
-def _wait_preloaded(qtbot, window):
-    """Wait until the window's model preload (a load-only job sent once the window shows) has left its device.
+def _wait_preloaded(qtbot, window, model=None):
+    """Wait until the window's model preload (a load-only job sent once the window shows, or on a model change) has
+    loaded the model on every device: each then says it is idle with the model loaded (``model``: the path)."""
+    def ready() -> bool:
+        rows = window.model.pool.rows
+        return len(rows) == 2 and all(r.state == "idle" and r.model and r.model == (model or r.model) for r in rows)
 
-    Until then it holds one device, and a run sent meanwhile rightly goes to the other: that one may make every
-    picture of a small batch of tiny runs before the load ends (it did once under load), so a test of how runs
-    spread starts from two free devices."""
-    qtbot.waitUntil(lambda: len(window.model.pool.rows) == 2 and any(r.model for r in window.model.pool.rows)
-                    and all(r.state == "idle" for r in window.model.pool.rows), timeout=TIMEOUT)
+    qtbot.waitUntil(ready, timeout=TIMEOUT)
+
+
+def _row_lines(window, seen: list[str]):
+    """Record the two device lines each time the pool reports (after the panel's own update)."""
+    def note() -> None:
+        lines = [window.findChild(QLabel, f"deviceRow-cpu-{k}") for k in (1, 2)]
+        seen.append(" | ".join(line.text() for line in lines if line is not None))
+
+    window.model.pool.changed.connect(note, Qt.ConnectionType.QueuedConnection)
 
 
 def _wait_idle(qtbot, window, count):
@@ -81,6 +91,34 @@ def test_a_batch_runs_on_both_devices_and_the_panel_shows_them(qtbot, pool_windo
     assert all("idle" in row.text() and "tiny-sd loaded" in row.text() for row in rows)
     assert window.findChild(QLabel, "devicePoolTitle").text() == "Devices: 0 of 2 busy"
     assert window.findChild(QLabel, "deviceStatusLabel").text() == "2 devices · 0 busy"
+
+
+@slow
+def test_the_model_loads_on_every_device_before_the_first_run_and_again_on_a_model_change(
+        qtbot, pool_window, tiny_model, tmp_path):
+    window = pool_window
+    seen: list[str] = []
+    _row_lines(window, seen)
+    _wait_preloaded(qtbot, window)
+    assert not _generations(window)  # nothing ran: the preload alone loaded it on both devices
+    assert all(row.model == str(tiny_model) for row in window.model.pool.rows)
+    lines = [window.findChild(QLabel, f"deviceRow-cpu-{k}").text() for k in (1, 2)]
+    assert all("idle" in line and "tiny-sd loaded" in line for line in lines)
+    assert any(line.count("loading tiny-sd") == 2 for line in seen)  # both said so while they loaded, at once
+
+    other = tmp_path / "other-sd"  # another model (a copy under another name): a change while the pool runs
+    shutil.copytree(tiny_model, other)
+    seen.clear()
+    window.model.set_model(str(other))
+    _wait_preloaded(qtbot, window, model=str(other))
+    assert any(line.count("loading other-sd") == 2 for line in seen)
+    assert all("other-sd loaded" in window.findChild(QLabel, f"deviceRow-cpu-{k}").text() for k in (1, 2))
+
+    assert window.model.jobs.enqueue_batch(2)  # the first batch after the change runs on both devices
+    _wait_idle(qtbot, window, 2)
+    assert sorted(n.seed for n in _generations(window)) == [1, 2]
+    assert set(window.made_on.values()) == {"cpu-1", "cpu-2"}
+    assert all(n.params["model"] == str(other) for n in _generations(window))
 
 
 @slow

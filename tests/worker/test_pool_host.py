@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from desktop.core.params import GenerationParams
-from desktop.worker import GenerateRequest, PoolHost
+from desktop.worker import GenerateRequest, LoadModelRequest, PoolHost
 
 pytestmark = pytest.mark.slow  # the pool starts two processes that load torch (seconds on a busy machine)
 
@@ -27,6 +27,17 @@ def test_runs_spread_over_both_devices_with_their_own_steps_and_a_cancel_stops_t
     pool_host.preview.connect(lambda job, image, step, total: steps.append((job, step, image.width())))
     pool_host.job_done.connect(done.append)
     pool_host.cancelled.connect(cancelled.append)
+    # A model load (the window's preload) loads it on both devices at once; the window hears of it once.
+    models = []
+    pool_host.model_ready.connect(models.append)
+    load = LoadModelRequest(str(tiny_model))
+    pool_host.submit(load)
+    qtbot.waitUntil(lambda: done == [load.job_id] and len(pool_host.rows) == 2
+                    and all(row.state == "idle" and row.model == str(tiny_model) for row in pool_host.rows),
+                    timeout=TIMEOUT)
+    assert len(models) == 1 and models[0].name == str(tiny_model)
+    done.clear()
+
     params = GenerationParams(model=str(tiny_model), prompt="ink", init_image=str(make_image(size=(64, 64))),
                               steps=4, strength=1.0)
     requests = [GenerateRequest(params.replace(seed=k), str(tmp_path / "out")) for k in range(4)]
