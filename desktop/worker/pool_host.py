@@ -5,8 +5,8 @@ split the cores), fed by the cluster's own dispatcher: a run goes to a free devi
 model loaded, or to the device it is pinned to; a device lost mid-run has the run done again on another. A model
 load (the window's preload, a model change) loads it on every free device at once, so the first batch waits for no
 device's load. The loop runs on a background thread (``BackgroundJob``) that also saves each finished picture into
-the history, as the one-device worker does, before the window hears of it. Every signal names the job (the request's id), so
-the session can tell which of the runs in flight a step, a preview or a result belongs to.
+the history, as the one-device worker does, before the window hears of it. Every signal names the job (the
+request's id), so the session can tell which of the runs in flight a step, a preview or a result belongs to.
 """
 
 from __future__ import annotations
