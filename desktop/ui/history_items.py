@@ -69,8 +69,8 @@ class HistoryItemModel(QAbstractItemModel):
         self._shown: dict[str | None, int] = {}  # rows handed to the view so far, per parent
         self._parents: dict[str, QModelIndex] = {}  # parent() answers, valid until rows move
         self._whole: tuple | None = None  # while filtered: (tree version, the unfiltered row structures)
-        # Indexes carry the id string as their internal pointer: keep every id object alive for as long as the
-        # model lives, so a stale index never points at a freed string (ids are tiny).
+        # Indexes carry the id string as their internal pointer. The rows hold the ids shown; a removed row's id
+        # object is kept here for as long as the model lives, so a stale index never points at a freed string.
         self._alive: dict[str, str] = {}
         self._rebuild()
         history = self._history
@@ -162,7 +162,8 @@ class HistoryItemModel(QAbstractItemModel):
         return True
 
     def _make_index(self, row: int, node_id: str) -> QModelIndex:
-        return self.createIndex(row, 0, self._alive.setdefault(node_id, node_id))
+        # The id object the rows hold, as index() passes it: indexes compare by that pointer.
+        return self.createIndex(row, 0, self._rows[self._up[node_id]][self._pos[node_id]])
 
     def _index_of(self, node_id: str | None) -> QModelIndex:
         if node_id is None:
@@ -198,12 +199,20 @@ class HistoryItemModel(QAbstractItemModel):
         return parent.internalPointer()
 
     def index(self, row, column, parent=NO_INDEX):
+        # The view's most frequent call (every opened row at every re-layout): _count written out, and the id
+        # passed as it is (the rows hold it; a removed row's id is kept alive in _alive).
         parent_id = parent.internalPointer()
-        if column or row < 0 or row >= self._count(parent_id):
+        kids = self._rows.get(parent_id)
+        if not kids or column or row < 0 or row >= len(kids):
             return NO_INDEX
-        kids = self._rows[parent_id]
-        node_id = kids[len(kids) - 1 - row] if parent_id is None else kids[row]
-        return self.createIndex(row, 0, self._alive.setdefault(node_id, node_id))
+        shown = self._shown.get(parent_id)
+        if parent_id is None:
+            if row >= (ROOT_BATCH if shown is None else shown):
+                return NO_INDEX
+            return self.createIndex(row, 0, kids[len(kids) - 1 - row])
+        if row >= (BATCH if shown is None else shown):
+            return NO_INDEX
+        return self.createIndex(row, 0, kids[row])
 
     def parent(self, index=NO_INDEX):
         # Qt asks this for every row it paints and every level above it: answers are kept until rows change.
@@ -394,6 +403,7 @@ class HistoryItemModel(QAbstractItemModel):
         moved = run_from(heir, self._tree_kids) if heir is not None else []
         have = self._count(up)
         row = self._row_of(top.id, up)
+        self._keep_alive(rows[place:end])
         rows[place:end] = moved
         if row < have:  # as many rows handed out as before, less the removed ones, plus the heir's chain
             self._shown[up] = have - min(end - place, have - row) + len(moved)
@@ -408,12 +418,16 @@ class HistoryItemModel(QAbstractItemModel):
         for node_id in ids:
             self._pos.pop(node_id, None)
             self._up.pop(node_id, None)
-            self._rows.pop(node_id, None)
+            self._keep_alive(self._rows.pop(node_id, ()))
             self._shown.pop(node_id, None)
         self._parents.clear()
         if exposed:
             self._move_persistent_indexes(gone)
             self.layoutChanged[ROWS_CHANGED].emit([], ROWS_ONLY)
+
+    def _keep_alive(self, ids) -> None:
+        # A removed row's id object stays alive: a stale index may still point at it (see _alive).
+        self._alive.update(zip(ids, ids, strict=True))
 
     def _set_rows(self, parent: str, rows: list[str]) -> None:
         if rows:
