@@ -24,6 +24,7 @@ THUMB = 40
 DIFF_FIELDS = (("model", "model"), ("prompt", "prompt"), ("strength", "strength"), ("guidance_scale", "guidance"),
                ("steps", "steps"), ("seed", "seed"))
 STATE_MARKS = {"running": "▶", "waiting": "•", "blocked": "⛔"}
+WAITS_FOR_DEVICE = "waiting for a free device"
 EMPTY_TEXT = ("Nothing queued. Press Generate while a run goes to queue the next, or use Run ▸ Sweep, "
               "Batch or Plan a chain.")
 
@@ -131,15 +132,13 @@ class QueuePanel(QWidget):
         selected = self.selected_job_id()
         self.view.clear()
         for job in self._runner.queue.jobs:
-            waits = self._waits_for_device(job)  # sent to the pool, every device busy (or loading the model)
+            where = self._placement(job)
+            waits = where == WAITS_FOR_DEVICE  # sent to the devices, every one busy: not running yet
             text = f"{STATE_MARKS.get('waiting' if waits else job.state, '')} {job.label}"
             if job.state == "blocked":
                 text += f" (blocked: {job.note}; remove it)"
-            where = self._device_of(job)
             if where:
-                text += f" · on {where}"
-            elif waits:
-                text += " · waiting for a free device"
+                text += f" · {where}"
             # Identical labels no longer: what this run does unlike the panel, less what its label says already
             # (a batch's label has its seed).
             differs = " · ".join(part for part in settings_that_differ(job.params, self._session.params).split(" · ")
@@ -165,19 +164,21 @@ class QueuePanel(QWidget):
         self.pause_button.setText("Resume" if queue.paused else "Pause")
         self._update_buttons()
 
-    def _device_of(self, job) -> str:
-        """The device a running job is on, or the one a waiting job is pinned to ("" for any, or one device)."""
+    def _placement(self, job) -> str:
+        """Where a job runs, as its row says: "on CPU worker 2" (running there, or pinned to it while waiting),
+        WAITS_FOR_DEVICE (sent to the devices while every one is busy, or loading the model), or "" (any device,
+        or the window's one device)."""
         pool = self._session.pool
         if not pool.active:
             return ""
         request = self._runner.request_of(job.id)
-        device = pool.device_of.get(request, "") if request is not None else job.device
-        return pool.label(device) if device else ""
-
-    def _waits_for_device(self, job) -> bool:
-        pool = self._session.pool
-        request = self._runner.request_of(job.id) if job.state == "running" and pool.active else None
-        return request is not None and request not in pool.device_of
+        if request is None:
+            device = job.device
+        elif request in pool.device_of:
+            device = pool.device_of[request]
+        else:
+            return WAITS_FOR_DEVICE if job.state == "running" else ""
+        return f"on {pool.label(device)}" if device else ""
 
     def _on_device_combo_activated(self, index: int) -> None:
         job_id = self.selected_job_id()
