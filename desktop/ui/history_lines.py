@@ -45,17 +45,7 @@ def line_rows(kids: Kids) -> Kids:
     rows: Kids = {None: list(roots)}  # (a copy: the model changes its rows and the children apart)
     root_set = set(roots)
     for parent, children in kids.items():
-        if parent is None or not children:
-            continue
-        heads = children if parent in root_set else children[1:]
-        if not heads:
-            continue
-        out: list[str] = []
-        for head in heads:
-            out.append(head)
-            node = kids.get(head)
-            while node:  # down the chain: each pass's first child is the next pass
-                out.append(node[0])
-                node = kids.get(node[0])
-        rows[parent] = out
+        # Only a root, or a node with a later child (a branch), has rows nested under it.
+        if parent is not None and (len(children) > 1 or (children and parent in root_set)):
+            rows[parent] = rows_under(parent, kids, is_root=parent in root_set)
     return rows
