@@ -107,18 +107,18 @@ class HistoryItemModel(QAbstractItemModel):
 
     def _rebuild_rows(self) -> None:
         tree = self._tree
-        whole, self._whole = self._whole, None
         if self._matched is None and not self._filter.empty:  # the whole tree's rows, for when the box is cleared
-            whole = (tree.version, self._tree_kids, self._rows, self._pos, self._up)
-        if self._filter.empty and whole is not None and whole[0] == tree.version:
-            # The box cleared and nothing added or removed since it was typed in: the rows as they were (at
-            # 100,000 nodes, making them again took a tenth of a second).
-            self._matched = None
-            self._tree_kids, self._rows, self._pos, self._up = whole[1:]
-            self._shown, self._parents = {}, {}
-            self.filter_changed.emit(-1, len(self._pos))
-            return
-        self._whole = whole if not self._filter.empty else None
+            self._whole = (tree.version, self._tree_kids, self._rows, self._pos, self._up)
+        if self._filter.empty:
+            whole, self._whole = self._whole, None
+            if whole is not None and whole[0] == tree.version:
+                # The box cleared and nothing added or removed since it was typed in: the rows as they were (at
+                # 100,000 nodes, making them again took a tenth of a second).
+                self._matched = None
+                self._tree_kids, self._rows, self._pos, self._up = whole[1:]
+                self._shown, self._parents = {}, {}
+                self.filter_changed.emit(-1, len(self._pos))
+                return
         if self._filter.empty:
             self._matched, kids = None, tree.child_lists()  # each list oldest first
         else:
@@ -147,10 +147,6 @@ class HistoryItemModel(QAbstractItemModel):
         if parent_id is None:  # the newest root is the first row
             return len(self._rows[None]) - 1 - self._pos[node_id]
         return self._pos[node_id]
-
-    def _id_at(self, parent_id: str | None, row: int) -> str:
-        siblings = self._rows[parent_id]
-        return siblings[len(siblings) - 1 - row] if parent_id is None else siblings[row]
 
     def _exposed(self, node_id: str | None) -> bool:
         """True when the view has been handed this node's row (and its ancestors' rows)."""
