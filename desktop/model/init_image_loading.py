@@ -87,7 +87,7 @@ class InitImageLoading:
         try:
             if node_id is not None and pixels is not None:  # a result just made: its pixels are in hand
                 rgb = pixels if pixels.mode == "RGB" else pixels.convert("RGB")
-                init, note = InitImage(path, rgb, source_caption(self.history.tree, node_id)), ""
+                init = InitImage(path, rgb, source_caption(self.history.tree, node_id))
             elif node_id is not None:  # one of ours: its header now, its pixels when first needed (InitImage)
                 size, note = image_size_noting(path)
                 init = InitImage(path, None, source_caption(self.history.tree, node_id), note, size=size)
@@ -109,7 +109,7 @@ class InitImageLoading:
         self.mask.picture_changed(init.size, node_mask=node_mask, continuing=node_id is not None)
         self._emit_planned_size()
         width, height = self.planned_size()
-        extra = f" {note}" if note else ""
+        extra = f" {init.note}" if init.note else ""
         self.status_changed.emit(f"{init.name}: {init.size[0]}×{init.size[1]}, runs at {width}×{height}.{extra}")
         if node_id is None:
             self._offer_settings_in(path)  # a picture from outside may carry the settings it was made with
