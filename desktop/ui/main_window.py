@@ -40,7 +40,6 @@ from .params_panel import ParamsPanel
 from .picture_actions import PictureActions
 from .progress_panel import ProgressPanel
 from .prompt_panel import PromptPanel
-from .qt_images import pil_to_qimage
 from .queue_actions import QueueActions
 from .queue_panel import QueuePanel
 from .side_column import SideColumn
@@ -407,7 +406,8 @@ class MainWindow(QMainWindow):
     def _on_model_result_ready(self, result) -> None:
         self._showing_preview = False
         name = Path(result.output_path).name if result.output_path else "not saved"
-        self.canvas.show_image(pil_to_qimage(result.image), f"Result · seed {result.seed} · saved as {name}")
+        self.canvas.show_image(self.working_picture.qimage_of(result.image),
+                               f"Result · seed {result.seed} · saved as {name}")
         if result.output_path:
             self.output_saved.emit(result.output_path)
 

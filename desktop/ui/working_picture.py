@@ -32,7 +32,7 @@ class WorkingPicture(QObject):
         self._model, self._canvas = model, canvas
         self._thumbnails, self._compare = thumbnails, compare_button
         self._shown: tuple = (None, None)  # the working picture and the QImage made of it for the canvas
-        self._on_canvas: QImage | None = None  # what this put on the canvas last (the picture or its placeholder)
+        self._on_canvas: tuple = (None, "")  # what this put on the canvas last: picture or placeholder, caption
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # one picture at a time: a newer choice supersedes the one being read
         self._read.connect(self._on_read)
@@ -56,6 +56,14 @@ class WorkingPicture(QObject):
             self._put(self._placeholder(init), init)
             self._pool.clear()  # a picture chosen a moment ago and not started yet is not read any more
             self._pool.start(lambda: self._read_pixels(init))
+
+    def qimage_of(self, pixels) -> QImage:
+        """``pixels`` (PIL) as a QImage: the one made already when they are the working picture's (a finished
+        run's result becomes the working picture just before the window shows it), else converted now."""
+        init, image = self._shown
+        if init is not None and init.loaded and init.image is pixels:
+            return image
+        return pil_to_qimage(pixels)
 
     def show_selection(self, node_id) -> None:
         """A history node was selected (or Compare toggled): show it, or it beside its parent."""
@@ -85,15 +93,16 @@ class WorkingPicture(QObject):
         self._put(image, init)
 
     def _put(self, image: QImage, init) -> None:
-        self._on_canvas = image
-        self._canvas.show_image(image, self._caption(init))
+        self._on_canvas = (image, self._caption(init))
+        self._canvas.show_image(*self._on_canvas)
 
     def _on_planned_size_changed(self, _width: int, _height: int) -> None:
         # The model loaded (its natural size), the outpainting margins changed, …: the caption's "runs at"
         # follows, as long as the canvas still shows the working picture (not a result or a preview).
-        init = self._model.init_image
-        if init is not None and self._on_canvas is not None and self._canvas.image is self._on_canvas:
-            self._canvas.show_image(self._on_canvas, self._caption(init))
+        # (The same picture may be on it as a result, under the result's caption: that one stays.)
+        init, (image, caption) = self._model.init_image, self._on_canvas
+        if init is not None and image is not None and self._canvas.image is image and self._canvas.caption == caption:
+            self._put(image, init)
 
     def _placeholder(self, init) -> QImage:
         """The row's thumbnail (the canvas scales it up), else a grey of the picture's shape."""

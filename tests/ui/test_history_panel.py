@@ -245,6 +245,7 @@ def test_a_finished_run_stays_on_the_canvas_as_the_result_it_is(qtbot, open_wind
     assert window.canvas.caption.startswith(f"Result · seed {node.seed}")  # not replaced by a read of the file
     shown = window.canvas.image
     assert (shown.width(), shown.height()) == init.size
+    assert window.working_picture.qimage_of(init.image) is shown  # the result's pixels converted once
 
 
 def test_the_keyboard_stars_and_deletes_the_selected_image_but_not_while_typing(qtbot, open_window, tiny_model,
